@@ -1,0 +1,5 @@
+import sys
+
+from rnnexp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The experiment catalog: the `Experiment` contract and a strict registry.
+
+One file per experiment lives in `experiments/` (named as on the CLI); it
+subclasses `Experiment` and decorates it with `@register`. Importing such a
+file only declares things: nothing trains or downloads until `run_trial`.
+"""
+
+import dataclasses
+import difflib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnexp.config import ConfigError, apply_overrides
+
+__all__ = [
+    "Experiment",
+    "Finding",
+    "TrialResult",
+    "UnknownExperiment",
+    "experiments_dir",
+    "get",
+    "load_catalog",
+    "register",
+    "registry",
+]
+
+
+@dataclass
+class TrialResult:
+    """What one trial of a sweep produced.
+
+    `metrics` are final scalars (they become the results table); `extras` hold
+    anything else the summary needs (curves, gradient norms), unlogged.
+    """
+
+    trial: dict
+    status: str = "FINISHED"  # or FAILED
+    metrics: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    error: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The expected result, evaluated: `passed`, a sentence, and its numbers."""
+
+    passed: bool
+    message: str
+    numbers: dict = field(default_factory=dict)
+
+
+class Experiment:
+    """Base class of every catalog experiment.
+
+    Class attributes:
+        name: the CLI name (also the file name in `experiments/`).
+        description: one line saying what the experiment shows.
+        config: the default config (a frozen dataclass instance).
+        profiles: named dotted-override dicts; must include `"ci"`.
+            `"default"` (no overrides) always exists.
+    """
+
+    name: str = ""
+    description: str = ""
+    config: Any = None
+    profiles: dict[str, dict[str, Any]] = {}
+
+    # -- config ----------------------------------------------------------
+    def profile_names(self) -> list[str]:
+        return ["default"] + [p for p in self.profiles if p != "default"]
+
+    def resolve(self, profile="default", overrides=None):
+        """The config a run would use: defaults, then profile, then overrides."""
+        if profile not in self.profile_names():
+            raise ConfigError(
+                f"unknown profile {profile!r} for {self.name}; "
+                f"choose one of {', '.join(self.profile_names())}"
+            )
+        cfg = apply_overrides(self.config, self.profiles.get(profile, {}))
+        return apply_overrides(cfg, overrides or {})
+
+    # -- the sweep -------------------------------------------------------
+    def trials(self, cfg) -> list[dict]:
+        """The grid: one dict of trial parameters per child run."""
+        return [{}]
+
+    def trial_name(self, trial: dict) -> str:
+        return "-".join(f"{k}={v}" for k, v in trial.items()) or "trial"
+
+    def prepare(self, cfg):
+        """Load or generate the data once, before any run starts.
+
+        Raise `ConfigError` (or a subclass) for data that cannot be had: the
+        CLI prints it as a one-line error and nothing is tracked.
+        """
+        return None
+
+    def run_trial(self, cfg, trial: dict, ctx) -> TrialResult:
+        """Train and evaluate one trial; `ctx.data` is what `prepare` returned."""
+        raise NotImplementedError
+
+    def summarize(self, cfg, results: list[TrialResult], out_dir: Path) -> list[Path]:
+        """Write plots for the parent run into `out_dir`; return their paths."""
+        return []
+
+    def finding(self, cfg, results: list[TrialResult]) -> Finding:
+        """Evaluate the expected finding on the results."""
+        raise NotImplementedError
+
+    def data_source(self, cfg, data=None) -> str:
+        """A short label of the data a run uses (tagged, and in run names)."""
+        return "generated"
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+class UnknownExperiment(ConfigError):
+    pass
+
+
+def register(cls: type[Experiment]) -> type[Experiment]:
+    """Class decorator adding an experiment; a second use of a name raises."""
+    exp = cls()
+    if not exp.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if exp.name in _REGISTRY:
+        raise ValueError(f"experiment {exp.name!r} is already registered")
+    if "ci" not in exp.profiles:
+        raise ValueError(f"experiment {exp.name!r} has no 'ci' profile")
+    if not dataclasses.is_dataclass(exp.config):
+        raise ValueError(f"experiment {exp.name!r}: config must be a dataclass instance")
+    _REGISTRY[exp.name] = exp
+    return cls
+
+
+def registry() -> dict[str, Experiment]:
+    return dict(_REGISTRY)
+
+
+def experiments_dir() -> Path:
+    """`experiments/` beside the package, or `$RNNEXP_EXPERIMENTS_DIR`."""
+    override = os.environ.get("RNNEXP_EXPERIMENTS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "experiments"
+
+
+def load_catalog(directory: Path | None = None) -> dict[str, Experiment]:
+    """Import every `experiments/*.py` once (each registers itself)."""
+    directory = Path(directory or experiments_dir())
+    if not directory.is_dir():
+        raise FileNotFoundError(f"experiments folder not found: {directory}")
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"rnnexp_experiments.{path.stem}"
+        if module_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    return registry()
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment `name`; an unknown name lists the known ones."""
+    known = load_catalog()
+    if name not in known:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownExperiment(
+            f"unknown experiment {name!r}{hint}; known: {', '.join(sorted(known))}"
+        )
+    return known[name]
+

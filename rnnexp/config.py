@@ -1,0 +1,193 @@
+"""Typed experiment configs: frozen dataclasses, dotted overrides, validation.
+
+An experiment's config is a tree of frozen dataclasses whose defaults are owned
+by each component (`DataConfig`, `ModelConfig`, ...). Profiles and the CLI's
+`--set key=value` are both *dotted overrides* applied by `apply_overrides`,
+which refuses unknown keys (suggesting the closest), wrong types and values
+outside a `Literal[...]`'s choices, each with a one-line message. Range checks
+live in each dataclass's `__post_init__` and raise `ConfigError` too.
+"""
+
+import ast
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Literal, Union
+
+__all__ = [
+    "ConfigError",
+    "apply_overrides",
+    "check",
+    "flatten",
+    "parse_assignment",
+    "to_dict",
+]
+
+
+class ConfigError(ValueError):
+    """A bad config key or value; the message is one line for the user."""
+
+
+def check(condition, key, value, allowed):
+    """Raise `ConfigError` naming `key`, `value` and what is `allowed`."""
+    if not condition:
+        raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {allowed})")
+
+
+def to_dict(cfg) -> dict:
+    """The config tree as nested plain dicts (tuples become lists)."""
+
+    def convert(value):
+        if dataclasses.is_dataclass(value):
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(cfg)
+
+
+def flatten(cfg, prefix="") -> dict[str, Any]:
+    """`{"model.units": 64, ...}`: every leaf of the tree under its dotted key."""
+    out = {}
+    for field in dataclasses.fields(cfg):
+        value = getattr(cfg, field.name)
+        key = f"{prefix}{field.name}"
+        if dataclasses.is_dataclass(value):
+            out.update(flatten(value, key + "."))
+        else:
+            out[key] = value
+    return out
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split a CLI `key=value`; the value is a Python literal or a bare word."""
+    if "=" not in text:
+        raise ConfigError(f"expected key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        if raw.startswith("[") and raw.endswith("]"):  # [rnn,gru]: a list of bare words
+            value = [parse_assignment(f"_={item}")[1] for item in raw[1:-1].split(",") if item.strip()]
+        else:
+            value = raw  # a bare word such as `gru` or `pre`
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    if raw.lower() in ("none", "null"):
+        value = None
+    return key, value
+
+
+def apply_overrides(cfg, overrides: dict[str, Any]):
+    """Return a copy of `cfg` with dotted `overrides` applied and validated.
+
+    All overrides of one group are applied together, so a group's
+    `__post_init__` checks see the final combination, never a half-set one.
+    """
+    nested: dict = {}
+    for key, value in overrides.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key!r} conflicts with another override")
+        node[parts[-1]] = value
+    return _apply(cfg, nested, "", cfg)
+
+
+def _apply(node, nested: dict, prefix: str, root):
+    fields = {f.name: f for f in dataclasses.fields(node)}
+    hints = typing.get_type_hints(type(node))
+    changes = {}
+    for name, value in nested.items():
+        full_key = prefix + name
+        if name not in fields:
+            known = sorted(flatten(root))
+            close = difflib.get_close_matches(full_key, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            raise ConfigError(f"unknown config key {full_key!r}{hint}")
+        current = getattr(node, name)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{full_key!r} is a group; set one of its keys, e.g. "
+                    f"{full_key}.{dataclasses.fields(current)[0].name}=..."
+                )
+            changes[name] = _apply(current, value, full_key + ".", root)
+        elif isinstance(value, dict):
+            raise ConfigError(f"unknown config key {full_key}.{next(iter(value))!r}: "
+                              f"{full_key!r} is a value, not a group")
+        else:
+            changes[name] = _coerce(value, hints[name], full_key)
+    try:
+        return dataclasses.replace(node, **changes)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"invalid value under {prefix or 'config'}: {err}") from None
+
+
+def _describe(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(c) for c in typing.get_args(annotation))
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(annotation)[0])}"
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return "none"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _coerce(value, annotation, key):
+    """Check `value` against `annotation`, converting lists to tuples, int to float."""
+    origin = typing.get_origin(annotation)
+    bad = ConfigError(f"invalid value for {key}: {value!r} (expected {_describe(annotation)})")
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if value not in choices:
+            raise ConfigError(
+                f"invalid value for {key}: {value!r} (choose one of "
+                f"{', '.join(repr(c) for c in choices)})"
+            )
+        return value
+    if origin in (Union, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                continue
+        raise bad
+    if origin is tuple:
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            value = [value]  # `--set sweep.lengths=100` means a one-item grid
+        if not isinstance(value, (list, tuple)) or not value:
+            raise bad
+        item_type = typing.get_args(annotation)[0]
+        return tuple(_coerce(v, item_type, key) for v in value)
+    if annotation is type(None):
+        if value is not None:
+            raise bad
+        return None
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    return value

@@ -1,0 +1,1 @@
+"""Data loaders; each module owns the config of its data."""

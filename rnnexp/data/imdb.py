@@ -1,0 +1,349 @@
+"""IMDB reviews as token-id sequences: TFDS, a local copy, Keras, or a stand-in.
+
+`load(cfg)` returns `TokenizedReviews` (variable-length int arrays + 0/1
+labels) for `cfg.source`:
+
+- `tfds`: `tensorflow_datasets` `imdb_reviews` (honours `TFDS_DATA_DIR` or
+  `cfg.dir`); raw text, tokenized here.
+- `path`: `cfg.path` is the Stanford `aclImdb/` folder, its
+  `aclImdb_v1.tar.gz`, or a Keras-format `imdb.npz` (word-index lists).
+- `keras`: `keras.datasets.imdb` (word-index lists, cached in ~/.keras).
+- `synthetic`: the offline stand-in of `rnnexp.data.synthetic_reviews`.
+- `auto`: the first of a `path`, prepared TFDS data, the Keras cache, or a
+  download when the network answers within seconds; else the stand-in.
+
+Raw text is tokenized with Keras's `TextVectorization` (lower-case, strip
+punctuation, `vocab_size` most frequent words; 0 = padding, 1 = OOV).
+Explicit sources never fall back: they raise `DataUnavailable` saying how to
+provide the data. Malformed local data raises `DataError` naming the file.
+"""
+
+import dataclasses
+import os
+import re
+import socket
+import tarfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from rnnexp.config import ConfigError, check
+
+__all__ = [
+    "ImdbDataConfig",
+    "SyntheticReviewsConfig",
+    "DataError",
+    "DataUnavailable",
+    "TokenizedReviews",
+    "load",
+    "network_available",
+    "resolve_source",
+]
+
+TFDS_NAME = "imdb_reviews"
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticReviewsConfig:
+    """The offline stand-in (see `rnnexp.data.synthetic_reviews`)."""
+
+    train_size: int = 4000
+    test_size: int = 1000
+    vocab_size: int = 2000
+    min_length: int = 1000  # every review is at least as long as the longest window
+    max_length: int = 1200
+    sentiment_words: int = 20  # per class
+    evidence_count: int = 8
+    evidence_distance: tuple[int, ...] = (20, 1000)  # (near, far) steps from the end
+    agreement: float = 0.8
+    seed: int = 1234  # the data set, not the trial, so every trial sees the same reviews
+
+    def __post_init__(self):
+        near_far = self.evidence_distance
+        check(len(near_far) == 2 and 0 <= near_far[0] < near_far[1],
+              "data.synthetic.evidence_distance", near_far, "(near, far) with 0 <= near < far")
+        check(near_far[1] - near_far[0] >= self.evidence_count, "data.synthetic.evidence_count",
+              self.evidence_count, "at most far - near")
+        check(near_far[1] <= self.min_length, "data.synthetic.evidence_distance", near_far,
+              f"far <= min_length ({self.min_length})")
+        check(self.min_length <= self.max_length, "data.synthetic.min_length", self.min_length,
+              f"<= max_length ({self.max_length})")
+        check(0.5 <= self.agreement <= 1.0, "data.synthetic.agreement", self.agreement,
+              "[0.5, 1]")
+        check(self.vocab_size > 2 + 2 * self.sentiment_words + 10, "data.synthetic.vocab_size",
+              self.vocab_size, "> 2 + 2*sentiment_words + 10")
+        check(self.train_size > 0 and self.test_size > 0, "data.synthetic.train_size",
+              (self.train_size, self.test_size), "positive sizes")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImdbDataConfig:
+    """Where IMDB comes from, and how it is tokenized."""
+
+    source: Literal["auto", "tfds", "path", "keras", "synthetic"] = "auto"
+    path: str = ""  # aclImdb/ folder, aclImdb_v1.tar.gz or imdb.npz (source=path)
+    dir: str = ""  # TFDS data_dir (else $TFDS_DATA_DIR or ~/tensorflow_datasets)
+    vocab_size: int = 10000
+    synthetic: SyntheticReviewsConfig = SyntheticReviewsConfig()
+
+    def __post_init__(self):
+        check(self.vocab_size >= 100, "data.vocab_size", self.vocab_size, ">= 100")
+        check(self.source != "path" or self.path, "data.path", self.path,
+              "a file or folder when data.source=path")
+SPLIT_FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
+
+
+class DataError(ConfigError):
+    """Local data exists but is malformed."""
+
+
+class DataUnavailable(ConfigError):
+    """The requested data source cannot be reached from here."""
+
+
+@dataclasses.dataclass
+class TokenizedReviews:
+    """Reviews as token ids. `x_*` are lists of 1-D int32 arrays."""
+
+    x_train: list
+    y_train: np.ndarray
+    x_test: list
+    y_test: np.ndarray
+    vocab_size: int
+    source: str  # tfds | path | keras | synthetic
+    description: str
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source == "synthetic"
+
+
+# -- offline detection -------------------------------------------------------
+_PROBE_HOSTS = (("storage.googleapis.com", 443), ("ai.stanford.edu", 80))
+
+
+def network_available(timeout: float = 3.0) -> bool:
+    """True if a data host accepts a TCP connection within `timeout` seconds.
+
+    This is how `auto` avoids TFDS's minutes of download retries offline.
+    """
+    if os.environ.get("RNNEXP_OFFLINE") == "1":
+        return False
+    for host, port in _PROBE_HOSTS:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _tfds_prepared(data_dir) -> bool:
+    try:
+        import tensorflow_datasets as tfds
+
+        return tfds.builder(TFDS_NAME, data_dir=data_dir).is_prepared()
+    except Exception:
+        return False
+
+
+def _keras_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "imdb.npz"
+
+
+def resolve_source(cfg, probe=network_available) -> tuple[str, str]:
+    """`(source, why)` for `cfg.source`, deciding `auto` without downloading."""
+    if cfg.source != "auto":
+        return cfg.source, "requested"
+    if cfg.path:
+        return "path", f"data.path={cfg.path}"
+    if _tfds_prepared(cfg.dir or None):
+        return "tfds", "prepared TFDS data found"
+    if _keras_cache().is_file():
+        return "keras", f"Keras cache {_keras_cache()}"
+    if probe():
+        return "tfds", "network reachable; TFDS will download imdb_reviews"
+    return "synthetic", "no local IMDB copy and no network"
+
+
+# -- loaders -----------------------------------------------------------------
+def load(cfg, probe=network_available) -> TokenizedReviews:
+    """Load the data `cfg` (an `ImdbDataConfig`) asks for."""
+    from rnnexp.data import synthetic_reviews
+
+    source, why = resolve_source(cfg, probe)
+    if source == "synthetic":
+        data = synthetic_reviews.generate(cfg.synthetic, seed=cfg.synthetic.seed)
+        data.description = f"synthetic stand-in ({why})"
+        return data
+    if source == "path":
+        return _load_path(cfg)
+    if source == "keras":
+        return _load_keras(cfg, probe)
+    if source == "tfds":
+        return _load_tfds(cfg, probe)
+    raise ConfigError(f"unknown data.source {source!r}")
+
+
+def _load_tfds(cfg, probe) -> TokenizedReviews:
+    import tensorflow_datasets as tfds
+
+    data_dir = cfg.dir or None
+    prepared = _tfds_prepared(data_dir)
+    if not prepared and not probe():
+        raise DataUnavailable(
+            f"TFDS {TFDS_NAME} is not prepared in {data_dir or '$TFDS_DATA_DIR/~/tensorflow_datasets'} "
+            "and the network is unreachable; on a connected machine run "
+            f"`python -c \"import tensorflow_datasets as t; t.load('{TFDS_NAME}')\"` and copy the "
+            "folder here (set data.dir or TFDS_DATA_DIR), or use data.source=path with data.path"
+        )
+    splits = tfds.load(
+        TFDS_NAME, split=["train", "test"], data_dir=data_dir, as_supervised=True,
+        download=not prepared,
+    )
+    texts, labels = [], []
+    for split in splits:
+        t, y = [], []
+        for text, label in tfds.as_numpy(split):
+            t.append(text.decode("utf-8") if isinstance(text, bytes) else str(text))
+            y.append(int(label))
+        texts.append(t)
+        labels.append(np.asarray(y, dtype="int32"))
+    return _tokenize(texts[0], labels[0], texts[1], labels[1], cfg.vocab_size, "tfds",
+                     f"TFDS {TFDS_NAME}")
+
+
+def _load_keras(cfg, probe) -> TokenizedReviews:
+    if not _keras_cache().is_file() and not probe():
+        raise DataUnavailable(
+            f"keras.datasets.imdb is not cached at {_keras_cache()} and the network is "
+            "unreachable; copy imdb.npz there, or use data.source=path data.path=/path/to/imdb.npz"
+        )
+    import keras
+
+    (x_tr, y_tr), (x_te, y_te) = keras.datasets.imdb.load_data(num_words=cfg.vocab_size)
+    return TokenizedReviews(
+        [np.asarray(x, "int32") for x in x_tr], np.asarray(y_tr, "int32"),
+        [np.asarray(x, "int32") for x in x_te], np.asarray(y_te, "int32"),
+        cfg.vocab_size, "keras", "keras.datasets.imdb",
+    )
+
+
+def _load_path(cfg) -> TokenizedReviews:
+    path = Path(cfg.path).expanduser()
+    if not path.exists():
+        raise DataUnavailable(f"data.path does not exist: {path}")
+    if path.suffix == ".npz":
+        return _load_npz(path, cfg.vocab_size)
+    if path.is_dir():
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+        texts = {split: _read_folder(root, split) for split in SPLIT_FOLDERS}
+    elif path.name.endswith((".tar.gz", ".tgz")):
+        texts = _read_tarball(path)
+    else:
+        raise DataError(
+            f"{path}: expected an aclImdb folder, aclImdb_v1.tar.gz or imdb.npz"
+        )
+    x_tr = texts["train/pos"] + texts["train/neg"]
+    y_tr = np.array([1] * len(texts["train/pos"]) + [0] * len(texts["train/neg"]), "int32")
+    x_te = texts["test/pos"] + texts["test/neg"]
+    y_te = np.array([1] * len(texts["test/pos"]) + [0] * len(texts["test/neg"]), "int32")
+    return _tokenize(x_tr, y_tr, x_te, y_te, cfg.vocab_size, "path", f"aclImdb at {path}")
+
+
+def _read_folder(root: Path, split: str) -> list[str]:
+    folder = root / split
+    if not folder.is_dir():
+        raise DataError(f"{root}: missing split folder {split}/ (expected {', '.join(SPLIT_FOLDERS)})")
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise DataError(f"{folder}: no .txt reviews")
+    texts = []
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace").strip()
+        if not text:
+            raise DataError(f"{f}: empty review file")
+        texts.append(text)
+    return texts
+
+
+def _read_tarball(path: Path) -> dict[str, list[str]]:
+    texts = {split: [] for split in SPLIT_FOLDERS}
+    pattern = re.compile(r"(?:^|/)aclImdb/((?:train|test)/(?:pos|neg))/[^/]+\.txt$")
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                match = pattern.search(member.name)
+                if not match or not member.isfile():
+                    continue
+                text = tar.extractfile(member).read().decode("utf-8", "replace").strip()
+                if not text:
+                    raise DataError(f"{path}: empty review file {member.name}")
+                texts[match.group(1)].append(text)
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DataError(f"{path}: not a readable tar archive ({err})") from None
+    missing = [s for s, t in texts.items() if not t]
+    if missing:
+        raise DataError(f"{path}: no reviews under aclImdb/{', aclImdb/'.join(missing)}")
+    return texts
+
+
+def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    try:
+        with np.load(path, allow_pickle=True) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing arrays {missing} (found {sorted(f.files)}; need {list(keys)})"
+                )
+            arrays = {k: f[k] for k in keys}
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: not a readable .npz file ({err})") from None
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(x) == 0 or len(x) != len(y):
+            raise DataError(f"{path}: x_{split} has {len(x)} reviews but y_{split} has {len(y)} labels")
+        if not set(np.unique(y).tolist()) <= {0, 1}:
+            raise DataError(f"{path}: y_{split} is not binary (values {np.unique(y)[:5].tolist()})")
+
+    def clip(seqs):
+        # Keras convention: 0 pad, 1 start, 2 OOV; ids >= vocab_size become OOV.
+        out = []
+        for s in seqs:
+            s = np.asarray(s, dtype="int64")
+            out.append(np.where(s >= vocab_size, 2, s).astype("int32"))
+        return out
+
+    return TokenizedReviews(
+        clip(arrays["x_train"]), arrays["y_train"].astype("int32"),
+        clip(arrays["x_test"]), arrays["y_test"].astype("int32"),
+        vocab_size, "path", f"imdb.npz at {path}",
+    )
+
+
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, source, description) -> TokenizedReviews:
+    """Fit a `TextVectorization` vocabulary on the training texts; map both splits."""
+    import keras
+
+    for name, y in (("train", y_tr), ("test", y_te)):
+        if not set(np.unique(y).tolist()) <= {0, 1}:
+            raise DataError(f"{description}: {name} labels are not binary")
+    clean = lambda texts: [_HTML_BREAK.sub(" ", t) for t in texts]  # noqa: E731
+    x_tr, x_te = clean(x_tr), clean(x_te)
+    vectorize = keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int")
+    vectorize.adapt(x_tr, batch_size=512)
+
+    def ids(texts):
+        out = []
+        for start in range(0, len(texts), 512):
+            batch = np.asarray(vectorize(texts[start : start + 512]))
+            out.extend(row[row != 0].astype("int32") for row in batch)
+        return out
+
+    return TokenizedReviews(ids(x_tr), np.asarray(y_tr, "int32"), ids(x_te),
+                            np.asarray(y_te, "int32"), vocab_size, source, description)

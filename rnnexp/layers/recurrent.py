@@ -1,0 +1,167 @@
+"""Sequence layers `SimpleRNN`, `LSTM`, `GRU` running our cells with a fast path.
+
+They are `keras.layers.RNN` subclasses (so `return_sequences`, `return_state`,
+`go_backwards`, masking, `initial_state`, `stateful`, `unroll` and
+`keras.layers.Bidirectional` all behave as in Keras), with one change to the
+time loop: the input half of every gate, `x_t W + b`, has no time dependency,
+so it is computed for all `T` steps as one `(B*T, d) x (d, G*u)` matmul before
+the loop, and the loop body only does `h_{t-1} U` and the gate arithmetic.
+"""
+
+import keras
+from keras import ops
+
+# The backend-agnostic time loop Keras's own RNN layers run (a `while_loop`
+# on TensorFlow, `lax.scan` on JAX, a Python loop on PyTorch).
+from keras.src.backend import rnn as backend_rnn
+
+from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
+
+__all__ = ["SimpleRNN", "LSTM", "GRU", "CELLS", "recurrent_layer"]
+
+_CELL_KEYS = (
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "dropout",
+    "recurrent_dropout",
+    "seed",
+)
+
+
+class _ProjectedRNN(keras.layers.RNN):
+    """`keras.layers.RNN` whose loop sees pre-projected inputs."""
+
+    CELL = None
+    CELL_EXTRA = ()
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell_kwargs = {
+            key: kwargs.pop(key)
+            for key in _CELL_KEYS + self.CELL_EXTRA
+            if key in kwargs
+        }
+        cell = self.CELL(
+            units,
+            dtype=kwargs.get("dtype"),
+            name=f"{self.CELL.__name__.lower()}",
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if training and cell.dropout > 0.0:
+            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(dp_mask, 1)
+        # Go time-major on the narrow raw input (d wide) rather than letting
+        # the loop transpose the G*u-wide projection, and project all steps
+        # with one 2-D matmul.
+        steps, batch = sequences.shape[1], ops.shape(sequences)[0]
+        time_major = ops.transpose(sequences, (1, 0, 2))
+        flat = ops.reshape(time_major, (-1, sequences.shape[-1]))
+        projected = ops.reshape(cell.project_inputs(flat), (steps if steps is not None else -1, batch, -1))
+        if mask is not None:
+            mask = ops.transpose(mask, (1, 0))
+
+        def step(projected_t, states):
+            return cell.recurrent_step(projected_t, states, training=training)
+
+        last, outputs, states = backend_rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=steps,
+            time_major=True,
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+        if self.return_sequences:
+            outputs = ops.transpose(outputs, (1, 0, 2))
+        return last, outputs, states
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("cell")
+        cell_config = self.cell.get_config()
+        for key in ("units",) + _CELL_KEYS + self.CELL_EXTRA:
+            config[key] = cell_config[key]
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="rnnexp")
+class SimpleRNN(_ProjectedRNN):
+    """Fully connected RNN over a sequence; see `SimpleRNNCell`.
+
+    Input `(batch, T, d)`; output `(batch, units)` or, with
+    `return_sequences`, `(batch, T, units)`.
+    """
+
+    CELL = SimpleRNNCell
+
+
+@keras.saving.register_keras_serializable(package="rnnexp")
+class LSTM(_ProjectedRNN):
+    """LSTM over a sequence; see `LSTMCell`. States are `[h, c]`."""
+
+    CELL = LSTMCell
+    CELL_EXTRA = ("unit_forget_bias",)
+
+
+@keras.saving.register_keras_serializable(package="rnnexp")
+class GRU(_ProjectedRNN):
+    """GRU over a sequence; see `GRUCell`."""
+
+    CELL = GRUCell
+    CELL_EXTRA = ("reset_after",)
+
+
+CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+def recurrent_layer(cell, units, **kwargs):
+    """Build one of our sequence layers by its catalog name.
+
+    Args:
+        cell: `"rnn"`, `"gru"` or `"lstm"`.
+        units: hidden size.
+        **kwargs: passed to the layer (`return_sequences`, `dropout`, ...).
+    """
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
+    return CELLS[cell](units, **kwargs)

@@ -1,0 +1,80 @@
+"""Model builders: the architectures of the curriculum, from our layers."""
+
+import dataclasses
+from typing import Literal
+
+import keras
+
+from rnnexp.config import check
+from rnnexp.layers import DeepRNN
+
+__all__ = ["ClassifierConfig", "build_classifier", "matched_units", "recurrent_params"]
+
+Cell = Literal["rnn", "gru", "lstm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+    """Many-to-one: Embedding -> recurrent stack -> Dense(1, sigmoid).
+
+    `match_params`: size every cell to the parameter count of an LSTM with
+    `units` units (Chung et al. 2014), instead of giving each `units` units.
+    """
+
+    units: int = 32
+    embed_dim: int = 16
+    depth: int = 1
+    bidirectional: bool = False
+    activation: str = "tanh"
+    match_params: bool = False
+
+    def __post_init__(self):
+        check(self.units > 0, "model.units", self.units, "a positive integer")
+        check(self.embed_dim > 0, "model.embed_dim", self.embed_dim, "a positive integer")
+        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
+        check(self.activation in ("tanh", "relu"), "model.activation", self.activation,
+              "'tanh' or 'relu'")
+
+
+_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def recurrent_params(cell: str, units: int, input_dim: int) -> int:
+    """Weights of one of our layers (GRU with `reset_after`: two biases)."""
+    gates = _GATES[cell]
+    biases = 2 if cell == "gru" else 1
+    return gates * (input_dim * units + units * units + biases * units)
+
+
+def matched_units(cell: str, reference_units: int, input_dim: int) -> int:
+    """The `units` of `cell` whose parameter count is closest to an LSTM's."""
+    target = recurrent_params("lstm", reference_units, input_dim)
+    return min(range(1, 8 * reference_units + 1),
+               key=lambda u: abs(recurrent_params(cell, u, input_dim) - target))
+
+
+def build_classifier(cfg: ClassifierConfig, cell: str, vocab_size: int, length: int,
+                     clipnorm=None, learning_rate=1e-3):
+    """A compiled binary classifier over `(batch, length)` token ids.
+
+    Returns:
+        `(model, embed, body)`: `embed` maps tokens to `(B, T, E)` and `body`
+        maps that to probabilities, for the gradient probe.
+    """
+    units = matched_units(cell, cfg.units, cfg.embed_dim) if cfg.match_params else cfg.units
+    embed = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")
+    x_in = keras.Input((length, cfg.embed_dim))
+    layer_kwargs = {"activation": cfg.activation}
+    if cfg.activation == "relu" and cell == "rnn":
+        layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
+    if cell != "rnn":
+        layer_kwargs = {}
+    h = DeepRNN(cell, units, depth=cfg.depth, bidirectional=cfg.bidirectional,
+                layer_kwargs=layer_kwargs, name="recurrent")(x_in)
+    body = keras.Model(x_in, keras.layers.Dense(1, activation="sigmoid", name="head")(h),
+                       name="body")
+    tokens = keras.Input((length,), dtype="int32")
+    model = keras.Model(tokens, body(embed(tokens)), name=f"{cell}_classifier")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return model, embed, body

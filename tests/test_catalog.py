@@ -1,0 +1,78 @@
+import dataclasses
+import sys
+
+import pytest
+
+from rnnexp import catalog, cli
+from rnnexp.catalog import Experiment, register
+from rnnexp.config import ConfigError, flatten
+
+EXPERIMENTS = catalog.load_catalog()
+CASES = [(name, profile) for name, exp in sorted(EXPERIMENTS.items())
+         for profile in exp.profile_names()]
+
+
+def test_catalog_is_not_empty_and_every_experiment_has_ci():
+    assert "imdb_seqlen" in EXPERIMENTS
+    for exp in EXPERIMENTS.values():
+        assert "ci" in exp.profile_names() and exp.description
+        doc = sys.modules[type(exp).__module__].__doc__
+        assert f"python -m rnnexp run {exp.name}" in doc, "the docstring gives the command"
+        assert "--profile ci" in doc and "Expected result" in doc
+
+
+def test_duplicate_name_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Cfg:
+        seed: int = 0
+
+    class Dup(Experiment):
+        name = "imdb_seqlen"
+        config = Cfg()
+        profiles = {"ci": {}}
+
+    with pytest.raises(ValueError, match="already registered"):
+        register(Dup)
+
+
+def test_unknown_experiment_lists_known():
+    with pytest.raises(catalog.UnknownExperiment, match=r"unknown experiment 'imdb'.*known: .*imdb_seqlen"):
+        catalog.get("imdb")
+
+
+@pytest.mark.parametrize("name,profile", CASES)
+def test_every_profile_resolves_and_dry_runs(name, profile, capsys):
+    exp = EXPERIMENTS[name]
+    cfg = exp.resolve(profile)
+    assert exp.trials(cfg), "a sweep plans at least one trial"
+    assert cli.main(["run", name, "--profile", profile, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "planned trials" in out
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_breaking_a_field_fails_validation(name):
+    exp = EXPERIMENTS[name]
+    key = next(k for k, v in flatten(exp.config).items() if isinstance(v, int)
+               and not isinstance(v, bool))
+    with pytest.raises(ConfigError):
+        exp.resolve("ci", {key: "not-a-number"})
+
+
+def test_cli_errors_are_one_line_with_exit_2(capsys):
+    assert cli.main(["show", "imdb_seqlen", "--set", "model.unit=3"]) == 2
+    assert cli.main(["run", "nope", "--dry-run"]) == 2
+    assert cli.main(["show", "imdb_seqlen", "--profile", "fast"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: unknown config key 'model.unit'; did you mean 'model.units'?",
+        "error: unknown experiment 'nope'; known: " + ", ".join(sorted(EXPERIMENTS)),
+        "error: unknown profile 'fast' for imdb_seqlen; choose one of default, ci, full",
+    ]
+
+
+def test_show_prints_resolved_config(capsys):
+    assert cli.main(["show", "imdb_seqlen", "--profile", "ci", "--set", "model.units=7",
+                     "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    assert '"units": 7' in out and '"seed": 5' in out

@@ -1,0 +1,216 @@
+"""Parity of our cells and layers with Keras's built-ins (weights copied)."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnnexp import layers as ours
+
+B, T, D, U = 3, 6, 5, 4
+TOL = 1e-5
+KERAS = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+KERAS_CELLS = {"rnn": keras.layers.SimpleRNNCell, "gru": keras.layers.GRUCell,
+               "lstm": keras.layers.LSTMCell}
+OUR_CELLS = {"rnn": ours.SimpleRNNCell, "gru": ours.GRUCell, "lstm": ours.LSTMCell}
+VARIANTS = [
+    ("rnn", {}),
+    ("rnn", {"activation": "relu"}),
+    ("gru", {"reset_after": True}),
+    ("gru", {"reset_after": False}),
+    ("lstm", {}),
+]
+IDS = ["rnn-tanh", "rnn-relu", "gru-reset_after", "gru-reset_before", "lstm"]
+
+
+def _inputs(seed=0):
+    return np.random.default_rng(seed).standard_normal((B, T, D)).astype("float32")
+
+
+def _randomize(layer):
+    """Non-trivial weights (biases too), so parity covers every term."""
+    rng = np.random.default_rng(1)
+    layer.set_weights([0.5 * rng.standard_normal(w.shape).astype("float32")
+                       for w in layer.get_weights()])
+
+
+def _pair(make_ref, make_ours, x):
+    ref, mine = make_ref(), make_ours()
+    ref.build(x.shape)
+    mine.build(x.shape)
+    _randomize(ref)
+    mine.set_weights(ref.get_weights())
+    return ref, mine
+
+
+def _outputs_and_grads(layer, x, **call_kwargs):
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = layer(xt, **call_kwargs)
+        flat = out if isinstance(out, (list, tuple)) else [out]
+        loss = sum(tf.reduce_sum(o * (i + 1.0)) for i, o in enumerate(flat))
+    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    return [np.asarray(o) for o in flat], [np.asarray(g) for g in grads]
+
+
+def _assert_same(a, b):
+    outs_a, grads_a = a
+    outs_b, grads_b = b
+    assert len(outs_a) == len(outs_b)
+    for p, q in zip(outs_a, outs_b):
+        np.testing.assert_allclose(p, q, atol=TOL, rtol=TOL)
+    assert len(grads_a) == len(grads_b)
+    for p, q in zip(grads_a, grads_b):
+        np.testing.assert_allclose(p, q, atol=TOL, rtol=1e-4)
+
+
+@pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
+def test_cell_inside_keras_rnn_matches_builtin_cell(cell, kw):
+    x = _inputs()
+    ref, mine = _pair(lambda: keras.layers.RNN(KERAS_CELLS[cell](U, **kw), return_sequences=True,
+                                               return_state=True),
+                      lambda: keras.layers.RNN(OUR_CELLS[cell](U, **kw), return_sequences=True,
+                                               return_state=True), x)
+    _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
+
+
+LAYER_OPTIONS = [
+    {"return_sequences": True, "return_state": True},
+    {"return_sequences": False},
+    {"return_sequences": True, "go_backwards": True, "return_state": True},
+    {"return_sequences": True, "unroll": True, "return_state": True},
+]
+
+
+@pytest.mark.parametrize("options", LAYER_OPTIONS, ids=["seq+state", "last", "go_backwards", "unroll"])
+@pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
+def test_layer_matches_builtin(cell, kw, options):
+    x = _inputs()
+    ref, mine = _pair(lambda: KERAS[cell](U, **kw, **options),
+                      lambda: ours.recurrent_layer(cell, U, **kw, **options), x)
+    _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
+
+
+@pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
+def test_masked_inputs_match_and_are_padding_invariant(cell, kw):
+    x = _inputs()
+    mask = np.ones((B, T), dtype=bool)
+    mask[0, 4:] = False  # post-padded
+    mask[1, 2:] = False
+    ref, mine = _pair(lambda: KERAS[cell](U, return_sequences=True, return_state=True, **kw),
+                      lambda: ours.recurrent_layer(cell, U, return_sequences=True,
+                                                   return_state=True, **kw), x)
+    _assert_same(_outputs_and_grads(ref, x, mask=tf.constant(mask)),
+                 _outputs_and_grads(mine, x, mask=tf.constant(mask)))
+    # What sits under the mask does not change the final state.
+    noisy = x.copy()
+    noisy[~mask] = 99.0
+    last_clean = mine(x, mask=tf.constant(mask))[1]
+    last_noisy = mine(noisy, mask=tf.constant(mask))[1]
+    np.testing.assert_allclose(np.asarray(last_clean), np.asarray(last_noisy), atol=TOL)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul", None])
+@pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
+def test_bidirectional_every_merge_mode(cell, kw, merge_mode):
+    x = _inputs()
+    ref, mine = _pair(
+        lambda: keras.layers.Bidirectional(KERAS[cell](U, return_sequences=True, **kw),
+                                           merge_mode=merge_mode),
+        lambda: keras.layers.Bidirectional(ours.recurrent_layer(cell, U, return_sequences=True,
+                                                                **kw), merge_mode=merge_mode), x)
+    _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_stacked_matches_keras_stack(cell):
+    x = _inputs()
+
+    def keras_stack():
+        return keras.Sequential([KERAS[cell](U, return_sequences=True),
+                                 KERAS[cell](U, return_sequences=True)])
+
+    ref, mine = _pair(keras_stack, lambda: ours.DeepRNN(cell, U, depth=2, return_sequences=True), x)
+    _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
+
+
+def test_stacked_bidirectional_and_residual_shapes():
+    x = _inputs()
+    deep = ours.DeepRNN("gru", U, depth=3, bidirectional=True, residual=True, return_sequences=True)
+    assert tuple(deep(x).shape) == (B, T, 2 * U)
+    last = ours.DeepRNN("lstm", U, depth=2, bidirectional=True, merge_mode="weighted_sum")
+    assert tuple(last(x).shape) == (B, U)
+
+
+def test_residual_adds_the_layer_input():
+    x = _inputs()
+    plain = ours.DeepRNN("rnn", U, depth=2, return_sequences=True)
+    res = ours.DeepRNN("rnn", U, depth=2, return_sequences=True, residual=True)
+    plain.build(x.shape)
+    res.build(x.shape)
+    res.set_weights(plain.get_weights())
+    first = np.asarray(plain.rnn_layers[0](x))
+    np.testing.assert_allclose(np.asarray(res(x)), np.asarray(plain(x)) + first, atol=TOL)
+
+
+def test_weighted_sum_starts_as_average_and_learns():
+    x = _inputs()
+    ave = keras.layers.Bidirectional(ours.LSTM(U, return_sequences=True), merge_mode="ave")
+    ws = ours.WeightedSumBidirectional(ours.LSTM(U, return_sequences=True))
+    ave.build(x.shape)
+    ws.build(x.shape)
+    ws.forward_layer.set_weights(ave.forward_layer.get_weights())
+    ws.backward_layer.set_weights(ave.backward_layer.get_weights())
+    np.testing.assert_allclose(np.asarray(ws(x)), np.asarray(ave(x)), atol=TOL)
+    _, grads = _outputs_and_grads(ws, x)
+    assert np.abs(grads[-1]).sum() > 0, "the merge weights receive gradient"
+
+
+def test_bad_arguments_echo_the_value():
+    with pytest.raises(ValueError, match="got -3"):
+        ours.LSTMCell(-3)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        ours.GRU(4, dropout=1.5)
+    with pytest.raises(ValueError, match="unknown cell 'cnn'"):
+        ours.recurrent_layer("cnn", 4)
+
+
+def test_dropout_is_deterministic_under_a_seed():
+    x = _inputs()
+    outs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        layer = ours.LSTM(U, dropout=0.5, recurrent_dropout=0.3, seed=3)
+        outs.append(np.asarray(layer(x, training=True)))
+    np.testing.assert_allclose(outs[0], outs[1])
+    assert not np.allclose(outs[0], np.asarray(layer(x, training=False)))
+
+
+def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
+    x = _inputs()
+    inputs = keras.Input((T, D))
+    h = ours.DeepRNN("gru", U, depth=2, bidirectional=True, merge_mode="weighted_sum",
+                     return_sequences=True, residual=True)(inputs)
+    h = keras.layers.Bidirectional(ours.LSTM(U, return_sequences=True), merge_mode="sum")(h)
+    h = ours.GRU(U, reset_after=False, go_backwards=True)(h)
+    h = keras.layers.Concatenate()([h, ours.SimpleRNN(U, activation="relu")(inputs)])
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.asarray(model(x)))
+    script = textwrap.dedent(f"""
+        import numpy as np, keras
+        import rnnexp.layers  # registers the classes
+        model = keras.saving.load_model({str(path)!r})
+        y = np.asarray(model(np.load({str(tmp_path / 'x.npy')!r})))
+        np.testing.assert_allclose(y, np.load({str(tmp_path / 'y.npy')!r}), atol=1e-6)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
