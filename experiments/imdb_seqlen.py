@@ -64,8 +64,12 @@ class SweepConfig:
         check(all(v > 0 for v in self.lengths), "sweep.lengths", self.lengths, "positive integers")
         check(len(set(self.cells)) == len(self.cells), "sweep.cells", self.cells, "distinct cells")
         check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
-        check(self.max_train >= 0 and self.max_test >= 0, "sweep.max_train",
-              (self.max_train, self.max_test), ">= 0 (0 = all)")
+        check(
+            self.max_train >= 0 and self.max_test >= 0,
+            "sweep.max_train",
+            (self.max_train, self.max_test),
+            ">= 0 (0 = all)",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +104,10 @@ class ImdbSeqlenConfig:
 @register
 class ImdbSeqlen(Experiment):
     name = "imdb_seqlen"
-    description = ("IMDB truncated to 10..1000 tokens: SimpleRNN cannot use long reviews "
-                   "(vanishing gradients), GRU/LSTM can")
+    description = (
+        "IMDB truncated to 10..1000 tokens: SimpleRNN cannot use long reviews "
+        "(vanishing gradients), GRU/LSTM can"
+    )
     config = ImdbSeqlenConfig()
     profiles = {
         "ci": {
@@ -152,8 +158,12 @@ class ImdbSeqlen(Experiment):
                 f"offline stand-in ({data.description}).\n"
                 "Provide IMDB with data.source=tfds|path|keras for the real study."
             )
-            check(longest <= cfg.data.synthetic.min_length, "sweep.lengths", cfg.sweep.lengths,
-                  f"<= data.synthetic.min_length ({cfg.data.synthetic.min_length})")
+            check(
+                longest <= cfg.data.synthetic.min_length,
+                "sweep.lengths",
+                cfg.sweep.lengths,
+                f"<= data.synthetic.min_length ({cfg.data.synthetic.min_length})",
+            )
         else:
             console.say(f"data: {data.description}")
         data.windows = {}  # length -> arrays, shared by the cells and seeds
@@ -169,11 +179,14 @@ class ImdbSeqlen(Experiment):
             if len(tr) < 2 or len(te) < 1:
                 raise imdb.DataError(
                     f"pool for length {length} is empty (reviews >= {min_len} tokens: "
-                    f"{len(tr)} train, {len(te)} test); lower sweep.lengths or use sweep.pool=per_length"
+                    f"{len(tr)} train, {len(te)} test); lower sweep.lengths or use "
+                    "sweep.pool=per_length"
                 )
             if len(tr) < cfg.sweep.min_pool:
-                console.say(f"warning: only {len(tr)} training reviews have >= {min_len} tokens; "
-                            "too few to learn much from (sweep.min_pool)")
+                console.say(
+                    f"warning: only {len(tr)} training reviews have >= {min_len} tokens; "
+                    "too few to learn much from (sweep.min_pool)"
+                )
             data.windows[length] = (
                 truncate([data.x_train[i] for i in tr], length, cfg.sweep.truncation),
                 data.y_train[tr],
@@ -191,28 +204,52 @@ class ImdbSeqlen(Experiment):
         x_tr, y_tr, x_te, y_te = data.windows[length]
         set_seed(seed)
         model, embed, body = build_classifier(
-            cfg.model, cell, data.vocab_size, length,
-            clipnorm=cfg.train.clipnorm or None, learning_rate=cfg.train.learning_rate,
+            cfg.model,
+            cell,
+            data.vocab_size,
+            length,
+            clipnorm=cfg.train.clipnorm or None,
+            learning_rate=cfg.train.learning_rate,
         )
         ctx.reporter.set_tags({"data.description": data.description})
-        ctx.reporter.log_metrics({"pool.train": len(x_tr), "pool.test": len(x_te),
-                                  "params": model.count_params()})
+        ctx.reporter.log_metrics(
+            {"pool.train": len(x_tr), "pool.test": len(x_te), "params": model.count_params()}
+        )
         probe_x, probe_y = x_te[: cfg.probe.examples], y_te[: cfg.probe.examples]
         loss_fn = keras.losses.BinaryCrossentropy()
         grad_init = input_gradient_norms(embed, body, loss_fn, probe_x, probe_y)
-        history = fit(model, x_tr, y_tr, epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
-                      reporter=ctx.reporter, label=ctx.label, validation_data=(x_te, y_te))
+        history = fit(
+            model,
+            x_tr,
+            y_tr,
+            epochs=cfg.train.epochs,
+            batch_size=cfg.train.batch_size,
+            reporter=ctx.reporter,
+            label=ctx.label,
+            validation_data=(x_te, y_te),
+        )
         test_loss, test_acc = model.evaluate(x_te, y_te, verbose=0, batch_size=256)
         grad_trained = input_gradient_norms(embed, body, loss_fn, probe_x, probe_y)
-        ctx.reporter.log_text(json.dumps({"t": list(range(1, length + 1)),
-                                          "init": grad_init.tolist(),
-                                          "trained": grad_trained.tolist()}),
-                              "grad_norms.json")
+        ctx.reporter.log_text(
+            json.dumps(
+                {
+                    "t": list(range(1, length + 1)),
+                    "init": grad_init.tolist(),
+                    "trained": grad_trained.tolist(),
+                }
+            ),
+            "grad_norms.json",
+        )
         fig = plots.lines_with_spread(
-            {"at init": (np.arange(1, length + 1), grad_init, None),
-             "trained": (np.arange(1, length + 1), grad_trained, None)},
-            xlabel="time step t (1 = farthest from the read-out)", ylabel="||dL/dx_t||",
-            title=f"{cell}, L={length}: gradient reaching each step", logy=True)
+            {
+                "at init": (np.arange(1, length + 1), grad_init, None),
+                "trained": (np.arange(1, length + 1), grad_trained, None),
+            },
+            xlabel="time step t (1 = farthest from the read-out)",
+            ylabel="||dL/dx_t||",
+            title=f"{cell}, L={length}: gradient reaching each step",
+            logy=True,
+        )
         ctx.reporter.log_figure(fig, "grad_norms.png")
         plots.close(fig)
         metrics = {
@@ -226,12 +263,19 @@ class ImdbSeqlen(Experiment):
             # How many orders of magnitude training raised the first-to-last ratio.
             "grad_opening_orders": float(
                 np.log10(max(grad_trained[0], 1e-30) / max(grad_trained[-1], 1e-30))
-                - np.log10(max(grad_init[0], 1e-30) / max(grad_init[-1], 1e-30))),
+                - np.log10(max(grad_init[0], 1e-30) / max(grad_init[-1], 1e-30))
+            ),
             "params": int(model.count_params()),
         }
-        return TrialResult(trial, metrics=metrics,
-                           extras={"grad_init": grad_init, "grad_trained": grad_trained,
-                                   "data_source": data.source})
+        return TrialResult(
+            trial,
+            metrics=metrics,
+            extras={
+                "grad_init": grad_init,
+                "grad_trained": grad_trained,
+                "data_source": data.source,
+            },
+        )
 
     # -- summary ---------------------------------------------------------
     def _by_cell(self, results, key):
@@ -240,7 +284,8 @@ class ImdbSeqlen(Experiment):
         for r in results:
             if r.status == "FINISHED":
                 out.setdefault(r.trial["cell"], {}).setdefault(r.trial["length"], []).append(
-                    r.metrics[key])
+                    r.metrics[key]
+                )
         return out
 
     def summarize(self, cfg, results, out_dir):
@@ -248,13 +293,21 @@ class ImdbSeqlen(Experiment):
         series = {}
         for cell, by_len in acc.items():
             lengths = sorted(by_len)
-            series[cell] = (lengths, [np.mean(by_len[n]) for n in lengths],
-                            [np.std(by_len[n]) for n in lengths])
+            series[cell] = (
+                lengths,
+                [np.mean(by_len[n]) for n in lengths],
+                [np.std(by_len[n]) for n in lengths],
+            )
         source = next((r.extras["data_source"] for r in results if r.extras), "?")
         fig = plots.lines_with_spread(
-            series, xlabel="max_seq_len (tokens kept)", ylabel="test accuracy",
+            series,
+            xlabel="max_seq_len (tokens kept)",
+            ylabel="test accuracy",
             title=f"imdb_seqlen: accuracy vs length (mean ± std over seeds; data: {source})",
-            logx=True, hline=0.5, hline_label="chance")
+            logx=True,
+            hline=0.5,
+            hline_label="chance",
+        )
         paths = [plots.save(fig, out_dir / "accuracy_vs_length.png")]
 
         longest = max(cfg.sweep.lengths)
@@ -264,40 +317,62 @@ class ImdbSeqlen(Experiment):
                 for when in ("init", "trained"):
                     grads.setdefault((r.trial["cell"], when), []).append(r.extras[f"grad_{when}"])
         for when in ("init", "trained"):
-            series = {cell: (np.arange(1, longest + 1), np.mean(v, axis=0), None)
-                      for (cell, w), v in grads.items() if w == when}
+            series = {
+                cell: (np.arange(1, longest + 1), np.mean(v, axis=0), None)
+                for (cell, w), v in grads.items()
+                if w == when
+            }
             if series:
                 fig = plots.lines_with_spread(
-                    series, xlabel="time step t (1 = farthest from the read-out)",
-                    ylabel="mean ||dL/dx_t||", logy=True,
-                    title=f"gradient reaching each step, L={longest}, {when}")
+                    series,
+                    xlabel="time step t (1 = farthest from the read-out)",
+                    ylabel="mean ||dL/dx_t||",
+                    logy=True,
+                    title=f"gradient reaching each step, L={longest}, {when}",
+                )
                 paths.append(plots.save(fig, out_dir / f"grad_norm_vs_t_{when}.png"))
         return paths
 
     def finding(self, cfg, results):
         f = cfg.finding
         longest = max(cfg.sweep.lengths)
-        acc = {c: np.mean(v[longest]) for c, v in self._by_cell(results, "test_accuracy").items()
-               if longest in v}
-        opening = {c: np.mean(v[longest]) for c, v in
-                   self._by_cell(results, "grad_opening_orders").items() if longest in v}
+        acc = {
+            c: np.mean(v[longest])
+            for c, v in self._by_cell(results, "test_accuracy").items()
+            if longest in v
+        }
+        opening = {
+            c: np.mean(v[longest])
+            for c, v in self._by_cell(results, "grad_opening_orders").items()
+            if longest in v
+        }
         needed = {"rnn", "lstm", "gru"} & set(cfg.sweep.cells)
         if not {"rnn", "lstm"} <= needed or set(acc) != needed:
-            return Finding(False, f"missing results at length {longest} for "
-                                  f"{sorted(needed - set(acc)) or ['rnn', 'lstm']}", {})
+            return Finding(
+                False,
+                f"missing results at length {longest} for "
+                f"{sorted(needed - set(acc)) or ['rnn', 'lstm']}",
+                {},
+            )
         gated = min(acc[c] for c in needed - {"rnn"})
         orders = float(opening["lstm"] - opening["rnn"])
         checks = {
             f"gated accuracy {gated:.3f} >= {f.gated_min_accuracy}": gated >= f.gated_min_accuracy,
-            f"SimpleRNN accuracy {acc['rnn']:.3f} <= {f.rnn_max_accuracy}":
-                acc["rnn"] <= f.rnn_max_accuracy,
+            f"SimpleRNN accuracy {acc['rnn']:.3f} <= {f.rnn_max_accuracy}": acc["rnn"]
+            <= f.rnn_max_accuracy,
             f"gap {gated - acc['rnn']:.3f} >= {f.min_gap}": gated - acc["rnn"] >= f.min_gap,
             f"training opened the LSTM's gradient path {orders:.1f} orders of magnitude more "
             f"than the SimpleRNN's (>= {f.min_opening_orders})": orders >= f.min_opening_orders,
         }
         failed = [k for k, ok in checks.items() if not ok]
-        message = (f"at L={longest}: " + ", ".join(f"{c}={a:.3f}" for c, a in sorted(acc.items()))
-                   + "; " + ("; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed)))
+        message = (
+            f"at L={longest}: "
+            + ", ".join(f"{c}={a:.3f}" for c, a in sorted(acc.items()))
+            + "; "
+            + ("; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed))
+        )
         numbers = {f"accuracy_{c}": a for c, a in acc.items()}
-        numbers.update({"gated_minus_rnn": gated - acc["rnn"], "grad_opening_orders_lstm_minus_rnn": orders})
+        numbers.update(
+            {"gated_minus_rnn": gated - acc["rnn"], "grad_opening_orders_lstm_minus_rnn": orders}
+        )
         return Finding(not failed, message, numbers)

@@ -21,8 +21,12 @@ def add_arguments(p):
     p.add_argument("--batches", type=int, default=8, help="batches per timed epoch")
     p.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (best kept)")
     p.add_argument("--cells", default="rnn,gru,lstm", help="comma-separated: rnn,gru,lstm")
-    p.add_argument("--jit", choices=["off", "on", "both"], default="off",
-                   help="XLA jit_compile for both contenders")
+    p.add_argument(
+        "--jit",
+        choices=["off", "on", "both"],
+        default="off",
+        help="XLA jit_compile for both contenders",
+    )
     p.add_argument("--unroll", action="store_true", help="unroll the time loop (short T only)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
@@ -93,8 +97,11 @@ def measure(args) -> list[dict]:
                 "rnnexp": _model(_our_layer(cell, args.units, args.unroll), args, jit),
             }
             epochs = {
-                name: (lambda m=m: m.fit(x, y, batch_size=args.batch, epochs=1, verbose=0,
-                                         shuffle=False))
+                name: (
+                    lambda m=m: m.fit(
+                        x, y, batch_size=args.batch, epochs=1, verbose=0, shuffle=False
+                    )
+                )
                 for name, m in contenders.items()
             }
             torch_epoch = _torch_contender(cell, args) if not jit else None
@@ -122,8 +129,10 @@ def measure(args) -> list[dict]:
 def run_bench(args) -> int:
     from rnnexp import console
 
-    shape = (f"batch {args.batch}, T {args.timesteps}, input {args.input_dim}, "
-             f"units {args.units}, {args.batches} batches/epoch, best of {args.repeats}")
+    shape = (
+        f"batch {args.batch}, T {args.timesteps}, input {args.input_dim}, "
+        f"units {args.units}, {args.batches} batches/epoch, best of {args.repeats}"
+    )
     if not args.json:
         console.say(f"bench: training throughput (sample-steps/s), {shape}")
     rows = measure(args)
@@ -137,9 +146,10 @@ def run_bench(args) -> int:
         tracker = Tracker("bench", args.tracking_uri)
         with tracker.run(f"bench-T{args.timesteps}-u{args.units}") as run:
             run.log_params({k: v for k, v in vars(args).items() if k not in ("json", "no_track")})
-            for i, row in enumerate(rows):
+            for row in rows:
                 prefix = f"{row['cell']}{'.jit' if row['jit_compile'] else ''}"
-                run.log_metrics({f"{prefix}.{k}": v for k, v in row.items()
-                                 if isinstance(v, float)})
+                run.log_metrics(
+                    {f"{prefix}.{k}": v for k, v in row.items() if isinstance(v, float)}
+                )
             run.log_text(console.format_table(rows, markdown=True) + "\n", "bench.md")
     return 0

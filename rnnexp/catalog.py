@@ -98,7 +98,7 @@ class Experiment:
         Raise `ConfigError` (or a subclass) for data that cannot be had: the
         CLI prints it as a one-line error and nothing is tracked.
         """
-        return None
+        return
 
     def run_trial(self, cfg, trial: dict, ctx) -> TrialResult:
         """Train and evaluate one trial; `ctx.data` is what `prepare` returned."""
@@ -183,4 +183,3 @@ def get(name: str) -> Experiment:
             f"unknown experiment {name!r}{hint}; known: {', '.join(sorted(known))}"
         )
     return known[name]
-

@@ -44,11 +44,16 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment (a sweep of tracked trials)")
     add_config_args(run)
-    run.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
-                     "or sqlite:///mlruns/mlflow.db)")
+    run.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)",
+    )
     run.add_argument("--dry-run", action="store_true", help="print config and planned trials only")
-    run.add_argument("--check", action="store_true",
-                     help="exit 1 unless the experiment's expected finding is reproduced")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless the experiment's expected finding is reproduced",
+    )
 
     bench = sub.add_parser("bench", help="training throughput: our cells vs Keras built-ins")
     from rnnexp.bench import add_arguments
@@ -75,7 +80,9 @@ def _cmd_list(args):
     width = max(len(n) for n in experiments)
     for name in sorted(experiments):
         exp = experiments[name]
-        print(f"{name.ljust(width)}  {exp.description}  [profiles: {', '.join(exp.profile_names())}]")
+        print(
+            f"{name.ljust(width)}  {exp.description}  [profiles: {', '.join(exp.profile_names())}]"
+        )
     return 0
 
 
@@ -83,8 +90,11 @@ def _cmd_show(args):
     from rnnexp.config import to_dict
 
     exp, cfg = _resolve(args)
-    print(json.dumps({"experiment": exp.name, "profile": args.profile, "config": to_dict(cfg)},
-                     indent=2))
+    print(
+        json.dumps(
+            {"experiment": exp.name, "profile": args.profile, "config": to_dict(cfg)}, indent=2
+        )
+    )
     return 0
 
 
@@ -95,8 +105,17 @@ def _cmd_run(args):
     exp, cfg = _resolve(args)
     if args.dry_run:
         trials = runner.plan(exp, cfg)
-        print(json.dumps({"experiment": exp.name, "profile": args.profile,
-                          "data_source": exp.data_source(cfg), "config": to_dict(cfg)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "experiment": exp.name,
+                    "profile": args.profile,
+                    "data_source": exp.data_source(cfg),
+                    "config": to_dict(cfg),
+                },
+                indent=2,
+            )
+        )
         print(f"planned trials ({len(trials)}):")
         for i, trial in enumerate(trials):
             print(f"  {i + 1:3d}. {exp.trial_name(trial)}")

@@ -71,7 +71,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         if raw.startswith("[") and raw.endswith("]"):  # [rnn,gru]: a list of bare words
-            value = [parse_assignment(f"_={item}")[1] for item in raw[1:-1].split(",") if item.strip()]
+            value = [
+                parse_assignment(f"_={item}")[1] for item in raw[1:-1].split(",") if item.strip()
+            ]
         else:
             value = raw  # a bare word such as `gru` or `pre`
     if raw.lower() in ("true", "false"):
@@ -119,8 +121,10 @@ def _apply(node, nested: dict, prefix: str, root):
                 )
             changes[name] = _apply(current, value, full_key + ".", root)
         elif isinstance(value, dict):
-            raise ConfigError(f"unknown config key {full_key}.{next(iter(value))!r}: "
-                              f"{full_key!r} is a value, not a group")
+            raise ConfigError(
+                f"unknown config key {full_key}.{next(iter(value))!r}: "
+                f"{full_key!r} is a value, not a group"
+            )
         else:
             changes[name] = _coerce(value, hints[name], full_key)
     try:

@@ -32,8 +32,12 @@ class ClassifierConfig:
         check(self.units > 0, "model.units", self.units, "a positive integer")
         check(self.embed_dim > 0, "model.embed_dim", self.embed_dim, "a positive integer")
         check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
-        check(self.activation in ("tanh", "relu"), "model.activation", self.activation,
-              "'tanh' or 'relu'")
+        check(
+            self.activation in ("tanh", "relu"),
+            "model.activation",
+            self.activation,
+            "'tanh' or 'relu'",
+        )
 
 
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -49,12 +53,20 @@ def recurrent_params(cell: str, units: int, input_dim: int) -> int:
 def matched_units(cell: str, reference_units: int, input_dim: int) -> int:
     """The `units` of `cell` whose parameter count is closest to an LSTM's."""
     target = recurrent_params("lstm", reference_units, input_dim)
-    return min(range(1, 8 * reference_units + 1),
-               key=lambda u: abs(recurrent_params(cell, u, input_dim) - target))
+    return min(
+        range(1, 8 * reference_units + 1),
+        key=lambda u: abs(recurrent_params(cell, u, input_dim) - target),
+    )
 
 
-def build_classifier(cfg: ClassifierConfig, cell: str, vocab_size: int, length: int,
-                     clipnorm=None, learning_rate=1e-3):
+def build_classifier(
+    cfg: ClassifierConfig,
+    cell: str,
+    vocab_size: int,
+    length: int,
+    clipnorm=None,
+    learning_rate=1e-3,
+):
     """A compiled binary classifier over `(batch, length)` token ids.
 
     Returns:
@@ -69,10 +81,17 @@ def build_classifier(cfg: ClassifierConfig, cell: str, vocab_size: int, length: 
         layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
     if cell != "rnn":
         layer_kwargs = {}
-    h = DeepRNN(cell, units, depth=cfg.depth, bidirectional=cfg.bidirectional,
-                layer_kwargs=layer_kwargs, name="recurrent")(x_in)
-    body = keras.Model(x_in, keras.layers.Dense(1, activation="sigmoid", name="head")(h),
-                       name="body")
+    h = DeepRNN(
+        cell,
+        units,
+        depth=cfg.depth,
+        bidirectional=cfg.bidirectional,
+        layer_kwargs=layer_kwargs,
+        name="recurrent",
+    )(x_in)
+    body = keras.Model(
+        x_in, keras.layers.Dense(1, activation="sigmoid", name="head")(h), name="body"
+    )
     tokens = keras.Input((length,), dtype="int32")
     model = keras.Model(tokens, body(embed(tokens)), name=f"{cell}_classifier")
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)

@@ -4,14 +4,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 __all__ = ["close", "lines_with_spread", "save"]
 
 
-def lines_with_spread(series: dict, *, xlabel, ylabel, title, logx=False, logy=False,
-                      hline=None, hline_label=None):
+def lines_with_spread(
+    series: dict, *, xlabel, ylabel, title, logx=False, logy=False, hline=None, hline_label=None
+):
     """One line per key: `series[key] = (x, mean, spread_or_None)`."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, (x, mean, spread) in series.items():

@@ -114,8 +114,10 @@ def run_experiment(exp: Experiment, cfg, *, profile: str, tracker, check=False) 
     console.say(console.format_table(rows))
     console.say("")
     if failed:
-        console.say(f"{len(failed)} trial(s) FAILED: " + "; ".join(
-            f"{exp.trial_name(r.trial)}: {r.error}" for r in failed))
+        console.say(
+            f"{len(failed)} trial(s) FAILED: "
+            + "; ".join(f"{exp.trial_name(r.trial)}: {r.error}" for r in failed)
+        )
     console.say(f"finding: {verdict} - {finding.message}")
     console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
     console.say(f"browse: {tracker_ui_hint(tracker)}")

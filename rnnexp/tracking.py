@@ -114,8 +114,7 @@ class Reporter:
         values = [
             mlflow.entities.Metric(k, float(v), _now_ms(), step or 0)
             for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)
-            and not math.isnan(float(v))
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(float(v))
         ]
         if values:
             self.client.log_batch(self.run_id, metrics=values)
@@ -140,7 +139,7 @@ class Reporter:
     def log_model(self, model, name: str = "model"):
         """Log a Keras model with `mlflow.keras` (never tensorflow autolog)."""
         with _active(self.run_id):
-            mlflow.keras.log_model(model, name=name)
+            return mlflow.keras.log_model(model, name=name)
 
 
 class NullReporter:
@@ -175,6 +174,26 @@ def _active(run_id):
         mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
 
 
+@contextlib.contextmanager
+def _store_lock(uri: str):
+    """Serialise store creation between processes; yields the artifact root.
+
+    For a sqlite store the lock is a file beside the database and artifacts go
+    to `artifacts/` beside it; other stores (a tracking server) need no lock.
+    """
+    db = _sqlite_path(uri)
+    if db is None:
+        yield None
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.parent / ".rnnexp-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield (db.parent / "artifacts").resolve()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Tracker:
     """One catalog experiment's runs in one MLflow store.
 
@@ -187,29 +206,17 @@ class Tracker:
         self.uri = resolve_tracking_uri(uri)
         self.experiment_name = experiment
         mlflow.set_tracking_uri(self.uri)
-        self.client = MlflowClient(tracking_uri=self.uri)
-        self.experiment_id = self._ensure_experiment()
-
-    def _ensure_experiment(self) -> str:
-        db = _sqlite_path(self.uri)
-        if db is None:
-            return self._get_or_create(None)
-        db.parent.mkdir(parents=True, exist_ok=True)
-        artifacts = (db.parent / "artifacts" / self.experiment_name).resolve()
-        with open(db.parent / ".rnnexp-store.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                return self._get_or_create(artifacts.as_uri())
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _get_or_create(self, artifact_location: str | None) -> str:
-        found = self.client.get_experiment_by_name(self.experiment_name)
-        if found is not None:
-            return found.experiment_id
-        return self.client.create_experiment(
-            self.experiment_name, artifact_location=artifact_location
-        )
+        with _store_lock(self.uri) as artifact_root:
+            # The first client call creates (migrates) a fresh store: under the lock.
+            self.client = MlflowClient(tracking_uri=self.uri)
+            found = self.client.get_experiment_by_name(experiment)
+            if found is not None:
+                self.experiment_id = found.experiment_id
+            else:
+                location = (artifact_root / experiment).as_uri() if artifact_root else None
+                self.experiment_id = self.client.create_experiment(
+                    experiment, artifact_location=location
+                )
 
     @contextlib.contextmanager
     def run(self, name: str, parent: "Reporter | None" = None, tags: dict | None = None):

@@ -30,7 +30,15 @@ class TrainConfig:
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(self.clipnorm >= 0, "train.clipnorm", self.clipnorm, ">= 0 (0 = no clipping)")
 
-__all__ = ["TrainConfig", "EpochReporter", "NonFiniteLoss", "fit", "input_gradient_norms", "set_seed"]
+
+__all__ = [
+    "EpochReporter",
+    "NonFiniteLoss",
+    "TrainConfig",
+    "fit",
+    "input_gradient_norms",
+    "set_seed",
+]
 
 
 class NonFiniteLoss(RuntimeError):

@@ -8,8 +8,9 @@ from rnnexp.catalog import Experiment, register
 from rnnexp.config import ConfigError, flatten
 
 EXPERIMENTS = catalog.load_catalog()
-CASES = [(name, profile) for name, exp in sorted(EXPERIMENTS.items())
-         for profile in exp.profile_names()]
+CASES = [
+    (name, profile) for name, exp in sorted(EXPERIMENTS.items()) for profile in exp.profile_names()
+]
 
 
 def test_catalog_is_not_empty_and_every_experiment_has_ci():
@@ -36,7 +37,9 @@ def test_duplicate_name_is_refused():
 
 
 def test_unknown_experiment_lists_known():
-    with pytest.raises(catalog.UnknownExperiment, match=r"unknown experiment 'imdb'.*known: .*imdb_seqlen"):
+    with pytest.raises(
+        catalog.UnknownExperiment, match=r"unknown experiment 'imdb'.*known: .*imdb_seqlen"
+    ):
         catalog.get("imdb")
 
 
@@ -53,8 +56,9 @@ def test_every_profile_resolves_and_dry_runs(name, profile, capsys):
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_breaking_a_field_fails_validation(name):
     exp = EXPERIMENTS[name]
-    key = next(k for k, v in flatten(exp.config).items() if isinstance(v, int)
-               and not isinstance(v, bool))
+    key = next(
+        k for k, v in flatten(exp.config).items() if isinstance(v, int) and not isinstance(v, bool)
+    )
     with pytest.raises(ConfigError):
         exp.resolve("ci", {key: "not-a-number"})
 
@@ -72,7 +76,11 @@ def test_cli_errors_are_one_line_with_exit_2(capsys):
 
 
 def test_show_prints_resolved_config(capsys):
-    assert cli.main(["show", "imdb_seqlen", "--profile", "ci", "--set", "model.units=7",
-                     "--seed", "5"]) == 0
+    assert (
+        cli.main(
+            ["show", "imdb_seqlen", "--profile", "ci", "--set", "model.units=7", "--seed", "5"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert '"units": 7' in out and '"seed": 5' in out

@@ -35,28 +35,41 @@ def test_parse_assignment_values():
 
 
 def test_overrides_apply_and_coerce():
-    cfg = apply_overrides(Outer(), {"model.units": 64, "model.lengths": [5], "model.rate": 1,
-                                    "model.cell": "gru", "flag": True})
+    cfg = apply_overrides(
+        Outer(),
+        {
+            "model.units": 64,
+            "model.lengths": [5],
+            "model.rate": 1,
+            "model.cell": "gru",
+            "flag": True,
+        },
+    )
     assert cfg.model == Inner(units=64, cell="gru", rate=1.0, lengths=(5,))
     assert isinstance(cfg.model.rate, float) and cfg.flag is True
     assert flatten(cfg)["model.units"] == 64
 
 
 def test_unknown_key_suggests_closest():
-    with pytest.raises(ConfigError, match=r"unknown config key 'model.unit'; did you mean 'model.units'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key 'model.unit'; did you mean 'model.units'"
+    ):
         apply_overrides(Outer(), {"model.unit": 3})
 
 
-@pytest.mark.parametrize("key,value,pattern", [
-    ("model.units", "abc", r"model.units: 'abc' \(expected int\)"),
-    ("model.units", 1.5, r"model.units: 1.5"),
-    ("flag", 3, r"flag: 3 \(expected bool\)"),
-    ("model.cell", "cnn", r"model.cell: 'cnn' \(choose one of 'rnn', 'gru', 'lstm'\)"),
-    ("model.lengths", ["a"], r"model.lengths"),
-    ("model.units", -3, r"model.units: -3 \(allowed: a positive integer\)"),
-    ("model", 3, r"'model' is a group"),
-    ("seed.x", 3, r"'seed' is a value"),
-])
+@pytest.mark.parametrize(
+    "key,value,pattern",
+    [
+        ("model.units", "abc", r"model.units: 'abc' \(expected int\)"),
+        ("model.units", 1.5, r"model.units: 1.5"),
+        ("flag", 3, r"flag: 3 \(expected bool\)"),
+        ("model.cell", "cnn", r"model.cell: 'cnn' \(choose one of 'rnn', 'gru', 'lstm'\)"),
+        ("model.lengths", ["a"], r"model.lengths"),
+        ("model.units", -3, r"model.units: -3 \(allowed: a positive integer\)"),
+        ("model", 3, r"'model' is a group"),
+        ("seed.x", 3, r"'seed' is a value"),
+    ],
+)
 def test_bad_values_are_one_line_errors(key, value, pattern):
     with pytest.raises(ConfigError, match=pattern) as err:
         apply_overrides(Outer(), {key: value})

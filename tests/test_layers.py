@@ -14,8 +14,11 @@ from rnnexp import layers as ours
 B, T, D, U = 3, 6, 5, 4
 TOL = 1e-5
 KERAS = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
-KERAS_CELLS = {"rnn": keras.layers.SimpleRNNCell, "gru": keras.layers.GRUCell,
-               "lstm": keras.layers.LSTMCell}
+KERAS_CELLS = {
+    "rnn": keras.layers.SimpleRNNCell,
+    "gru": keras.layers.GRUCell,
+    "lstm": keras.layers.LSTMCell,
+}
 OUR_CELLS = {"rnn": ours.SimpleRNNCell, "gru": ours.GRUCell, "lstm": ours.LSTMCell}
 VARIANTS = [
     ("rnn", {}),
@@ -34,8 +37,9 @@ def _inputs(seed=0):
 def _randomize(layer):
     """Non-trivial weights (biases too), so parity covers every term."""
     rng = np.random.default_rng(1)
-    layer.set_weights([0.5 * rng.standard_normal(w.shape).astype("float32")
-                       for w in layer.get_weights()])
+    layer.set_weights(
+        [0.5 * rng.standard_normal(w.shape).astype("float32") for w in layer.get_weights()]
+    )
 
 
 def _pair(make_ref, make_ours, x):
@@ -72,10 +76,15 @@ def _assert_same(a, b):
 @pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
 def test_cell_inside_keras_rnn_matches_builtin_cell(cell, kw):
     x = _inputs()
-    ref, mine = _pair(lambda: keras.layers.RNN(KERAS_CELLS[cell](U, **kw), return_sequences=True,
-                                               return_state=True),
-                      lambda: keras.layers.RNN(OUR_CELLS[cell](U, **kw), return_sequences=True,
-                                               return_state=True), x)
+    ref, mine = _pair(
+        lambda: keras.layers.RNN(
+            KERAS_CELLS[cell](U, **kw), return_sequences=True, return_state=True
+        ),
+        lambda: keras.layers.RNN(
+            OUR_CELLS[cell](U, **kw), return_sequences=True, return_state=True
+        ),
+        x,
+    )
     _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
 
 
@@ -87,12 +96,17 @@ LAYER_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", LAYER_OPTIONS, ids=["seq+state", "last", "go_backwards", "unroll"])
+@pytest.mark.parametrize(
+    "options", LAYER_OPTIONS, ids=["seq+state", "last", "go_backwards", "unroll"]
+)
 @pytest.mark.parametrize("cell,kw", VARIANTS, ids=IDS)
 def test_layer_matches_builtin(cell, kw, options):
     x = _inputs()
-    ref, mine = _pair(lambda: KERAS[cell](U, **kw, **options),
-                      lambda: ours.recurrent_layer(cell, U, **kw, **options), x)
+    ref, mine = _pair(
+        lambda: KERAS[cell](U, **kw, **options),
+        lambda: ours.recurrent_layer(cell, U, **kw, **options),
+        x,
+    )
     _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
 
 
@@ -102,11 +116,15 @@ def test_masked_inputs_match_and_are_padding_invariant(cell, kw):
     mask = np.ones((B, T), dtype=bool)
     mask[0, 4:] = False  # post-padded
     mask[1, 2:] = False
-    ref, mine = _pair(lambda: KERAS[cell](U, return_sequences=True, return_state=True, **kw),
-                      lambda: ours.recurrent_layer(cell, U, return_sequences=True,
-                                                   return_state=True, **kw), x)
-    _assert_same(_outputs_and_grads(ref, x, mask=tf.constant(mask)),
-                 _outputs_and_grads(mine, x, mask=tf.constant(mask)))
+    ref, mine = _pair(
+        lambda: KERAS[cell](U, return_sequences=True, return_state=True, **kw),
+        lambda: ours.recurrent_layer(cell, U, return_sequences=True, return_state=True, **kw),
+        x,
+    )
+    _assert_same(
+        _outputs_and_grads(ref, x, mask=tf.constant(mask)),
+        _outputs_and_grads(mine, x, mask=tf.constant(mask)),
+    )
     # What sits under the mask does not change the final state.
     noisy = x.copy()
     noisy[~mask] = 99.0
@@ -120,10 +138,14 @@ def test_masked_inputs_match_and_are_padding_invariant(cell, kw):
 def test_bidirectional_every_merge_mode(cell, kw, merge_mode):
     x = _inputs()
     ref, mine = _pair(
-        lambda: keras.layers.Bidirectional(KERAS[cell](U, return_sequences=True, **kw),
-                                           merge_mode=merge_mode),
-        lambda: keras.layers.Bidirectional(ours.recurrent_layer(cell, U, return_sequences=True,
-                                                                **kw), merge_mode=merge_mode), x)
+        lambda: keras.layers.Bidirectional(
+            KERAS[cell](U, return_sequences=True, **kw), merge_mode=merge_mode
+        ),
+        lambda: keras.layers.Bidirectional(
+            ours.recurrent_layer(cell, U, return_sequences=True, **kw), merge_mode=merge_mode
+        ),
+        x,
+    )
     _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
 
 
@@ -132,8 +154,9 @@ def test_stacked_matches_keras_stack(cell):
     x = _inputs()
 
     def keras_stack():
-        return keras.Sequential([KERAS[cell](U, return_sequences=True),
-                                 KERAS[cell](U, return_sequences=True)])
+        return keras.Sequential(
+            [KERAS[cell](U, return_sequences=True), KERAS[cell](U, return_sequences=True)]
+        )
 
     ref, mine = _pair(keras_stack, lambda: ours.DeepRNN(cell, U, depth=2, return_sequences=True), x)
     _assert_same(_outputs_and_grads(ref, x), _outputs_and_grads(mine, x))
@@ -194,8 +217,15 @@ def test_dropout_is_deterministic_under_a_seed():
 def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
     x = _inputs()
     inputs = keras.Input((T, D))
-    h = ours.DeepRNN("gru", U, depth=2, bidirectional=True, merge_mode="weighted_sum",
-                     return_sequences=True, residual=True)(inputs)
+    h = ours.DeepRNN(
+        "gru",
+        U,
+        depth=2,
+        bidirectional=True,
+        merge_mode="weighted_sum",
+        return_sequences=True,
+        residual=True,
+    )(inputs)
     h = keras.layers.Bidirectional(ours.LSTM(U, return_sequences=True), merge_mode="sum")(h)
     h = ours.GRU(U, reset_after=False, go_backwards=True)(h)
     h = keras.layers.Concatenate()([h, ours.SimpleRNN(U, activation="relu")(inputs)])
@@ -208,8 +238,8 @@ def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
         import numpy as np, keras
         import rnnexp.layers  # registers the classes
         model = keras.saving.load_model({str(path)!r})
-        y = np.asarray(model(np.load({str(tmp_path / 'x.npy')!r})))
-        np.testing.assert_allclose(y, np.load({str(tmp_path / 'y.npy')!r}), atol=1e-6)
+        y = np.asarray(model(np.load({str(tmp_path / "x.npy")!r})))
+        np.testing.assert_allclose(y, np.load({str(tmp_path / "y.npy")!r}), atol=1e-6)
         print("ok")
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

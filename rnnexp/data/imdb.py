@@ -31,10 +31,10 @@ import numpy as np
 from rnnexp.config import ConfigError, check
 
 __all__ = [
-    "ImdbDataConfig",
-    "SyntheticReviewsConfig",
     "DataError",
     "DataUnavailable",
+    "ImdbDataConfig",
+    "SyntheticReviewsConfig",
     "TokenizedReviews",
     "load",
     "network_available",
@@ -61,20 +61,43 @@ class SyntheticReviewsConfig:
 
     def __post_init__(self):
         near_far = self.evidence_distance
-        check(len(near_far) == 2 and 0 <= near_far[0] < near_far[1],
-              "data.synthetic.evidence_distance", near_far, "(near, far) with 0 <= near < far")
-        check(near_far[1] - near_far[0] >= self.evidence_count, "data.synthetic.evidence_count",
-              self.evidence_count, "at most far - near")
-        check(near_far[1] <= self.min_length, "data.synthetic.evidence_distance", near_far,
-              f"far <= min_length ({self.min_length})")
-        check(self.min_length <= self.max_length, "data.synthetic.min_length", self.min_length,
-              f"<= max_length ({self.max_length})")
-        check(0.5 <= self.agreement <= 1.0, "data.synthetic.agreement", self.agreement,
-              "[0.5, 1]")
-        check(self.vocab_size > 2 + 2 * self.sentiment_words + 10, "data.synthetic.vocab_size",
-              self.vocab_size, "> 2 + 2*sentiment_words + 10")
-        check(self.train_size > 0 and self.test_size > 0, "data.synthetic.train_size",
-              (self.train_size, self.test_size), "positive sizes")
+        check(
+            len(near_far) == 2 and 0 <= near_far[0] < near_far[1],
+            "data.synthetic.evidence_distance",
+            near_far,
+            "(near, far) with 0 <= near < far",
+        )
+        check(
+            near_far[1] - near_far[0] >= self.evidence_count,
+            "data.synthetic.evidence_count",
+            self.evidence_count,
+            "at most far - near",
+        )
+        check(
+            near_far[1] <= self.min_length,
+            "data.synthetic.evidence_distance",
+            near_far,
+            f"far <= min_length ({self.min_length})",
+        )
+        check(
+            self.min_length <= self.max_length,
+            "data.synthetic.min_length",
+            self.min_length,
+            f"<= max_length ({self.max_length})",
+        )
+        check(0.5 <= self.agreement <= 1.0, "data.synthetic.agreement", self.agreement, "[0.5, 1]")
+        check(
+            self.vocab_size > 2 + 2 * self.sentiment_words + 10,
+            "data.synthetic.vocab_size",
+            self.vocab_size,
+            "> 2 + 2*sentiment_words + 10",
+        )
+        check(
+            self.train_size > 0 and self.test_size > 0,
+            "data.synthetic.train_size",
+            (self.train_size, self.test_size),
+            "positive sizes",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +112,14 @@ class ImdbDataConfig:
 
     def __post_init__(self):
         check(self.vocab_size >= 100, "data.vocab_size", self.vocab_size, ">= 100")
-        check(self.source != "path" or self.path, "data.path", self.path,
-              "a file or folder when data.source=path")
+        check(
+            self.source != "path" or self.path,
+            "data.path",
+            self.path,
+            "a file or folder when data.source=path",
+        )
+
+
 SPLIT_FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
 
 
@@ -193,13 +222,17 @@ def _load_tfds(cfg, probe) -> TokenizedReviews:
     prepared = _tfds_prepared(data_dir)
     if not prepared and not probe():
         raise DataUnavailable(
-            f"TFDS {TFDS_NAME} is not prepared in {data_dir or '$TFDS_DATA_DIR/~/tensorflow_datasets'} "
+            f"TFDS {TFDS_NAME} is not prepared in "
+            f"{data_dir or '$TFDS_DATA_DIR or ~/tensorflow_datasets'} "
             "and the network is unreachable; on a connected machine run "
             f"`python -c \"import tensorflow_datasets as t; t.load('{TFDS_NAME}')\"` and copy the "
             "folder here (set data.dir or TFDS_DATA_DIR), or use data.source=path with data.path"
         )
     splits = tfds.load(
-        TFDS_NAME, split=["train", "test"], data_dir=data_dir, as_supervised=True,
+        TFDS_NAME,
+        split=["train", "test"],
+        data_dir=data_dir,
+        as_supervised=True,
         download=not prepared,
     )
     texts, labels = [], []
@@ -210,8 +243,9 @@ def _load_tfds(cfg, probe) -> TokenizedReviews:
             y.append(int(label))
         texts.append(t)
         labels.append(np.asarray(y, dtype="int32"))
-    return _tokenize(texts[0], labels[0], texts[1], labels[1], cfg.vocab_size, "tfds",
-                     f"TFDS {TFDS_NAME}")
+    return _tokenize(
+        texts[0], labels[0], texts[1], labels[1], cfg.vocab_size, "tfds", f"TFDS {TFDS_NAME}"
+    )
 
 
 def _load_keras(cfg, probe) -> TokenizedReviews:
@@ -224,9 +258,13 @@ def _load_keras(cfg, probe) -> TokenizedReviews:
 
     (x_tr, y_tr), (x_te, y_te) = keras.datasets.imdb.load_data(num_words=cfg.vocab_size)
     return TokenizedReviews(
-        [np.asarray(x, "int32") for x in x_tr], np.asarray(y_tr, "int32"),
-        [np.asarray(x, "int32") for x in x_te], np.asarray(y_te, "int32"),
-        cfg.vocab_size, "keras", "keras.datasets.imdb",
+        [np.asarray(x, "int32") for x in x_tr],
+        np.asarray(y_tr, "int32"),
+        [np.asarray(x, "int32") for x in x_te],
+        np.asarray(y_te, "int32"),
+        cfg.vocab_size,
+        "keras",
+        "keras.datasets.imdb",
     )
 
 
@@ -242,9 +280,7 @@ def _load_path(cfg) -> TokenizedReviews:
     elif path.name.endswith((".tar.gz", ".tgz")):
         texts = _read_tarball(path)
     else:
-        raise DataError(
-            f"{path}: expected an aclImdb folder, aclImdb_v1.tar.gz or imdb.npz"
-        )
+        raise DataError(f"{path}: expected an aclImdb folder, aclImdb_v1.tar.gz or imdb.npz")
     x_tr = texts["train/pos"] + texts["train/neg"]
     y_tr = np.array([1] * len(texts["train/pos"]) + [0] * len(texts["train/neg"]), "int32")
     x_te = texts["test/pos"] + texts["test/neg"]
@@ -255,7 +291,9 @@ def _load_path(cfg) -> TokenizedReviews:
 def _read_folder(root: Path, split: str) -> list[str]:
     folder = root / split
     if not folder.is_dir():
-        raise DataError(f"{root}: missing split folder {split}/ (expected {', '.join(SPLIT_FOLDERS)})")
+        raise DataError(
+            f"{root}: missing split folder {split}/ (expected {', '.join(SPLIT_FOLDERS)})"
+        )
     files = sorted(folder.glob("*.txt"))
     if not files:
         raise DataError(f"{folder}: no .txt reviews")
@@ -304,7 +342,9 @@ def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) == 0 or len(x) != len(y):
-            raise DataError(f"{path}: x_{split} has {len(x)} reviews but y_{split} has {len(y)} labels")
+            raise DataError(
+                f"{path}: x_{split} has {len(x)} reviews but y_{split} has {len(y)} labels"
+            )
         if not set(np.unique(y).tolist()) <= {0, 1}:
             raise DataError(f"{path}: y_{split} is not binary (values {np.unique(y)[:5].tolist()})")
 
@@ -317,9 +357,13 @@ def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
         return out
 
     return TokenizedReviews(
-        clip(arrays["x_train"]), arrays["y_train"].astype("int32"),
-        clip(arrays["x_test"]), arrays["y_test"].astype("int32"),
-        vocab_size, "path", f"imdb.npz at {path}",
+        clip(arrays["x_train"]),
+        arrays["y_train"].astype("int32"),
+        clip(arrays["x_test"]),
+        arrays["y_test"].astype("int32"),
+        vocab_size,
+        "path",
+        f"imdb.npz at {path}",
     )
 
 
@@ -333,8 +377,8 @@ def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, source, description) -> Tokeni
     for name, y in (("train", y_tr), ("test", y_te)):
         if not set(np.unique(y).tolist()) <= {0, 1}:
             raise DataError(f"{description}: {name} labels are not binary")
-    clean = lambda texts: [_HTML_BREAK.sub(" ", t) for t in texts]  # noqa: E731
-    x_tr, x_te = clean(x_tr), clean(x_te)
+    x_tr = [_HTML_BREAK.sub(" ", t) for t in x_tr]
+    x_te = [_HTML_BREAK.sub(" ", t) for t in x_te]
     vectorize = keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int")
     vectorize.adapt(x_tr, batch_size=512)
 
@@ -345,5 +389,12 @@ def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, source, description) -> Tokeni
             out.extend(row[row != 0].astype("int32") for row in batch)
         return out
 
-    return TokenizedReviews(ids(x_tr), np.asarray(y_tr, "int32"), ids(x_te),
-                            np.asarray(y_te, "int32"), vocab_size, source, description)
+    return TokenizedReviews(
+        ids(x_tr),
+        np.asarray(y_tr, "int32"),
+        ids(x_te),
+        np.asarray(y_te, "int32"),
+        vocab_size,
+        source,
+        description,
+    )

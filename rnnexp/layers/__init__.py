@@ -12,11 +12,11 @@ from rnnexp.layers.wrappers import (
 __all__ = [
     "CELLS",
     "GRU",
-    "GRUCell",
     "LSTM",
-    "LSTMCell",
     "MERGE_MODES",
     "DeepRNN",
+    "GRUCell",
+    "LSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",
     "WeightedSumBidirectional",

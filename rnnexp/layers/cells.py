@@ -27,7 +27,7 @@ from keras import ops
 # time step; `keras.layers.RNN` configures and resets it around the loop.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["GRUCell", "LSTMCell", "SimpleRNNCell"]
 
 
 def _check_rate(name, value):
@@ -136,9 +136,7 @@ class _GatedCellBase(DropoutRNNCell, keras.layers.Layer):
         config = {
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(
-                self.recurrent_activation
-            ),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
             "kernel_initializer": ser(self.kernel_initializer),
             "recurrent_initializer": ser(self.recurrent_initializer),
@@ -212,9 +210,7 @@ class LSTMCell(_GatedCellBase):
 
     def recurrent_step(self, projected, states, training=False):
         h_tm1, c_tm1 = states[0], states[1]
-        z = projected + ops.matmul(
-            self._dropped_state(h_tm1, training), self.recurrent_kernel
-        )
+        z = projected + ops.matmul(self._dropped_state(h_tm1, training), self.recurrent_kernel)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
@@ -274,9 +270,7 @@ class GRUCell(_GatedCellBase):
             r_z, r_r = ops.split(rec_zr, 2, axis=-1)
             z = self.recurrent_activation(x_z + r_z)
             r = self.recurrent_activation(x_r + r_r)
-            hh = self.activation(
-                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u :])
-            )
+            hh = self.activation(x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u :]))
         h = z * h_tm1 + (1.0 - z) * hh
         return h, [h]
 

@@ -17,7 +17,7 @@ from keras.src.backend import rnn as backend_rnn
 
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "CELLS", "recurrent_layer"]
+__all__ = ["CELLS", "GRU", "LSTM", "SimpleRNN", "recurrent_layer"]
 
 _CELL_KEYS = (
     "activation",
@@ -50,9 +50,7 @@ class _ProjectedRNN(keras.layers.RNN):
         **kwargs,
     ):
         cell_kwargs = {
-            key: kwargs.pop(key)
-            for key in _CELL_KEYS + self.CELL_EXTRA
-            if key in kwargs
+            key: kwargs.pop(key) for key in _CELL_KEYS + self.CELL_EXTRA if key in kwargs
         }
         cell = self.CELL(
             units,
@@ -84,7 +82,9 @@ class _ProjectedRNN(keras.layers.RNN):
         steps, batch = sequences.shape[1], ops.shape(sequences)[0]
         time_major = ops.transpose(sequences, (1, 0, 2))
         flat = ops.reshape(time_major, (-1, sequences.shape[-1]))
-        projected = ops.reshape(cell.project_inputs(flat), (steps if steps is not None else -1, batch, -1))
+        projected = ops.reshape(
+            cell.project_inputs(flat), (steps if steps is not None else -1, batch, -1)
+        )
         if mask is not None:
             mask = ops.transpose(mask, (1, 0))
 

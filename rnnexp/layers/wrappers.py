@@ -11,7 +11,7 @@ from keras import ops
 
 from rnnexp.layers.recurrent import recurrent_layer
 
-__all__ = ["WeightedSumBidirectional", "DeepRNN", "MERGE_MODES"]
+__all__ = ["MERGE_MODES", "DeepRNN", "WeightedSumBidirectional"]
 
 #: Keras's merge modes plus ours.
 MERGE_MODES = ("concat", "sum", "ave", "mul", "weighted_sum")
@@ -45,9 +45,7 @@ class WeightedSumBidirectional(keras.layers.Bidirectional):
         )
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        outputs = super().call(
-            sequences, initial_state=initial_state, mask=mask, training=training
-        )
+        outputs = super().call(sequences, initial_state=initial_state, mask=mask, training=training)
         y, y_rev, states = outputs[0], outputs[1], tuple(outputs[2:])
         merged = self.merge_weights[0] * y + self.merge_weights[1] * y_rev
         if self.return_state:

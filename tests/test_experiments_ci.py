@@ -1,0 +1,52 @@
+"""Every experiment's `ci` profile reproduces its finding (real training).
+
+This is the slow part of the suite (a few minutes per experiment on 2 cores);
+deselect it with `pytest -m "not slow"`.
+"""
+
+import os
+import subprocess
+import sys
+
+import mlflow
+import pytest
+
+from rnnexp import catalog
+
+EXPERIMENTS = sorted(catalog.load_catalog())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_ci_profile_reproduces_the_finding(name, tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnexp",
+            "run",
+            name,
+            "--profile",
+            "ci",
+            "--check",
+            "--tracking-uri",
+            uri,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    print(proc.stdout[-6000:])  # shown by pytest when the test fails
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "finding: PASS" in proc.stdout
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=[name], output_format="list")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].data.tags["finding"] == "PASS"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    planned = catalog.get(name).trials(catalog.get(name).resolve("ci"))
+    assert len(children) == len(planned)
+    assert all(c.info.status == "FINISHED" for c in children)
