@@ -26,10 +26,13 @@ after training.
 
 Expected result (asserted by `--check`, thresholds in `finding.*`): at the
 longest length GRU and LSTM are well above chance and the SimpleRNN is near
-chance; and training opens the LSTM's gradient path to the far steps -- its
-||dL/dx_1|| / ||dL/dx_L|| ratio rises by many more orders of magnitude than the
-SimpleRNN's. (At initialisation the LSTM's ratio is tiny: a forget gate near
-sigmoid(1) = 0.73 shrinks the gradient ~0.73 per step; learning pushes it to 1.)
+chance; and training opens the LSTM's gradient path -- ||dL/dx_t|| at the
+middle of the window rises by many orders of magnitude, while the SimpleRNN's
+does not rise. (At initialisation the gated cells' gradient is the one that
+vanishes -- a forget gate near sigmoid(1) = 0.73, a GRU update gate near 0.5,
+shrink it every step -- while the SimpleRNN's orthogonal recurrent matrix
+carries it well; learning drives the gates to keep, and the SimpleRNN's tanh
+into saturation.)
 """
 
 import dataclasses
@@ -47,6 +50,7 @@ from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.training import TrainConfig, fit, input_gradient_norms, set_seed
 
 Cell = Literal["rnn", "gru", "lstm"]
+_TINY = 1e-38  # smallest normal float32 magnitude
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,12 +85,12 @@ class ProbeConfig:
 class FindingConfig:
     """Thresholds of the asserted finding, at the longest length (seed means)."""
 
-    gated_min_accuracy: float = 0.75  # GRU and LSTM at least this
-    rnn_max_accuracy: float = 0.65  # SimpleRNN at most this (chance is 0.5)
+    gated_min_accuracy: float = 0.65  # GRU and LSTM at least this
+    rnn_max_accuracy: float = 0.60  # SimpleRNN at most this (chance is 0.5)
     min_gap: float = 0.15  # min(GRU, LSTM) - SimpleRNN
-    # Training must open the LSTM's gradient path to the far steps (its
-    # first-to-last gradient ratio grows by this many more orders of magnitude
-    # than the SimpleRNN's).
+    # Training must open the LSTM's gradient path: the gradient reaching the
+    # middle of the window grows by this many more orders of magnitude than
+    # the SimpleRNN's.
     min_opening_orders: float = 3.0
 
 
@@ -95,7 +99,7 @@ class ImdbSeqlenConfig:
     seed: int = 0
     data: imdb.ImdbDataConfig = imdb.ImdbDataConfig()
     model: ClassifierConfig = ClassifierConfig()
-    train: TrainConfig = TrainConfig(epochs=5)
+    train: TrainConfig = TrainConfig(epochs=10)
     sweep: SweepConfig = SweepConfig()
     probe: ProbeConfig = ProbeConfig()
     finding: FindingConfig = FindingConfig()
@@ -112,14 +116,14 @@ class ImdbSeqlen(Experiment):
     profiles = {
         "ci": {
             "data.source": "synthetic",
-            "data.synthetic.train_size": 2000,
             "data.synthetic.test_size": 500,
-            "data.synthetic.min_length": 150,
-            "data.synthetic.max_length": 180,
-            "data.synthetic.evidence_distance": (20, 150),
-            "sweep.lengths": (10, 150),
+            "data.synthetic.min_length": 400,
+            "data.synthetic.max_length": 450,
+            "data.synthetic.evidence_distance": (0, 400),
+            "sweep.lengths": (20, 400),
             "sweep.seeds": 1,
-            "train.epochs": 8,
+            "train.epochs": 12,
+            "train.learning_rate": 0.002,
         },
         "full": {
             "data.synthetic.min_length": 1000,
@@ -256,14 +260,17 @@ class ImdbSeqlen(Experiment):
             "test_accuracy": float(test_acc),
             "test_loss": float(test_loss),
             "train_accuracy": float(history.history["accuracy"][-1]),
+            "grad_first_init": float(grad_init[0]),
             "grad_first": float(grad_trained[0]),
+            "grad_mid_init": float(grad_init[length // 2]),
+            "grad_mid": float(grad_trained[length // 2]),
             "grad_last": float(grad_trained[-1]),
-            "grad_decay_init": float(grad_init[0] / max(grad_init[-1], 1e-30)),
-            "grad_decay_trained": float(grad_trained[0] / max(grad_trained[-1], 1e-30)),
-            # How many orders of magnitude training raised the first-to-last ratio.
+            # Orders of magnitude by which training raised the gradient reaching
+            # the middle of the window. float32 underflows below ~1e-38: an init
+            # value of 0 is floored there, so the number is then a lower bound.
             "grad_opening_orders": float(
-                np.log10(max(grad_trained[0], 1e-30) / max(grad_trained[-1], 1e-30))
-                - np.log10(max(grad_init[0], 1e-30) / max(grad_init[-1], 1e-30))
+                np.log10(max(grad_trained[length // 2], _TINY))
+                - np.log10(max(grad_init[length // 2], _TINY))
             ),
             "params": int(model.count_params()),
         }
