@@ -99,7 +99,7 @@ class ImdbSeqlenConfig:
     seed: int = 0
     data: imdb.ImdbDataConfig = imdb.ImdbDataConfig()
     model: ClassifierConfig = ClassifierConfig()
-    train: TrainConfig = TrainConfig(epochs=10)
+    train: TrainConfig = TrainConfig(epochs=12, learning_rate=2e-3)
     sweep: SweepConfig = SweepConfig()
     probe: ProbeConfig = ProbeConfig()
     finding: FindingConfig = FindingConfig()
@@ -120,15 +120,15 @@ class ImdbSeqlen(Experiment):
             "data.synthetic.min_length": 400,
             "data.synthetic.max_length": 450,
             "data.synthetic.evidence_distance": (0, 400),
+            "data.synthetic.evidence_count": 8,
             "sweep.lengths": (20, 400),
             "sweep.seeds": 1,
-            "train.epochs": 12,
-            "train.learning_rate": 0.002,
         },
         "full": {
             "data.synthetic.min_length": 1000,
             "data.synthetic.max_length": 1200,
-            "data.synthetic.evidence_distance": (20, 1000),
+            "data.synthetic.evidence_distance": (0, 1000),
+            "data.synthetic.evidence_count": 20,
             "sweep.lengths": (10, 20, 50, 100, 200, 500, 1000),
             "sweep.seeds": 3,
             "sweep.max_train": 0,
@@ -221,7 +221,7 @@ class ImdbSeqlen(Experiment):
         )
         probe_x, probe_y = x_te[: cfg.probe.examples], y_te[: cfg.probe.examples]
         loss_fn = keras.losses.BinaryCrossentropy()
-        grad_init = input_gradient_norms(embed, body, loss_fn, probe_x, probe_y)
+        grad_init = input_gradient_norms(body, probe_x, probe_y, loss_fn, embed=embed)
         history = fit(
             model,
             x_tr,
@@ -233,7 +233,7 @@ class ImdbSeqlen(Experiment):
             validation_data=(x_te, y_te),
         )
         test_loss, test_acc = model.evaluate(x_te, y_te, verbose=0, batch_size=256)
-        grad_trained = input_gradient_norms(embed, body, loss_fn, probe_x, probe_y)
+        grad_trained = input_gradient_norms(body, probe_x, probe_y, loss_fn, embed=embed)
         ctx.reporter.log_text(
             json.dumps(
                 {

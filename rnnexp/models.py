@@ -97,3 +97,53 @@ def build_classifier(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
     return model, embed, body
+
+
+@dataclasses.dataclass(frozen=True)
+class StackConfig:
+    """A recurrent stack (see `rnnexp.layers.DeepRNN`)."""
+
+    units: int = 32
+    depth: int = 1
+    bidirectional: bool = False
+    merge_mode: Literal["concat", "sum", "ave", "mul", "weighted_sum"] = "concat"
+    residual: bool = False
+
+    def __post_init__(self):
+        check(self.units > 0, "model.units", self.units, "a positive integer")
+        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
+
+
+def build_sequence_model(
+    stack: StackConfig,
+    cell: str,
+    input_shape,
+    head,
+    *,
+    return_sequences=False,
+    layer_kwargs=None,
+    name=None,
+):
+    """`Input(input_shape) -> DeepRNN -> head`: the many-to-one / many-to-many body.
+
+    Args:
+        stack: the recurrent stack's shape.
+        cell: `"rnn"`, `"gru"` or `"lstm"`.
+        input_shape: `(T, d)` for float inputs.
+        head: a Keras layer applied to the stack's output.
+        return_sequences: many-to-many (True) or many-to-one (False).
+        layer_kwargs: per-layer options (activation, initializers, ...).
+    """
+    inputs = keras.Input(input_shape)
+    h = DeepRNN(
+        cell,
+        stack.units,
+        depth=stack.depth,
+        bidirectional=stack.bidirectional,
+        merge_mode=stack.merge_mode,
+        residual=stack.residual,
+        return_sequences=return_sequences,
+        layer_kwargs=layer_kwargs,
+        name="recurrent",
+    )(inputs)
+    return keras.Model(inputs, head(h), name=name or f"{cell}_model")

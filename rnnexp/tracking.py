@@ -119,6 +119,18 @@ class Reporter:
         if values:
             self.client.log_batch(self.run_id, metrics=values)
 
+    def log_series(self, series: dict[str, list], start_step: int = 0):
+        """Many steps of several metrics in few writes: `{name: [v0, v1, ...]}`."""
+        now = _now_ms()
+        values = [
+            mlflow.entities.Metric(name, float(v), now, start_step + i)
+            for name, vs in series.items()
+            for i, v in enumerate(vs)
+            if math.isfinite(float(v))
+        ]
+        for start in range(0, len(values), 1000):  # MLflow's batch limit
+            self.client.log_batch(self.run_id, metrics=values[start : start + 1000])
+
     def set_tags(self, tags: dict):
         batch = [mlflow.entities.RunTag(k, str(v)) for k, v in tags.items()]
         if batch:

@@ -96,30 +96,32 @@ def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=
     )
 
 
-def input_gradient_norms(embed, body, loss_fn, tokens, labels, batch_size=64) -> np.ndarray:
+def input_gradient_norms(body, inputs, labels, loss_fn, embed=None, batch_size=64) -> np.ndarray:
     """Mean over examples of `||dL/dx_t||_2` for every time step `t`.
 
-    `x_t` is the recurrent layer's input at step `t` (the embedding output),
-    so the curve shows how much the loss can still feel step `t`: flat for a
-    network that remembers, decaying towards `t = 1` when gradients vanish.
+    `x_t` is the recurrent layer's input at step `t` (the embedding output
+    for token inputs), so the curve shows how much the loss can still feel
+    step `t`: flat for a network that remembers, decaying towards `t = 1` when
+    gradients vanish.
 
     Args:
-        embed: the embedding layer (tokens `(B, T)` -> `(B, T, E)`).
-        body: the rest of the model (`(B, T, E)` -> predictions).
+        body: the model from the recurrent input on (`(B, T, E)` -> predictions).
+        inputs: `(N, T)` token ids (with `embed`) or `(N, T, E)` floats.
+        labels: targets, `(N, ...)`.
         loss_fn: a Keras loss.
-        tokens: `(N, T)` int array; labels: `(N,)`.
+        embed: the embedding layer for token inputs, else None.
 
     Returns:
         `(T,)` float array.
     """
     import tensorflow as tf  # the probe needs a tape; layers stay backend-agnostic
 
-    total = np.zeros(tokens.shape[1], dtype="float64")
+    total = np.zeros(inputs.shape[1], dtype="float64")
     count = 0
-    for start in range(0, len(tokens), batch_size):
-        tok = tokens[start : start + batch_size]
+    for start in range(0, len(inputs), batch_size):
+        tok = inputs[start : start + batch_size]
         lab = labels[start : start + batch_size]
-        x = tf.convert_to_tensor(embed(tok))
+        x = tf.convert_to_tensor(embed(tok) if embed is not None else tok)
         with tf.GradientTape() as tape:
             tape.watch(x)
             # Sum (not mean) over the batch: each example's gradient is its own.
@@ -128,3 +130,79 @@ def input_gradient_norms(embed, body, loss_fn, tokens, labels, batch_size=64) ->
         total += np.linalg.norm(grad, axis=-1).sum(axis=0)
         count += len(tok)
     return total / max(count, 1)
+
+
+def train_with_clipping(
+    model,
+    loss_fn,
+    optimizer,
+    x,
+    y,
+    *,
+    epochs,
+    batch_size,
+    clip,
+    clip_value,
+    reporter,
+    label="",
+    seed=0,
+):
+    """Mini-batch training with explicit clipping, recording every step's gradient norm.
+
+    Args:
+        clip: `"none"`, `"per_tensor"` (each gradient tensor clipped to
+            `clip_value`, as Keras's `clipnorm`) or `"global"` (all gradients
+            rescaled together when their global norm exceeds `clip_value`,
+            Pascanu et al. 2013).
+
+    Returns:
+        `{"loss": [...], "grad_norm_pre_clip": [...], "grad_norm_post_clip": [...]}`
+        per step (also sent to `reporter.log_series` once per epoch).
+
+    Raises:
+        NonFiniteLoss: at the first step whose loss or gradient norm is NaN/inf.
+    """
+    import tensorflow as tf  # the explicit gradient step needs a tape
+
+    if clip not in ("none", "per_tensor", "global"):
+        raise ValueError(f"clip must be 'none', 'per_tensor' or 'global', got {clip!r}")
+    variables = model.trainable_variables
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True))
+        grads = tape.gradient(loss, variables)
+        pre = tf.linalg.global_norm(grads)
+        if clip == "global":
+            grads, _ = tf.clip_by_global_norm(grads, clip_value, use_norm=pre)
+        elif clip == "per_tensor":
+            grads = [tf.clip_by_norm(g, clip_value) for g in grads]
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss, pre, tf.linalg.global_norm(grads)
+
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "grad_norm_pre_clip": [], "grad_norm_post_clip": []}
+    for epoch in range(epochs):
+        t0, first = time.monotonic(), len(history["loss"])
+        order = rng.permutation(len(x))
+        for start in range(0, len(x) - batch_size + 1, batch_size):
+            idx = order[start : start + batch_size]
+            loss, pre, post = (float(v) for v in step(x[idx], y[idx]))
+            for key, value in zip(history, (loss, pre, post)):
+                history[key].append(value)
+            if not (math.isfinite(loss) and math.isfinite(pre)):
+                reporter.log_series({k: v[first:] for k, v in history.items()}, first)
+                raise NonFiniteLoss(
+                    f"loss {loss} / gradient norm {pre} at step {len(history['loss'])} "
+                    f"(epoch {epoch + 1}, clip={clip})"
+                )
+        reporter.log_series({k: v[first:] for k, v in history.items()}, first)
+        epoch_loss = float(np.mean(history["loss"][first:]))
+        reporter.log_metrics({"epoch_loss": epoch_loss}, step=epoch)
+        console.say(
+            f"    {label} epoch {epoch + 1}/{epochs} loss={epoch_loss:.4f} "
+            f"max_grad_norm={max(history['grad_norm_pre_clip'][first:]):.3g} "
+            f"({time.monotonic() - t0:.1f}s)"
+        )
+    return history

@@ -51,11 +51,11 @@ class SyntheticReviewsConfig:
     train_size: int = 4000
     test_size: int = 1000
     vocab_size: int = 500
-    min_length: int = 1000  # every review is at least as long as the longest window
-    max_length: int = 1200
+    min_length: int = 500  # every review is at least as long as the longest window
+    max_length: int = 600
     sentiment_words: int = 20  # per class
-    evidence_count: int = 8
-    evidence_distance: tuple[int, ...] = (0, 1000)  # (near, far) steps from the end
+    evidence_count: int = 10
+    evidence_distance: tuple[int, ...] = (0, 500)  # (near, far) steps from the end
     agreement: float = 0.8
     seed: int = 1234  # the data set, not the trial, so every trial sees the same reviews
 
