@@ -44,8 +44,17 @@ def _tiny_model():
 def test_clipping_bounds_the_applied_gradient(clip):
     x, y = adding_problem(64, 6, np.random.default_rng(0))
     history = train_with_clipping(
-        _tiny_model(), keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.01), x, y * 100,
-        epochs=1, batch_size=16, clip=clip, clip_value=0.5, reporter=NullReporter())
+        _tiny_model(),
+        keras.losses.MeanSquaredError(),
+        keras.optimizers.SGD(0.01),
+        x,
+        y * 100,
+        epochs=1,
+        batch_size=16,
+        clip=clip,
+        clip_value=0.5,
+        reporter=NullReporter(),
+    )
     assert len(history["loss"]) == 4
     assert max(history["grad_norm_pre_clip"]) > 0.5, "targets x100 make large gradients"
     if clip == "global":
@@ -57,8 +66,27 @@ def test_non_finite_loss_stops_training():
     x[3, 2, 0] = np.nan
     with pytest.raises(NonFiniteLoss, match="at step 1"):
         train_with_clipping(
-            _tiny_model(), keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.01), x, y,
-            epochs=1, batch_size=32, clip="none", clip_value=1.0, reporter=NullReporter())
+            _tiny_model(),
+            keras.losses.MeanSquaredError(),
+            keras.optimizers.SGD(0.01),
+            x,
+            y,
+            epochs=1,
+            batch_size=32,
+            clip="none",
+            clip_value=1.0,
+            reporter=NullReporter(),
+        )
     with pytest.raises(ValueError, match="clip must be"):
-        train_with_clipping(_tiny_model(), None, None, x, y, epochs=1, batch_size=8,
-                            clip="sometimes", clip_value=1.0, reporter=NullReporter())
+        train_with_clipping(
+            _tiny_model(),
+            None,
+            None,
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            clip="sometimes",
+            clip_value=1.0,
+            reporter=NullReporter(),
+        )

@@ -21,8 +21,10 @@ def test_parameter_matched_units_follow_chung_et_al():
         assert units > 32, "a cell with fewer gates gets more units"
         assert abs(recurrent_params(cell, units, 16) - lstm) / lstm < 0.05
     cfg = ClassifierConfig(units=32, embed_dim=16, match_params=True)
-    counts = [build_classifier(cfg, c, 100, 9)[2].get_layer("recurrent").count_params()
-              for c in ("rnn", "gru", "lstm")]
+    counts = [
+        build_classifier(cfg, c, 100, 9)[2].get_layer("recurrent").count_params()
+        for c in ("rnn", "gru", "lstm")
+    ]
     assert max(counts) / min(counts) < 1.05
 
 
