@@ -76,11 +76,11 @@ def build_classifier(
     units = matched_units(cell, cfg.units, cfg.embed_dim) if cfg.match_params else cfg.units
     embed = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")
     x_in = keras.Input((length, cfg.embed_dim))
-    layer_kwargs = {"activation": cfg.activation}
-    if cfg.activation == "relu" and cell == "rnn":
-        layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
-    if cell != "rnn":
-        layer_kwargs = {}
+    layer_kwargs = {}
+    if cell == "rnn":  # gated cells keep tanh: their gates already fight vanishing
+        layer_kwargs["activation"] = cfg.activation
+        if cfg.activation == "relu":
+            layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
     h = DeepRNN(
         cell,
         units,

@@ -13,13 +13,13 @@ and the MLflow experiment once, under a file lock, before any run starts.
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import math
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -74,6 +74,7 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+@functools.lru_cache(maxsize=1)
 def environment_tags() -> dict[str, str]:
     """Versions and device, tagged on every run."""
     import keras
@@ -258,12 +259,3 @@ class Tracker:
             raise
         else:
             self.client.set_terminated(run.info.run_id, "FINISHED")
-
-    def mark(self, reporter: Reporter, status: str, reason: str | None = None):
-        """End a run with `status`, recording `reason` (used for failed trials)."""
-        if reason:
-            reporter.set_tags({"failure_reason": reason[:500]})
-        self.client.set_terminated(reporter.run_id, status)
-
-    def artifact_dir(self):
-        return tempfile.TemporaryDirectory(prefix="rnnexp-")
