@@ -185,3 +185,18 @@ def test_pool_and_truncation_rules():
         truncate(seqs, 5, "pre")
     with pytest.raises(ValueError, match="'pre' or 'post'"):
         truncate(seqs, 2, "middle")
+
+
+def test_auto_asks_the_network_once(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return True
+
+    with tfds.testing.mock_data(num_examples=4):
+        data = imdb.load(_cfg(dir=str(tmp_path)), probe=probe)
+    assert data.source == "tfds" and len(calls) == 1

@@ -19,6 +19,7 @@ provide the data. Malformed local data raises `DataError` naming the file.
 """
 
 import dataclasses
+import functools
 import os
 import re
 import socket
@@ -201,6 +202,8 @@ def load(cfg, probe=network_available) -> TokenizedReviews:
     """Load the data `cfg` (an `ImdbDataConfig`) asks for."""
     from rnnexp.data import synthetic_reviews
 
+    # `auto` may already have asked the network; ask once (each try can take seconds).
+    probe = functools.lru_cache(maxsize=1)(probe)
     source, why = resolve_source(cfg, probe)
     if source == "synthetic":
         data = synthetic_reviews.generate(cfg.synthetic, seed=cfg.synthetic.seed)
