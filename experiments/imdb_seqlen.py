@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
@@ -285,26 +285,17 @@ class ImdbSeqlen(Experiment):
         )
 
     # -- summary ---------------------------------------------------------
-    def _by_cell(self, results, key):
-        """`{cell: {length: [values over seeds]}}` for finished trials."""
-        out = {}
-        for r in results:
-            if r.status == "FINISHED":
-                out.setdefault(r.trial["cell"], {}).setdefault(r.trial["length"], []).append(
-                    r.metrics[key]
-                )
-        return out
-
     def summarize(self, cfg, results, out_dir):
-        acc = self._by_cell(results, "test_accuracy")
+        acc = group_metric(results, "test_accuracy", ("cell", "length"))
         series = {}
-        for cell, by_len in acc.items():
-            lengths = sorted(by_len)
-            series[cell] = (
-                lengths,
-                [np.mean(by_len[n]) for n in lengths],
-                [np.std(by_len[n]) for n in lengths],
-            )
+        for cell in cfg.sweep.cells:
+            lengths = sorted(n for c, n in acc if c == cell)
+            if lengths:
+                series[cell] = (
+                    lengths,
+                    [np.mean(acc[(cell, n)]) for n in lengths],
+                    [np.std(acc[(cell, n)]) for n in lengths],
+                )
         source = next((r.extras["data_source"] for r in results if r.extras), "?")
         fig = plots.lines_with_spread(
             series,
@@ -344,14 +335,16 @@ class ImdbSeqlen(Experiment):
         f = cfg.finding
         longest = max(cfg.sweep.lengths)
         acc = {
-            c: np.mean(v[longest])
-            for c, v in self._by_cell(results, "test_accuracy").items()
-            if longest in v
+            c: float(np.mean(v))
+            for (c, n), v in group_metric(results, "test_accuracy", ("cell", "length")).items()
+            if n == longest
         }
         opening = {
-            c: np.mean(v[longest])
-            for c, v in self._by_cell(results, "grad_opening_orders").items()
-            if longest in v
+            c: float(np.mean(v))
+            for (c, n), v in group_metric(
+                results, "grad_opening_orders", ("cell", "length")
+            ).items()
+            if n == longest
         }
         needed = {"rnn", "lstm", "gru"} & set(cfg.sweep.cells)
         if not {"rnn", "lstm"} <= needed or set(acc) != needed:
@@ -371,15 +364,9 @@ class ImdbSeqlen(Experiment):
             f"training opened the LSTM's gradient path {orders:.1f} orders of magnitude more "
             f"than the SimpleRNN's (>= {f.min_opening_orders})": orders >= f.min_opening_orders,
         }
-        failed = [k for k, ok in checks.items() if not ok]
-        message = (
-            f"at L={longest}: "
-            + ", ".join(f"{c}={a:.3f}" for c, a in sorted(acc.items()))
-            + "; "
-            + ("; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed))
-        )
         numbers = {f"accuracy_{c}": a for c, a in acc.items()}
         numbers.update(
             {"gated_minus_rnn": gated - acc["rnn"], "grad_opening_orders_lstm_minus_rnn": orders}
         )
-        return Finding(not failed, message, numbers)
+        context = f"at L={longest}: " + ", ".join(f"{c}={a:.3f}" for c, a in sorted(acc.items()))
+        return Finding.from_checks(context, checks, numbers)

@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.training import TrainConfig, fit, set_seed
@@ -142,13 +142,6 @@ class Tagging(Experiment):
             extras={"per_position": per_position},
         )
 
-    def _mean(self, results, key="test_accuracy"):
-        out = {}
-        for r in results:
-            if r.status == "FINISHED":
-                out.setdefault((r.trial["cell"], r.trial["direction"]), []).append(r.metrics[key])
-        return {k: float(np.mean(v)) for k, v in out.items()}
-
     def summarize(self, cfg, results, out_dir):
         curves = {}
         for r in results:
@@ -171,7 +164,10 @@ class Tagging(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        acc = self._mean(results)
+        acc = {
+            k: float(np.mean(v))
+            for k, v in group_metric(results, "test_accuracy", ("cell", "direction")).items()
+        }
         cells = sorted({c for c, _ in acc})
         missing = [c for c in cfg.sweep.cells if (c, "uni") not in acc or (c, "bi") not in acc]
         if missing or not cells:
@@ -184,10 +180,5 @@ class Tagging(Experiment):
             f"best unidirectional {best_uni:.3f} <= {f.uni_max_accuracy}": best_uni
             <= f.uni_max_accuracy,
         }
-        failed = [k for k, ok in checks.items() if not ok]
         detail = ", ".join(f"{c}: uni {acc[(c, 'uni')]:.3f} bi {acc[(c, 'bi')]:.3f}" for c in cells)
-        return Finding(
-            not failed,
-            detail + "; " + ("; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed)),
-            {f"gain_{c}": g for c, g in gains.items()},
-        )
+        return Finding.from_checks(detail, checks, {f"gain_{c}": g for c, g in gains.items()})

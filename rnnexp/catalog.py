@@ -23,6 +23,7 @@ __all__ = [
     "UnknownExperiment",
     "experiments_dir",
     "get",
+    "group_metric",
     "load_catalog",
     "register",
     "registry",
@@ -52,6 +53,27 @@ class Finding:
     passed: bool
     message: str
     numbers: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_checks(cls, context: str, checks: dict[str, bool], numbers=None) -> "Finding":
+        """Pass when every check holds; the message lists them, or the failed ones.
+
+        Args:
+            context: what was measured, e.g. "at L=400: gru=0.80, lstm=0.82".
+            checks: `{sentence with its numbers and threshold: holds}`.
+        """
+        failed = [text for text, ok in checks.items() if not ok]
+        verdict = "; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed)
+        return cls(not failed, f"{context}; {verdict}", dict(numbers or {}))
+
+
+def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:
+    """`{(trial[by[0]], ...): [metric over finished trials]}`, e.g. seeds of a cell."""
+    out: dict[tuple, list] = {}
+    for r in results:
+        if r.status == "FINISHED":
+            out.setdefault(tuple(r.trial[b] for b in by), []).append(r.metrics[key])
+    return out
 
 
 class Experiment:

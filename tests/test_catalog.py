@@ -84,3 +84,19 @@ def test_show_prints_resolved_config(capsys):
     )
     out = capsys.readouterr().out
     assert '"units": 7' in out and '"seed": 5' in out
+
+
+def test_finding_from_checks_lists_failures():
+    ok = catalog.Finding.from_checks("at L=5: a=1", {"a >= 0": True, "b <= 1": True}, {"a": 1})
+    assert ok.passed and ok.message == "at L=5: a=1; a >= 0; b <= 1" and ok.numbers == {"a": 1}
+    bad = catalog.Finding.from_checks("ctx", {"a >= 0": True, "b <= 1": False})
+    assert not bad.passed and bad.message == "ctx; NOT MET: b <= 1"
+
+
+def test_group_metric_skips_failed_trials():
+    results = [
+        catalog.TrialResult({"cell": "rnn", "seed": 0}, metrics={"acc": 0.5}),
+        catalog.TrialResult({"cell": "rnn", "seed": 1}, metrics={"acc": 0.7}),
+        catalog.TrialResult({"cell": "gru", "seed": 0}, status="FAILED", error="nan"),
+    ]
+    assert catalog.group_metric(results, "acc", ("cell",)) == {("rnn",): [0.5, 0.7]}
