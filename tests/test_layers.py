@@ -244,3 +244,19 @@ def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_static_batch_with_dynamic_length_runs_every_step(cell):
+    """Regression: Keras's TF `rnn` took the batch size as the step count for
+    time-major inputs of static batch and dynamic length (batch 1 -> 1 step)."""
+    import tensorflow as tf
+
+    from rnnexp.layers import recurrent_layer
+
+    layer = recurrent_layer(cell, 5, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(1, 6, 4)).astype("float32")
+    eager = keras.ops.convert_to_numpy(layer(x))
+    graph = tf.function(layer, input_signature=[tf.TensorSpec((1, None, 4))])
+    np.testing.assert_allclose(graph(x).numpy(), eager, atol=1e-6)
+    assert np.abs(eager[:, -1]).sum() > 0

@@ -79,14 +79,19 @@ class _ProjectedRNN(keras.layers.RNN):
         # Go time-major on the narrow raw input (d wide) rather than letting
         # the loop transpose the G*u-wide projection, and project all steps
         # with one 2-D matmul.
-        steps, batch = sequences.shape[1], ops.shape(sequences)[0]
-        time_major = ops.transpose(sequences, (1, 0, 2))
-        flat = ops.reshape(time_major, (-1, sequences.shape[-1]))
-        projected = ops.reshape(
-            cell.project_inputs(flat), (steps if steps is not None else -1, batch, -1)
-        )
-        if mask is not None:
+        transposed = ops.transpose(sequences, (1, 0, 2))
+        steps, batch = ops.shape(transposed)[0], ops.shape(transposed)[1]  # maybe dynamic
+        flat = cell.project_inputs(ops.reshape(transposed, (-1, sequences.shape[-1])))
+        projected = ops.reshape(flat, (steps, batch, flat.shape[-1]))
+        # Keras's TensorFlow `rnn` takes `inputs.shape[1]` as the number of
+        # steps when `input_length` is None, even for time-major inputs, where
+        # that is the batch size: with a static batch and a dynamic length it
+        # would run `batch` steps. Hand it batch-major inputs in that case.
+        time_major = not (sequences.shape[1] is None and sequences.shape[0] is not None)
+        if time_major and mask is not None:
             mask = ops.transpose(mask, (1, 0))
+        if not time_major:
+            projected = ops.transpose(projected, (1, 0, 2))
 
         def step(projected_t, states):
             return cell.recurrent_step(projected_t, states, training=training)
@@ -98,12 +103,12 @@ class _ProjectedRNN(keras.layers.RNN):
             go_backwards=self.go_backwards,
             mask=mask,
             unroll=self.unroll,
-            input_length=steps,
-            time_major=True,
+            input_length=sequences.shape[1],
+            time_major=time_major,
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
-        if self.return_sequences:
+        if self.return_sequences and time_major:
             outputs = ops.transpose(outputs, (1, 0, 2))
         return last, outputs, states
 
