@@ -154,6 +154,8 @@ def _coerce(value, annotation, key):
     bad = ConfigError(f"invalid value for {key}: {value!r} (expected {_describe(annotation)})")
     if origin is Literal:
         choices = typing.get_args(annotation)
+        if value is None and "none" in choices:  # the CLI reads a bare `none` as None
+            value = "none"
         if value not in choices:
             raise ConfigError(
                 f"invalid value for {key}: {value!r} (choose one of "

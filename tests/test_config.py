@@ -91,3 +91,12 @@ def test_group_checks_see_all_overrides_at_once():
 
     # lo=20 alone would be invalid; together with hi=30 it is fine.
     assert apply_overrides(Root(), {"w.lo": 20, "w.hi": 30}).w == Window(20, 30)
+
+
+def test_bare_none_selects_a_literal_none_choice():
+    @dataclasses.dataclass(frozen=True)
+    class C:
+        mode: tuple[Literal["none", "luong"], ...] = ("luong",)
+
+    key, value = parse_assignment("mode=[none,luong]")
+    assert apply_overrides(C(), {key: value}).mode == ("none", "luong")
