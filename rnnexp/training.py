@@ -33,6 +33,7 @@ class TrainConfig:
 
 __all__ = [
     "EpochReporter",
+    "EvaluateEachEpoch",
     "NonFiniteLoss",
     "TrainConfig",
     "fit",
@@ -80,10 +81,31 @@ class EpochReporter(keras.callbacks.Callback):
             )
 
 
-def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None):
-    """`model.fit` with progress bars on a TTY and one line per epoch otherwise."""
+class EvaluateEachEpoch(keras.callbacks.Callback):
+    """Adds `evaluate()`'s metrics (e.g. BLEU of a decoded subset) to each epoch's logs.
+
+    For scores Keras cannot compute inside `fit`, such as metrics of
+    generated sequences. `every`: evaluate every k-th epoch and the last one.
+    """
+
+    def __init__(self, evaluate, every: int = 1):
+        super().__init__()
+        self.evaluate, self.every = evaluate, max(1, every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch + 1 == self.params.get("epochs")
+        if logs is not None and ((epoch + 1) % self.every == 0 or last):
+            logs.update(self.evaluate())
+
+
+def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=()):
+    """`model.fit` with progress bars on a TTY and one line per epoch otherwise.
+
+    `callbacks` run before the reporter, so metrics they add to the epoch's
+    logs (see `EvaluateEachEpoch`) are reported and printed with the rest.
+    """
     tty = console.is_tty()
-    callbacks = [EpochReporter(reporter, epochs, label, print_lines=not tty)]
+    callbacks = list(callbacks) + [EpochReporter(reporter, epochs, label, print_lines=not tty)]
     return model.fit(
         x,
         y,
