@@ -1,0 +1,340 @@
+"""captioning: one-to-many -- one image in, a sentence out.
+
+Seeds 000/001/004: a CNN reads the image once; its features become the initial
+state of a recurrent decoder (our SimpleRNN, GRU or LSTM) that writes the
+caption word by word, fed the previous true word in training (teacher forcing)
+and its own previous word at test time (greedy or beam search).
+
+Data (`data.source=digits`, offline): strips of 2-4 real handwritten digits
+(scikit-learn's bundled scans) captioned with the number in words, e.g. the
+strip "4 3 0 5" -> "four thousand three hundred and five". The words are not
+one per digit (silent zeros, "twelve", "thousand"), so the decoder must read
+the whole strip and write a grammatical phrase of 2-7 words; see
+`rnnexp.data.digit_strips` for why this was chosen. Test strips use scans never
+seen in training.
+
+Real data (`data.source=path`, `data.path=Flickr8k/`): a Flickr8k-style folder
+(`Images/` + `captions.txt`), images resized to `data.image_size`, five
+references per image for BLEU.
+
+    python -m rnnexp run captioning
+    python -m rnnexp run captioning --profile ci --check
+    python -m rnnexp run captioning --set data.source=path --set data.path=Flickr8k
+
+Runtime on a 2-core CPU: `ci` ~1 min (measured), `default` ~2 min (estimated).
+
+Expected result (asserted by `--check`): every decoder's test BLEU-4 beats a
+nearest-neighbour captioner (the caption of the closest training image in
+pixel space) by `finding.min_gain_over_baseline` points, and the gated
+decoders reach `finding.min_gated_bleu4`. The most frequent training caption
+is reported too (it scores ~0 BLEU-4: it is a two-word number).
+"""
+
+import collections
+import dataclasses
+from typing import Literal
+
+import numpy as np
+
+from rnnexp import console, plots, text_metrics
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.config import ConfigError, check
+from rnnexp.data.vocab import Vocabulary
+from rnnexp.generation import Writer, samples_table
+from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
+from rnnexp.training import TrainConfig, set_seed
+
+Cell = Literal["rnn", "gru", "lstm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionData:
+    source: Literal["digits", "path"] = "digits"
+    path: str = ""  # data.source=path: a folder with Images/ and captions.txt
+    train_size: int = 8000  # digits: strips; path: images (0 = all but the test ones)
+    test_size: int = 500  # strips / images
+    min_digits: int = 2
+    max_digits: int = 4
+    test_scans: float = 0.25  # digits: share of the scans kept for test strips
+    lang: str = "en"  # digits: caption language (num2words)
+    image_size: int = 64  # path: images are resized to a square
+    max_words: int = 20  # path: longer captions are dropped
+    vocab_size: int = 5000
+    seed: int = 1234
+
+    def __post_init__(self):
+        check(self.source != "path" or self.path, "data.path", self.path, "a folder")
+        check(
+            1 <= self.min_digits <= self.max_digits,
+            "data.min_digits",
+            self.min_digits,
+            f"1..data.max_digits ({self.max_digits})",
+        )
+        check(0 < self.test_scans < 1, "data.test_scans", self.test_scans, "a share in (0, 1)")
+        check(self.test_size >= 1, "data.test_size", self.test_size, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionModel:
+    units: int = 64
+    embed_dim: int = 32
+    depth: int = 1
+    conv_filters: tuple[int, ...] = (32, 64)
+    feature_units: int = 128
+
+    def __post_init__(self):
+        check(self.units > 0, "model.units", self.units, "a positive integer")
+        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Decode:
+    beam_width: int = 3
+    length_penalty: float = 0.0
+    eval_size: int = 200  # test images decoded after every epoch (val_bleu4)
+
+    def __post_init__(self):
+        check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    seeds: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingThresholds:
+    min_gain_over_baseline: float = 15.0  # BLEU-4 points over the nearest-neighbour captioner
+    min_gated_bleu4: float = 65.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptioningConfig:
+    seed: int = 0
+    data: CaptionData = CaptionData()
+    model: CaptionModel = CaptionModel()
+    train: TrainConfig = TrainConfig(epochs=10, batch_size=64, learning_rate=3e-3)
+    decode: Decode = Decode()
+    sweep: Sweep = Sweep()
+    finding: FindingThresholds = FindingThresholds()
+
+
+@dataclasses.dataclass
+class CaptionSet:
+    """Images with their caption(s): `train_*` one caption per example."""
+
+    train_images: np.ndarray
+    train_captions: list[str]
+    test_images: np.ndarray
+    test_refs: list[list[str]]  # every reference caption of each test image
+    vocab: Vocabulary
+    max_length: int  # decoding steps, end token included
+    baselines: dict  # name -> {"bleu4": ..., ...}, captions written without a decoder
+
+
+def baselines(train_images, train_captions, test_images, test_refs) -> dict:
+    """Scores of two decoder-free captioners on the test images.
+
+    `frequent`: the training set's most frequent caption for every image.
+    `nearest`: the caption of the closest training image in pixel space
+    (Devlin et al. 2015's nearest-neighbour captioner, without a CNN).
+    """
+    frequent = collections.Counter(train_captions).most_common(1)[0][0]
+    flat_train = train_images.reshape(len(train_images), -1)
+    flat_test = test_images.reshape(len(test_images), -1)
+    distances = (
+        (flat_test**2).sum(1)[:, None] - 2 * flat_test @ flat_train.T + (flat_train**2).sum(1)
+    )
+    nearest = [train_captions[i] for i in np.argmin(distances, axis=1)]
+    return {
+        "frequent": text_metrics.score_texts([frequent] * len(test_refs), test_refs),
+        "nearest": text_metrics.score_texts(nearest, test_refs),
+    }
+
+
+def digit_captions(cfg: CaptionData):
+    from rnnexp.data.digit_strips import load_digit_scans, make_strips
+
+    rng = np.random.default_rng(cfg.seed)
+    scans, labels = load_digit_scans()
+    order = rng.permutation(len(scans))
+    n_test = int(round(cfg.test_scans * len(scans)))
+    test_pool, train_pool = order[:n_test], order[n_test:]
+    kwargs = dict(min_digits=cfg.min_digits, max_digits=cfg.max_digits, lang=cfg.lang)
+    train = make_strips(cfg.train_size, scans, labels, train_pool, rng, **kwargs)
+    test = make_strips(cfg.test_size, scans, labels, test_pool, rng, **kwargs)
+    console.say(
+        f"data: {len(train)} train / {len(test)} test digit strips from scikit-learn's "
+        f"digits ({len(train_pool)} / {len(test_pool)} distinct scans), captions by num2words"
+    )
+    return train.images, train.captions, test.images, [[c] for c in test.captions]
+
+
+def folder_captions(cfg: CaptionData):
+    from rnnexp.data.flickr import load_captions, load_images
+
+    found = load_captions(cfg.path, max_words=cfg.max_words)
+    order = np.random.default_rng(cfg.seed).permutation(len(found))
+    n_test = min(cfg.test_size, max(1, len(found) // 5))
+    test, train = order[:n_test], order[n_test:]
+    if cfg.train_size:
+        train = train[: cfg.train_size]
+    console.say(f"data: {len(train)} train / {len(test)} test images from {cfg.path}")
+    train_images = load_images([found.paths[i] for i in train], cfg.image_size)
+    rows = [(k, c) for k, i in enumerate(train) for c in found.captions[i]]
+    return (
+        train_images[[k for k, _ in rows]],
+        [c for _, c in rows],
+        load_images([found.paths[i] for i in test], cfg.image_size),
+        [found.captions[i] for i in test],
+    )
+
+
+@register
+class Captioning(Experiment):
+    name = "captioning"
+    description = "one-to-many: CNN encoder -> recurrent decoder writes a caption"
+    config = CaptioningConfig()
+    profiles = {
+        "ci": {"data.train_size": 5000, "data.test_size": 300, "train.epochs": 15},
+        "full": {"data.train_size": 20000, "train.epochs": 15, "sweep.seeds": 3},
+    }
+
+    def trials(self, cfg):
+        return [
+            {"cell": c, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for c in cfg.sweep.cells
+        ]
+
+    def data_source(self, cfg, data=None):
+        return "sklearn-digits" if cfg.data.source == "digits" else "folder"
+
+    def prepare(self, cfg):
+        d = cfg.data
+        try:
+            loaded = digit_captions(d) if d.source == "digits" else folder_captions(d)
+        except ValueError as err:  # e.g. an unknown num2words language
+            raise ConfigError(str(err)) from err
+        train_images, train_captions, test_images, test_refs = loaded
+        vocab = Vocabulary.from_texts(train_captions, d.vocab_size)
+        longest = max(len(c.split()) for refs in test_refs for c in refs)
+        longest = max(longest, max(len(c.split()) for c in train_captions))
+        scores = baselines(train_images, train_captions, test_images, test_refs)
+        console.say(
+            f"data: vocabulary {len(vocab)} tokens; test BLEU-4 of the most frequent caption "
+            f"{scores['frequent']['bleu4']:.1f}, of the nearest training image's caption "
+            f"{scores['nearest']['bleu4']:.1f}"
+        )
+        return CaptionSet(
+            train_images, train_captions, test_images, test_refs, vocab, longest + 1, scores
+        )
+
+    def build(self, cfg, cell, data: CaptionSet):
+        import keras
+
+        m = cfg.model
+        image = keras.Input(data.train_images.shape[1:], name="image")
+        initial = image_encoder(image, cell, m.units, m.depth, m.conv_filters, m.feature_units)
+        decoder = RecurrentDecoder(cell, m.units, m.depth, len(data.vocab), m.embed_dim)
+        return build_seq2seq(image, initial, decoder)
+
+    def run_trial(self, cfg, trial, ctx):
+        data: CaptionSet = ctx.data
+        set_seed(trial["seed"])
+        writer = Writer(self.build(cfg, trial["cell"], data), data.vocab, data.max_length)
+        n_eval = min(cfg.decode.eval_size, len(data.test_images))
+        writer.train(
+            data.train_images,
+            [data.vocab.encode(c) for c in data.train_captions],
+            cfg.train,
+            reporter=ctx.reporter,
+            label=ctx.label,
+            eval_sources=data.test_images[:n_eval],
+            eval_refs=data.test_refs[:n_eval],
+        )
+        greedy, _ = writer.write(data.test_images)
+        metrics = text_metrics.score_texts(greedy, data.test_refs)
+        pairs = [(i, c) for i, refs in enumerate(data.test_refs) for c in refs]
+        metrics["token_accuracy"] = writer.token_accuracy(
+            data.test_images[[i for i, _ in pairs]], [data.vocab.encode(c) for _, c in pairs]
+        )
+        beam = greedy
+        if cfg.decode.beam_width > 1:
+            beam, _ = writer.write(
+                data.test_images, cfg.decode.beam_width, cfg.decode.length_penalty
+            )
+            metrics["beam_bleu4"] = text_metrics.bleu(beam, data.test_refs)
+            metrics["beam_exact_match"] = text_metrics.exact_match(beam, data.test_refs)
+        for name, scores in data.baselines.items():
+            metrics[f"baseline_{name}_bleu4"] = scores["bleu4"]
+        metrics["params"] = int(writer.model.train.count_params())
+
+        table = {"reference": data.test_refs, "greedy": greedy, "beam": beam}
+        ctx.reporter.log_text(samples_table(table), "samples.md")
+        shown = slice(0, 12)
+        captions = [
+            f"pred: {g}\nref: {refs[0]}" for g, refs in zip(greedy[shown], data.test_refs[shown])
+        ]
+        ctx.reporter.log_figure(
+            plots.captioned_images(
+                data.test_images[shown], captions, title=f"{ctx.label}: greedy captions"
+            ),
+            "captions.png",
+        )
+        return TrialResult(trial, metrics=metrics)
+
+    def summarize(self, cfg, results, out_dir):
+        bleu = group_metric(results, "bleu4", ("cell",))
+        if not bleu:
+            return []
+        done = next(r for r in results if r.status == "FINISHED")
+        series = {
+            "greedy": (
+                [c for (c,) in bleu],
+                [np.mean(v) for v in bleu.values()],
+                [np.std(v) for v in bleu.values()] if cfg.sweep.seeds > 1 else None,
+            )
+        }
+        fig = plots.lines_with_spread(
+            series,
+            xlabel="decoder cell",
+            ylabel="test BLEU-4",
+            title="captioning: BLEU-4 by decoder cell",
+            hline=done.metrics["baseline_nearest_bleu4"],
+            hline_label="nearest training image's caption",
+        )
+        return [plots.save(fig, out_dir / "bleu4_by_cell.png")]
+
+    def finding(self, cfg, results):
+        f = cfg.finding
+        bleu = {
+            c: float(np.mean(v)) for (c,), v in group_metric(results, "bleu4", ("cell",)).items()
+        }
+        missing = [c for c in cfg.sweep.cells if c not in bleu]
+        if missing:
+            return Finding(False, f"no finished trials for {missing}", {})
+        done = next(r for r in results if r.status == "FINISHED")
+        nearest = done.metrics["baseline_nearest_bleu4"]
+        frequent = done.metrics["baseline_frequent_bleu4"]
+        worst = min(bleu.values()) - nearest
+        gain = f"every decoder beats the nearest-neighbour captioner by {worst:.1f} BLEU-4"
+        checks = {f"{gain} >= {f.min_gain_over_baseline}": worst >= f.min_gain_over_baseline}
+        gated = [c for c in ("gru", "lstm") if c in bleu]
+        if gated:
+            low = min(bleu[c] for c in gated)
+            checks[f"gated decoders reach {low:.1f} >= {f.min_gated_bleu4} BLEU-4"] = (
+                low >= f.min_gated_bleu4
+            )
+        detail = ", ".join(f"{c} {v:.1f}" for c, v in bleu.items())
+        return Finding.from_checks(
+            f"test BLEU-4 {detail} (nearest-neighbour captioner {nearest:.1f}, "
+            f"most frequent caption {frequent:.1f})",
+            checks,
+            {
+                "baseline_nearest_bleu4": nearest,
+                "baseline_frequent_bleu4": frequent,
+                **{f"bleu4_{c}": v for c, v in bleu.items()},
+            },
+        )

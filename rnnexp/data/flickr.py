@@ -1,0 +1,92 @@
+"""Captioned photos from a Flickr8k-style folder.
+
+Layout (as distributed on Kaggle and used by the Keras captioning example):
+
+    folder/
+      Images/1000268201_693b08cb0e.jpg ...
+      captions.txt      # header "image,caption", then one line per caption:
+                        # 1000268201_693b08cb0e.jpg,A child in a pink dress ...
+
+An image usually has five captions. Captions are standardized (lower-case,
+punctuation dropped: `rnnexp.data.vocab.standardize` without the punctuation
+tokens); captions longer than `max_words` are dropped. Malformed folders raise
+`DataError` naming what is wrong.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from rnnexp.data.imdb import DataError
+from rnnexp.data.vocab import standardize
+
+__all__ = ["CaptionedImages", "load_captions", "load_images"]
+
+
+class CaptionedImages:
+    """Image file paths and, per image, its list of standardized captions."""
+
+    def __init__(self, paths, captions):
+        self.paths, self.captions = list(paths), list(captions)
+
+    def __len__(self):
+        return len(self.paths)
+
+
+def clean_caption(text: str) -> str:
+    """Lower-case words only: the usual captioning preprocessing."""
+    return " ".join(re.sub(r"[^\w\s]", " ", standardize(text)).split())
+
+
+def load_captions(folder, *, max_words: int = 20, max_images: int = 0) -> CaptionedImages:
+    """Read `captions.txt`; check every referenced image exists."""
+    folder = Path(folder)
+    images, index = folder / "Images", folder / "captions.txt"
+    if not folder.is_dir():
+        raise DataError(f"caption folder not found: {folder} (expected Images/ and captions.txt)")
+    if not images.is_dir():
+        raise DataError(f"{folder}: no Images/ folder (Flickr8k layout: Images/ + captions.txt)")
+    if not index.is_file():
+        raise DataError(f"{folder}: no captions.txt (Flickr8k layout: Images/ + captions.txt)")
+    by_image: dict[str, list[str]] = {}
+    with index.open(encoding="utf-8") as f:
+        header = f.readline().strip().lower()
+        if header != "image,caption":
+            raise DataError(f"{index}:1: expected the header 'image,caption', found {header!r}")
+        for lineno, line in enumerate(f, 2):
+            if not line.strip():
+                continue
+            name, sep, caption = line.rstrip("\n").partition(",")
+            if not sep:
+                raise DataError(f"{index}:{lineno}: expected 'image,caption', found {line[:60]!r}")
+            caption = clean_caption(caption)
+            if not name.strip() or not caption:
+                raise DataError(f"{index}:{lineno}: empty image name or caption")
+            if len(caption.split()) <= max_words:
+                by_image.setdefault(name.strip(), []).append(caption)
+    if not by_image:
+        raise DataError(f"{index}: no captions of at most {max_words} words")
+    names = sorted(by_image)
+    missing = [n for n in names if not (images / n).is_file()]
+    if missing:
+        raise DataError(
+            f"{index}: {len(missing)} captioned image(s) missing from {images}, e.g. {missing[0]!r}"
+        )
+    if max_images:
+        names = names[:max_images]
+    return CaptionedImages([images / n for n in names], [by_image[n] for n in names])
+
+
+def load_images(paths, size: int) -> np.ndarray:
+    """RGB images resized to `size x size`, scaled to [0, 1]: `(n, size, size, 3)`."""
+    import keras
+
+    out = np.zeros((len(paths), size, size, 3), dtype="float32")
+    for i, path in enumerate(paths):
+        try:
+            image = keras.utils.load_img(path, target_size=(size, size), color_mode="rgb")
+        except Exception as err:  # PIL raises several types for bad files
+            raise DataError(f"cannot read image {path}: {err}") from err
+        out[i] = keras.utils.img_to_array(image) / 255.0
+    return out
