@@ -194,6 +194,7 @@ def folder_captions(cfg: CaptionData):
 @register
 class Captioning(Experiment):
     name = "captioning"
+    metric = "bleu4"
     description = "one-to-many: CNN encoder -> recurrent decoder writes a caption"
     config = CaptioningConfig()
     profiles = {

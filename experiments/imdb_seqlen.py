@@ -108,6 +108,7 @@ class ImdbSeqlenConfig:
 @register
 class ImdbSeqlen(Experiment):
     name = "imdb_seqlen"
+    metric = "test_accuracy"
     description = (
         "IMDB truncated to 10..1000 tokens: SimpleRNN cannot use long reviews "
         "(vanishing gradients), GRU/LSTM can"

@@ -81,6 +81,7 @@ def make_tagging(n, cfg: TaggingData, rng):
 @register
 class Tagging(Experiment):
     name = "tagging"
+    metric = "test_accuracy"
     description = (
         "many-to-many tagging that needs the next token: bidirectional beats left-to-right"
     )

@@ -167,6 +167,7 @@ def file_pairs(cfg: TranslationData):
 @register
 class Translation(Experiment):
     name = "translation"
+    metric = "bleu4"
     description = "encoder-decoder seq2seq (numbers en->fr): attention x cell"
     config = TranslationConfig()
     profiles = {

@@ -85,10 +85,12 @@ class Experiment:
         config: the default config (a frozen dataclass instance).
         profiles: named dotted-override dicts; must include `"ci"`.
             `"default"` (no overrides) always exists.
+        metric: the final metric `compare` ranks trials by (higher is better).
     """
 
     name: str = ""
     description: str = ""
+    metric: str | None = None
     config: Any = None
     profiles: dict[str, dict[str, Any]] = {}
 

@@ -1,4 +1,4 @@
-"""`python -m rnnexp`: list, show, run, bench.
+"""`python -m rnnexp`: list, show, run, compare, ui, bench.
 
 Bad input (unknown experiment, profile or key; wrong type or value) is refused
 before anything trains, with a one-line error and exit status 2.
@@ -50,11 +50,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dry-run", action="store_true", help="print config and planned trials only")
     run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run trials in N processes on this machine (default 1)",
+    )
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="PARENT_RUN_ID",
+        help="finish an interrupted sweep (default: the newest unfinished one): only its "
+        "unfinished trials run again",
+    )
+    run.add_argument(
         "--check",
         action="store_true",
         help="exit 1 unless the experiment's expected finding is reproduced",
     )
 
+    compare = sub.add_parser("compare", help="a recorded sweep's trials, best first")
+    compare.add_argument("name", help="experiment name")
+    compare.add_argument("--run", help="parent run id (or a prefix); default: the newest sweep")
+    compare.add_argument("--metric", help="sort by this final metric (default: the experiment's)")
+    compare.add_argument("--ascending", action="store_true", help="lowest first (losses)")
+    compare.add_argument("--format", choices=["table", "markdown", "csv"], default="table")
+    compare.add_argument(
+        "--plots", metavar="DIR", help="download the sweep's summary plots into DIR"
+    )
+    compare.add_argument("--tracking-uri", help="MLflow tracking URI (as for run)")
+    ui = sub.add_parser("ui", help="the MLflow UI on the project's store")
+    ui.add_argument("--tracking-uri", help="MLflow tracking URI (as for run)")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
     bench = sub.add_parser("bench", help="training throughput: our cells vs Keras built-ins")
     from rnnexp.bench import add_arguments
 
@@ -62,15 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve(args):
-    from rnnexp import catalog
+def _overrides(args) -> dict:
     from rnnexp.config import parse_assignment
 
-    exp = catalog.get(args.name)
     overrides = dict(parse_assignment(text) for text in args.overrides)
     if args.seed is not None:
         overrides["seed"] = args.seed
-    return exp, exp.resolve(args.profile, overrides)
+    return overrides
+
+
+def _resolve(args):
+    from rnnexp import catalog
+
+    exp = catalog.get(args.name)
+    return exp, exp.resolve(args.profile, _overrides(args))
 
 
 def _cmd_list(args):
@@ -100,9 +133,10 @@ def _cmd_show(args):
 
 def _cmd_run(args):
     from rnnexp import console, runner
-    from rnnexp.config import to_dict
+    from rnnexp.config import ConfigError, to_dict
 
     exp, cfg = _resolve(args)
+    overrides = _overrides(args)
     if args.dry_run:
         trials = runner.plan(exp, cfg)
         print(
@@ -122,12 +156,65 @@ def _cmd_run(args):
         return 0
     from rnnexp.tracking import Tracker
 
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     tracker = Tracker(exp.name, args.tracking_uri)
-    outcome = runner.run_experiment(exp, cfg, profile=args.profile, tracker=tracker)
+    resume = None
+    if args.resume:
+        from rnnexp.compare import find_sweep
+
+        if args.overrides or args.seed is not None or args.profile != "default":
+            raise ConfigError(
+                "--resume reuses the sweep's own profile and overrides; "
+                "drop --set, --seed and --profile"
+            )
+        sweep = find_sweep(
+            tracker,
+            None if args.resume == "latest" else args.resume,
+            unfinished=args.resume == "latest",
+        )
+        resume, args.profile = sweep.run_id, sweep.tags.get("rnnexp.profile", "default")
+        overrides = json.loads(sweep.tags.get("rnnexp.overrides", "{}"))
+        cfg = exp.resolve(args.profile, overrides)
+    outcome = runner.run_experiment(
+        exp,
+        cfg,
+        profile=args.profile,
+        tracker=tracker,
+        overrides=overrides,
+        workers=args.workers,
+        resume=resume,
+    )
     if args.check and not outcome.finding.passed:
         console.say(f"--check: the expected finding was not reproduced ({exp.name})")
         return 1
     return 0
+
+
+def _cmd_compare(args):
+    from rnnexp import catalog
+    from rnnexp.compare import compare
+    from rnnexp.tracking import Tracker
+
+    exp = catalog.get(args.name)
+    tracker = Tracker(exp.name, args.tracking_uri)
+    compare(
+        tracker,
+        run_id=args.run,
+        metric=args.metric or exp.metric,
+        ascending=args.ascending,
+        fmt=args.format,
+        plots_dir=args.plots,
+    )
+    return 0
+
+
+def _cmd_ui(args):
+    from rnnexp.tracking import resolve_tracking_uri, serve_ui
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    print(f"MLflow UI on {uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
+    return serve_ui(uri, args.host, args.port)
 
 
 def main(argv=None) -> int:
@@ -135,7 +222,13 @@ def main(argv=None) -> int:
     from rnnexp.config import ConfigError
 
     args = _parser().parse_args(argv)
-    handlers = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}
+    handlers = {
+        "list": _cmd_list,
+        "show": _cmd_show,
+        "run": _cmd_run,
+        "compare": _cmd_compare,
+        "ui": _cmd_ui,
+    }
     try:
         if args.command == "bench":
             from rnnexp.bench import run_bench

@@ -9,6 +9,7 @@ A failing trial is marked FAILED with its reason and the sweep goes on.
 import csv
 import dataclasses
 import io
+import json
 import tempfile
 import traceback
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from rnnexp import console
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.config import flatten, to_dict
+from rnnexp.parallel import run_parallel
 
 __all__ = ["RunOutcome", "TrialContext", "plan", "run_experiment"]
 
@@ -69,26 +71,79 @@ def _write_table(rows, directory: Path) -> list[Path]:
     return [csv_path, md_path]
 
 
-def run_experiment(exp: Experiment, cfg, *, profile: str, tracker, check=False) -> RunOutcome:
-    """Run every trial of `exp` under `cfg`, tracked by `tracker`."""
+def run_experiment(
+    exp: Experiment,
+    cfg,
+    *,
+    profile: str,
+    tracker,
+    overrides: dict | None = None,
+    workers: int = 1,
+    resume: str | None = None,
+) -> RunOutcome:
+    """Run every trial of `exp` under `cfg`, tracked by `tracker`.
+
+    Args:
+        overrides: the dotted overrides that made `cfg` (recorded on the
+            parent run so `--resume` and worker processes rebuild it).
+        workers: trials run in this many processes at once (1 = in this one).
+        resume: a parent run id: finish that sweep instead of starting one.
+            Trials it finished are kept, the others run again; children its
+            dead process left RUNNING are marked KILLED.
+    """
+    overrides = dict(overrides or {})
     trials = plan(exp, cfg)
     data = exp.prepare(cfg)
     source = exp.data_source(cfg, data)
     run_name = f"{exp.name}-{profile}-{source}"
     common_tags = {"rnnexp.profile": profile, "data.source": source}
-    progress = console.Progress(len(trials))
-    results: list[TrialResult] = []
+    results: list[TrialResult | None] = [None] * len(trials)
     console.say(f"rnnexp: {exp.name} (profile {profile}, data {source}), {len(trials)} trial(s)")
     console.say(f"rnnexp: tracking to {tracker.uri}")
-    with tracker.run(run_name, tags={**common_tags, "rnnexp.role": "sweep"}) as parent:
-        parent.log_params(flatten(cfg))
-        parent.log_dict(to_dict(cfg), "config.json")
-        for index, trial in enumerate(trials):
-            name = exp.trial_name(trial)
-            progress.begin(index, name)
-            result = _run_trial(exp, cfg, trial, name, tracker, parent, common_tags, data)
-            results.append(result)
-            progress.end()
+    if resume:
+        done = _finished_trials(exp, tracker, resume, trials)
+        for index, result in done.items():
+            results[index] = result
+        console.say(
+            f"rnnexp: resuming sweep {resume}: {len(done)} of {len(trials)} trial(s) finished, "
+            f"running the other {len(trials) - len(done)}"
+        )
+        parent_cm = tracker.reopen(resume)
+    else:
+        sweep_tags = {
+            **common_tags,
+            "rnnexp.role": "sweep",
+            "rnnexp.overrides": json.dumps(overrides, default=list),
+            "rnnexp.trials": len(trials),
+        }
+        parent_cm = tracker.run(run_name, tags=sweep_tags)
+    todo = [i for i, r in enumerate(results) if r is None]
+    progress = console.Progress(len(todo))
+    with parent_cm as parent:
+        if not resume:
+            parent.log_params(flatten(cfg))
+            parent.log_dict(to_dict(cfg), "config.json")
+        if workers > 1 and len(todo) > 1:
+            run_parallel(
+                exp,
+                profile,
+                overrides,
+                tracker,
+                parent,
+                common_tags,
+                trials,
+                todo,
+                results,
+                workers,
+            )
+        else:
+            for k, index in enumerate(todo):
+                name = exp.trial_name(trials[index])
+                progress.begin(k, name)
+                results[index] = _run_trial(
+                    exp, cfg, trials[index], index, name, tracker, parent, common_tags, data
+                )
+                progress.end()
         rows = results_table(results)
         with tempfile.TemporaryDirectory(prefix="rnnexp-summary-") as tmp:
             tmp = Path(tmp)
@@ -104,6 +159,7 @@ def run_experiment(exp: Experiment, cfg, *, profile: str, tracker, check=False) 
                 "finding": verdict,
                 "finding.message": finding.message[:4000],
                 "trials.failed": len(failed),
+                "trials.failed_names": "; ".join(exp.trial_name(r.trial) for r in failed)[:4000],
             }
         )
         parent.log_metrics({"finding_passed": float(finding.passed)})
@@ -124,14 +180,45 @@ def run_experiment(exp: Experiment, cfg, *, profile: str, tracker, check=False) 
     return RunOutcome(parent.run_id, results, finding, rows)
 
 
+def _finished_trials(exp, tracker, parent_id, trials) -> dict[int, TrialResult]:
+    """Results of the trials a sweep already finished, by index in `trials`."""
+    keys = [_trial_key(t) for t in trials]
+    done: dict[int, TrialResult] = {}
+    for child in tracker.trial_runs(parent_id):
+        key = child.tags.get("rnnexp.trial")
+        if child.status == "RUNNING":
+            tracker.mark_killed(
+                child.run_id, "its process died while it ran (found RUNNING by --resume)"
+            )
+            continue
+        if child.status != "FINISHED" or key not in keys:
+            continue
+        index = keys.index(key)
+        extras = tracker.load_dict(child.run_id, "extras.json") or {}
+        metrics = {
+            k[len("final.") :]: v for k, v in child.metrics.items() if k.startswith("final.")
+        }
+        done[index] = TrialResult(trials[index], "FINISHED", metrics, extras, run_id=child.run_id)
+    return done
+
+
+def _trial_key(trial: dict) -> str:
+    return json.dumps(trial, sort_keys=True, default=str)
+
+
 def tracker_ui_hint(tracker) -> str:
     from rnnexp.tracking import ui_command
 
     return f"{ui_command(tracker.uri)}  (experiment {tracker.experiment_name!r})"
 
 
-def _run_trial(exp, cfg, trial, name, tracker, parent, common_tags, data) -> TrialResult:
-    trial_tags = {**common_tags, "rnnexp.role": "trial"}
+def _run_trial(exp, cfg, trial, index, name, tracker, parent, common_tags, data) -> TrialResult:
+    trial_tags = {
+        **common_tags,
+        "rnnexp.role": "trial",
+        "rnnexp.trial": _trial_key(trial),
+        "rnnexp.trial_index": index,
+    }
     try:
         with tracker.run(name, parent=parent, tags=trial_tags) as child:
             child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
@@ -139,6 +226,8 @@ def _run_trial(exp, cfg, trial, name, tracker, parent, common_tags, data) -> Tri
             result = exp.run_trial(cfg, trial, TrialContext(reporter=child, label=name, data=data))
             result.run_id = child.run_id
             child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
+            if result.extras:  # what the summary needs, kept for --resume
+                child.log_dict(_jsonable(result.extras), "extras.json")
             return result
     except KeyboardInterrupt:
         raise
@@ -147,3 +236,13 @@ def _run_trial(exp, cfg, trial, name, tracker, parent, common_tags, data) -> Tri
         console.say(f"    trial FAILED: {reason}")
         console.say(traceback.format_exc(limit=3))
         return TrialResult(trial=trial, status="FAILED", error=reason)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    return value

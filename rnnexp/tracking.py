@@ -12,6 +12,7 @@ and the MLflow experiment once, under a file lock, before any run starts.
 """
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import json
@@ -33,14 +34,18 @@ __all__ = [
     "DEFAULT_TRACKING_URI",
     "NullReporter",
     "Reporter",
+    "RunRecord",
     "Tracker",
     "resolve_tracking_uri",
+    "serve_ui",
     "ui_command",
 ]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MAX_PARAM_LENGTH = 6000
 
+# Artifact downloads (compare, resume) draw progress bars on stderr.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # MLflow's alembic migrations log at INFO on every fresh store.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -244,18 +249,106 @@ class Tracker:
         run = self.client.create_run(
             self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
         )
-        reporter = Reporter(self.client, run.info.run_id)
+        with self._lifecycle(run.info.run_id) as reporter:
+            yield reporter
+
+    @contextlib.contextmanager
+    def reopen(self, run_id: str):
+        """Continue an existing run (a sweep being resumed); ends like `run`."""
+        self.client.update_run(run_id, status="RUNNING")
+        with self._lifecycle(run_id) as reporter:
+            yield reporter
+
+    @contextlib.contextmanager
+    def _lifecycle(self, run_id):
+        reporter = Reporter(self.client, run_id)
         try:
             yield reporter
         except KeyboardInterrupt:
             reporter.set_tags({"failure_reason": "interrupted (Ctrl-C)"})
-            self.client.set_terminated(run.info.run_id, "KILLED")
+            self.client.set_terminated(run_id, "KILLED")
             raise
         except BaseException as err:
             reason = f"{type(err).__name__}: {err}".splitlines()[0][:500]
             with contextlib.suppress(Exception):
                 reporter.set_tags({"failure_reason": reason})
-            self.client.set_terminated(run.info.run_id, "FAILED")
+            self.client.set_terminated(run_id, "FAILED")
             raise
         else:
-            self.client.set_terminated(run.info.run_id, "FINISHED")
+            self.client.set_terminated(run_id, "FINISHED")
+
+    def mark_killed(self, run_id: str, reason: str):
+        """End a run whose process died while it was RUNNING."""
+        self.client.set_tag(run_id, "failure_reason", reason)
+        self.client.set_terminated(run_id, "KILLED")
+
+    # -- reading sweeps back (resume, compare) ---------------------------------
+    def sweeps(self) -> list["RunRecord"]:
+        """Parent runs of this experiment, newest first."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string="tags.`rnnexp.role` = 'sweep'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1000,
+        )
+        return [RunRecord.of(r) for r in runs]
+
+    def trial_runs(self, parent_id: str) -> list["RunRecord"]:
+        """The child runs of one sweep, oldest first."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+            order_by=["attributes.start_time ASC"],
+            max_results=50000,
+        )
+        return [RunRecord.of(r) for r in runs]
+
+    def load_dict(self, run_id: str, name: str) -> dict | None:
+        """A JSON artifact logged with `Reporter.log_dict`, or None."""
+        try:
+            return json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{name}"))
+        except Exception:
+            return None
+
+    def download(self, run_id: str, path: str, destination) -> Path | None:
+        """Copy a run's artifact file or folder to `destination`; None if missing."""
+        Path(destination).mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(self.client.download_artifacts(run_id, path, str(destination)))
+        except Exception:
+            return None
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """A finished or unfinished run, read back from the store."""
+
+    run_id: str
+    name: str
+    status: str
+    tags: dict
+    params: dict
+    metrics: dict
+
+    @classmethod
+    def of(cls, run):
+        return cls(
+            run.info.run_id,
+            run.info.run_name,
+            run.info.status,
+            dict(run.data.tags),
+            dict(run.data.params),
+            dict(run.data.metrics),
+        )
+
+
+def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:
+    """Run the MLflow UI on the store `uri` until interrupted; its exit code."""
+    import sys
+
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", host, "--port", str(port)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
