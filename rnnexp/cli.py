@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="run trials in N processes on this machine (default 1)",
     )
     run.add_argument(
+        "--distribute",
+        choices=["auto", "none", "mirrored"],
+        default="auto",
+        help="data-parallel training: auto = MirroredStrategy when >1 GPU is visible",
+    )
+    run.add_argument(
         "--resume",
         nargs="?",
         const="latest",
@@ -184,6 +190,7 @@ def _cmd_run(args):
         overrides=overrides,
         workers=args.workers,
         resume=resume,
+        distribute=args.distribute,
     )
     if args.check and not outcome.finding.passed:
         console.say(f"--check: the expected finding was not reproduced ({exp.name})")

@@ -33,11 +33,11 @@ def worker_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _init_worker(name, profile, overrides, uri, threads):
+def _init_worker(name, profile, overrides, uri, threads, distribute):
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _WORKER.update(name=name, profile=profile, overrides=overrides, uri=uri)
+    _WORKER.update(name=name, profile=profile, overrides=overrides, uri=uri, distribute=distribute)
 
 
 def _work(index, trial, parent_id, common_tags):
@@ -61,11 +61,22 @@ def _work(index, trial, parent_id, common_tags):
         _Parent(parent_id),
         common_tags,
         _WORKER["data"],
+        _WORKER["distribute"],
     )
 
 
 def run_parallel(
-    exp, profile, overrides, tracker, parent, common_tags, trials, todo, results, workers
+    exp,
+    profile,
+    overrides,
+    tracker,
+    parent,
+    common_tags,
+    trials,
+    todo,
+    results,
+    workers,
+    distribute="auto",
 ):
     """Fill `results[i]` for every index in `todo`, `workers` trials at a time."""
     threads = worker_threads(workers)
@@ -76,7 +87,7 @@ def run_parallel(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(exp.name, profile, overrides, tracker.uri, threads),
+        initargs=(exp.name, profile, overrides, tracker.uri, threads, distribute),
     )
     try:
         pending = {pool.submit(_work, i, trials[i], parent.run_id, common_tags): i for i in todo}

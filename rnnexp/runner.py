@@ -18,6 +18,7 @@ from rnnexp import console
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.config import flatten, to_dict
 from rnnexp.parallel import run_parallel
+from rnnexp.training import strategy_scope
 
 __all__ = ["RunOutcome", "TrialContext", "plan", "run_experiment"]
 
@@ -80,6 +81,7 @@ def run_experiment(
     overrides: dict | None = None,
     workers: int = 1,
     resume: str | None = None,
+    distribute: str = "auto",
 ) -> RunOutcome:
     """Run every trial of `exp` under `cfg`, tracked by `tracker`.
 
@@ -90,6 +92,7 @@ def run_experiment(
         resume: a parent run id: finish that sweep instead of starting one.
             Trials it finished are kept, the others run again; children its
             dead process left RUNNING are marked KILLED.
+        distribute: `rnnexp.training.strategy_scope` mode for every trial.
     """
     overrides = dict(overrides or {})
     trials = plan(exp, cfg)
@@ -135,13 +138,23 @@ def run_experiment(
                 todo,
                 results,
                 workers,
+                distribute,
             )
         else:
             for k, index in enumerate(todo):
                 name = exp.trial_name(trials[index])
                 progress.begin(k, name)
                 results[index] = _run_trial(
-                    exp, cfg, trials[index], index, name, tracker, parent, common_tags, data
+                    exp,
+                    cfg,
+                    trials[index],
+                    index,
+                    name,
+                    tracker,
+                    parent,
+                    common_tags,
+                    data,
+                    distribute,
                 )
                 progress.end()
         rows = results_table(results)
@@ -212,7 +225,9 @@ def tracker_ui_hint(tracker) -> str:
     return f"{ui_command(tracker.uri)}  (experiment {tracker.experiment_name!r})"
 
 
-def _run_trial(exp, cfg, trial, index, name, tracker, parent, common_tags, data) -> TrialResult:
+def _run_trial(
+    exp, cfg, trial, index, name, tracker, parent, common_tags, data, distribute="auto"
+) -> TrialResult:
     trial_tags = {
         **common_tags,
         "rnnexp.role": "trial",
@@ -223,7 +238,11 @@ def _run_trial(exp, cfg, trial, index, name, tracker, parent, common_tags, data)
         with tracker.run(name, parent=parent, tags=trial_tags) as child:
             child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
             child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
-            result = exp.run_trial(cfg, trial, TrialContext(reporter=child, label=name, data=data))
+            scope, described = strategy_scope(distribute)
+            child.set_tags({"distribute": described})
+            with scope:
+                context = TrialContext(reporter=child, label=name, data=data)
+                result = exp.run_trial(cfg, trial, context)
             result.run_id = child.run_id
             child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
             if result.extras:  # what the summary needs, kept for --resume

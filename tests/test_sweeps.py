@@ -137,6 +137,7 @@ def test_workers_run_every_trial_once_under_one_parent(toy_env):
     assert len(parents) == 1 and len(children) == 4
     assert sorted(float(c.data.params["trial.lr"]) for c in children) == [0.01, 0.02, 0.03, 0.04]
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    assert {c.data.tags["distribute"] for c in children} == {"none"}  # auto, no GPUs
     assert parents[0].data.metrics["finding.finished"] == 4
 
 
