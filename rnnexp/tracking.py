@@ -343,12 +343,33 @@ class RunRecord:
 
 
 def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:
-    """Run the MLflow UI on the store `uri` until interrupted; its exit code."""
+    """Run the MLflow UI on the store `uri` until Ctrl-C or SIGTERM; its exit code.
+
+    The server runs in its own process group (it starts a web server and job
+    consumers), and stopping this process stops the whole group.
+    """
+    import signal
     import sys
 
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     command += ["--host", host, "--port", str(port)]
+    server = subprocess.Popen(command, start_new_session=True)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return subprocess.call(command)
+        return server.wait()
     except KeyboardInterrupt:
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, sig)
+            try:
+                server.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,95 @@
+"""End to end: a recorded sweep shows up in the MLflow UI, in a real browser.
+
+Opt-in (it needs Debian's `chromium` and ~1 minute):
+
+    RNNEXP_E2E=1 pytest -m e2e tests/test_ui_e2e.py
+
+Records a tiny `tagging` sweep, starts `python -m rnnexp ui` on it, and loads
+the experiment's runs page and every child run's page in headless Chromium,
+asserting the parent and each child (with its parent link) are rendered.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import pytest
+
+from rnnexp import cli
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.environ.get("RNNEXP_E2E") != "1", reason="opt-in: RNNEXP_E2E=1"),
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium"),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rendered(url):
+    """The DOM after the page's scripts ran (the UI is a single-page app)."""
+    out = subprocess.run(
+        [
+            "chromium",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return out.stdout
+
+
+def test_sweep_appears_in_the_mlflow_ui(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tiny = ["--set", "train.epochs=1", "--set", "data.train_size=100", "--set", "sweep.cells=[rnn]"]
+    assert cli.main(["run", "tagging", "--profile", "ci", "--tracking-uri", uri, *tiny]) == 0
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.get_experiment_by_name("tagging").experiment_id
+    runs = mlflow.search_runs([experiment], output_format="list")
+    parent = next(r for r in runs if r.data.tags.get("rnnexp.role") == "sweep")
+    children = [r for r in runs if r.data.tags.get("rnnexp.role") == "trial"]
+    assert len(children) == 2
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rnnexp", "ui", "--tracking-uri", uri, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the MLflow UI did not start"
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(1)
+        page = rendered(f"{base}/#/experiments/{experiment}/runs")
+        assert parent.info.run_name in page
+        for child in children:
+            page = rendered(f"{base}/#/experiments/{experiment}/runs/{child.info.run_id}")
+            assert child.info.run_name in page
+            assert "Parent run" in page and parent.info.run_name in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
