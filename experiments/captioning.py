@@ -40,7 +40,7 @@ from rnnexp import console, plots, text_metrics
 from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
-from rnnexp.generation import Writer, samples_table
+from rnnexp.generation import DecodeConfig, Writer, samples_table
 from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
 from rnnexp.training import TrainConfig, set_seed
 
@@ -88,16 +88,6 @@ class CaptionModel:
 
 
 @dataclasses.dataclass(frozen=True)
-class Decode:
-    beam_width: int = 3
-    length_penalty: float = 0.0
-    eval_size: int = 200  # test images decoded after every epoch (val_bleu4)
-
-    def __post_init__(self):
-        check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")
-
-
-@dataclasses.dataclass(frozen=True)
 class Sweep:
     cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
     seeds: int = 1
@@ -115,7 +105,7 @@ class CaptioningConfig:
     data: CaptionData = CaptionData()
     model: CaptionModel = CaptionModel()
     train: TrainConfig = TrainConfig(epochs=10, batch_size=64, learning_rate=3e-3)
-    decode: Decode = Decode()
+    decode: DecodeConfig = DecodeConfig(beam_width=3, eval_size=200)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
 

@@ -40,7 +40,7 @@ from rnnexp import console, plots, text_metrics
 from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
-from rnnexp.generation import Writer, samples_table
+from rnnexp.generation import DecodeConfig, Writer, samples_table
 from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 from rnnexp.training import TrainConfig, set_seed
 
@@ -88,16 +88,6 @@ class Seq2SeqModel:
 
 
 @dataclasses.dataclass(frozen=True)
-class Decode:
-    beam_width: int = 4
-    length_penalty: float = 0.0
-    eval_size: int = 300  # test pairs decoded after every epoch (val_bleu4)
-
-    def __post_init__(self):
-        check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")
-
-
-@dataclasses.dataclass(frozen=True)
 class Sweep:
     cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
     attention: tuple[Literal["none", "luong", "bahdanau"], ...] = ("none", "luong")
@@ -117,7 +107,7 @@ class TranslationConfig:
     data: TranslationData = TranslationData()
     model: Seq2SeqModel = Seq2SeqModel()
     train: TrainConfig = TrainConfig(epochs=12, batch_size=64, learning_rate=3e-3)
-    decode: Decode = Decode()
+    decode: DecodeConfig = DecodeConfig(beam_width=4, eval_size=300)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
 

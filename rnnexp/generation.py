@@ -5,14 +5,34 @@ experiments: the model differs, the loop does not. Generated text is scored
 against references with `rnnexp.text_metrics`.
 """
 
+import dataclasses
+
 import numpy as np
 
 from rnnexp import text_metrics
+from rnnexp.config import check
 from rnnexp.decoding import beam_search, greedy_decode
 from rnnexp.seq2seq import Seq2Seq, compile_for_training, teacher_forcing
 from rnnexp.training import EvaluateEachEpoch, fit
 
-__all__ = ["Writer", "samples_table"]
+__all__ = ["DecodeConfig", "Writer", "samples_table"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    """How a trial writes its outputs at test time.
+
+    `beam_width` 1 means greedy only; above 1, beam search is scored too.
+    `eval_size`: held-out inputs decoded greedily after every epoch.
+    """
+
+    beam_width: int = 4
+    length_penalty: float = 0.0
+    eval_size: int = 300
+
+    def __post_init__(self):
+        check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")
+        check(self.eval_size >= 1, "decode.eval_size", self.eval_size, "an integer >= 1")
 
 
 class Writer:
