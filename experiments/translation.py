@@ -39,7 +39,7 @@ import numpy as np
 from rnnexp import console, plots, text_metrics
 from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
-from rnnexp.data.vocab import Vocabulary
+from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
 from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 from rnnexp.training import TrainConfig, set_seed
@@ -125,14 +125,7 @@ class Corpus:
     def ids(self, pairs):
         src = [self.source_vocab.encode(s) for s, _ in pairs]
         tgt = [self.target_vocab.encode(t) for _, t in pairs]
-        return _pad(src), tgt
-
-
-def _pad(seqs):
-    out = np.zeros((len(seqs), max(len(s) for s in seqs)), dtype="int32")
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-    return out
+        return pad_batch(src), tgt
 
 
 def number_pairs(cfg: TranslationData):

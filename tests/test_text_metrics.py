@@ -47,3 +47,10 @@ def test_vocabulary_round_trip_and_specials():
 def test_standardize_splits_punctuation_and_lowercases():
     assert standardize("¿Todavía está en casa?") == "¿ todavía está en casa ?"
     assert standardize("Hi,  Tom!") == "hi , tom !"
+
+
+def test_pad_batch_right_pads_and_cuts():
+    from rnnexp.data.vocab import pad_batch
+
+    assert pad_batch([[5, 6], [7]]).tolist() == [[5, 6], [7, 0]]
+    assert pad_batch([[5, 6, 7]], length=2).tolist() == [[5, 6]]
