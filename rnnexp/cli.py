@@ -109,7 +109,8 @@ def _resolve(args):
     from rnnexp import catalog
 
     exp = catalog.get(args.name)
-    return exp, exp.resolve(args.profile, _overrides(args))
+    overrides = _overrides(args)
+    return exp, exp.resolve(args.profile, overrides), overrides
 
 
 def _cmd_list(args):
@@ -128,7 +129,7 @@ def _cmd_list(args):
 def _cmd_show(args):
     from rnnexp.config import to_dict
 
-    exp, cfg = _resolve(args)
+    exp, cfg, _ = _resolve(args)
     print(
         json.dumps(
             {"experiment": exp.name, "profile": args.profile, "config": to_dict(cfg)}, indent=2
@@ -141,8 +142,7 @@ def _cmd_run(args):
     from rnnexp import console, runner
     from rnnexp.config import ConfigError, to_dict
 
-    exp, cfg = _resolve(args)
-    overrides = _overrides(args)
+    exp, cfg, overrides = _resolve(args)
     if args.dry_run:
         trials = runner.plan(exp, cfg)
         print(

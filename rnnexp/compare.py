@@ -13,7 +13,7 @@ from pathlib import Path
 from rnnexp import console
 from rnnexp.config import ConfigError
 
-__all__ = ["find_sweep", "sweep_rows", "render"]
+__all__ = ["compare", "find_sweep", "render", "sweep_rows"]
 
 
 def find_sweep(tracker, run_id: str | None = None, *, unfinished: bool = False):

@@ -89,6 +89,7 @@ def run_parallel(
         initializer=_init_worker,
         initargs=(exp.name, profile, overrides, tracker.uri, threads, distribute),
     )
+    dead = set()  # trials whose worker process died
     try:
         pending = {pool.submit(_work, i, trials[i], parent.run_id, common_tags): i for i in todo}
         for count, future in enumerate(futures.as_completed(pending), 1):
@@ -98,6 +99,7 @@ def run_parallel(
             except Exception as err:  # the worker died (killed, out of memory)
                 reason = f"worker process died: {type(err).__name__}: {err}".splitlines()[0]
                 results[i] = TrialResult(trials[i], "FAILED", error=reason)
+                dead.add(i)
             r = results[i]
             console.say(
                 f"[{count}/{len(todo)} done] {exp.trial_name(trials[i])}: {r.status}"
@@ -107,7 +109,6 @@ def run_parallel(
         pool.shutdown(wait=True, cancel_futures=True)  # workers mark their runs KILLED
         raise
     pool.shutdown(wait=True)
-    dead = {i for i in todo if results[i].error and "worker process died" in results[i].error}
     for child in tracker.trial_runs(parent.run_id) if dead else []:
         if child.status == "RUNNING" and int(child.tags.get("rnnexp.trial_index", -1)) in dead:
             tracker.mark_killed(child.run_id, "its worker process died")

@@ -104,7 +104,7 @@ def run_experiment(
     console.say(f"rnnexp: {exp.name} (profile {profile}, data {source}), {len(trials)} trial(s)")
     console.say(f"rnnexp: tracking to {tracker.uri}")
     if resume:
-        done = _finished_trials(exp, tracker, resume, trials)
+        done = _finished_trials(tracker, resume, trials)
         for index, result in done.items():
             results[index] = result
         console.say(
@@ -193,7 +193,7 @@ def run_experiment(
     return RunOutcome(parent.run_id, results, finding, rows)
 
 
-def _finished_trials(exp, tracker, parent_id, trials) -> dict[int, TrialResult]:
+def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
     """Results of the trials a sweep already finished, by index in `trials`."""
     keys = [_trial_key(t) for t in trials]
     done: dict[int, TrialResult] = {}
