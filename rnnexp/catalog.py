@@ -85,12 +85,17 @@ class Experiment:
         config: the default config (a frozen dataclass instance).
         profiles: named dotted-override dicts; must include `"ci"`.
             `"default"` (no overrides) always exists.
-        metric: the final metric `compare` ranks trials by (higher is better).
+        metric: the final metric `compare` ranks trials by.
+        higher_is_better: whether `metric` is a score (True) or a loss.
+        expects_failed_trials: some trials are meant to fail (a diverging
+            baseline); the finding says which, and CI accepts FAILED children.
     """
 
     name: str = ""
     description: str = ""
     metric: str | None = None
+    higher_is_better: bool = True
+    expects_failed_trials: bool = False
     config: Any = None
     profiles: dict[str, dict[str, Any]] = {}
 

@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("name", help="experiment name")
     compare.add_argument("--run", help="parent run id (or a prefix); default: the newest sweep")
     compare.add_argument("--metric", help="sort by this final metric (default: the experiment's)")
-    compare.add_argument("--ascending", action="store_true", help="lowest first (losses)")
+    compare.add_argument(
+        "--ascending", action="store_true", help="lowest first (the default for loss metrics)"
+    )
     compare.add_argument("--format", choices=["table", "markdown", "csv"], default="table")
     compare.add_argument(
         "--plots", metavar="DIR", help="download the sweep's summary plots into DIR"
@@ -209,7 +211,7 @@ def _cmd_compare(args):
         tracker,
         run_id=args.run,
         metric=args.metric or exp.metric,
-        ascending=args.ascending,
+        ascending=args.ascending or (args.metric is None and not exp.higher_is_better),
         fmt=args.format,
         plots_dir=args.plots,
     )
