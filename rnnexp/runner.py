@@ -254,7 +254,10 @@ def _run_trial(
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
         console.say(f"    trial FAILED: {reason}")
         console.say(traceback.format_exc(limit=3))
-        return TrialResult(trial=trial, status="FAILED", error=reason)
+        # An error may carry what the trial recorded before failing (see
+        # `training.NonFiniteLoss`): the summary can still plot it.
+        extras = getattr(err, "extras", None)
+        return TrialResult(trial=trial, status="FAILED", error=reason, extras=dict(extras or {}))
 
 
 def _jsonable(value):

@@ -38,13 +38,22 @@ __all__ = [
     "strategy_scope",
     "TrainConfig",
     "fit",
+    "hidden_state_gradient_norms",
     "input_gradient_norms",
     "set_seed",
 ]
 
 
 class NonFiniteLoss(RuntimeError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN or infinite loss.
+
+    `extras`: what was recorded up to the failure (e.g. the per-step gradient
+    norms of `train_with_clipping`); the runner keeps them for the summary.
+    """
+
+    def __init__(self, message: str, extras: dict | None = None):
+        super().__init__(message)
+        self.extras = dict(extras or {})
 
 
 DISTRIBUTE = ("auto", "none", "mirrored")
@@ -185,6 +194,43 @@ def input_gradient_norms(body, inputs, labels, loss_fn, embed=None, batch_size=6
     return total / max(count, 1)
 
 
+def hidden_state_gradient_norms(model, inputs, labels, loss_fn, batch_size=128) -> np.ndarray:
+    """Mean over examples of `||dL/dh_t||_2` for every step `t` (BPTT's own quantity).
+
+    The model must be `Input -> DeepRNN(depth=1, unidirectional, many-to-one)
+    -> head`, as `build_sequence_model` makes it. The cell is unrolled here
+    step by step under a tape, so the gradient of the loss with respect to
+    each hidden state `h_t` -- through every later step, as backpropagation
+    through time carries it -- is read directly: the vanishing-gradient
+    picture of Bengio et al. (1994) and Pascanu et al. (2013).
+
+    Returns:
+        `(T,)` float array.
+    """
+    import tensorflow as tf  # the probe needs a tape; layers stay backend-agnostic
+
+    stack = model.get_layer("recurrent")
+    if stack.depth != 1 or stack.bidirectional or stack.return_sequences:
+        raise ValueError("hidden_state_gradient_norms needs one unidirectional many-to-one layer")
+    cell = stack.rnn_layers[0].cell
+    head = model.layers[-1]
+    total = np.zeros(inputs.shape[1], dtype="float64")
+    for start in range(0, len(inputs), batch_size):
+        x = tf.convert_to_tensor(inputs[start : start + batch_size])
+        lab = labels[start : start + batch_size]
+        with tf.GradientTape() as tape:
+            states = cell.get_initial_state(x.shape[0])
+            hidden = []
+            for t in range(x.shape[1]):
+                h, states = cell(x[:, t], states, training=False)
+                hidden.append(h)
+            # Sum (not mean) over the batch: each example's gradient is its own.
+            loss = loss_fn(lab, head(hidden[-1])) * x.shape[0]
+        grads = tape.gradient(loss, hidden)
+        total += np.stack([np.linalg.norm(g.numpy(), axis=-1).sum() for g in grads])
+    return total / len(inputs)
+
+
 def train_with_clipping(
     model,
     loss_fn,
@@ -248,7 +294,8 @@ def train_with_clipping(
                 reporter.log_series({k: v[first:] for k, v in history.items()}, first)
                 raise NonFiniteLoss(
                     f"loss {loss} / gradient norm {pre} at step {len(history['loss'])} "
-                    f"(epoch {epoch + 1}, clip={clip})"
+                    f"(epoch {epoch + 1}, clip={clip})",
+                    extras=history,
                 )
         reporter.log_series({k: v[first:] for k, v in history.items()}, first)
         epoch_loss = float(np.mean(history["loss"][first:]))

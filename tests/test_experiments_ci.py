@@ -47,6 +47,7 @@ def test_ci_profile_reproduces_the_finding(name, tmp_path):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].data.tags["finding"] == "PASS"
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
-    planned = catalog.get(name).trials(catalog.get(name).resolve("ci"))
-    assert len(children) == len(planned)
-    assert all(c.info.status == "FINISHED" for c in children)
+    exp = catalog.get(name)
+    assert len(children) == len(exp.trials(exp.resolve("ci")))
+    if not exp.expects_failed_trials:
+        assert all(c.info.status == "FINISHED" for c in children)
