@@ -157,20 +157,14 @@ class ImdbSeqlen(Experiment):
     def prepare(self, cfg):
         data = imdb.load(cfg.data)
         longest = max(cfg.sweep.lengths)
+        imdb.announce(data)
         if data.synthetic:
-            console.banner(
-                "SYNTHETIC DATA: no real IMDB was found or reachable, so this run uses the\n"
-                f"offline stand-in ({data.description}).\n"
-                "Provide IMDB with data.source=tfds|path|keras for the real study."
-            )
             check(
                 longest <= cfg.data.synthetic.min_length,
                 "sweep.lengths",
                 cfg.sweep.lengths,
                 f"<= data.synthetic.min_length ({cfg.data.synthetic.min_length})",
             )
-        else:
-            console.say(f"data: {data.description}")
         data.windows = {}  # length -> arrays, shared by the cells and seeds
         for length in cfg.sweep.lengths:
             min_len = longest if cfg.sweep.pool == "seed" else length
@@ -297,7 +291,7 @@ class ImdbSeqlen(Experiment):
                     [np.mean(acc[(cell, n)]) for n in lengths],
                     [np.std(acc[(cell, n)]) for n in lengths],
                 )
-        source = next((r.extras["data_source"] for r in results if r.extras), "?")
+        source = next((r.extras["data_source"] for r in results if "data_source" in r.extras), "?")
         fig = plots.lines_with_spread(
             series,
             xlabel="max_seq_len (tokens kept)",

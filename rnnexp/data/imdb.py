@@ -218,6 +218,20 @@ def load(cfg, probe=network_available) -> TokenizedReviews:
     raise ConfigError(f"unknown data.source {source!r}")
 
 
+def announce(data: TokenizedReviews):
+    """Print where the reviews come from; a banner when they are the stand-in."""
+    from rnnexp import console
+
+    if data.synthetic:
+        console.banner(
+            "SYNTHETIC DATA: no real IMDB was found or reachable, so this run uses the\n"
+            f"offline stand-in ({data.description}).\n"
+            "Provide IMDB with data.source=tfds|path|keras for the real study."
+        )
+    else:
+        console.say(f"data: {data.description}")
+
+
 def _load_tfds(cfg, probe) -> TokenizedReviews:
     import tensorflow_datasets as tfds
 
