@@ -1,0 +1,51 @@
+"""tanh_vs_relu: a SimpleRNN with tanh vs ReLU vs IRNN on the adding problem (seed 000).
+
+Seed 000 suggests ReLU instead of tanh against vanishing gradients. Le et al.
+(2015) made it work with an identity recurrent matrix and zero bias (IRNN):
+at initialization the state is copied from step to step, so the gradient
+neither shrinks nor grows along the chain. This experiment trains three
+SimpleRNNs -- tanh (orthogonal recurrent init, the Keras default), ReLU
+(same init) and IRNN -- on the adding problem, where the first marked value
+must be carried across at least T/2 steps.
+
+Data: generated (`rnnexp.data.long_range.adding_problem`).
+
+    python -m rnnexp run tanh_vs_relu
+    python -m rnnexp run tanh_vs_relu --profile ci --check
+
+Runtime on a 2-core CPU: `ci` ~1 min, `default` ~4 min (est.).
+
+Expected result (asserted by `--check`): at the longest T the best ReLU
+variant's test MSE is below `finding.solved_ratio` x baseline (0.167),
+while the tanh SimpleRNN stays above `finding.stuck_ratio` x baseline.
+"""
+
+import dataclasses
+
+from rnnexp.catalog import register
+from rnnexp.long_range_tasks import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.models import StackConfig
+from rnnexp.training import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class TanhVsReluConfig:
+    seed: int = 0
+    data: TaskConfig = TaskConfig(name="adding")
+    model: StackConfig = StackConfig(units=32)
+    train: TrainConfig = TrainConfig(epochs=15, learning_rate=1e-3)
+    sweep: LengthSweep = LengthSweep(archs=("rnn", "rnn_relu", "irnn"))
+    finding: Thresholds = Thresholds(solved_ratio=0.3, stuck_ratio=0.5)
+
+
+@register
+class TanhVsRelu(LongRangeExperiment):
+    name = "tanh_vs_relu"
+    description = "SimpleRNN tanh vs ReLU vs IRNN (Le et al. 2015) on the adding problem"
+    winners = ("rnn_relu", "irnn")
+    baseline_label = "predict 1 (MSE 0.167)"
+    config = TanhVsReluConfig()
+    profiles = {
+        "ci": {"sweep.lengths": (100,), "data.train_size": 5000},
+        "full": {"sweep.lengths": (50, 100, 200, 400), "sweep.seeds": 3, "train.epochs": 30},
+    }

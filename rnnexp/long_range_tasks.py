@@ -1,0 +1,309 @@
+"""Train our recurrent layers on the long-range benchmarks (adding, copy).
+
+Shared by the `adding`, `copy_memory`, `tanh_vs_relu` and `gradient_flow`
+experiments: one place that knows how a task's inputs look, which head and
+loss it needs, and what the memoryless baseline scores.
+
+Architectures (`arch`): the three cells with their usual activations, plus
+two SimpleRNN variants from Le et al. (2015): `rnn_relu` (ReLU with the
+default orthogonal recurrent init) and `irnn` (ReLU with an identity
+recurrent matrix and zero bias).
+"""
+
+import dataclasses
+from typing import Literal
+
+import keras
+import numpy as np
+
+from rnnexp import plots
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric
+from rnnexp.config import check
+from rnnexp.data.long_range import (
+    ADDING_BASELINE_MSE,
+    adding_problem,
+    copy_baseline_xent,
+    copy_memory,
+)
+from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.training import fit, set_seed
+
+__all__ = [
+    "ARCHS",
+    "Arch",
+    "LengthSweep",
+    "LongRangeExperiment",
+    "Thresholds",
+    "TaskConfig",
+    "TaskRun",
+    "arch_layer",
+    "fit_and_score",
+    "long_range_trials",
+    "mean_ratio_at_longest",
+    "prepare_run",
+    "ratio_plots",
+]
+
+Arch = Literal["rnn", "rnn_relu", "irnn", "gru", "lstm"]
+ARCHS = ("rnn", "rnn_relu", "irnn", "gru", "lstm")
+
+_VARIANTS = {
+    "rnn": ("rnn", {}),
+    "rnn_relu": ("rnn", {"activation": "relu"}),
+    "irnn": ("rnn", {"activation": "relu", "recurrent_initializer": "identity"}),
+    "gru": ("gru", {}),
+    "lstm": ("lstm", {}),
+}
+
+
+def arch_layer(arch: str) -> tuple[str, dict]:
+    """`(cell, layer_kwargs)` of an architecture name, e.g. `irnn`."""
+    if arch not in _VARIANTS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHS}")
+    cell, kwargs = _VARIANTS[arch]
+    return cell, dict(kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthSweep:
+    """Trials: every arch at every length T, `seeds` times."""
+
+    archs: tuple[Arch, ...] = ("rnn", "gru", "lstm")
+    lengths: tuple[int, ...] = (50, 100, 200)
+    seeds: int = 1
+
+    def __post_init__(self):
+        check(min(self.lengths) >= 2, "sweep.lengths", self.lengths, "integers >= 2")
+        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Test loss / baseline at the longest T: the best winner below `solved_ratio`,
+    the loser above `stuck_ratio`."""
+
+    solved_ratio: float = 0.1
+    stuck_ratio: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """A long-range task. `copy` counts its length as the delay (T + 2 * to_copy steps)."""
+
+    name: Literal["adding", "copy"] = "adding"
+    train_size: int = 10000
+    test_size: int = 1000
+    symbols: int = 8  # copy only
+    to_copy: int = 10  # copy only
+
+    def __post_init__(self):
+        check(self.train_size >= 64, "data.train_size", self.train_size, "an integer >= 64")
+        check(self.test_size >= 10, "data.test_size", self.test_size, "an integer >= 10")
+        check(self.symbols >= 2, "data.symbols", self.symbols, "an integer >= 2")
+        check(self.to_copy >= 1, "data.to_copy", self.to_copy, "an integer >= 1")
+
+    def make(self, n: int, length: int, rng):
+        """Float inputs `(n, steps, features)` and targets for the model."""
+        if self.name == "adding":
+            return adding_problem(n, length, rng)
+        x, y = copy_memory(n, length, rng, symbols=self.symbols, to_copy=self.to_copy)
+        return np.eye(self.symbols + 2, dtype="float32")[x], y
+
+    def baseline(self, length: int) -> float:
+        """The paper baseline: what a model without memory scores (lower is better)."""
+        if self.name == "adding":
+            return ADDING_BASELINE_MSE
+        return copy_baseline_xent(length, self.symbols, self.to_copy)
+
+    @property
+    def loss(self) -> str:
+        return "mse" if self.name == "adding" else "sparse_categorical_crossentropy"
+
+    def head(self):
+        if self.name == "adding":
+            return keras.layers.Dense(1, name="head")
+        return keras.layers.Dense(self.symbols + 1, activation="softmax", name="head")
+
+
+@dataclasses.dataclass
+class TaskRun:
+    """A model compiled for a task, with its train and test data."""
+
+    model: keras.Model
+    train: tuple
+    test: tuple
+
+
+def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: int, seed: int):
+    """Generate the data for `seed` and build + compile `arch` for it (Adam, `clipnorm`)."""
+    rng = np.random.default_rng(seed)
+    train_data = task.make(task.train_size, length, rng)
+    test_data = task.make(task.test_size, length, rng)
+    set_seed(seed)
+    cell, kwargs = arch_layer(arch)
+    model = build_sequence_model(
+        stack,
+        cell,
+        (None, train_data[0].shape[-1]),
+        task.head(),
+        return_sequences=task.name == "copy",
+        layer_kwargs=kwargs,
+        name=f"{arch}_{task.name}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(train.learning_rate, clipnorm=train.clipnorm or None),
+        loss=task.loss,
+    )
+    return TaskRun(model, train_data, test_data)
+
+
+def fit_and_score(task: TaskConfig, run: TaskRun, train, length: int, ctx):
+    """Train `run.model`; score it on the test set against the task's baseline.
+
+    Returns:
+        `(metrics, test_loss_per_epoch)`. `metrics` hold `test_loss`,
+        `baseline`, `loss_ratio` (test loss / baseline: well below 1 means
+        the model remembers) and, for copy, `copy_accuracy` over the
+        recalled symbols (chance: 1 / symbols).
+    """
+    x_te, y_te = run.test
+    history = fit(
+        run.model,
+        *run.train,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        reporter=ctx.reporter,
+        label=ctx.label,
+        validation_data=run.test,
+    )
+    test_loss = float(run.model.evaluate(x_te, y_te, verbose=0, batch_size=500))
+    baseline = task.baseline(length)
+    metrics = {
+        "test_loss": test_loss,
+        "baseline": baseline,
+        "loss_ratio": test_loss / baseline,
+        "params": int(run.model.count_params()),
+    }
+    if task.name == "copy":
+        predicted = np.argmax(run.model.predict(x_te, verbose=0, batch_size=500), -1)
+        recalled = slice(-task.to_copy, None)
+        metrics["copy_accuracy"] = float((predicted[:, recalled] == y_te[:, recalled]).mean())
+    return metrics, [float(v) for v in history.history["val_loss"]]
+
+
+def long_range_trials(sweep):
+    """Trials arch x length x seed (`sweep.archs`, `.lengths`, `.seeds`)."""
+    return [
+        {"arch": a, "length": t, "seed": k}
+        for k in range(sweep.seeds)
+        for t in sweep.lengths
+        for a in sweep.archs
+    ]
+
+
+def ratio_plots(results, out_dir, title, baseline_label):
+    """`loss_ratio` vs T per architecture, and test-loss curves at the longest T."""
+    ratios = group_metric(results, "loss_ratio", ("arch", "length"))
+    by_arch = {}
+    for (arch, length), values in sorted(ratios.items()):
+        by_arch.setdefault(arch, []).append((length, np.mean(values)))
+    series = {a: ([t for t, _ in v], [r for _, r in v], None) for a, v in by_arch.items()}
+    fig = plots.lines_with_spread(
+        series,
+        xlabel="T",
+        ylabel="test loss / baseline",
+        title=f"{title}: test loss relative to the memoryless baseline",
+        logy=True,
+        hline=1.0,
+        hline_label=baseline_label,
+    )
+    paths = [plots.save(fig, out_dir / "loss_ratio_by_length.png")]
+    finished = [r for r in results if r.status == "FINISHED"]
+    if finished:
+        longest = max(r.trial["length"] for r in finished)
+        curves = {
+            f"{r.trial['arch']} seed {r.trial['seed']}": (
+                np.arange(1, len(r.extras["test_loss"]) + 1),
+                np.asarray(r.extras["test_loss"]) / r.metrics["baseline"],
+                None,
+            )
+            for r in finished
+            if r.trial["length"] == longest
+        }
+        fig = plots.lines_with_spread(
+            curves,
+            xlabel="epoch",
+            ylabel="test loss / baseline",
+            title=f"{title}: learning curves at T={longest}",
+            logy=True,
+            hline=1.0,
+            hline_label=baseline_label,
+        )
+        paths.append(plots.save(fig, out_dir / "learning_curves.png"))
+    return paths
+
+
+def mean_ratio_at_longest(results):
+    """`(longest T, {arch: mean loss_ratio at that T})` over finished trials."""
+    ratios = group_metric(results, "loss_ratio", ("arch", "length"))
+    if not ratios:
+        return None, {}
+    longest = max(t for _, t in ratios)
+    return longest, {a: float(np.mean(v)) for (a, t), v in ratios.items() if t == longest}
+
+
+class LongRangeExperiment(Experiment):
+    """An arch x T sweep on one long-range task, scored against its baseline.
+
+    Subclasses set `config` (with `data: TaskConfig`, `model`, `train`,
+    `sweep` (`archs`, `lengths`, `seeds`) and `finding` (`solved_ratio`,
+    `stuck_ratio`)), `profiles`, and:
+
+    Attributes:
+        winners: archs of which the best must get below `solved_ratio`.
+        loser: the arch that must stay above `stuck_ratio`.
+        baseline_label: how plots name the baseline.
+    """
+
+    metric = "loss_ratio"
+    higher_is_better = False
+    winners: tuple[str, ...] = ("gru", "lstm")
+    loser: str = "rnn"
+    baseline_label: str = "baseline"
+
+    def trials(self, cfg):
+        return long_range_trials(cfg.sweep)
+
+    def run_trial(self, cfg, trial, ctx):
+        seed = cfg.seed + trial["seed"]
+        run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], trial["length"], seed)
+        metrics, curve = fit_and_score(cfg.data, run, cfg.train, trial["length"], ctx)
+        return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
+
+    def summarize(self, cfg, results, out_dir):
+        return ratio_plots(results, out_dir, self.name, self.baseline_label)
+
+    def finding(self, cfg, results):
+        f = cfg.finding
+        longest, ratio = mean_ratio_at_longest(results)
+        winners = {a: r for a, r in ratio.items() if a in self.winners}
+        if not winners or self.loser not in ratio:
+            return Finding(
+                False, f"need {self.loser} and one of {self.winners} at T={longest}: {ratio}", {}
+            )
+        best = min(winners, key=winners.get)
+        loser = ratio[self.loser]
+        checks = {
+            f"best of {'/'.join(self.winners)} ({best}) loss/baseline {winners[best]:.3f} "
+            f"<= {f.solved_ratio}": winners[best] <= f.solved_ratio,
+            f"{self.loser} loss/baseline {loser:.3f} >= {f.stuck_ratio}": loser >= f.stuck_ratio,
+        }
+        detail = f"T={longest}, loss/baseline: " + ", ".join(
+            f"{a} {r:.3f}" for a, r in sorted(ratio.items())
+        )
+        if cfg.data.name == "copy":
+            recall = group_metric(results, "copy_accuracy", ("arch", "length"))
+            detail += "; recall accuracy: " + ", ".join(
+                f"{a} {np.mean(v):.2f}" for (a, t), v in sorted(recall.items()) if t == longest
+            )
+        return Finding.from_checks(detail, checks, {f"ratio_{a}": r for a, r in ratio.items()})
