@@ -1,0 +1,200 @@
+"""deep_rnn: stacking recurrent layers -- depth 1 vs 2 vs 4, with and without residuals.
+
+Seeds 002/004: a deep RNN stacks recurrent layers, each reading the hidden
+sequence of the one below, so each step gets several nonlinear stages
+instead of one. The task makes that useful: inputs are random symbols out
+of `classes`, and the tag of step t is the sum of the last `window` symbols
+modulo `classes` -- a function of the recent past that is easy to remember
+and hard to compute in one tanh stage (a modular sum over 4 inputs). Every
+model is left-to-right with the same width; only depth and residual
+connections (GNMT-style: each layer after the first adds its input to its
+output) differ.
+
+Data: generated (uniform random symbols, a fresh draw per seed).
+
+    python -m rnnexp run deep_rnn
+    python -m rnnexp run deep_rnn --profile ci --check
+
+Runtime on a 2-core CPU: `ci` ~2 min, `default` ~4 min (est.).
+
+Expected result (asserted by `--check`): the best stack of depth >= 2 beats
+depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
+"""
+
+import dataclasses
+from typing import Literal
+
+import keras
+import numpy as np
+
+from rnnexp import plots
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.config import check
+from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.training import TrainConfig, fit, set_seed
+
+Cell = Literal["rnn", "gru", "lstm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowSumData:
+    classes: int = 7
+    window: int = 4
+    length: int = 30
+    train_size: int = 5000
+    test_size: int = 1000
+
+    def __post_init__(self):
+        check(self.classes >= 2, "data.classes", self.classes, "an integer >= 2")
+        check(self.window >= 1, "data.window", self.window, "an integer >= 1")
+        check(self.length > self.window, "data.length", self.length, "> data.window")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    cells: tuple[Cell, ...] = ("rnn",)
+    depths: tuple[int, ...] = (1, 2, 4)
+    residual: tuple[bool, ...] = (False, True)  # residual only applies at depth >= 2
+    seeds: int = 1
+
+    def __post_init__(self):
+        check(min(self.depths) >= 1, "sweep.depths", self.depths, "integers >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingThresholds:
+    min_depth_gain: float = 0.3  # best depth >= 2 minus depth 1, per-step accuracy
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepRNNConfig:
+    seed: int = 0
+    data: WindowSumData = WindowSumData()
+    model: StackConfig = StackConfig(units=32)
+    train: TrainConfig = TrainConfig(epochs=10, learning_rate=3e-3)
+    sweep: Sweep = Sweep()
+    finding: FindingThresholds = FindingThresholds()
+
+
+def window_sums(n, cfg: WindowSumData, rng):
+    """Symbols `(n, T)` and tags `(n, T)`: tag_t = (x_{t-w+1} + ... + x_t) mod classes."""
+    x = rng.integers(0, cfg.classes, size=(n, cfg.length))
+    y = np.zeros_like(x)
+    for k in range(cfg.window):
+        y[:, k:] += x[:, : cfg.length - k]
+    return x.astype("int32"), (y % cfg.classes).astype("int32")
+
+
+@register
+class DeepRnn(Experiment):
+    name = "deep_rnn"
+    metric = "test_accuracy"
+    description = "depth 1 vs 2 vs 4 (± residual) on a windowed modular sum: depth adds stages"
+    config = DeepRNNConfig()
+    profiles = {
+        "ci": {"sweep.depths": (1, 4)},
+        "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3, "train.epochs": 20},
+    }
+
+    def trials(self, cfg):
+        return [
+            {"cell": c, "depth": d, "residual": r, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for c in cfg.sweep.cells
+            for d in cfg.sweep.depths
+            for r in cfg.sweep.residual
+            if d > 1 or not r
+        ]
+
+    def run_trial(self, cfg, trial, ctx):
+        rng = np.random.default_rng(trial["seed"])
+        x_tr, y_tr = window_sums(cfg.data.train_size, cfg.data, rng)
+        x_te, y_te = window_sums(cfg.data.test_size, cfg.data, rng)
+        one_hot = np.eye(cfg.data.classes, dtype="float32")
+        set_seed(trial["seed"])
+        stack = dataclasses.replace(cfg.model, depth=trial["depth"], residual=trial["residual"])
+        model = build_sequence_model(
+            stack,
+            trial["cell"],
+            (cfg.data.length, cfg.data.classes),
+            keras.layers.Dense(cfg.data.classes, activation="softmax"),
+            return_sequences=True,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
+            ),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history = fit(
+            model,
+            one_hot[x_tr],
+            y_tr,
+            epochs=cfg.train.epochs,
+            batch_size=cfg.train.batch_size,
+            reporter=ctx.reporter,
+            label=ctx.label,
+            validation_data=(one_hot[x_te], y_te),
+        )
+        loss, acc = model.evaluate(one_hot[x_te], y_te, verbose=0, batch_size=256)
+        return TrialResult(
+            trial,
+            metrics={
+                "test_accuracy": float(acc),
+                "test_loss": float(loss),
+                "params": int(model.count_params()),
+            },
+            extras={"val_accuracy": [float(v) for v in history.history["val_accuracy"]]},
+        )
+
+    def summarize(self, cfg, results, out_dir):
+        series = {}
+        for r in results:
+            if r.status == "FINISHED":
+                t = r.trial
+                key = f"{t['cell']} depth {t['depth']}{' residual' if t['residual'] else ''}"
+                series.setdefault(key, []).append(r.extras["val_accuracy"])
+        fig = plots.lines_with_spread(
+            {
+                k: (
+                    np.arange(1, len(v[0]) + 1),
+                    np.mean(v, 0),
+                    np.std(v, 0) if len(v) > 1 else None,
+                )
+                for k, v in series.items()
+            },
+            xlabel="epoch",
+            ylabel="per-step test accuracy",
+            title=f"deep_rnn: sum of the last {cfg.data.window} symbols mod {cfg.data.classes}",
+            hline=1 / cfg.data.classes,
+            hline_label="chance",
+        )
+        return [plots.save(fig, out_dir / "accuracy_by_depth.png")]
+
+    def finding(self, cfg, results):
+        f = cfg.finding
+        acc = {
+            k: float(np.mean(v))
+            for k, v in group_metric(
+                results, "test_accuracy", ("cell", "depth", "residual")
+            ).items()
+        }
+        checks, numbers = {}, {}
+        for cell in sorted({c for c, _, _ in acc}):
+            shallow = acc.get((cell, 1, False))
+            deep = {(d, r): a for (c, d, r), a in acc.items() if c == cell and d > 1}
+            if shallow is None or not deep:
+                return Finding(False, f"{cell}: need depth 1 and a deeper stack: {acc}", {})
+            (d, r), best = max(deep.items(), key=lambda kv: kv[1])
+            name = f"depth {d}{' residual' if r else ''}"
+            checks[f"{cell}: {name} {best:.3f} - depth 1 {shallow:.3f} >= {f.min_depth_gain}"] = (
+                best - shallow >= f.min_depth_gain
+            )
+            numbers[f"{cell}_depth_gain"] = best - shallow
+        if not checks:
+            return Finding(False, "no finished trials", {})
+        detail = ", ".join(
+            f"{c} d{d}{'+res' if r else ''} {a:.3f}" for (c, d, r), a in sorted(acc.items())
+        )
+        return Finding.from_checks(detail, checks, numbers)
