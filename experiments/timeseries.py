@@ -1,0 +1,220 @@
+"""timeseries: many-to-one forecasting of a real series against a naive baseline.
+
+Seed 004's one-to-one/many-to-one use in "stock market predictions": read
+the last `window` values, predict the next one. The series is the yearly
+mean sunspot number 1700-2008 that statsmodels ships
+(`statsmodels.api.datasets.sunspots`; real observations, 309 values, the
+~11-year solar cycle with irregular amplitude). The first 70% of the years
+train (scaled by their own mean and standard deviation), the last 30%
+(1916-2008) test; each test forecast sees only the `window` true values
+before it (one step ahead).
+
+Baselines on the same test years: naive persistence (next year = this year),
+the classic bar a forecaster must beat, and the seasonal naive forecast
+(the value 11 years earlier).
+
+    python -m rnnexp run timeseries
+    python -m rnnexp run timeseries --profile ci --check
+
+Runtime on a 2-core CPU: `ci` ~1 min, `default` ~2 min (est.).
+
+Expected result (asserted by `--check`): the best recurrent model's test
+MAE is at most `finding.max_mae_vs_naive` x the naive MAE, and every
+model's is below the naive MAE.
+"""
+
+import dataclasses
+from typing import Literal
+
+import keras
+import numpy as np
+
+from rnnexp import plots
+from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.config import ConfigError, check
+from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.training import TrainConfig, fit, set_seed
+
+Cell = Literal["rnn", "gru", "lstm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesData:
+    series: Literal["sunspots"] = "sunspots"
+    window: int = 20  # years of history per forecast
+    test_fraction: float = 0.3
+    season: int = 11  # the seasonal-naive lag (the solar cycle)
+
+    def __post_init__(self):
+        check(self.window >= 1, "data.window", self.window, "an integer >= 1")
+        check(0 < self.test_fraction < 0.6, "data.test_fraction", self.test_fraction, "(0, 0.6)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    seeds: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingThresholds:
+    max_mae_vs_naive: float = 0.85  # best model's MAE / naive MAE
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeseriesConfig:
+    seed: int = 0
+    data: SeriesData = SeriesData()
+    model: StackConfig = StackConfig(units=32)
+    train: TrainConfig = TrainConfig(epochs=150, batch_size=16, learning_rate=1e-3)
+    sweep: Sweep = Sweep()
+    finding: FindingThresholds = FindingThresholds()
+
+
+@dataclasses.dataclass
+class Series:
+    years: np.ndarray
+    values: np.ndarray
+    split: int  # index of the first test year
+    label: str
+
+
+def load_series(cfg: SeriesData) -> Series:
+    try:
+        from statsmodels.api import datasets
+    except ImportError as err:
+        raise ConfigError(
+            f"timeseries needs statsmodels ({err}); pip install statsmodels"
+        ) from None
+    frame = datasets.sunspots.load_pandas().data
+    values = frame["SUNACTIVITY"].to_numpy(dtype="float64")
+    years = frame["YEAR"].to_numpy(dtype="int64")
+    split = int(round(len(values) * (1 - cfg.test_fraction)))
+    if split <= cfg.window + cfg.season:
+        raise ConfigError(f"data.window {cfg.window} leaves no training windows")
+    return Series(years, values, split, "statsmodels sunspots (yearly, 1700-2008)")
+
+
+def make_windows(values, window, targets):
+    """Inputs `(n, window, 1)` of the values before each target index."""
+    x = np.stack([values[t - window : t] for t in targets])[..., None]
+    return x.astype("float32"), values[targets].astype("float32")
+
+
+def mae(a, b) -> float:
+    return float(np.mean(np.abs(np.asarray(a) - np.asarray(b))))
+
+
+@register
+class Timeseries(Experiment):
+    name = "timeseries"
+    metric = "mae_vs_naive"
+    higher_is_better = False
+    description = "sunspots (statsmodels) one-step forecasts: RNNs vs the naive last value"
+    config = TimeseriesConfig()
+    profiles = {"ci": {"train.epochs": 100}, "full": {"sweep.seeds": 5, "train.epochs": 300}}
+
+    def trials(self, cfg):
+        return [
+            {"cell": c, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for c in cfg.sweep.cells
+        ]
+
+    def data_source(self, cfg, data=None):
+        return cfg.data.series
+
+    def prepare(self, cfg):
+        return load_series(cfg.data)
+
+    def run_trial(self, cfg, trial, ctx):
+        s = ctx.data
+        mean, std = s.values[: s.split].mean(), s.values[: s.split].std()
+        scaled = (s.values - mean) / std
+        train_t = np.arange(cfg.data.window, s.split)
+        test_t = np.arange(s.split, len(s.values))
+        x_tr, y_tr = make_windows(scaled, cfg.data.window, train_t)
+        x_te, y_te = make_windows(scaled, cfg.data.window, test_t)
+        set_seed(trial["seed"])
+        model = build_sequence_model(
+            cfg.model, trial["cell"], (cfg.data.window, 1), keras.layers.Dense(1)
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
+            ),
+            loss="mse",
+        )
+        ctx.reporter.set_tags({"data.description": s.label})
+        fit(
+            model,
+            x_tr,
+            y_tr[:, None],
+            epochs=cfg.train.epochs,
+            batch_size=cfg.train.batch_size,
+            reporter=ctx.reporter,
+            label=ctx.label,
+            validation_data=(x_te, y_te[:, None]),
+        )
+        forecast = model.predict(x_te, verbose=0)[:, 0] * std + mean
+        truth = s.values[test_t]
+        naive = mae(truth, s.values[test_t - 1])
+        seasonal = mae(truth, s.values[test_t - cfg.data.season])
+        model_mae = mae(truth, forecast)
+        return TrialResult(
+            trial,
+            metrics={
+                "test_mae": model_mae,
+                "naive_mae": naive,
+                "seasonal_naive_mae": seasonal,
+                "mae_vs_naive": model_mae / naive,
+                "test_rmse": float(np.sqrt(np.mean((truth - forecast) ** 2))),
+            },
+            extras={"years": s.years[test_t].tolist(), "forecast": forecast.tolist()},
+        )
+
+    def summarize(self, cfg, results, out_dir):
+        finished = [r for r in results if r.status == "FINISHED"]
+        if not finished:
+            return []
+        s = load_series(cfg.data)
+        test_t = np.arange(s.split, len(s.values))
+        series = {
+            "observed": (s.years[test_t], s.values[test_t], None),
+            "naive (last year)": (s.years[test_t], s.values[test_t - 1], None),
+        }
+        for cell in sorted({r.trial["cell"] for r in finished}):
+            runs = [r.extras["forecast"] for r in finished if r.trial["cell"] == cell]
+            series[f"{cell} (mean of {len(runs)} seeds)"] = (
+                s.years[test_t],
+                np.mean(runs, 0),
+                None,
+            )
+        fig = plots.lines_with_spread(
+            series,
+            xlabel="year",
+            ylabel="sunspot number",
+            title="timeseries: one-step-ahead forecasts on the test years",
+        )
+        return [plots.save(fig, out_dir / "forecasts.png")]
+
+    def finding(self, cfg, results):
+        f = cfg.finding
+        ratio = {
+            c: float(np.mean(v))
+            for (c,), v in group_metric(results, "mae_vs_naive", ("cell",)).items()
+        }
+        if not ratio:
+            return Finding(False, "no finished trials", {})
+        done = next(r for r in results if r.status == "FINISHED")
+        naive, seasonal = done.metrics["naive_mae"], done.metrics["seasonal_naive_mae"]
+        best, worst = min(ratio, key=ratio.get), max(ratio, key=ratio.get)
+        checks = {
+            f"best ({best}) MAE/naive {ratio[best]:.3f} <= {f.max_mae_vs_naive}": ratio[best]
+            <= f.max_mae_vs_naive,
+            f"worst ({worst}) MAE/naive {ratio[worst]:.3f} < 1": ratio[worst] < 1.0,
+        }
+        detail = f"test MAE: naive {naive:.1f}, seasonal naive {seasonal:.1f}, " + ", ".join(
+            f"{c} {r * naive:.1f}" for c, r in sorted(ratio.items())
+        )
+        return Finding.from_checks(detail, checks, {f"ratio_{c}": r for c, r in ratio.items()})
