@@ -171,12 +171,9 @@ class CharLM(Experiment):
         x_te, y_te = text_corpus.windows(corpus.test, cfg.data.window)
         set_seed(trial["seed"])
         model = build_char_model(cfg.model, trial["cell"], corpus.vocab.size)
-        import keras
 
         model.compile(
-            optimizer=keras.optimizers.Adam(
-                cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
-            ),
+            optimizer=cfg.train.adam(),
             loss="sparse_categorical_crossentropy",
         )
         ctx.reporter.set_tags({"data.description": corpus.label})

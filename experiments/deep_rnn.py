@@ -121,9 +121,7 @@ class DeepRnn(Experiment):
             return_sequences=True,
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(
-                cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
-            ),
+            optimizer=cfg.train.adam(),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )

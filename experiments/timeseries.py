@@ -140,9 +140,7 @@ class Timeseries(Experiment):
             cfg.model, trial["cell"], (cfg.data.window, 1), keras.layers.Dense(1)
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(
-                cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
-            ),
+            optimizer=cfg.train.adam(),
             loss="mse",
         )
         ctx.reporter.set_tags({"data.description": s.label})

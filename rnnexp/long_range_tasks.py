@@ -151,7 +151,7 @@ def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: 
         name=f"{arch}_{task.name}",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(train.learning_rate, clipnorm=train.clipnorm or None),
+        optimizer=train.adam(),
         loss=task.loss,
     )
     return TaskRun(model, train_data, test_data)

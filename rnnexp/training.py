@@ -30,6 +30,10 @@ class TrainConfig:
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(self.clipnorm >= 0, "train.clipnorm", self.clipnorm, ">= 0 (0 = no clipping)")
 
+    def adam(self):
+        """Adam with this learning rate and per-tensor clipping (if any)."""
+        return keras.optimizers.Adam(self.learning_rate, clipnorm=self.clipnorm or None)
+
 
 __all__ = [
     "EpochReporter",
