@@ -7,6 +7,7 @@ deselect it with `pytest -m "not slow"`.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -46,6 +47,13 @@ def test_ci_profile_reproduces_the_finding(name, tmp_path):
     runs = mlflow.search_runs(experiment_names=[name], output_format="list")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].data.tags["finding"] == "PASS"
+    # The parent holds the results table, the experiment's plots and the finding.
+    summary = {
+        Path(a.path).name
+        for a in mlflow.MlflowClient().list_artifacts(parents[0].info.run_id, "summary")
+    }
+    assert {"results.csv", "results.md", "finding.txt"} <= summary, summary
+    assert any(name.endswith(".png") for name in summary), summary
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     exp = catalog.get(name)
     assert len(children) == len(exp.trials(exp.resolve("ci")))
