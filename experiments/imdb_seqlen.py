@@ -10,7 +10,7 @@ the SimpleRNN fail to use the extra length while GRU/LSTM improve.
     python -m rnnexp run imdb_seqlen --profile full       # seed 001's exact protocol
 
 Runtime on a 2-core CPU (measured on the synthetic stand-in; see README):
-`ci` ~3 min, `default` ~25 min, `full` several hours.
+`ci` ~3.5 min, `default` ~17 min, `full` several hours.
 
 Data: real IMDB (`data.source` = tfds | path | keras), or -- when none is
 reachable -- the stand-in of `rnnexp.data.synthetic_reviews`, whose label

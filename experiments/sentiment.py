@@ -19,7 +19,7 @@ its own steps.
     python -m rnnexp run sentiment                      # real IMDB if reachable
     python -m rnnexp run sentiment --profile ci --check # the stand-in
 
-Runtime on a 2-core CPU: `ci` ~2 min (stand-in), `default` ~4 min on the
+Runtime on a 2-core CPU: `ci` ~1 min (stand-in), `default` ~4 min on the
 stand-in; on real IMDB (25000 reviews) about 10 min per epoch of `bi2` (est.).
 
 Expected result (asserted by `--check`): the anchor model reaches at least

@@ -7,13 +7,15 @@ is the class of the token after it, `x_{t+1} mod classes` (class 0 after the
 last token). A left-to-right RNN cannot know `x_{t+1}` when it must emit tag
 t, so it is stuck near `1 / classes`; a bidirectional one can be exact.
 
-Data: generated (no package ships tagged text usable offline); uniform random
-tokens, a fresh draw per seed, held-out test sequences.
+Data: generated; uniform random tokens, a fresh draw per seed, held-out
+test sequences. No well-kept package ships a tagged corpus inside the
+package (nltk and spaCy download theirs at run time), so nothing real
+runs offline.
 
     python -m rnnexp run tagging
     python -m rnnexp run tagging --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` ~5 min.
+Runtime on a 2-core CPU: `ci` ~0.7 min, `default` ~2 min (est.).
 
 Expected result (asserted by `--check`): for every cell, the bidirectional
 tagger's per-token test accuracy beats the unidirectional one's by at least

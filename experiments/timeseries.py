@@ -16,7 +16,7 @@ the classic bar a forecaster must beat, and the seasonal naive forecast
     python -m rnnexp run timeseries
     python -m rnnexp run timeseries --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` ~2 min (est.).
+Runtime on a 2-core CPU: `ci` ~2 min, `default` ~2 min (est.).
 
 Expected result (asserted by `--check`): the best recurrent model's test
 MAE is at most `finding.max_mae_vs_naive` x the naive MAE, and every
