@@ -4,10 +4,15 @@ Seed 004's one-to-one/many-to-one use in "stock market predictions": read
 the last `window` values, predict the next one. The series is the yearly
 mean sunspot number 1700-2008 that statsmodels ships
 (`statsmodels.api.datasets.sunspots`; real observations, 309 values, the
-~11-year solar cycle with irregular amplitude). The first 70% of the years
-train (scaled by their own mean and standard deviation), the last 30%
-(1916-2008) test; each test forecast sees only the `window` true values
-before it (one step ahead).
+~11-year solar cycle with irregular amplitude). The split is chronological:
+the first 70% of the years are for training, the last 30% (1916-2008) test.
+The latest 15% of the training years (1884-1915) are held out for
+validation: training stops when their loss has not improved for
+`train_patience` epochs and keeps the best epoch's weights, so `epochs` is a
+ceiling, not a setting to tune on the test years, which the model never
+sees until the final forecast. Values are scaled by the mean and standard
+deviation of the years it fits. Each test forecast sees only the `window`
+true values before it (one step ahead).
 
 Baselines on the same test years: naive persistence (next year = this year),
 the classic bar a forecaster must beat, and the seasonal naive forecast
@@ -43,11 +48,13 @@ class SeriesData:
     series: Literal["sunspots"] = "sunspots"
     window: int = 20  # years of history per forecast
     test_fraction: float = 0.3
+    val_fraction: float = 0.15  # of the training years, the latest ones
     season: int = 11  # the seasonal-naive lag (the solar cycle)
 
     def __post_init__(self):
         check(self.window >= 1, "data.window", self.window, "an integer >= 1")
         check(0 < self.test_fraction < 0.6, "data.test_fraction", self.test_fraction, "(0, 0.6)")
+        check(0 < self.val_fraction < 0.5, "data.val_fraction", self.val_fraction, "(0, 0.5)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +74,12 @@ class TimeseriesConfig:
     data: SeriesData = SeriesData()
     model: StackConfig = StackConfig(units=32)
     train: TrainConfig = TrainConfig(epochs=150, batch_size=16, learning_rate=1e-3)
+    train_patience: int = 20  # epochs without a better validation loss before stopping
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
+
+    def __post_init__(self):
+        check(self.train_patience >= 1, "train_patience", self.train_patience, "an integer >= 1")
 
 
 @dataclasses.dataclass
@@ -76,6 +87,7 @@ class Series:
     years: np.ndarray
     values: np.ndarray
     split: int  # index of the first test year
+    val_start: int  # index of the first validation year
     label: str
 
 
@@ -90,9 +102,10 @@ def load_series(cfg: SeriesData) -> Series:
     values = frame["SUNACTIVITY"].to_numpy(dtype="float64")
     years = frame["YEAR"].to_numpy(dtype="int64")
     split = int(round(len(values) * (1 - cfg.test_fraction)))
-    if split <= cfg.window + cfg.season:
+    val_start = split - int(round(split * cfg.val_fraction))
+    if val_start <= cfg.window + cfg.season:
         raise ConfigError(f"data.window {cfg.window} leaves no training windows")
-    return Series(years, values, split, "statsmodels sunspots (yearly, 1700-2008)")
+    return Series(years, values, split, val_start, "statsmodels sunspots (yearly, 1700-2008)")
 
 
 def make_windows(values, window, targets):
@@ -129,12 +142,14 @@ class Timeseries(Experiment):
 
     def run_trial(self, cfg, trial, ctx):
         s = ctx.data
-        mean, std = s.values[: s.split].mean(), s.values[: s.split].std()
+        mean, std = s.values[: s.val_start].mean(), s.values[: s.val_start].std()
         scaled = (s.values - mean) / std
-        train_t = np.arange(cfg.data.window, s.split)
+        train_t = np.arange(cfg.data.window, s.val_start)
+        val_t = np.arange(s.val_start, s.split)
         test_t = np.arange(s.split, len(s.values))
         x_tr, y_tr = make_windows(scaled, cfg.data.window, train_t)
-        x_te, y_te = make_windows(scaled, cfg.data.window, test_t)
+        x_va, y_va = make_windows(scaled, cfg.data.window, val_t)
+        x_te, _ = make_windows(scaled, cfg.data.window, test_t)
         set_seed(trial["seed"])
         model = build_sequence_model(
             cfg.model, trial["cell"], (cfg.data.window, 1), keras.layers.Dense(1)
@@ -144,6 +159,9 @@ class Timeseries(Experiment):
             loss="mse",
         )
         ctx.reporter.set_tags({"data.description": s.label})
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=cfg.train_patience, restore_best_weights=True
+        )
         fit(
             model,
             x_tr,
@@ -152,9 +170,12 @@ class Timeseries(Experiment):
             batch_size=cfg.train.batch_size,
             reporter=ctx.reporter,
             label=ctx.label,
-            validation_data=(x_te, y_te[:, None]),
+            validation_data=(x_va, y_va[:, None]),
+            callbacks=[stop],
         )
-        forecast = model.predict(x_te, verbose=0)[:, 0] * std + mean
+        # One direct call: 93 windows fit one batch, and `predict` would trace a
+        # new function per trial (TF warns about retracing after five).
+        forecast = keras.ops.convert_to_numpy(model(x_te, training=False))[:, 0] * std + mean
         truth = s.values[test_t]
         naive = mae(truth, s.values[test_t - 1])
         seasonal = mae(truth, s.values[test_t - cfg.data.season])
@@ -167,6 +188,8 @@ class Timeseries(Experiment):
                 "seasonal_naive_mae": seasonal,
                 "mae_vs_naive": model_mae / naive,
                 "test_rmse": float(np.sqrt(np.mean((truth - forecast) ** 2))),
+                "best_epoch": stop.best_epoch + 1,
+                "best_val_loss": float(stop.best),
             },
             extras={"years": s.years[test_t].tolist(), "forecast": forecast.tolist()},
         )

@@ -147,3 +147,15 @@ def test_timeseries_windows_only_see_the_past():
     x, y = make_windows(values, 3, np.array([3, 7]))
     np.testing.assert_array_equal(x[..., 0], [[0, 1, 2], [4, 5, 6]])
     np.testing.assert_array_equal(y, [3, 7])
+
+
+def test_timeseries_split_is_chronological_and_validates_before_the_test_years():
+    from rnnexp_experiments.timeseries import SeriesData, load_series
+
+    s = load_series(SeriesData())
+    assert s.years[s.split] == 1916 and s.years[-1] == 2008
+    # validation: the latest training years, so early stopping never reads a test year
+    assert 0 < s.val_start < s.split
+    assert s.years[s.val_start] == 1884 and s.years[s.split - 1] == 1915
+    with pytest.raises(ConfigError, match="data.val_fraction"):
+        SeriesData(val_fraction=0.7)
