@@ -294,12 +294,13 @@ class LongRangeExperiment(Experiment):
         best = min(winners, key=winners.get)
         loser = ratio[self.loser]
         checks = {
-            f"best of {'/'.join(self.winners)} ({best}) loss/baseline {winners[best]:.3f} "
+            f"best of {'/'.join(self.winners)} ({best}) loss/baseline {winners[best]:.3g} "
             f"<= {f.solved_ratio}": winners[best] <= f.solved_ratio,
-            f"{self.loser} loss/baseline {loser:.3f} >= {f.stuck_ratio}": loser >= f.stuck_ratio,
+            f"{self.loser} loss/baseline {loser:.3g} >= {f.stuck_ratio}": loser >= f.stuck_ratio,
         }
+        # .3g, not .3f: a solved run reads 0.00045 (not 0.000), a diverged one 1.21e+33
         detail = f"T={longest}, loss/baseline: " + ", ".join(
-            f"{a} {r:.3f}" for a, r in sorted(ratio.items())
+            f"{a} {r:.3g}" for a, r in sorted(ratio.items())
         )
         if cfg.data.name == "copy":
             recall = group_metric(results, "copy_accuracy", ("arch", "length"))
