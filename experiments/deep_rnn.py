@@ -15,7 +15,7 @@ Data: generated (uniform random symbols, a fresh draw per seed).
     python -m rnnexp run deep_rnn
     python -m rnnexp run deep_rnn --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` ~4 min (est.).
+Runtime on a 2-core CPU: `ci` ~1 min, `default` ~1 min (measured).
 
 Expected result (asserted by `--check`): the best stack of depth >= 2 beats
 depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
