@@ -132,6 +132,15 @@ def test_auto_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
     assert imdb.resolve_source(dataclasses.replace(cfg, path="x"), probe=offline)[0] == "path"
 
 
+def test_the_stand_in_is_announced_with_its_reason(capsys):
+    from types import SimpleNamespace
+
+    why = "no local IMDB copy and no network"
+    imdb.announce(SimpleNamespace(synthetic=True, description=f"synthetic stand-in ({why})"))
+    out = capsys.readouterr().out
+    assert "SYNTHETIC DATA" in out and why in out and "data.source=tfds" in out
+
+
 def test_network_probe_is_quick_when_offline(monkeypatch):
     monkeypatch.setenv("RNNEXP_OFFLINE", "1")
     assert imdb.network_available() is False

@@ -224,8 +224,7 @@ def announce(data: TokenizedReviews):
 
     if data.synthetic:
         console.banner(
-            "SYNTHETIC DATA: no real IMDB was found or reachable, so this run uses the\n"
-            f"offline stand-in ({data.description}).\n"
+            f"SYNTHETIC DATA: this run uses the {data.description}, not IMDB.\n"
             "Provide IMDB with data.source=tfds|path|keras for the real study."
         )
     else:
