@@ -24,11 +24,13 @@ tutorials, standardized as they do.
     python -m rnnexp run translation --profile ci --check
     python -m rnnexp run translation --set data.source=path --set data.path=fra.txt
 
-Runtime on a 2-core CPU: `ci` ~2.5 min (measured), `default` ~10 min (estimated).
+Runtime on a 2-core CPU: `ci` ~2-2.5 min, `default` 6.5 min (both measured).
 
-Expected result (asserted by `--check`): gated cells beat the SimpleRNN (test
-BLEU, mean over attention settings), and attention raises the gated cells'
-BLEU on the longest inputs.
+Expected result (asserted by `--check`): without attention the gated cells
+beat the SimpleRNN (test BLEU-4), and attention at least halves the gated
+cells' error (100 - BLEU-4) on the longest inputs. An error ratio because
+the absolute gain shrinks with training: `ci` +24 BLEU on 13+-word inputs,
+`default` +2.5, where the cells without attention already reach 95-99.6.
 """
 
 import dataclasses
@@ -97,7 +99,11 @@ class Sweep:
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     min_gated_gain: float = 15.0  # BLEU points, gated mean - rnn, without attention
-    min_attention_gain: float = 10.0  # BLEU points on the longest inputs, gated mean
+    # on the longest inputs, gated mean: attention's BLEU error (100 - BLEU) as a
+    # fraction of no attention's. An error ratio, not a BLEU gain, because with
+    # enough training (`default`) the gated cells get to 95-99.6 without attention
+    # and a +10 BLEU gain has no room left; the error left can still be removed.
+    max_long_error_ratio: float = 0.5
     length_buckets: tuple[int, ...] = (1, 5, 9, 13)  # source words: [1,5) .. [13,..)
 
 
@@ -319,9 +325,18 @@ class Translation(Experiment):
             numbers[f"gated_gain_{a}"] = np.mean([bleu[(c, a)] for c in gated]) - bleu[("rnn", a)]
         for a in attn:
             gain = np.mean([long_bleu[(c, a)] - long_bleu[(c, "none")] for c in gated])
+            # BLEU can round to a hair above 100: clip, or "error -0.00" is printed
+            err_none = np.mean([max(0.0, 100.0 - long_bleu[(c, "none")]) for c in gated])
+            err_attn = np.mean([max(0.0, 100.0 - long_bleu[(c, a)]) for c in gated])
+            # no error to remove without attention: nothing shown, nan fails the check
+            ratio = err_attn / err_none if err_none > 0 else float("nan")
             numbers[f"attention_gain_long_{a}"] = gain
-            text = f"{a} attention, inputs of {f.length_buckets[-1]}+ words: BLEU {gain:+.1f}"
-            checks[f"{text} >= {f.min_attention_gain}"] = gain >= f.min_attention_gain
+            numbers[f"attention_error_ratio_long_{a}"] = ratio
+            text = (
+                f"{a} attention, inputs of {f.length_buckets[-1]}+ words: BLEU {gain:+.1f}, "
+                f"error {err_none:.2f} -> {err_attn:.2f} (x{ratio:.2g})"
+            )
+            checks[f"{text} <= x{f.max_long_error_ratio}"] = ratio <= f.max_long_error_ratio
         detail = ", ".join(f"{c}/{a}: {v:.1f}" for (c, a), v in sorted(bleu.items()))
         return Finding.from_checks(f"test BLEU-4 {detail}", checks, numbers)
 

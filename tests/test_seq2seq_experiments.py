@@ -142,3 +142,45 @@ def test_malformed_folder_is_a_one_line_error_before_any_run(tmp_path, capsys):
 def test_bad_choices_are_refused(key, value, message, capsys):
     assert cli.main(["show", "translation", "--set", f"{key}={value}"]) == 2
     assert message in capsys.readouterr().err
+
+
+def translation_results(rnn_none, long_bleu):
+    """Trials with a whole-test BLEU and a 13+-word BLEU per (cell, attention)."""
+    from rnnexp.catalog import TrialResult
+
+    results = []
+    for (cell, attention), long in long_bleu.items():
+        whole = rnn_none if (cell, attention) == ("rnn", "none") else 98.0
+        metrics = {"bleu4": whole, "bleu4_len_13_up": long}
+        trial = {"cell": cell, "attention": attention, "seed": 0}
+        results.append(TrialResult(trial, metrics=metrics))
+    return results
+
+
+@pytest.mark.parametrize(
+    "gru_none, lstm_none, gru_luong, lstm_luong, passed",
+    [
+        (70.0, 80.0, 99.0, 99.5, True),  # ci: a large gain
+        (95.5, 99.5, 100.0, 100.00000001, True),  # default: near the ceiling, still removed
+        (70.0, 80.0, 80.0, 80.0, False),  # a gain, but most of the error is left
+        (100.0, 100.0, 100.0, 100.0, False),  # nothing left to show
+    ],
+)
+def test_translation_attention_finding_is_an_error_ratio(
+    gru_none, lstm_none, gru_luong, lstm_luong, passed
+):
+    from rnnexp import catalog
+
+    exp = catalog.get("translation")
+    cfg = exp.resolve("ci")
+    long_bleu = {
+        ("rnn", "none"): 50.0,
+        ("rnn", "luong"): 99.0,
+        ("gru", "none"): gru_none,
+        ("gru", "luong"): gru_luong,
+        ("lstm", "none"): lstm_none,
+        ("lstm", "luong"): lstm_luong,
+    }
+    finding = exp.finding(cfg, translation_results(60.0, long_bleu))
+    assert finding.passed is passed, finding.message
+    assert "error" in finding.message and "-0.00" not in finding.message
