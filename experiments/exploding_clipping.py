@@ -26,7 +26,7 @@ Data: generated (the adding problem, `rnnexp.data.long_range`).
     python -m rnnexp run exploding_clipping
     python -m rnnexp run exploding_clipping --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~0.5 min, `default` ~1 min.
+Runtime on a 2-core CPU: `ci` and `default` ~0.5 min each (measured).
 
 Expected result (asserted by `--check`): at least `finding.min_diverged` of
 the unclipped trials fail with a non-finite loss (whether the first steps
