@@ -323,11 +323,16 @@ class Translation(Experiment):
         numbers = {"gated_gain_none": gain}
         for a in attn:  # reported, not asserted: attention also rescues the SimpleRNN
             numbers[f"gated_gain_{a}"] = np.mean([bleu[(c, a)] for c in gated]) - bleu[("rnn", a)]
+
+        def long_error(attention):
+            """Gated mean of 100 - BLEU on the longest inputs, clipped at 0: BLEU
+            can round to a hair above 100, which would print "error -0.00"."""
+            return np.mean([max(0.0, 100.0 - long_bleu[(c, attention)]) for c in gated])
+
+        err_none = long_error("none")
         for a in attn:
             gain = np.mean([long_bleu[(c, a)] - long_bleu[(c, "none")] for c in gated])
-            # BLEU can round to a hair above 100: clip, or "error -0.00" is printed
-            err_none = np.mean([max(0.0, 100.0 - long_bleu[(c, "none")]) for c in gated])
-            err_attn = np.mean([max(0.0, 100.0 - long_bleu[(c, a)]) for c in gated])
+            err_attn = long_error(a)
             # no error to remove without attention: nothing shown, nan fails the check
             ratio = err_attn / err_none if err_none > 0 else float("nan")
             numbers[f"attention_gain_long_{a}"] = gain
