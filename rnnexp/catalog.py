@@ -8,6 +8,7 @@ file only declares things: nothing trains or downloads until `run_trial`.
 import dataclasses
 import difflib
 import importlib.util
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from rnnexp.config import ConfigError, apply_overrides
 
 __all__ = [
+    "Check",
     "Experiment",
     "Finding",
     "TrialResult",
@@ -47,24 +49,79 @@ class TrialResult:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One asserted comparison of a measured value with its threshold.
+
+    `margin` says how far the value is from failing, in the value's units
+    (positive: holds, negative: fails), or in orders of magnitude when
+    `log=True` (for ratios that span many decades, such as gradient norms).
+    """
+
+    label: str  # what was measured, e.g. "gated accuracy gain at L=500"
+    value: float
+    op: str  # ">=" or "<="
+    threshold: float
+    log: bool = False
+
+    def __post_init__(self):
+        if self.op not in (">=", "<="):
+            raise ValueError(f"Check.op must be '>=' or '<=', got {self.op!r}")
+
+    @property
+    def margin(self) -> float:
+        value, threshold = float(self.value), float(self.threshold)
+        if self.log:
+            floor = 1e-300  # a value of exactly 0 is "very far below", not an error
+            value, threshold = math.log10(max(value, floor)), math.log10(max(threshold, floor))
+        if math.isnan(value):
+            return -math.inf
+        return value - threshold if self.op == ">=" else threshold - value
+
+    @property
+    def passed(self) -> bool:
+        return self.margin >= 0
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.value:.3g} {self.op} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
 class Finding:
-    """The expected result, evaluated: `passed`, a sentence, and its numbers."""
+    """The expected result, evaluated: `passed`, a sentence, and its numbers.
+
+    `checks` are the structured comparisons behind `passed` (empty when the
+    finding could not be evaluated, e.g. trials missing): their margins say
+    how close a run came to failing, across seeds (`rnnexp robustness`).
+    """
 
     passed: bool
     message: str
     numbers: dict = field(default_factory=dict)
+    checks: tuple = ()
 
     @classmethod
-    def from_checks(cls, context: str, checks: dict[str, bool], numbers=None) -> "Finding":
+    def from_checks(cls, context: str, checks, numbers=None) -> "Finding":
         """Pass when every check holds; the message lists them, or the failed ones.
 
         Args:
             context: what was measured, e.g. "at L=400: gru=0.80, lstm=0.82".
-            checks: `{sentence with its numbers and threshold: holds}`.
+            checks: a list of `Check`s, or (older form, no margins)
+                `{sentence with its numbers and threshold: holds}`.
         """
-        failed = [text for text, ok in checks.items() if not ok]
-        verdict = "; ".join(checks) if not failed else "NOT MET: " + "; ".join(failed)
-        return cls(not failed, f"{context}; {verdict}", dict(numbers or {}))
+        if isinstance(checks, dict):
+            verdicts = {text: bool(ok) for text, ok in checks.items()}
+            structured = ()
+        else:
+            structured = tuple(checks)
+            verdicts = {str(c): c.passed for c in structured}
+        failed = [text for text, ok in verdicts.items() if not ok]
+        verdict = "; ".join(verdicts) if not failed else "NOT MET: " + "; ".join(failed)
+        return cls(not failed, f"{context}; {verdict}", dict(numbers or {}), structured)
+
+    @property
+    def margins(self) -> dict[str, float]:
+        """`{check label: margin}`; positive where the check holds."""
+        return {c.label: c.margin for c in self.checks}
 
 
 def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:

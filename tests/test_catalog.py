@@ -93,6 +93,31 @@ def test_finding_from_checks_lists_failures():
     assert not bad.passed and bad.message == "ctx; NOT MET: b <= 1"
 
 
+def test_check_margins_are_signed_distance_to_the_threshold():
+    at_least = catalog.Check("gain", 0.30, ">=", 0.25)
+    at_most = catalog.Check("rnn gain", 0.02, "<=", 0.05)
+    assert at_least.passed and abs(at_least.margin - 0.05) < 1e-12
+    assert at_most.passed and abs(at_most.margin - 0.03) < 1e-12
+    assert catalog.Check("edge", 0.25, ">=", 0.25).passed  # at the margin holds
+    assert not catalog.Check("below", 0.2, ">=", 0.25).passed
+    assert catalog.Check("below", 0.2, ">=", 0.25).margin < 0
+    assert not catalog.Check("nan", float("nan"), ">=", 0.0).passed
+    orders = catalog.Check("ratio", 1e-8, "<=", 1e-3, log=True)
+    assert orders.passed and abs(orders.margin - 5.0) < 1e-9
+    assert catalog.Check("zero", 0.0, "<=", 1e-3, log=True).passed
+    with pytest.raises(ValueError):
+        catalog.Check("x", 1.0, ">", 0.0)
+
+
+def test_finding_from_structured_checks_keeps_margins():
+    checks = [catalog.Check("a", 1.0, ">=", 0.5), catalog.Check("b", 0.4, "<=", 0.3)]
+    finding = catalog.Finding.from_checks("ctx", checks)
+    assert not finding.passed
+    assert finding.message == "ctx; NOT MET: b 0.4 <= 0.3"
+    assert finding.margins["a"] == 0.5 and finding.margins["b"] < 0
+    assert catalog.Finding.from_checks("ctx", checks[:1]).passed
+
+
 def test_group_metric_skips_failed_trials():
     results = [
         catalog.TrialResult({"cell": "rnn", "seed": 0}, metrics={"acc": 0.5}),
