@@ -209,3 +209,56 @@ def test_auto_asks_the_network_once(tmp_path, monkeypatch):
     with tfds.testing.mock_data(num_examples=4):
         data = imdb.load(_cfg(dir=str(tmp_path)), probe=probe)
     assert data.source == "tfds" and len(calls) == 1
+
+
+def test_tokenized_reviews_are_cached_and_a_changed_file_misses(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    root = _write_acl(tmp_path)
+    tar_path = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tar:
+        tar.add(root, arcname="aclImdb")
+    cfg = _cfg(source="path", path=str(tar_path))
+    cold = imdb.load(cfg, probe=offline)
+    warm = imdb.load(cfg, probe=offline)
+    assert (cold.cache, warm.cache) == ("miss", "hit")
+    assert [x.tolist() for x in warm.x_train] == [x.tolist() for x in cold.x_train]
+    assert warm.y_test.tolist() == cold.y_test.tolist()
+    # Another tokenizer setting is another entry.
+    assert imdb.load(dataclasses.replace(cfg, vocab_size=200), probe=offline).cache == "miss"
+    # A changed file is a miss, never a stale hit.
+    changed = {**REVIEWS, "test/neg": ["boring waste", "awful"]}
+    _write_acl(tmp_path / "v2", changed)
+    with tarfile.open(tar_path, "w:gz") as tar:
+        tar.add(tmp_path / "v2" / "aclImdb", arcname="aclImdb")
+    again = imdb.load(cfg, probe=offline)
+    assert again.cache == "miss" and len(again.x_test) == 3
+
+
+def test_a_corrupt_cache_entry_is_rebuilt(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(cache))
+    cfg = _cfg(source="path", path=str(_write_acl(tmp_path)))
+    imdb.load(cfg, probe=offline)
+    (entry,) = (cache / "imdb").glob("*.npz")
+    entry.write_bytes(b"not an npz")
+    assert imdb.load(cfg, probe=offline).cache == "miss"
+    assert imdb.load(cfg, probe=offline).cache == "hit"
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(blocker))
+    data = imdb.load(_cfg(source="path", path=str(_write_acl(tmp_path))), probe=offline)
+    assert data.cache == "miss" and len(data.x_train) == 4
+
+
+def test_auto_honours_the_imdb_path_variable(tmp_path, monkeypatch):
+    root = _write_acl(tmp_path)
+    monkeypatch.setenv("RNNEXP_IMDB_PATH", str(root))
+    cfg = _cfg(source="auto")
+    assert imdb.resolve_source(cfg, probe=offline) == ("path", f"$RNNEXP_IMDB_PATH={root}")
+    assert imdb.load(cfg, probe=offline).source == "path"
+    monkeypatch.setenv("RNNEXP_IMDB_PATH", str(tmp_path / "missing.tar.gz"))
+    with pytest.raises(imdb.DataUnavailable, match=r"\$RNNEXP_IMDB_PATH does not exist"):
+        imdb.load(cfg, probe=offline)

@@ -9,8 +9,12 @@ labels) for `cfg.source`:
   `aclImdb_v1.tar.gz`, or a Keras-format `imdb.npz` (word-index lists).
 - `keras`: `keras.datasets.imdb` (word-index lists, cached in ~/.keras).
 - `synthetic`: the offline stand-in of `rnnexp.data.synthetic_reviews`.
-- `auto`: the first of a `path`, prepared TFDS data, the Keras cache, or a
-  download when the network answers within seconds; else the stand-in.
+- `auto`: the first of `cfg.path`, `$RNNEXP_IMDB_PATH`, prepared TFDS data,
+  the Keras cache, or a download when the network answers within seconds;
+  else the stand-in.
+
+A folder or tarball is tokenized once and cached on disk (`token_cache`),
+keyed by the file's hash and the tokenizer settings.
 
 Raw text is tokenized with Keras's `TextVectorization` (lower-case, strip
 punctuation, `vocab_size` most frequent words; 0 = padding, 1 = OOV).
@@ -24,12 +28,14 @@ import os
 import re
 import socket
 import tarfile
+import time
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from rnnexp.config import ConfigError, check
+from rnnexp.data import token_cache
 
 __all__ = [
     "DataError",
@@ -43,6 +49,9 @@ __all__ = [
 ]
 
 TFDS_NAME = "imdb_reviews"
+# Where `source=auto` finds a local IMDB copy when data.path is empty (CI sets
+# it to the shared tarball): a folder, aclImdb_v1.tar.gz or imdb.npz.
+PATH_ENV = "RNNEXP_IMDB_PATH"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +152,8 @@ class TokenizedReviews:
     vocab_size: int
     source: str  # tfds | path | keras | synthetic
     description: str
+    cache: str = ""  # "hit" / "miss" for cached sources, else ""
+    load_seconds: float = 0.0
 
     @property
     def synthetic(self) -> bool:
@@ -188,6 +199,8 @@ def resolve_source(cfg, probe=network_available) -> tuple[str, str]:
         return cfg.source, "requested"
     if cfg.path:
         return "path", f"data.path={cfg.path}"
+    if os.environ.get(PATH_ENV):
+        return "path", f"${PATH_ENV}={os.environ[PATH_ENV]}"
     if _tfds_prepared(cfg.dir or None):
         return "tfds", "prepared TFDS data found"
     if _keras_cache().is_file():
@@ -259,8 +272,15 @@ def _load_tfds(cfg, probe) -> TokenizedReviews:
             y.append(int(label))
         texts.append(t)
         labels.append(np.asarray(y, dtype="int32"))
-    return _tokenize(
-        texts[0], labels[0], texts[1], labels[1], cfg.vocab_size, "tfds", f"TFDS {TFDS_NAME}"
+    splits = _tokenize(texts[0], labels[0], texts[1], labels[1], cfg.vocab_size, TFDS_NAME)
+    return TokenizedReviews(
+        splits["x_train"],
+        splits["y_train"],
+        splits["x_test"],
+        splits["y_test"],
+        cfg.vocab_size,
+        "tfds",
+        f"TFDS {TFDS_NAME}",
     )
 
 
@@ -285,23 +305,55 @@ def _load_keras(cfg, probe) -> TokenizedReviews:
 
 
 def _load_path(cfg) -> TokenizedReviews:
-    path = Path(cfg.path).expanduser()
+    given = cfg.path or os.environ.get(PATH_ENV, "")
+    path = Path(given).expanduser()
     if not path.exists():
-        raise DataUnavailable(f"data.path does not exist: {path}")
+        where = "data.path" if cfg.path else f"${PATH_ENV}"
+        raise DataUnavailable(f"{where} does not exist: {path}")
     if path.suffix == ".npz":
         return _load_npz(path, cfg.vocab_size)
     if path.is_dir():
         root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
-        texts = {split: _read_folder(root, split) for split in SPLIT_FOLDERS}
+
+        def read():
+            return {split: _read_folder(root, split) for split in SPLIT_FOLDERS}
+
     elif path.name.endswith((".tar.gz", ".tgz")):
-        texts = _read_tarball(path)
+
+        def read():
+            return _read_tarball(path)
+
     else:
         raise DataError(f"{path}: expected an aclImdb folder, aclImdb_v1.tar.gz or imdb.npz")
-    x_tr = texts["train/pos"] + texts["train/neg"]
-    y_tr = np.array([1] * len(texts["train/pos"]) + [0] * len(texts["train/neg"]), "int32")
-    x_te = texts["test/pos"] + texts["test/neg"]
-    y_te = np.array([1] * len(texts["test/pos"]) + [0] * len(texts["test/neg"]), "int32")
-    return _tokenize(x_tr, y_tr, x_te, y_te, cfg.vocab_size, "path", f"aclImdb at {path}")
+
+    def build():
+        texts = read()
+        x_tr = texts["train/pos"] + texts["train/neg"]
+        y_tr = np.array([1] * len(texts["train/pos"]) + [0] * len(texts["train/neg"]), "int32")
+        x_te = texts["test/pos"] + texts["test/neg"]
+        y_te = np.array([1] * len(texts["test/pos"]) + [0] * len(texts["test/neg"]), "int32")
+        return _tokenize(x_tr, y_tr, x_te, y_te, cfg.vocab_size, str(path))
+
+    start = time.monotonic()
+    splits, status = token_cache.load_or_build(path, _tokenizer_settings(cfg.vocab_size), build)
+    return TokenizedReviews(
+        splits["x_train"],
+        np.asarray(splits["y_train"], "int32"),
+        splits["x_test"],
+        np.asarray(splits["y_test"], "int32"),
+        cfg.vocab_size,
+        "path",
+        f"aclImdb at {path}",
+        cache=status,
+        load_seconds=time.monotonic() - start,
+    )
+
+
+def _tokenizer_settings(vocab_size: int) -> dict:
+    """What changes the token ids besides the source: part of the cache key."""
+    from importlib.metadata import version
+
+    return {"vocab_size": vocab_size, "tokenizer": _TOKENIZER, "keras": version("keras")}
 
 
 def _read_folder(root: Path, split: str) -> list[str]:
@@ -384,9 +436,12 @@ def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
 
 
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# TextVectorization's defaults (lower-case, strip punctuation, split on
+# whitespace) after replacing <br /> tags; a change here must change the name.
+_TOKENIZER = "textvectorization-lower-strip-punct-br-v1"
 
 
-def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, source, description) -> TokenizedReviews:
+def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, description) -> dict:
     """Fit a `TextVectorization` vocabulary on the training texts; map both splits."""
     import keras
 
@@ -405,12 +460,9 @@ def _tokenize(x_tr, y_tr, x_te, y_te, vocab_size, source, description) -> Tokeni
             out.extend(row[row != 0].astype("int32") for row in batch)
         return out
 
-    return TokenizedReviews(
-        ids(x_tr),
-        np.asarray(y_tr, "int32"),
-        ids(x_te),
-        np.asarray(y_te, "int32"),
-        vocab_size,
-        source,
-        description,
-    )
+    return {
+        "x_train": ids(x_tr),
+        "y_train": np.asarray(y_tr, "int32"),
+        "x_test": ids(x_te),
+        "y_test": np.asarray(y_te, "int32"),
+    }
