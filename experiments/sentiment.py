@@ -54,23 +54,24 @@ class Sweep:
 
 
 @dataclasses.dataclass(frozen=True)
-class SentimentData:
-    source: imdb.ImdbDataConfig = imdb.ImdbDataConfig(
-        vocab_size=20000,
-        synthetic=imdb.SyntheticReviewsConfig(
-            train_size=4000,
-            test_size=1000,
-            min_length=200,
-            max_length=260,
-            evidence_count=8,
-            evidence_distance=(100, 200),
-        ),
+class SentimentData(imdb.ImdbDataConfig):
+    """IMDB as imdb_seqlen takes it (`data.source`, `data.path`, ...), cut to windows."""
+
+    vocab_size: int = 20000
+    synthetic: imdb.SyntheticReviewsConfig = imdb.SyntheticReviewsConfig(
+        train_size=4000,
+        test_size=1000,
+        min_length=200,
+        max_length=260,
+        evidence_count=8,
+        evidence_distance=(100, 200),
     )
     maxlen: int = 200  # keep each review's last maxlen tokens, pad shorter ones in front
     max_train: int = 0  # reviews per trial, 0 = all
     max_test: int = 0
 
     def __post_init__(self):
+        super().__post_init__()
         check(self.maxlen >= 2, "data.maxlen", self.maxlen, "an integer >= 2")
 
 
@@ -105,7 +106,7 @@ class Sentiment(Experiment):
     description = "many-to-one sentiment: bidirectional 2-layer LSTM (keras-io anchor) vs uni"
     config = SentimentConfig()
     profiles = {
-        "ci": {"data.source.source": "synthetic", "data.source.synthetic.train_size": 3000},
+        "ci": {"data.source": "synthetic", "data.synthetic.train_size": 3000},
         "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3},
     }
 
@@ -118,10 +119,10 @@ class Sentiment(Experiment):
         ]
 
     def data_source(self, cfg, data=None):
-        return data.source if data is not None else cfg.data.source.source
+        return data.source if data is not None else cfg.data.source
 
     def prepare(self, cfg):
-        reviews = imdb.load(cfg.data.source)
+        reviews = imdb.load(cfg.data)
         imdb.announce(reviews)
         x_tr, y_tr = _windows(reviews.x_train, reviews.y_train, cfg.data.maxlen, cfg.data.max_train)
         x_te, y_te = _windows(reviews.x_test, reviews.y_test, cfg.data.maxlen, cfg.data.max_test)
