@@ -8,7 +8,13 @@ import keras
 from rnnexp.config import check
 from rnnexp.layers import DeepRNN
 
-__all__ = ["ClassifierConfig", "build_classifier", "matched_units", "recurrent_params"]
+__all__ = [
+    "ClassifierConfig",
+    "build_bag_of_embeddings",
+    "build_classifier",
+    "matched_units",
+    "recurrent_params",
+]
 
 Cell = Literal["rnn", "gru", "lstm"]
 
@@ -97,6 +103,22 @@ def build_classifier(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
     return model, embed, body
+
+
+def build_bag_of_embeddings(cfg: ClassifierConfig, vocab_size: int, length: int, optimizer):
+    """The order-free control: Embedding -> mean over time -> Dense(1, sigmoid).
+
+    It sees every token of the window at the same distance from the read-out
+    (no recurrence, no gradient through time), so its accuracy measures how
+    much label evidence a window holds for a model that cannot forget.
+    """
+    tokens = keras.Input((length,), dtype="int32")
+    h = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")(tokens)
+    h = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(h)
+    out = keras.layers.Dense(1, activation="sigmoid", name="head")(h)
+    model = keras.Model(tokens, out, name="bag_of_embeddings")
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return model
 
 
 @dataclasses.dataclass(frozen=True)

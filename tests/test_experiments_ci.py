@@ -15,6 +15,15 @@ import pytest
 from rnnexp import catalog
 
 EXPERIMENTS = sorted(catalog.load_catalog())
+# Set by .ci/run (through conftest) when the real IMDB copy is beside the checkout.
+REAL_IMDB = os.environ.get("RNNEXP_CI_IMDB_PATH")
+
+
+def _env():
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if REAL_IMDB:
+        env["RNNEXP_IMDB_PATH"] = REAL_IMDB
+    return env
 
 
 @pytest.mark.slow
@@ -38,7 +47,7 @@ def test_ci_profile_reproduces_the_finding(name, tmp_path):
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=_env(),
     )
     print(proc.stdout[-6000:])  # shown by pytest when the test fails
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -47,6 +56,11 @@ def test_ci_profile_reproduces_the_finding(name, tmp_path):
     runs = mlflow.search_runs(experiment_names=[name], output_format="list")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].data.tags["finding"] == "PASS"
+    if name in ("imdb_seqlen", "sentiment"):
+        # Real IMDB when CI has it, the announced stand-in otherwise: never a mix-up.
+        expected = "path" if REAL_IMDB else "synthetic"
+        assert parents[0].data.tags["data.source"] == expected
+        print(f"{name}: ci profile ran on data.source={expected}")
     # The parent holds the results table, the experiment's plots and the finding.
     summary = {
         Path(a.path).name

@@ -1,0 +1,126 @@
+"""imdb_seqlen without training: its pools, its split and its finding."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rnnexp import catalog
+from rnnexp.catalog import TrialResult
+from rnnexp.data.imdb import TokenizedReviews
+
+EXP = catalog.get("imdb_seqlen")
+SEQLEN = __import__(type(EXP).__module__, fromlist=["evaluate_finding"])
+
+# Accuracies by (truncation, model, length), as measured on real IMDB (seed 0).
+REAL = {
+    ("pre", "rnn", 10): 0.684, ("pre", "gru", 10): 0.681, ("pre", "lstm", 10): 0.689,
+    ("pre", "bow", 10): 0.696, ("pre", "rnn", 200): 0.799, ("pre", "gru", 200): 0.794,
+    ("pre", "lstm", 200): 0.833, ("pre", "bow", 200): 0.858,
+    ("post", "rnn", 10): 0.603, ("post", "gru", 10): 0.600, ("post", "lstm", 10): 0.599,
+    ("post", "bow", 10): 0.597, ("post", "rnn", 200): 0.691, ("post", "gru", 200): 0.771,
+    ("post", "lstm", 200): 0.774, ("post", "bow", 200): 0.830,
+}  # fmt: skip
+
+
+def _cfg():
+    return EXP.resolve("ci", {"sweep.seeds": 3})
+
+
+def _results(acc, seeds=(0, 1, 2), jitter=0.0):
+    rng = np.random.default_rng(0)
+    out = []
+    for seed in seeds:
+        for (side, model, length), a in acc.items():
+            trial = {"truncation": side, "model": model, "length": length, "seed": seed}
+            value = a + (rng.normal(0, jitter) if jitter else 0.0)
+            out.append(TrialResult(trial, metrics={"test_accuracy": value}))
+    return out
+
+
+def test_the_measured_real_data_pattern_passes():
+    finding = EXP.finding(_cfg(), _results(REAL, jitter=0.005))
+    assert finding.passed, finding.message
+    assert set(finding.margins) == {
+        "pre: bow gain L=10->200",
+        "post: bow gain L=10->200",
+        "pre: |gated mean - rnn| at L=10",
+        "post: |gated mean - rnn| at L=10",
+        "pre: rnn gain L=10->200",
+        "post: weaker gated cell - rnn at L=200",
+    }
+    assert min(finding.margins.values()) > 0
+
+
+@pytest.mark.parametrize(
+    "change, failing",
+    [
+        # The textbook story on `post` data fails nothing, but a SimpleRNN as
+        # good as the gated cells there fails the post check.
+        ({("post", "rnn", 200): 0.770}, "post: weaker gated cell - rnn"),
+        # A SimpleRNN that cannot use the longer window even with the end kept.
+        ({("pre", "rnn", 200): 0.70}, "pre: rnn gain"),
+        # Windows that hold no more evidence for the order-free control.
+        ({("pre", "bow", 200): 0.70}, "pre: bow gain"),
+        # A SimpleRNN that learns worse at any length: the short control fails.
+        ({("post", "rnn", 10): 0.55}, "post: |gated mean - rnn| at L=10"),
+    ],
+)
+def test_each_check_can_fail(change, failing):
+    finding = EXP.finding(_cfg(), _results({**REAL, **change}))
+    assert not finding.passed
+    assert failing in finding.message.split("NOT MET: ")[1]
+
+
+def test_the_thresholds_hold_at_the_margin_and_fail_just_below():
+    f = _cfg().finding
+    gated_min = min(REAL[("post", "gru", 200)], REAL[("post", "lstm", 200)])
+    at = {**REAL, ("post", "rnn", 200): gated_min - f.min_post_gap}
+    below = {**REAL, ("post", "rnn", 200): gated_min - f.min_post_gap + 0.002}
+    assert EXP.finding(_cfg(), _results(at)).margins[
+        "post: weaker gated cell - rnn at L=200"
+    ] == pytest.approx(0, abs=1e-9)
+    assert not EXP.finding(_cfg(), _results(below)).passed
+
+
+def test_missing_results_or_a_sweep_without_controls_fail_with_a_reason():
+    partial = [r for r in _results(REAL) if r.trial["truncation"] == "pre"]
+    assert "missing results" in EXP.finding(_cfg(), partial).message
+    no_control = EXP.resolve("ci", {"sweep.control": False})
+    assert "bow control" in EXP.finding(no_control, _results(REAL)).message
+    one_side = EXP.resolve("ci", {"sweep.truncations": ["pre"]})
+    assert "both truncations" in EXP.finding(one_side, _results(REAL)).message
+
+
+def _reviews(lengths_train, lengths_test, duplicate=None):
+    rng = np.random.default_rng(1)
+    x_tr = [rng.integers(2, 50, n).astype("int32") for n in lengths_train]
+    x_te = [rng.integers(2, 50, n).astype("int32") for n in lengths_test]
+    if duplicate is not None:  # a training review that is also a test review
+        x_tr[duplicate] = x_te[0].copy()
+    y_tr = np.arange(len(x_tr)) % 2
+    y_te = np.arange(len(x_te)) % 2
+    return TokenizedReviews(x_tr, y_tr, x_te, y_te, 50, "path", "test reviews")
+
+
+def test_validation_is_carved_from_training_and_never_holds_a_test_review():
+    data = _reviews([30] * 40 + [5] * 10, [30] * 20, duplicate=3)
+    sweep = dataclasses.replace(_cfg().sweep, val_fraction=0.25)
+    fit, val, test = SEQLEN.split_pool(data, 20, sweep)
+    assert not set(fit) & set(val)
+    assert len(fit) + len(val) == 39  # 40 long reviews, less the duplicate
+    assert 3 not in set(fit) | set(val)
+    test_texts = {data.x_test[i].tobytes() for i in test}
+    assert not any(data.x_train[i].tobytes() in test_texts for i in list(fit) + list(val))
+    assert all(len(data.x_train[i]) >= 20 for i in list(fit) + list(val))
+    # The same split whatever the trial: it depends on the data only.
+    again = SEQLEN.split_pool(data, 20, sweep)
+    assert all((a == b).all() for a, b in zip((fit, val, test), again))
+
+
+def test_every_trial_is_planned_once_with_its_absolute_seed():
+    cfg = EXP.resolve("default", {"seed": 7})
+    trials = EXP.trials(cfg)
+    keys = {tuple(sorted(t.items())) for t in trials}
+    assert len(keys) == len(trials) == 2 * 4 * 3 * 3
+    assert {t["seed"] for t in trials} == {7, 8, 9}
