@@ -223,10 +223,6 @@ class ImdbSeqlen(Experiment):
         data = imdb.load(cfg.data)
         longest = max(cfg.sweep.lengths)
         imdb.announce(data)
-        if data.cache:
-            console.say(
-                f"data: tokenized reviews from the cache ({data.cache}, {data.load_seconds:.1f}s)"
-            )
         if data.synthetic:
             check(
                 longest <= cfg.data.synthetic.min_length,

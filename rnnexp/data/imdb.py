@@ -240,6 +240,11 @@ def announce(data: TokenizedReviews):
             f"SYNTHETIC DATA: this run uses the {data.description}, not IMDB.\n"
             "Provide IMDB with data.source=tfds|path|keras for the real study."
         )
+    elif data.cache:
+        console.say(
+            f"data: {data.description} (token cache {data.cache}, "
+            f"loaded in {data.load_seconds:.1f}s)"
+        )
     else:
         console.say(f"data: {data.description}")
 
