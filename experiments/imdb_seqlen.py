@@ -109,19 +109,17 @@ class ProbeConfig:
 class FindingConfig:
     """Thresholds of the asserted finding; see `evaluate_finding`.
 
-    Each is the least favourable value measured on real IMDB at calibration
-    seeds 0 and 1 (ci shape: pool >= 200 tokens, L = 10 and 200, one seed)
-    moved towards failure by a stated margin; the README gives the numbers.
+    Each is the least favourable single-seed value measured on real IMDB in
+    the ci shape (pool >= 200 tokens, L = 10 and 200; calibration seeds 0-2
+    and a ci run at seed 1) moved towards failure by a stated margin.
     """
 
-    # bow gained 0.16 / 0.16 (pre) and 0.23 / 0.22 (post): margin 0.08.
+    # bow gained 0.144-0.162 (pre) and 0.188-0.23 (post): margin >= 0.06.
     min_control_gain: float = 0.08
-    # at L=10 the SimpleRNN was within 0.005 of the gated cells' mean: margin 0.025.
-    max_short_difference: float = 0.03
-    # pre: the SimpleRNN gained 0.115 / 0.064: margin 0.044.
-    min_pre_rnn_gain: float = 0.02
-    # post: the weaker gated cell led the SimpleRNN at L=200 by 0.08 / 0.25: margin 0.05.
-    min_post_gap: float = 0.03
+    # pre: the SimpleRNN gained 0.06-0.115; the claim is only that it gains at all.
+    min_pre_rnn_gain: float = 0.0
+    # post: the weaker gated cell gained 0.08-0.24 more than the SimpleRNN: margin 0.05.
+    min_post_gain_gap: float = 0.03
 
 
 @dataclasses.dataclass(frozen=True)
@@ -449,14 +447,26 @@ def _gradient_metrics(grad_init, grad_trained) -> dict:
     }
 
 
-def _gains(results, side, model, short, long_) -> list[float]:
-    """Accuracy at `long_` minus at `short`, one value per seed with both."""
+def _gains_by_seed(results, side, model, short, long_) -> dict[int, float]:
+    """`{seed: accuracy at long_ minus at short}` over the seeds with both."""
     by_seed = {}
     for r in results:
         t = r.trial
         if r.status == "FINISHED" and (t["truncation"], t["model"]) == (side, model):
             by_seed.setdefault(t["seed"], {})[t["length"]] = r.metrics["test_accuracy"]
-    return [v[long_] - v[short] for v in by_seed.values() if short in v and long_ in v]
+    return {s: v[long_] - v[short] for s, v in by_seed.items() if short in v and long_ in v}
+
+
+def _gains(results, side, model, short, long_) -> list[float]:
+    """Accuracy at `long_` minus at `short`, one value per seed with both."""
+    return list(_gains_by_seed(results, side, model, short, long_).values())
+
+
+def _gain_gaps(results, side, gated, short, long_) -> list[float]:
+    """Per seed: the weaker gated cell's gain minus the SimpleRNN's."""
+    gains = {m: _gains_by_seed(results, side, m, short, long_) for m in ["rnn", *gated]}
+    seeds = set.intersection(*(set(g) for g in gains.values()))
+    return [min(gains[c][s] for c in gated) - gains["rnn"][s] for s in sorted(seeds)]
 
 
 def _gaps(results, side, gated, length, gated_of=min) -> list[float]:
@@ -496,16 +506,18 @@ def interval_table(cfg, results) -> str:
 def evaluate_finding(cfg, results) -> Finding:
     """The asserted finding (each value the mean over the point's seeds).
 
+    A cell's gain is its accuracy at the longest length minus at the
+    shortest, per seed: comparing gains, not accuracies, discounts any
+    difference the cells already have when nothing travels far (the L=10
+    control), so "cannot use distant evidence" is told apart from "learns
+    worse at any length".
+
     - control: the order-free `bow` model gains at least `min_control_gain`
-      from the longest window under both truncations: the extra tokens hold
-      evidence a model that cannot forget uses;
-    - short: at the shortest length the SimpleRNN is within
-      `max_short_difference` of the gated cells' mean under both truncations:
-      it is not a worse learner when nothing has to travel far;
-    - pre (the review's end next to the read-out): the SimpleRNN gains at
-      least `min_pre_rnn_gain` from the longest window: it does use it;
-    - post (the read-out after the review's opening tokens): at the longest
-      length the weaker gated cell beats the SimpleRNN by `min_post_gap`.
+      under both truncations: the extra tokens hold evidence;
+    - pre (the review's end next to the read-out): the SimpleRNN gains more
+      than `min_pre_rnn_gain` (0): it does use a longer window;
+    - post (the read-out after the review's opening tokens): the weaker
+      gated cell gains at least `min_post_gain_gap` more than the SimpleRNN.
     """
     f, sweep = cfg.finding, cfg.sweep
     short, long_ = min(sweep.lengths), max(sweep.lengths)
@@ -541,16 +553,6 @@ def evaluate_finding(cfg, results) -> Finding:
             f"gain_{side}_bow",
             f"{side} bow at L={short} and L={long_}",
         )
-    for side in ("pre", "post"):
-        diffs = _gaps(results, side, gated, short, gated_of=np.mean)
-        add(
-            f"{side}: |gated mean - rnn| at L={short}",
-            [abs(float(np.mean(diffs)))] if diffs else [],
-            "<=",
-            f.max_short_difference,
-            f"short_difference_{side}",
-            f"{side} cells at L={short}",
-        )
     add(
         f"pre: rnn gain L={short}->{long_}",
         _gains(results, "pre", "rnn", short, long_),
@@ -560,13 +562,17 @@ def evaluate_finding(cfg, results) -> Finding:
         f"pre rnn at L={short} and L={long_}",
     )
     add(
-        f"post: weaker gated cell - rnn at L={long_}",
-        _gaps(results, "post", gated, long_),
+        "post: weaker gated gain - rnn gain",
+        _gain_gaps(results, "post", gated, short, long_),
         ">=",
-        f.min_post_gap,
-        "gap_post_gated_minus_rnn",
-        f"post cells at L={long_}",
+        f.min_post_gain_gap,
+        "gain_gap_post",
+        f"post cells at L={short} and L={long_}",
     )
+    for side in ("pre", "post"):
+        diffs = _gaps(results, side, gated, short, gated_of=np.mean)
+        if diffs:  # reported: how far apart the cells already are at L=short
+            numbers[f"short_gated_minus_rnn_{side}"] = float(np.mean(diffs))
     if missing:
         return Finding(False, "missing results: " + "; ".join(missing), numbers)
 
