@@ -27,15 +27,36 @@ def _cfg():
     return EXP.resolve("ci", {"sweep.seeds": 3})
 
 
-def _results(acc, seeds=(0, 1, 2), jitter=0.0):
+def _results(acc, seeds=(0, 1, 2), jitter=0.0, source="path"):
     rng = np.random.default_rng(0)
     out = []
     for seed in seeds:
         for (side, model, length), a in acc.items():
             trial = {"truncation": side, "model": model, "length": length, "seed": seed}
             value = a + (rng.normal(0, jitter) if jitter else 0.0)
-            out.append(TrialResult(trial, metrics={"test_accuracy": value}))
+            extras = {"data_source": source}
+            out.append(TrialResult(trial, metrics={"test_accuracy": value}, extras=extras))
     return out
+
+
+# The stand-in at ci seed 0: the SimpleRNN gains nothing under either truncation.
+STAND_IN = {
+    ("pre", "rnn", 10): 0.55, ("pre", "lstm", 10): 0.56, ("pre", "bow", 10): 0.55,
+    ("pre", "rnn", 200): 0.496, ("pre", "lstm", 200): 0.808, ("pre", "bow", 200): 0.894,
+    ("post", "rnn", 10): 0.51, ("post", "lstm", 10): 0.52, ("post", "bow", 10): 0.50,
+    ("post", "rnn", 200): 0.498, ("post", "lstm", 200): 0.704, ("post", "bow", 200): 0.874,
+}  # fmt: skip
+
+
+def test_the_stand_in_asserts_the_textbook_story_under_both_truncations():
+    passed = EXP.finding(_cfg(), _results(STAND_IN, source="synthetic"))
+    assert passed.passed, passed.message
+    assert "pre: weaker gated gain - rnn gain" in passed.margins
+    assert "pre: rnn gain L=10->200" not in passed.margins
+    # A stand-in run where the SimpleRNN keeps up under `pre` is not the stand-in's story.
+    keeps_up = {**STAND_IN, ("pre", "rnn", 200): 0.80}
+    failed = EXP.finding(_cfg(), _results(keeps_up, source="synthetic"))
+    assert not failed.passed and "pre: weaker gated gain" in failed.message
 
 
 def test_the_measured_real_data_pattern_passes():
