@@ -33,7 +33,7 @@ Profiles, measured on a 2-core CPU shared with 3-4 other training jobs (load
 average ~8; each run got 0.8 of a core):
 - `ci`: rnn and lstm x uni1 and bi1, one seed; 3,000 training reviews (500
   more for validation), 2,000 test reviews, up to 3 epochs (patience 1).
-  Real IMDB: 4.8 / 3.8 / 3.7 min at seeds 0 / 1 / 2; the stand-in: 2.9 min.
+  Real IMDB: 4.8 / 3.8 / 3.7 min at seeds 0 / 1 / 2; the stand-in 2.9 / 3.6 / 2.2.
   On 2 free cores expect about half (not measurable here: never unloaded).
 - `default`: lstm uni1 and bi2, all 24,000 training reviews (1,000 carved for
   validation), the 25,000 test reviews, 2 epochs. 17.7 min (seed 0).
