@@ -123,10 +123,14 @@ class ExplodingClipping(Experiment):
     profiles = {"ci": {"train.epochs": 4}, "full": {"sweep.seeds": 5, "train.epochs": 10}}
 
     def trials(self, cfg):
-        return [{"clip": c, "seed": k} for k in range(cfg.sweep.seeds) for c in cfg.sweep.clips]
+        return [
+            {"clip": c, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for c in cfg.sweep.clips
+        ]
 
     def run_trial(self, cfg, trial, ctx):
-        seed = cfg.seed + trial["seed"]
+        seed = trial["seed"]
         rng = np.random.default_rng(seed)
         x, y = adding_problem(cfg.data.train_size, cfg.data.length, rng)
         x_te, y_te = adding_problem(cfg.data.test_size, cfg.data.length, rng)

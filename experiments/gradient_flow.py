@@ -91,13 +91,15 @@ class GradientFlow(Experiment):
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
 
     def trials(self, cfg):
-        return [{"arch": a, "seed": k} for k in range(cfg.sweep.seeds) for a in cfg.sweep.archs]
+        return [
+            {"arch": a, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for a in cfg.sweep.archs
+        ]
 
     def run_trial(self, cfg, trial, ctx):
         length = cfg.probe.length
-        run = prepare_run(
-            cfg.data, cfg.model, cfg.train, trial["arch"], length, cfg.seed + trial["seed"]
-        )
+        run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])
         x_probe, y_probe = (a[: cfg.probe.examples] for a in run.test)
         loss_fn = keras.losses.MeanSquaredError()
         at_init = hidden_state_gradient_norms(run.model, x_probe, y_probe, loss_fn)

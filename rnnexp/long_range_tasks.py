@@ -191,10 +191,11 @@ def fit_and_score(task: TaskConfig, run: TaskRun, train, length: int, ctx):
     return metrics, [float(v) for v in history.history["val_loss"]]
 
 
-def long_range_trials(sweep):
-    """Trials arch x length x seed (`sweep.archs`, `.lengths`, `.seeds`)."""
+def long_range_trials(sweep, seed: int = 0):
+    """Trials arch x length x seed (`sweep.archs`, `.lengths`, `.seeds`): the
+    absolute seeds `seed`, `seed + 1`, ..."""
     return [
-        {"arch": a, "length": t, "seed": k}
+        {"arch": a, "length": t, "seed": seed + k}
         for k in range(sweep.seeds)
         for t in sweep.lengths
         for a in sweep.archs
@@ -272,11 +273,12 @@ class LongRangeExperiment(Experiment):
     baseline_label: str = "baseline"
 
     def trials(self, cfg):
-        return long_range_trials(cfg.sweep)
+        return long_range_trials(cfg.sweep, cfg.seed)
 
     def run_trial(self, cfg, trial, ctx):
-        seed = cfg.seed + trial["seed"]
-        run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], trial["length"], seed)
+        run = prepare_run(
+            cfg.data, cfg.model, cfg.train, trial["arch"], trial["length"], trial["seed"]
+        )
         metrics, curve = fit_and_score(cfg.data, run, cfg.train, trial["length"], ctx)
         return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
 
