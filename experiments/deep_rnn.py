@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.training import TrainConfig, fit, set_seed
@@ -178,16 +178,21 @@ class DeepRnn(Experiment):
                 results, "test_accuracy", ("cell", "depth", "residual")
             ).items()
         }
-        checks, numbers = {}, {}
+        checks, numbers, best_names = [], {}, []
         for cell in sorted({c for c, _, _ in acc}):
             shallow = acc.get((cell, 1, False))
             deep = {(d, r): a for (c, d, r), a in acc.items() if c == cell and d > 1}
             if shallow is None or not deep:
                 return Finding(False, f"{cell}: need depth 1 and a deeper stack: {acc}", {})
             (d, r), best = max(deep.items(), key=lambda kv: kv[1])
-            name = f"depth {d}{' residual' if r else ''}"
-            checks[f"{cell}: {name} {best:.3f} - depth 1 {shallow:.3f} >= {f.min_depth_gain}"] = (
-                best - shallow >= f.min_depth_gain
+            best_names.append(f"{cell} depth {d}{' residual' if r else ''}")
+            checks.append(
+                Check(
+                    f"{cell}: best deeper stack - depth 1 accuracy",
+                    best - shallow,
+                    ">=",
+                    f.min_depth_gain,
+                )
             )
             numbers[f"{cell}_depth_gain"] = best - shallow
         if not checks:
@@ -195,4 +200,5 @@ class DeepRnn(Experiment):
         detail = ", ".join(
             f"{c} d{d}{'+res' if r else ''} {a:.3f}" for (c, d, r), a in sorted(acc.items())
         )
+        detail += f" (best deeper: {', '.join(best_names)})"
         return Finding.from_checks(detail, checks, numbers)
