@@ -32,6 +32,61 @@ def assert_verdict(finding, passed):
     assert ("NOT MET" in finding.message) is (not passed)
 
 
+# -- exploding_clipping -------------------------------------------------------
+
+
+def clipping_results(n_none, n_diverged, peaks, worst=0.9, global_failures=0):
+    diverged = [
+        TrialResult(
+            {"clip": "none", "seed": k},
+            status="FAILED",
+            error="NonFiniteLoss: loss nan at step 2",
+            extras={"loss": [1.0, float("nan")]},
+        )
+        for k in range(n_diverged)
+    ]
+    tame = [
+        done({"test_loss_ratio": 1.0, "max_grad_norm_pre_clip": 5.0}, clip="none", seed=k)
+        for k in range(n_diverged, n_none)
+    ]
+    clipped = [
+        done({"test_loss_ratio": worst, "max_grad_norm_pre_clip": peak}, clip="global", seed=k)
+        for k, peak in enumerate(peaks)
+    ]
+    failed = [
+        TrialResult({"clip": "global", "seed": 99}, status="FAILED", error="NonFiniteLoss: x")
+        for _ in range(global_failures)
+    ]
+    return diverged + tame + clipped + failed
+
+
+@pytest.mark.parametrize(
+    "case, passed",
+    [
+        (dict(n_none=3, n_diverged=2, peaks=[1e2, 1e4, 1e6]), True),
+        (dict(n_none=10, n_diverged=2, peaks=[1e2, 1e4, 1e6]), False),  # few diverged
+        (dict(n_none=3, n_diverged=2, peaks=[10.0, 100.0]), False),  # geomean 32x < 100x
+        (dict(n_none=3, n_diverged=2, peaks=[1e4], worst=3.1), False),  # not even sane
+        (dict(n_none=3, n_diverged=2, peaks=[1e4], global_failures=1), False),
+    ],
+)
+def test_exploding_clipping_finding(case, passed):
+    exp = catalog.get("exploding_clipping")
+    assert_verdict(exp.finding(exp.resolve("ci"), clipping_results(**case)), passed)
+
+
+def test_exploding_clipping_finding_at_the_margin():
+    exp = catalog.get("exploding_clipping")
+    cfg = exp.resolve("ci")
+    # 3 of 10 diverged = 0.3, geometric mean of 10x and 1000x = 100x, worst MSE 3.0
+    results = clipping_results(10, 3, [10.0, 1000.0], worst=cfg.finding.global_max_ratio)
+    finding = exp.finding(cfg, results)
+    assert_at_margin(finding)
+    assert "seed 0: 2" in finding.message  # the divergence step, by the real seed
+    one_less = exp.finding(cfg, clipping_results(10, 2, [10.0, 1000.0]))
+    assert not one_less.passed
+
+
 # -- adding, copy_memory, tanh_vs_relu (rnnexp.long_range_tasks) -----------------
 
 
