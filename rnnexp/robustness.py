@@ -195,6 +195,9 @@ def run_robustness(
         "experiment": exp.name,
         "profile": profile,
         "overrides": overrides,
+        "seeds_per_sweep": sweep_seed_span(
+            exp, exp.resolve(profile, {**overrides, "seed": seeds[0]})
+        ),
         "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "outcomes": outcomes,
     }

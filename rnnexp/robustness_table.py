@@ -27,6 +27,14 @@ def seed_ranges(seeds) -> str:
     return ", ".join(parts)
 
 
+def _seeds(starts, per_sweep: int) -> str:
+    """The seeds trained: each sweep's start, or every seed of sweeps that pool several."""
+    if per_sweep <= 1:
+        return seed_ranges(starts)
+    trained = [s + k for s in starts for k in range(per_sweep)]
+    return f"{seed_ranges(trained)} ({len(starts)} sweeps of {per_sweep})"
+
+
 def _margin(item) -> str:
     if item["margin"] is None:
         return "nan (seed {})".format(item["seed"])
@@ -50,7 +58,7 @@ def render(records_dir="robustness") -> str:
         head = [
             f"`{record['experiment']}`",
             record["profile"] + (" +overrides" if record["overrides"] else ""),
-            seed_ranges(summary["seeds"]),
+            _seeds(summary["seeds"], record.get("seeds_per_sweep", 1)),
             f"{summary['passed']}/{len(summary['seeds'])}",
         ]
         checks = list(summary["smallest_margins"].items()) or [("(no checks)", None)]

@@ -119,3 +119,14 @@ def test_the_readme_table_is_the_generated_one():
     readme = (root / "README.md").read_text()
     table = robustness_table.render(root / "robustness")
     assert f"{robustness_table.BEGIN}\n{table}\n{robustness_table.END}" in readme
+
+
+def test_pooled_sweeps_list_every_seed_they_trained(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-pooled.json"
+    robustness.run_robustness(
+        Toy(), profile="pooled", seeds=[20, 24], tracker=tracker, record_path=path
+    )
+    assert json.loads(path.read_text())["seeds_per_sweep"] == 4
+    assert "| `toy_robust` | pooled | 20–27 (2 sweeps of 4) | 0/2 |" in robustness_table.render(
+        path.parent
+    )
