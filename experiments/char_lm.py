@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.data import text_corpus
 from rnnexp.training import TrainConfig, fit, set_seed
@@ -260,11 +260,10 @@ class CharLM(Experiment):
         if unigram is None:
             return Finding(False, "no finished trials", {})
         worst = max(bpc, key=bpc.get)
-        checks = {
-            f"worst cell ({worst}) {bpc[worst]:.3f} bpc <= unigram {unigram:.3f} - "
-            f"{f.min_gain_bits}": bpc[worst] <= unigram - f.min_gain_bits,
-        }
-        detail = f"test bpc: unigram {unigram:.3f}, " + ", ".join(
+        checks = [
+            Check("unigram - worst cell bits per char", unigram - bpc[worst], ">=", f.min_gain_bits)
+        ]
+        detail = f"test bpc (worst: {worst}): unigram {unigram:.3f}, " + ", ".join(
             f"{c} {v:.3f}" for c, v in sorted(bpc.items())
         )
         return Finding.from_checks(detail, checks, {f"bpc_{c}": v for c, v in bpc.items()})

@@ -15,7 +15,7 @@ Data: generated (uniform random symbols, a fresh draw per seed).
     python -m rnnexp run deep_rnn
     python -m rnnexp run deep_rnn --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` ~1 min (measured).
+Runtime on a 2-core CPU: `ci` ~2 min, `default` ~3 min (20 epochs; estimated from 10).
 
 Expected result (asserted by `--check`): the best stack of depth >= 2 beats
 depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.training import TrainConfig, fit, set_seed
@@ -71,7 +71,10 @@ class DeepRNNConfig:
     seed: int = 0
     data: WindowSumData = WindowSumData()
     model: StackConfig = StackConfig(units=32)
-    train: TrainConfig = TrainConfig(epochs=10, learning_rate=3e-3)
+    # 20 epochs, not 10: depth 4 learns the sum suddenly, and at 10 epochs 1 of
+    # 15 seeds (10) had not started (0.21 vs 0.75-0.99); of 10 fresh seeds
+    # (400-409) every one was >= 0.988 by epoch 15.
+    train: TrainConfig = TrainConfig(epochs=20, learning_rate=3e-3)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
 
@@ -93,7 +96,7 @@ class DeepRnn(Experiment):
     config = DeepRNNConfig()
     profiles = {
         "ci": {"sweep.depths": (1, 4)},
-        "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3, "train.epochs": 20},
+        "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3},
     }
 
     def trials(self, cfg):
@@ -178,16 +181,21 @@ class DeepRnn(Experiment):
                 results, "test_accuracy", ("cell", "depth", "residual")
             ).items()
         }
-        checks, numbers = {}, {}
+        checks, numbers, best_names = [], {}, []
         for cell in sorted({c for c, _, _ in acc}):
             shallow = acc.get((cell, 1, False))
             deep = {(d, r): a for (c, d, r), a in acc.items() if c == cell and d > 1}
             if shallow is None or not deep:
                 return Finding(False, f"{cell}: need depth 1 and a deeper stack: {acc}", {})
             (d, r), best = max(deep.items(), key=lambda kv: kv[1])
-            name = f"depth {d}{' residual' if r else ''}"
-            checks[f"{cell}: {name} {best:.3f} - depth 1 {shallow:.3f} >= {f.min_depth_gain}"] = (
-                best - shallow >= f.min_depth_gain
+            best_names.append(f"{cell} depth {d}{' residual' if r else ''}")
+            checks.append(
+                Check(
+                    f"{cell}: best deeper stack - depth 1 accuracy",
+                    best - shallow,
+                    ">=",
+                    f.min_depth_gain,
+                )
             )
             numbers[f"{cell}_depth_gain"] = best - shallow
         if not checks:
@@ -195,4 +203,5 @@ class DeepRnn(Experiment):
         detail = ", ".join(
             f"{c} d{d}{'+res' if r else ''} {a:.3f}" for (c, d, r), a in sorted(acc.items())
         )
+        detail += f" (best deeper: {', '.join(best_names)})"
         return Finding.from_checks(detail, checks, numbers)

@@ -26,15 +26,19 @@ Data: generated (the adding problem, `rnnexp.data.long_range`).
     python -m rnnexp run exploding_clipping
     python -m rnnexp run exploding_clipping --profile ci --check
 
-Runtime on a 2-core CPU: `ci` and `default` ~0.5 min each (measured).
+Runtime on a 2-core CPU: `ci` ~1.5 min, `default` 2-4 min (12 seeds x 3 clips; measured).
 
-Expected result (asserted by `--check`): at least `finding.min_diverged` of
-the unclipped trials fail with a non-finite loss (whether the first steps
-explode depends on the draw: 6 of 8 seeds at gain 1.5 did); every
-global-norm-clipped trial finishes, having clipped gradients at least
-`finding.min_explosion` times the threshold, with a finite test MSE at most
-`finding.global_max_ratio` x the 0.167 baseline (a sanity bound: surviving
-is the claim, not learning the task in 4 epochs of SGD; observed 0.6-2.1).
+Expected result (asserted by `--check`), pooled over the sweep's seeds,
+because whether a draw explodes is a property of the seed (40 seeds, `ci`:
+29 unclipped runs diverged; the peak gradient under global clipping ranged
+10x to 2e14x the threshold, 10^4.8 on a log-scale mean): at least
+`finding.min_diverged` of the unclipped trials fail with a non-finite loss;
+every global-norm-clipped trial finishes, with the geometric mean over seeds
+of its peak pre-clip gradient at least `finding.min_explosion` times the
+threshold, and their median test MSE at most `finding.global_median_max` x
+the 0.167 baseline (a sanity bound: surviving is the claim, not learning the
+task in 4 epochs of SGD; 102 seeds: median 0.99, 0.32-2.1 and one 6.0). The
+thresholds come from that spread; `FindingThresholds` says how.
 
 At a gain of 2 the gradient norm overflows float32 on the first step; no
 clipping can rescale an infinite norm, and every variant fails.
@@ -47,7 +51,7 @@ import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
@@ -90,16 +94,34 @@ class ClipTrain:
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     clips: tuple[Clip, ...] = ("none", "per_tensor", "global")
-    seeds: int = 3
+    # Whether a draw explodes is a property of the seed (40 seeds, 100-139,
+    # `ci`: 29 unclipped runs diverged, peaks under global clipping 10x to
+    # 2e14x the threshold), so the finding is asserted on pooled statistics
+    # over 12 seeds, not on any one draw. An unclipped trial that diverges
+    # stops at step 2-5, so the extra seeds cost ~1 min.
+    seeds: int = 12
+
+    def __post_init__(self):
+        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    min_diverged: float = 0.5  # fraction of unclipped trials that end in NaN/inf
-    min_explosion: float = 100.0  # largest pre-clip norm / clip_value under global clipping
-    # A sanity bound, not a claim that 4 epochs of SGD learn the task: a
-    # clipped model stays in the range of the baseline (observed 0.6-2.1).
-    global_max_ratio: float = 3.0  # test MSE / 0.167 with global clipping
+    # Fraction of unclipped trials that end in NaN/inf. Measured 29/40 = 0.72;
+    # a 12-seed sweep falls below 0.3 (< 4 of 12) with probability 0.1%
+    # (binomial at 0.72; 0.4% at its 95% lower bound 0.59).
+    min_diverged: float = 0.3
+    # Geometric mean over seeds of the peak pre-clip norm / clip_value under
+    # global clipping (log10 peaks measured: mean 4.8, sd 3.4 decades). Of
+    # 12-seed sweeps resampled from the 40 measured, 0.1% fall below 240x;
+    # the asserted 100x leaves 0.4 decades beyond that.
+    min_explosion: float = 100.0
+    # A sanity bound, not a claim that 4 epochs of SGD learn the task: the
+    # typical clipped model ends near the baseline. Median, not worst: over
+    # 102 seeds (0-11, 100-139, 200-249) the ratio ran 0.32-2.1 with one 6.0
+    # (seed 241, which failed an earlier "worst <= 3" bound). The median of
+    # 12-seed resamples stays below 1.10 in 99.9%; 1.5 leaves 0.4 beyond that.
+    global_median_max: float = 1.5  # median test MSE / 0.167 with global clipping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,13 +142,17 @@ class ExplodingClipping(Experiment):
     expects_failed_trials = True  # the unclipped trials are meant to diverge
     description = "large recurrent init explodes gradients: none vs per-tensor vs global clipping"
     config = ExplodingConfig()
-    profiles = {"ci": {"train.epochs": 4}, "full": {"sweep.seeds": 5, "train.epochs": 10}}
+    profiles = {"ci": {"train.epochs": 4}, "full": {"sweep.seeds": 20, "train.epochs": 10}}
 
     def trials(self, cfg):
-        return [{"clip": c, "seed": k} for k in range(cfg.sweep.seeds) for c in cfg.sweep.clips]
+        return [
+            {"clip": c, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for c in cfg.sweep.clips
+        ]
 
     def run_trial(self, cfg, trial, ctx):
-        seed = cfg.seed + trial["seed"]
+        seed = trial["seed"]
         rng = np.random.default_rng(seed)
         x, y = adding_problem(cfg.data.train_size, cfg.data.length, rng)
         x_te, y_te = adding_problem(cfg.data.test_size, cfg.data.length, rng)
@@ -209,29 +235,49 @@ class ExplodingClipping(Experiment):
             r for r in unclipped if r.status == "FAILED" and r.error.startswith("NonFiniteLoss")
         ]
         survived = [r for r in clipped if r.status == "FINISHED"]
-        checks = {
-            f"unclipped trials diverged: {len(diverged)}/{len(unclipped)} "
-            f">= {f.min_diverged:.0%}": len(diverged) >= f.min_diverged * len(unclipped),
-            f"global-clipped trials finished: {len(survived)}/{len(clipped)}": len(survived)
-            == len(clipped),
-        }
+        diverged_fraction = len(diverged) / len(unclipped)
+        finished_fraction = len(survived) / len(clipped)
+        checks = [
+            Check("fraction of unclipped trials diverged", diverged_fraction, ">=", f.min_diverged),
+            # every one: clipping is the difference between diverging and finishing
+            Check("fraction of global-clipped trials finished", finished_fraction, ">=", 1.0),
+        ]
         numbers = {"diverged_none": len(diverged), "finished_global": len(survived)}
         if survived:
-            explosion = min(r.metrics["max_grad_norm_pre_clip"] for r in survived)
-            explosion /= cfg.train.clip_value
-            worst = max(r.metrics["test_loss_ratio"] for r in survived)
-            checks[f"smallest clipped explosion {explosion:.3g}x >= {f.min_explosion:g}x"] = (
-                explosion >= f.min_explosion
-            )
-            checks[f"worst global MSE/baseline {worst:.3f} <= {f.global_max_ratio}"] = (
-                worst <= f.global_max_ratio
-            )
-            numbers |= {"global_explosion": explosion, "global_worst_ratio": worst}
+            peaks = [r.metrics["max_grad_norm_pre_clip"] / cfg.train.clip_value for r in survived]
+            # one draw can explode 10x, the next 1e14x: pool the seeds on a log scale
+            explosion = float(10 ** np.mean(np.log10(np.maximum(peaks, 1e-30))))
+            ratios = [r.metrics["test_loss_ratio"] for r in survived]
+            median, worst = float(np.median(ratios)), max(ratios)
+            checks += [
+                Check(
+                    "geometric mean over seeds of peak gradient / clip value, global clipping",
+                    explosion,
+                    ">=",
+                    f.min_explosion,
+                    log=True,
+                ),
+                Check("median global-clipped MSE/baseline", median, "<=", f.global_median_max),
+            ]
+            numbers |= {
+                "global_explosion_geomean": explosion,
+                "global_explosion_min": min(peaks),
+                "global_median_ratio": median,
+                "global_worst_ratio": worst,
+            }
         steps = ", ".join(f"seed {r.trial['seed']}: {len(r.extras['loss'])}" for r in diverged)
         per_tensor = [
             r.metrics["test_loss_ratio"] for r in by_clip.get("per_tensor", []) if r.metrics
         ]
-        detail = f"unclipped diverged at step ({steps})"
+        detail = (
+            f"{len(diverged)}/{len(unclipped)} unclipped diverged at step ({steps}); "
+            f"{len(survived)}/{len(clipped)} global-clipped finished"
+        )
+        if survived:
+            detail += (
+                f", peak gradient {min(peaks):.3g}x to {max(peaks):.3g}x the clip value, "
+                f"MSE/baseline up to {worst:.3g}"
+            )
         if per_tensor:
             detail += f"; per-tensor MSE/baseline {', '.join(f'{v:.3f}' for v in per_tensor)}"
         return Finding.from_checks(detail, checks, numbers)

@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
 from rnnexp.training import TrainConfig, hidden_state_gradient_norms
@@ -91,13 +91,15 @@ class GradientFlow(Experiment):
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
 
     def trials(self, cfg):
-        return [{"arch": a, "seed": k} for k in range(cfg.sweep.seeds) for a in cfg.sweep.archs]
+        return [
+            {"arch": a, "seed": cfg.seed + k}
+            for k in range(cfg.sweep.seeds)
+            for a in cfg.sweep.archs
+        ]
 
     def run_trial(self, cfg, trial, ctx):
         length = cfg.probe.length
-        run = prepare_run(
-            cfg.data, cfg.model, cfg.train, trial["arch"], length, cfg.seed + trial["seed"]
-        )
+        run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])
         x_probe, y_probe = (a[: cfg.probe.examples] for a in run.test)
         loss_fn = keras.losses.MeanSquaredError()
         at_init = hidden_state_gradient_norms(run.model, x_probe, y_probe, loss_fn)
@@ -152,16 +154,24 @@ class GradientFlow(Experiment):
             return Finding(False, "need the tanh rnn and a gated cell among finished trials", {})
         best = max(gated, key=gated.get)
         gated_init = max(ratios[f"{a}_init"] for a in gated)
-        checks = {
-            f"gated at init {gated_init:.2g} <= {f.gated_init_max:g}": gated_init
-            <= f.gated_init_max,
-            f"tanh rnn after training {ratios['rnn_trained']:.2g} <= {f.rnn_trained_max:g}": (
-                ratios["rnn_trained"] <= f.rnn_trained_max
+        # the ratios span 1e-21 to 1: margins in decades
+        checks = [
+            Check("largest gated ratio at init", gated_init, "<=", f.gated_init_max, log=True),
+            Check(
+                "tanh rnn ratio after training",
+                ratios["rnn_trained"],
+                "<=",
+                f.rnn_trained_max,
+                log=True,
             ),
-            f"best gated ({best}) after training {gated[best]:.2g} >= {f.gated_trained_min:g}": (
-                gated[best] >= f.gated_trained_min
+            Check(
+                "best gated ratio after training",
+                gated[best],
+                ">=",
+                f.gated_trained_min,
+                log=True,
             ),
-        }
+        ]
         solved = [
             f"{r.trial['arch']}: loss/baseline {r.metrics['loss_ratio']:.2f}"
             for r in results
@@ -170,6 +180,6 @@ class GradientFlow(Experiment):
         detail = (
             "||dL/dh_1||/||dL/dh_T||: "
             + ", ".join(f"{k} {v:.2g}" for k, v in ratios.items())
-            + f" ({'; '.join(solved)})"
+            + f" (best gated: {best}; {'; '.join(solved)})"
         )
         return Finding.from_checks(detail, checks, ratios)

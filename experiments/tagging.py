@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.training import TrainConfig, fit, set_seed
@@ -176,10 +176,9 @@ class Tagging(Experiment):
         gains = {c: acc[(c, "bi")] - acc[(c, "uni")] for c in cells}
         worst_gain = min(gains.values())
         best_uni = max(acc[(c, "uni")] for c in cells)
-        checks = {
-            f"smallest bi-uni gain {worst_gain:.3f} >= {f.min_gain}": worst_gain >= f.min_gain,
-            f"best unidirectional {best_uni:.3f} <= {f.uni_max_accuracy}": best_uni
-            <= f.uni_max_accuracy,
-        }
+        checks = [
+            Check("smallest bi - uni accuracy gain", worst_gain, ">=", f.min_gain),
+            Check("best unidirectional accuracy", best_uni, "<=", f.uni_max_accuracy),
+        ]
         detail = ", ".join(f"{c}: uni {acc[(c, 'uni')]:.3f} bi {acc[(c, 'bi')]:.3f}" for c in cells)
         return Finding.from_checks(detail, checks, {f"gain_{c}": g for c, g in gains.items()})

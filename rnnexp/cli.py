@@ -1,4 +1,4 @@
-"""`python -m rnnexp`: list, show, run, compare, ui, bench.
+"""`python -m rnnexp`: list, show, run, robustness, compare, ui, bench.
 
 Bad input (unknown experiment, profile or key; wrong type or value) is refused
 before anything trains, with a one-line error and exit status 2.
@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 unless the experiment's expected finding is reproduced",
     )
 
+    _add_robustness_parsers(sub)
+
     compare = sub.add_parser("compare", help="a recorded sweep's trials, best first")
     compare.add_argument("name", help="experiment name")
     compare.add_argument("--run", help="parent run id (or a prefix); default: the newest sweep")
@@ -96,6 +98,52 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(bench)
     return parser
+
+
+def _add_robustness_parsers(sub):
+    rob = sub.add_parser(
+        "robustness", help="run a profile at several seeds: pass rate and margin of each check"
+    )
+    rob.add_argument("name", help="experiment name (see `list`)")
+    rob.add_argument("--profile", default="ci", help="config profile (default: ci)")
+    rob.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
+    rob.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="the first absolute seed (default 0)",
+    )
+    rob.add_argument(
+        "--stride",
+        type=int,
+        help="seeds start, start+stride, ... (default: how many seeds one sweep uses, "
+        "so no two sweeps share a trial; 1 for most ci profiles)",
+    )
+    rob.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key for every seed (repeatable)",
+    )
+    rob.add_argument("--tracking-uri", help="MLflow tracking URI (as for run)")
+    rob.add_argument(
+        "--record",
+        metavar="PATH",
+        help="JSON record to merge the outcomes into (default: robustness/NAME-PROFILE.json; "
+        "'-' for none)",
+    )
+    rob.add_argument(
+        "--check", action="store_true", help="exit 1 unless the finding held at every seed"
+    )
+    table = sub.add_parser(
+        "robustness-table", help="the README's robustness table, from the JSON records"
+    )
+    table.add_argument("--records", default="robustness", help="folder of records")
+    table.add_argument(
+        "--write", metavar="README", help="replace the table between its markers in this file"
+    )
 
 
 def _overrides(args) -> dict:
@@ -200,6 +248,54 @@ def _cmd_run(args):
     return 0
 
 
+def _cmd_robustness(args):
+    from pathlib import Path
+
+    from rnnexp import catalog
+    from rnnexp.config import ConfigError, parse_assignment
+    from rnnexp.robustness import run_robustness, sweep_seed_span
+    from rnnexp.tracking import Tracker
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    exp = catalog.get(args.name)
+    overrides = dict(parse_assignment(text) for text in args.overrides)
+    if "seed" in overrides:
+        raise ConfigError("robustness sets the seed itself; use --start and --seeds")
+    # refuses bad input before anything trains
+    cfg = exp.resolve(args.profile, {**overrides, "seed": args.start})
+    stride = args.stride or sweep_seed_span(exp, cfg)
+    if stride < 1:
+        raise ConfigError(f"--stride must be >= 1, got {stride}")
+    seeds = [args.start + k * stride for k in range(args.seeds)]
+    if args.record == "-":
+        record_path = None
+    else:
+        record_path = Path(args.record or f"robustness/{exp.name}-{args.profile}.json")
+    record = run_robustness(
+        exp,
+        profile=args.profile,
+        seeds=seeds,
+        tracker=Tracker(exp.name, args.tracking_uri),
+        overrides=overrides,
+        record_path=record_path,
+    )
+    this_run = [o for o in record["outcomes"] if o["seed"] in seeds]
+    return 1 if args.check and not all(o["passed"] for o in this_run) else 0
+
+
+def _cmd_robustness_table(args):
+    from rnnexp.robustness_table import render, write_between_markers
+
+    table = render(args.records)
+    if args.write:
+        write_between_markers(args.write, table)
+        print(f"wrote the robustness table into {args.write}")
+    else:
+        print(table)
+    return 0
+
+
 def _cmd_compare(args):
     from rnnexp import catalog
     from rnnexp.compare import compare
@@ -235,6 +331,8 @@ def main(argv=None) -> int:
         "list": _cmd_list,
         "show": _cmd_show,
         "run": _cmd_run,
+        "robustness": _cmd_robustness,
+        "robustness-table": _cmd_robustness_table,
         "compare": _cmd_compare,
         "ui": _cmd_ui,
     }

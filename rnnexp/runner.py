@@ -101,7 +101,10 @@ def run_experiment(
     run_name = f"{exp.name}-{profile}-{source}"
     common_tags = {"rnnexp.profile": profile, "data.source": source}
     results: list[TrialResult | None] = [None] * len(trials)
-    console.say(f"rnnexp: {exp.name} (profile {profile}, data {source}), {len(trials)} trial(s)")
+    seed = f", seed {cfg.seed}" if hasattr(cfg, "seed") else ""  # the absolute seed it starts at
+    console.say(
+        f"rnnexp: {exp.name} (profile {profile}{seed}, data {source}), {len(trials)} trial(s)"
+    )
     console.say(f"rnnexp: tracking to {tracker.uri}")
     if resume:
         done = _finished_trials(tracker, resume, trials)

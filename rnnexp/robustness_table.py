@@ -1,0 +1,81 @@
+"""The README's robustness table, generated from `robustness/*.json` records.
+
+Numbers measured by `python -m rnnexp robustness` live in its records; the
+README quotes them through this table (`python -m rnnexp robustness-table
+--write README.md`), so they are never typed by hand. A test keeps the two in
+step.
+"""
+
+import json
+from pathlib import Path
+
+__all__ = ["BEGIN", "END", "render", "seed_ranges", "write_between_markers"]
+
+BEGIN = "<!-- robustness-table:begin (generated: python -m rnnexp robustness-table) -->"
+END = "<!-- robustness-table:end -->"
+
+
+def seed_ranges(seeds) -> str:
+    """`[10, 11, 12, 20]` -> `"10–12, 20"`."""
+    seeds = sorted(set(seeds))
+    parts, start = [], None
+    for i, s in enumerate(seeds):
+        start = s if start is None else start
+        if i + 1 == len(seeds) or seeds[i + 1] != s + 1:
+            parts.append(str(s) if s == start else f"{start}–{s}")
+            start = None
+    return ", ".join(parts)
+
+
+def _seeds(starts, per_sweep: int) -> str:
+    """The seeds trained: each sweep's start, or every seed of sweeps that pool several."""
+    if per_sweep <= 1:
+        return seed_ranges(starts)
+    trained = [s + k for s in starts for k in range(per_sweep)]
+    return f"{seed_ranges(trained)} ({len(starts)} sweeps of {per_sweep})"
+
+
+def _margin(item) -> str:
+    if item["margin"] is None:
+        return "nan (seed {})".format(item["seed"])
+    unit = " dec" if item["log"] else ""
+    return f"{item['margin']:+.3g}{unit} (seed {item['seed']})"
+
+
+def _minutes(seconds) -> str:
+    return "–" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def render(records_dir="robustness") -> str:
+    """A markdown table: one row per check of every recorded finding."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(records_dir).glob("*.json"))]
+    lines = [
+        "| experiment | profile | seeds | passed | check | smallest margin | wall time per seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in sorted(records, key=lambda r: (r["experiment"], r["profile"])):
+        summary = record["summary"]
+        head = [
+            f"`{record['experiment']}`",
+            record["profile"] + (" +overrides" if record["overrides"] else ""),
+            _seeds(summary["seeds"], record.get("seeds_per_sweep", 1)),
+            f"{summary['passed']}/{len(summary['seeds'])}",
+        ]
+        checks = list(summary["smallest_margins"].items()) or [("(no checks)", None)]
+        for k, (label, item) in enumerate(checks):
+            cells = head if k == 0 else [""] * len(head)
+            margin = _margin(item) if item else "–"
+            wall = _minutes(summary["mean_wall_s"]) if k == 0 else ""
+            lines.append("| " + " | ".join([*cells, label, margin, wall]) + " |")
+    return "\n".join(lines)
+
+
+def write_between_markers(path, table: str):
+    """Replace what lies between `BEGIN` and `END` in `path` with `table`."""
+    path = Path(path)
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no robustness-table markers ({BEGIN!r} ... {END!r})")
+    before, rest = text.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    path.write_text(f"{before}{BEGIN}\n{table}\n{END}{after}")

@@ -1,0 +1,289 @@
+"""Every migrated finding, on synthetic results: it must PASS, FAIL, and hold at its margin.
+
+No training: `TrialResult`s are built by hand with the numbers each finding
+reads. "At the margin" means every check's value sits on its threshold (the
+margin is 0 and the check holds); a hair beyond one threshold must fail.
+(imdb_seqlen and sentiment are tested with their own data modules.)
+"""
+
+import pytest
+
+from rnnexp import catalog
+from rnnexp.catalog import TrialResult
+
+catalog.load_catalog()
+
+
+def done(metrics, **trial):
+    return TrialResult({**trial, "seed": trial.get("seed", 0)}, metrics=metrics)
+
+
+def assert_at_margin(finding):
+    assert finding.passed, finding.message
+    assert finding.checks, "a migrated finding reports structured checks"
+    for label, margin in finding.margins.items():
+        assert margin == pytest.approx(0.0, abs=1e-9), (label, margin)
+
+
+def assert_verdict(finding, passed):
+    assert finding.passed is passed, finding.message
+    assert finding.checks, "a migrated finding reports structured checks"
+    assert all((c.margin >= 0) is c.passed for c in finding.checks)
+    assert ("NOT MET" in finding.message) is (not passed)
+
+
+# -- exploding_clipping -------------------------------------------------------
+
+
+def clipping_results(n_none, n_diverged, peaks, ratio=0.9, global_failures=0):
+    diverged = [
+        TrialResult(
+            {"clip": "none", "seed": k},
+            status="FAILED",
+            error="NonFiniteLoss: loss nan at step 2",
+            extras={"loss": [1.0, float("nan")]},
+        )
+        for k in range(n_diverged)
+    ]
+    tame = [
+        done({"test_loss_ratio": 1.0, "max_grad_norm_pre_clip": 5.0}, clip="none", seed=k)
+        for k in range(n_diverged, n_none)
+    ]
+    clipped = [
+        done({"test_loss_ratio": ratio, "max_grad_norm_pre_clip": peak}, clip="global", seed=k)
+        for k, peak in enumerate(peaks)
+    ]
+    failed = [
+        TrialResult({"clip": "global", "seed": 99}, status="FAILED", error="NonFiniteLoss: x")
+        for _ in range(global_failures)
+    ]
+    return diverged + tame + clipped + failed
+
+
+@pytest.mark.parametrize(
+    "case, passed",
+    [
+        (dict(n_none=3, n_diverged=2, peaks=[1e2, 1e4, 1e6]), True),
+        (dict(n_none=10, n_diverged=2, peaks=[1e2, 1e4, 1e6]), False),  # few diverged
+        (dict(n_none=3, n_diverged=2, peaks=[10.0, 100.0]), False),  # geomean 32x < 100x
+        (dict(n_none=3, n_diverged=2, peaks=[1e4], ratio=1.6), False),  # not even sane
+        (dict(n_none=3, n_diverged=2, peaks=[1e4], global_failures=1), False),
+    ],
+)
+def test_exploding_clipping_finding(case, passed):
+    exp = catalog.get("exploding_clipping")
+    assert_verdict(exp.finding(exp.resolve("ci"), clipping_results(**case)), passed)
+
+
+def test_exploding_clipping_finding_at_the_margin():
+    exp = catalog.get("exploding_clipping")
+    cfg = exp.resolve("ci")
+    # 3 of 10 diverged = 0.3, geometric mean of 10x and 1000x = 100x, median MSE 1.5
+    results = clipping_results(10, 3, [10.0, 1000.0], ratio=cfg.finding.global_median_max)
+    finding = exp.finding(cfg, results)
+    assert_at_margin(finding)
+    assert "seed 0: 2" in finding.message  # the divergence step, by the real seed
+    one_less = exp.finding(cfg, clipping_results(10, 2, [10.0, 1000.0]))
+    assert not one_less.passed
+
+
+def test_exploding_clipping_one_bad_clipped_seed_is_not_the_median():
+    exp = catalog.get("exploding_clipping")
+    cfg = exp.resolve("ci")
+    results = clipping_results(3, 2, [1e3, 1e4, 1e5])
+    results[-1].metrics["test_loss_ratio"] = 6.0  # seed 241 did this
+    finding = exp.finding(cfg, results)
+    assert finding.passed and "up to 6" in finding.message, finding.message
+
+
+# -- adding, copy_memory, tanh_vs_relu (rnnexp.long_range_tasks) -----------------
+
+
+def long_range_results(exp, winner_ratio, loser_ratio, length=100):
+    results = [done({"loss_ratio": loser_ratio}, arch=exp.loser, length=length)]
+    for k, arch in enumerate(exp.winners):  # the best winner is the first
+        results.append(done({"loss_ratio": winner_ratio * (1 + k)}, arch=arch, length=length))
+    if exp.name == "copy_memory":
+        for r in results:
+            r.metrics["copy_accuracy"] = 0.5
+    return results
+
+
+@pytest.mark.parametrize("name", ["adding", "copy_memory", "tanh_vs_relu"])
+def test_long_range_findings(name):
+    exp = catalog.get(name)
+    cfg = exp.resolve("ci")
+    solved, stuck = cfg.finding.solved_ratio, cfg.finding.stuck_ratio
+    assert_verdict(exp.finding(cfg, long_range_results(exp, solved / 10, 1.0)), True)
+    assert_at_margin(exp.finding(cfg, long_range_results(exp, solved, stuck)))
+    assert_verdict(exp.finding(cfg, long_range_results(exp, solved * 1.01, 1.0)), False)
+    assert_verdict(exp.finding(cfg, long_range_results(exp, solved / 10, stuck * 0.99)), False)
+    # a diverged winner (loss 1e33) is a failure, measured in decades
+    diverged = exp.finding(cfg, long_range_results(exp, 1e33, 1.0))
+    assert not diverged.passed and min(diverged.margins.values()) < -30
+
+
+# -- gradient_flow ----------------------------------------------------------------
+
+
+def flow_results(gated_init, rnn_trained, gated_trained):
+    def arch(name, init, trained):
+        metrics = {"ratio_init": init, "ratio_trained": trained, "loss_ratio": 0.5}
+        return done(metrics, arch=name)
+
+    return [
+        arch("rnn", 1e-8, rnn_trained),
+        arch("rnn_relu", 1e-5, 0.2),
+        arch("gru", gated_init, gated_trained),
+        arch("lstm", gated_init / 10, gated_trained / 100),
+    ]
+
+
+def test_gradient_flow_finding():
+    exp = catalog.get("gradient_flow")
+    cfg = exp.resolve("ci")
+    f = cfg.finding
+    assert_verdict(exp.finding(cfg, flow_results(1e-20, 1e-6, 0.5)), True)
+    at = exp.finding(cfg, flow_results(f.gated_init_max, f.rnn_trained_max, f.gated_trained_min))
+    assert_at_margin(at)
+    assert_verdict(exp.finding(cfg, flow_results(2e-3, 1e-6, 0.5)), False)
+    assert_verdict(exp.finding(cfg, flow_results(1e-20, 2e-3, 0.5)), False)
+    assert_verdict(exp.finding(cfg, flow_results(1e-20, 1e-6, 0.09)), False)
+
+
+# -- tagging ------------------------------------------------------------------------
+
+
+def tagging_results(uni, bi, cells=("rnn", "lstm")):
+    return [done({"test_accuracy": uni}, cell=c, direction="uni") for c in cells] + [
+        done({"test_accuracy": bi}, cell=c, direction="bi") for c in cells
+    ]
+
+
+def test_tagging_finding():
+    exp = catalog.get("tagging")
+    cfg = exp.resolve("ci")
+    f = cfg.finding
+    assert_verdict(exp.finding(cfg, tagging_results(0.23, 1.0)), True)
+    uni = f.uni_max_accuracy
+    assert_at_margin(exp.finding(cfg, tagging_results(uni, uni + f.min_gain)))
+    assert_verdict(exp.finding(cfg, tagging_results(0.25, 0.5)), False)  # gain 0.25
+    assert_verdict(exp.finding(cfg, tagging_results(0.5, 1.0)), False)  # uni too good
+
+
+# -- deep_rnn ------------------------------------------------------------------------
+
+
+def deep_results(shallow, deep, residual):
+    return [
+        done({"test_accuracy": shallow}, cell="rnn", depth=1, residual=False),
+        done({"test_accuracy": deep}, cell="rnn", depth=4, residual=False),
+        done({"test_accuracy": residual}, cell="rnn", depth=4, residual=True),
+    ]
+
+
+def test_deep_rnn_finding():
+    exp = catalog.get("deep_rnn")
+    cfg = exp.resolve("ci")
+    gain = cfg.finding.min_depth_gain
+    assert_verdict(exp.finding(cfg, deep_results(0.18, 0.96, 0.21)), True)
+    assert_at_margin(exp.finding(cfg, deep_results(0.25, 0.25 + gain, 0.2)))
+    # the best deeper stack counts, residual or not
+    assert_verdict(exp.finding(cfg, deep_results(0.18, 0.2, 0.96)), True)
+    assert_verdict(exp.finding(cfg, deep_results(0.18, 0.4, 0.21)), False)
+
+
+# -- char_lm ---------------------------------------------------------------------------
+
+
+def char_results(bpcs, unigram=5.0):
+    return [
+        done({"test_bpc": b, "unigram_bpc": unigram}, cell=c)
+        for c, b in zip(("rnn", "gru", "lstm"), bpcs)
+    ]
+
+
+def test_char_lm_finding():
+    exp = catalog.get("char_lm")
+    cfg = exp.resolve("ci")
+    gain = cfg.finding.min_gain_bits
+    assert_verdict(exp.finding(cfg, char_results([2.6, 2.4, 2.8])), True)
+    assert_at_margin(exp.finding(cfg, char_results([2.0, 2.5, 5.0 - gain])))
+    assert_verdict(exp.finding(cfg, char_results([2.0, 2.5, 3.6])), False)  # lstm 1.4 bits
+
+
+# -- timeseries ----------------------------------------------------------------------
+
+
+def series_results(ratios):
+    metrics = {"naive_mae": 23.4, "seasonal_naive_mae": 24.8}
+    return [
+        done({**metrics, "mae_vs_naive": r}, cell=c, seed=k)
+        for c, r in zip(("rnn", "gru", "lstm"), ratios)
+        for k in range(2)
+    ]
+
+
+def test_timeseries_finding():
+    exp = catalog.get("timeseries")
+    cfg = exp.resolve("ci")
+    best = cfg.finding.max_mae_vs_naive
+    assert_verdict(exp.finding(cfg, series_results([0.63, 0.53, 0.63])), True)
+    assert_at_margin(exp.finding(cfg, series_results([1.0, best, 1.0])))
+    assert_verdict(exp.finding(cfg, series_results([0.9, 0.86, 0.9])), False)  # best too weak
+    assert_verdict(exp.finding(cfg, series_results([1.05, 0.5, 0.6])), False)  # rnn > naive
+
+
+# -- captioning ----------------------------------------------------------------------
+
+
+def caption_results(bleus, nearest=53.0):
+    base = {"baseline_nearest_bleu4": nearest, "baseline_frequent_bleu4": 10.0}
+    return [done({**base, "bleu4": b}, cell=c) for c, b in zip(("rnn", "gru", "lstm"), bleus)]
+
+
+def test_captioning_finding():
+    exp = catalog.get("captioning")
+    cfg = exp.resolve("ci")
+    f = cfg.finding
+    assert_verdict(exp.finding(cfg, caption_results([86.0, 93.0, 96.1])), True)
+    # rnn and gru both at 65: 15 over a 50-BLEU nearest neighbour, and the gated floor
+    nearest = f.min_gated_bleu4 - f.min_gain_over_baseline
+    at = caption_results([f.min_gated_bleu4, f.min_gated_bleu4, 90.0], nearest=nearest)
+    assert_at_margin(exp.finding(cfg, at))
+    assert_verdict(exp.finding(cfg, caption_results([60.0, 93.0, 96.0])), False)  # rnn +7
+    assert_verdict(exp.finding(cfg, caption_results([86.0, 64.0, 96.0])), False)  # gru < 65
+
+
+# -- translation -----------------------------------------------------------------------
+
+
+def translation_results(bleu_none, long_none, long_luong, rnn_none=50.0):
+    results = []
+    for cell in ("rnn", "gru", "lstm"):
+        for attention, long in (("none", long_none), ("luong", long_luong)):
+            whole = rnn_none if (cell, attention) == ("rnn", "none") else bleu_none
+            metrics = {"bleu4": whole, "bleu4_len_13_up": long}
+            results.append(done(metrics, cell=cell, attention=attention))
+    return results
+
+
+def test_translation_finding():
+    exp = catalog.get("translation")
+    cfg = exp.resolve("ci")
+    f = cfg.finding
+    assert_verdict(exp.finding(cfg, translation_results(85.0, 76.0, 99.9)), True)
+    # gain exactly 15 BLEU; error 100 - 80 = 20 -> 10, ratio exactly 0.5
+    at = translation_results(50.0 + f.min_gated_gain, 80.0, 90.0)
+    assert_at_margin(exp.finding(cfg, at))
+    assert_verdict(exp.finding(cfg, translation_results(60.0, 76.0, 99.9)), False)  # gain 10
+    assert_verdict(exp.finding(cfg, translation_results(85.0, 80.0, 89.0)), False)  # 0.55
+
+
+# -- every migrated experiment has a test here ------------------------------------
+
+
+def test_every_finding_but_the_imdb_studies_is_tested_here():
+    tested = {"exploding_clipping", "adding", "copy_memory", "tanh_vs_relu", "gradient_flow"}
+    tested |= {"tagging", "deep_rnn", "char_lm", "timeseries", "captioning", "translation"}
+    assert set(catalog.registry()) - tested == {"imdb_seqlen", "sentiment"}

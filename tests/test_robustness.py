@@ -1,0 +1,132 @@
+"""`rnnexp robustness`: per-seed verdicts and margins, a summary run, a record, the table.
+
+A toy experiment (not registered, no training) whose one check depends on
+the seed keeps this fast: seed % 3 >= 1 fails at every third seed.
+"""
+
+import dataclasses
+import json
+
+import mlflow
+import pytest
+
+from rnnexp import robustness, robustness_table
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult
+from rnnexp.tracking import Tracker
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    seed: int = 0
+    seeds: int = 1
+
+
+class Toy(Experiment):
+    name = "toy_robust"
+    description = "a check that fails at every third seed"
+    config = ToyConfig()
+    profiles = {"ci": {}, "pooled": {"seeds": 4}}
+
+    def trials(self, cfg):
+        return [{"seed": cfg.seed + k} for k in range(cfg.seeds)]
+
+    def run_trial(self, cfg, trial, ctx):
+        return TrialResult(trial, metrics={"score": float(trial["seed"] % 3)})
+
+    def finding(self, cfg, results):
+        score = min(r.metrics["score"] for r in results)
+        checks = [
+            Check("score", score, ">=", 1.0),
+            Check("ratio", 10**score, ">=", 10, log=True),
+        ]
+        return Finding.from_checks(f"score {score}", checks)
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return Tracker("toy_robust", f"sqlite:///{tmp_path}/store/mlflow.db")
+
+
+def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
+    tracker, tmp_path, capsys
+):
+    record_path = tmp_path / "robustness" / "toy_robust-ci.json"
+    record = robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11, 12], tracker=tracker, record_path=record_path
+    )
+    out = capsys.readouterr().out
+    assert "seed 10: PASS" in out and "seed 12: FAIL" in out
+    assert "score: 0 >= 1, margin -1" in out and "margin -1 decades" in out
+    summary = record["summary"]
+    assert summary["seeds"] == [10, 11, 12] and summary["passed"] == 2
+    assert summary["smallest_margins"]["score"] == {"margin": -1.0, "seed": 12, "log": False}
+    assert summary["smallest_margins"]["ratio"]["log"] is True
+    assert json.loads(record_path.read_text()) == record
+
+    mlflow.set_tracking_uri(tracker.uri)
+    found = mlflow.search_runs(experiment_names=["toy_robust"], output_format="list")
+    sweeps = [r for r in found if r.data.tags.get("rnnexp.role") == "sweep"]
+    assert sorted(int(r.data.params["seed"]) for r in sweeps) == [10, 11, 12]
+    (summary_run,) = [r for r in found if r.data.tags.get("rnnexp.role") == "robustness"]
+    assert summary_run.data.metrics["pass_rate"] == pytest.approx(2 / 3)
+    assert summary_run.data.metrics["min_margin.score"] == -1.0
+    history = mlflow.MlflowClient().get_metric_history(summary_run.info.run_id, "margin.score")
+    assert {m.step: m.value for m in history} == {10: 0.0, 11: 1.0, 12: -1.0}
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(summary_run.info.run_id)}
+    assert "robustness.json" in artifacts
+    plots = mlflow.MlflowClient().list_artifacts(summary_run.info.run_id, "summary")
+    assert [a.path for a in plots] == ["summary/margins_by_seed.png"]
+
+
+def test_records_merge_by_seed_and_the_table_is_generated_from_them(tracker, tmp_path):
+    folder = tmp_path / "robustness"
+    path = folder / "toy_robust-ci.json"
+    robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+    record = robustness.run_robustness(
+        Toy(), profile="ci", seeds=[11, 13], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [10, 11, 13]
+    assert record["summary"]["passed"] == 3
+    table = robustness_table.render(folder)
+    assert "| `toy_robust` | ci | 10–11, 13 | 3/3 | score | +0 (seed 10) |" in table
+    assert "| ratio | +0 dec (seed 10) |" in table
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{robustness_table.BEGIN}\nold\n{robustness_table.END}\nrest\n")
+    robustness_table.write_between_markers(readme, table)
+    assert readme.read_text() == (
+        f"intro\n{robustness_table.BEGIN}\n{table}\n{robustness_table.END}\nrest\n"
+    )
+
+
+def test_a_pooled_sweep_steps_by_its_seed_count():
+    toy = Toy()
+    assert robustness.sweep_seed_span(toy, toy.resolve("ci")) == 1
+    assert robustness.sweep_seed_span(toy, toy.resolve("pooled", {"seed": 5})) == 4
+
+
+def test_seed_ranges():
+    assert robustness_table.seed_ranges([12, 10, 11, 20, 22, 21, 30]) == "10–12, 20–22, 30"
+
+
+def test_the_readme_table_is_the_generated_one():
+    """The README quotes the records; regenerate with `rnnexp robustness-table --write`."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    table = robustness_table.render(root / "robustness")
+    assert f"{robustness_table.BEGIN}\n{table}\n{robustness_table.END}" in readme
+
+
+def test_pooled_sweeps_list_every_seed_they_trained(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-pooled.json"
+    robustness.run_robustness(
+        Toy(), profile="pooled", seeds=[20, 24], tracker=tracker, record_path=path
+    )
+    assert json.loads(path.read_text())["seeds_per_sweep"] == 4
+    assert "| `toy_robust` | pooled | 20–27 (2 sweeps of 4) | 0/2 |" in robustness_table.render(
+        path.parent
+    )
