@@ -126,9 +126,25 @@ def measure(args) -> list[dict]:
     return rows
 
 
+def check_arguments(args):
+    """Refuse bad sizes and cell names in one line, before TensorFlow starts."""
+    from rnnexp.config import ConfigError
+
+    cells = [c.strip() for c in args.cells.split(",")]
+    unknown = [c for c in cells if c not in ("rnn", "gru", "lstm")]
+    if unknown or not cells:
+        raise ConfigError(f"--cells {args.cells!r}: unknown {unknown}; choose from rnn,gru,lstm")
+    args.cells = ",".join(cells)
+    for flag in ("batch", "timesteps", "input_dim", "units", "batches", "repeats"):
+        value = getattr(args, flag)
+        if value < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+
+
 def run_bench(args) -> int:
     from rnnexp import console
 
+    check_arguments(args)
     shape = (
         f"batch {args.batch}, T {args.timesteps}, input {args.input_dim}, "
         f"units {args.units}, {args.batches} batches/epoch, best of {args.repeats}"
