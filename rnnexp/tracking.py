@@ -74,7 +74,9 @@ class StoreError(ConfigError):
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """`--tracking-uri`, else `$MLFLOW_TRACKING_URI`, else the project store."""
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri is not None:  # an empty --tracking-uri is refused, not read as "the default"
+        return uri
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def ui_command(uri: str) -> str:
@@ -88,6 +90,11 @@ def _sqlite_path(uri: str) -> Path | None:
 
 
 def _check_uri(uri: str):
+    if not uri.strip():
+        raise StoreError("--tracking-uri is empty; leave it out for sqlite:///mlruns/mlflow.db")
+    if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
+        # MLflow would keep the whole sweep in memory and lose it at exit
+        raise StoreError(f"tracking URI {uri!r} names no database file ({DEFAULT_TRACKING_URI})")
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
     if scheme in ("", "file"):
         raise StoreError(

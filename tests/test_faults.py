@@ -337,6 +337,8 @@ def _old_schema(path: Path):
         ("folder", "plain-folder store"),
         ("scheme", "unknown tracking URI scheme 'foo'"),
         ("deleted", "experiment 'fault_toy' is deleted"),
+        ("empty", "--tracking-uri is empty"),
+        ("memory", "names no database file"),
     ],
 )
 def test_9_store_faults_are_one_line(toy, tmp_path, capsys, store, message):
@@ -351,6 +353,8 @@ def test_9_store_faults_are_one_line(toy, tmp_path, capsys, store, message):
         uri = f"file://{tmp_path}/plain"
     elif store == "scheme":
         uri = "foo://bar"
+    elif store in ("empty", "memory"):
+        uri = "" if store == "empty" else "sqlite:///"  # not the default store, not memory
     else:
         uri = f"sqlite:///{db}"
         client = mlflow.tracking.MlflowClient(tracking_uri=uri)
@@ -376,6 +380,25 @@ def test_9_read_only_store(toy, tmp_path, capsys):
     finally:
         for path in [store, *store.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_2_liveness_of_a_sweeps_owner(monkeypatch):
+    from rnnexp import lease
+
+    me = lease.owner_tags()
+    assert lease.live_owner(me) is None  # this process may continue its own sweep
+    assert lease.live_owner({}) is None  # recorded before owners were: resumable
+    parent = {**me, lease.PID: str(os.getppid()), lease.STARTED: ""}
+    assert f"pid {os.getppid()} on" in lease.live_owner(parent)
+    recycled = {**parent, lease.STARTED: "1"}  # that pid now belongs to another process
+    assert lease.live_owner(recycled) is None and "is gone" in lease.dead_owner(recycled)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    assert lease.live_owner({**me, lease.PID: str(dead.pid)}) is None
+    remote = {**me, lease.HOST: "elsewhere", lease.HEARTBEAT: str(time.time() - 5)}
+    assert "on elsewhere (last heartbeat 5 s ago)" in lease.live_owner(remote)
+    stale = {**remote, lease.HEARTBEAT: str(time.time() - lease.STALE_S - 1)}
+    assert lease.live_owner(stale) is None
 
 
 # -- 7, 14: disk full while writing the summary, then --resume --------------------
