@@ -360,7 +360,10 @@ def test_9_store_faults_are_one_line(toy, tmp_path, capsys, store, message):
         client = mlflow.tracking.MlflowClient(tracking_uri=uri)
         client.delete_experiment(client.create_experiment("fault_toy"))
     capsys.readouterr()
-    for argv in (["run", "fault_toy"], ["compare", "fault_toy"]):
+    commands = [["run", "fault_toy"], ["compare", "fault_toy"]]
+    if store != "deleted":  # the UI shows deleted experiments' neighbours fine
+        commands.append(["ui", "--port", _free_port()])
+    for argv in commands:
         code, _, err = main(capsys, *argv, "--tracking-uri", uri)
         assert code == 2 and one_line_error(err) and message in err, err
 
@@ -399,6 +402,29 @@ def test_2_liveness_of_a_sweeps_owner(monkeypatch):
     assert "on elsewhere (last heartbeat 5 s ago)" in lease.live_owner(remote)
     stale = {**remote, lease.HEARTBEAT: str(time.time() - lease.STALE_S - 1)}
     assert lease.live_owner(stale) is None
+
+
+def test_9_read_only_store_messages_also_as_root(toy, tmp_path, capsys):
+    """Root writes through chmod, so the read-only faults are made another way."""
+    import sqlalchemy.exc
+
+    from rnnexp.tracking import StoreError, Tracker, describe_store_error
+
+    _, uri = toy
+    assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
+    lock = tmp_path / "store" / ".rnnexp-store.lock"
+    lock.unlink()
+    lock.mkdir()  # the lock cannot be opened: reading still works, writing is refused
+    code, out, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
+    assert code == 0 and "4 of 4 planned" in out, err
+    with pytest.raises(StoreError, match="store folder .* is not writable"):
+        Tracker("another_experiment", uri).ensure()  # creating needs the lock
+    readonly = sqlalchemy.exc.OperationalError(
+        "INSERT", {}, Exception("attempt to write a readonly database")
+    )
+    assert "is not writable" in describe_store_error(readonly, uri)
+    full = sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database or disk is full"))
+    assert describe_store_error(full, uri).startswith("disk full while writing store")
 
 
 # -- 7, 14: disk full while writing the summary, then --resume --------------------
