@@ -145,6 +145,11 @@ def run_bench(args) -> int:
     from rnnexp import console
 
     check_arguments(args)
+    tracker = None
+    if not args.no_track:  # a bad store fails now, not after minutes of measuring
+        from rnnexp.tracking import Tracker
+
+        tracker = Tracker("bench", args.tracking_uri)
     shape = (
         f"batch {args.batch}, T {args.timesteps}, input {args.input_dim}, "
         f"units {args.units}, {args.batches} batches/epoch, best of {args.repeats}"
@@ -156,10 +161,7 @@ def run_bench(args) -> int:
         print(json.dumps({"shape": shape, "results": rows}, indent=2))
     else:
         console.say(console.format_table(rows))
-    if not args.no_track:
-        from rnnexp.tracking import Tracker
-
-        tracker = Tracker("bench", args.tracking_uri)
+    if tracker is not None:
         with tracker.run(f"bench-T{args.timesteps}-u{args.units}") as run:
             run.log_params({k: v for k, v in vars(args).items() if k not in ("json", "no_track")})
             for row in rows:

@@ -50,10 +50,22 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _die_with_parent():
+    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED (Linux)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere an orphan finishes its trial; a later --resume takes over
+
+
 def _worker_main(conn, setup: dict):
     """A worker process: run the trials the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
     signal.signal(signal.SIGTERM, _interrupt)
+    _die_with_parent()
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ[var] = str(setup["threads"])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
