@@ -249,6 +249,10 @@ def _cmd_compare(args):
     from rnnexp.config import ConfigError
 
     exp = catalog.get(args.name)
+    if args.run is not None and not args.run.strip():
+        raise ConfigError("--run takes a parent run id (or a prefix); got ''")
+    if args.plots is not None and not args.plots.strip():
+        raise ConfigError("--plots takes a folder; got ''")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise ConfigError(f"--plots takes a folder to download into; {args.plots} is a file")
     from rnnexp.tracking import Tracker

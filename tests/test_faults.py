@@ -502,6 +502,9 @@ def test_13_compare_shows_a_sweep_whose_trials_all_failed(toy, tmp_path, capsys)
     assert "0 of 1 planned trial(s) finished" in out and "sorted by run order" in out
     code, _, err = main(capsys, "compare", "fault_toy", "--metric", "score", "--tracking-uri", uri)
     assert code == 2 and one_line_error(err) and "none FINISHED" in err
+    for flag in ("--run", "--plots"):  # an empty value is refused, not read as "none given"
+        code, _, err = main(capsys, "compare", "fault_toy", flag, "", "--tracking-uri", uri)
+        assert code == 2 and one_line_error(err) and f"{flag} takes" in err
     target = tmp_path / "a_file"
     target.write_text("x")
     code, _, err = main(capsys, "compare", "fault_toy", "--plots", target, "--tracking-uri", uri)
