@@ -34,9 +34,14 @@ POSITIVE_COUNTS = frozenset(
         "seeds", "epochs", "batch_size", "units", "train_size", "test_size", "eval_size",
         "vocab", "vocab_size", "length", "depth", "embed_dim", "window", "symbols",
         "classes", "beam_width", "image_size", "feature_units", "maxlen",
-        "encoder_depth", "decoder_depth",
+        "encoder_depth", "decoder_depth", "examples", "evidence_count", "sentiment_words",
+        "season",
     }
 )  # fmt: skip
+# Limits and minimums where 0 is meaningful ("no limit", "keep all"): never negative.
+NON_NEGATIVE = frozenset(
+    {"max_words", "min_count", "min_pool", "max_train", "max_test", "max_chars", "max_images"}
+)
 
 
 class ConfigError(ValueError):
@@ -53,8 +58,9 @@ def check_common(cfg, prefix=""):
     """Checks every experiment shares, on a resolved config tree.
 
     Seeds are >= 0 (NumPy refuses negative ones, so every trial would fail),
-    `POSITIVE_COUNTS` are >= 1, and a sweep grid lists each value once (a
-    duplicate would run, record and average the same trial twice).
+    `POSITIVE_COUNTS` are >= 1, `NON_NEGATIVE` limits >= 0, and a sweep grid
+    lists each value once (a duplicate would run, record and average the same
+    trial twice).
     """
     for field in dataclasses.fields(cfg):
         value, key = getattr(cfg, field.name), prefix + field.name
@@ -64,6 +70,8 @@ def check_common(cfg, prefix=""):
             check(value >= 0, key, value, "an integer >= 0")
         elif field.name in POSITIVE_COUNTS and isinstance(value, int):
             check(value >= 1, key, value, "an integer >= 1")
+        elif field.name in NON_NEGATIVE and isinstance(value, int):
+            check(value >= 0, key, value, "an integer >= 0")
         elif prefix.endswith("sweep.") and isinstance(value, tuple):
             repeated = sorted({v for v in value if value.count(v) > 1}, key=str)
             check(not repeated, key, list(value), f"each value once (repeated: {repeated})")

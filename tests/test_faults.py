@@ -257,6 +257,17 @@ def test_6_12_bad_run_arguments_are_refused_before_anything(tmp_path, capsys, ar
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize(
+    "name,key", [("translation", "data.max_words"), ("timeseries", "data.season")]
+)
+def test_6_no_experiment_takes_a_negative_count(name, key):
+    from rnnexp import catalog
+    from rnnexp.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"invalid value for {key}: -1"):
+        catalog.get(name).resolve("default", {key: -1})
+
+
 def test_6_char_lm_window_longer_than_the_text(tmp_path):
     from rnnexp import catalog
     from rnnexp.config import ConfigError
