@@ -163,8 +163,14 @@ def digit_captions(cfg: CaptionData):
 
 def folder_captions(cfg: CaptionData):
     from rnnexp.data.flickr import load_captions, load_images
+    from rnnexp.data.imdb import DataError
 
     found = load_captions(cfg.path, max_words=cfg.max_words)
+    if len(found) < 2:  # one image cannot be both trained on and tested
+        raise DataError(
+            f"{cfg.path}: {len(found)} usable captioned image(s); need at least 2 "
+            "(a fifth of them, at least one, is held out for the test)"
+        )
     order = np.random.default_rng(cfg.seed).permutation(len(found))
     n_test = min(cfg.test_size, max(1, len(found) // 5))
     test, train = order[:n_test], order[n_test:]

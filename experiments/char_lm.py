@@ -37,7 +37,7 @@ import numpy as np
 
 from rnnexp import console, plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
-from rnnexp.config import check
+from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
 from rnnexp.training import TrainConfig, fit, set_seed
 
@@ -156,6 +156,12 @@ class CharLM(Experiment):
         if cfg.data.max_chars:
             text = text[: cfg.data.max_chars]
         split = int(len(text) * (1 - cfg.data.test_fraction))
+        shortest = min(split, len(text) - split)  # each split must hold one window + target
+        if cfg.data.window + 1 >= shortest:
+            raise ConfigError(
+                f"invalid value for data.window: {cfg.data.window} (allowed: < {shortest - 1}, "
+                f"the shorter split of {label} has {shortest:,} characters)"
+            )
         vocab = text_corpus.CharVocab.fit(text[:split], cfg.data.min_count)
         corpus = text_corpus.CharCorpus(
             vocab.encode(text[:split]), vocab.encode(text[split:]), vocab, label

@@ -126,9 +126,30 @@ def measure(args) -> list[dict]:
     return rows
 
 
+def check_arguments(args):
+    """Refuse bad sizes and cell names in one line, before TensorFlow starts."""
+    from rnnexp.config import ConfigError
+
+    cells = [c.strip() for c in args.cells.split(",")]
+    unknown = [c for c in cells if c not in ("rnn", "gru", "lstm")]
+    if unknown or not cells:
+        raise ConfigError(f"--cells {args.cells!r}: unknown {unknown}; choose from rnn,gru,lstm")
+    args.cells = ",".join(cells)
+    for flag in ("batch", "timesteps", "input_dim", "units", "batches", "repeats"):
+        value = getattr(args, flag)
+        if value < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+
+
 def run_bench(args) -> int:
     from rnnexp import console
 
+    check_arguments(args)
+    tracker = None
+    if not args.no_track:  # a bad store fails now, not after minutes of measuring
+        from rnnexp.tracking import Tracker
+
+        tracker = Tracker("bench", args.tracking_uri)
     shape = (
         f"batch {args.batch}, T {args.timesteps}, input {args.input_dim}, "
         f"units {args.units}, {args.batches} batches/epoch, best of {args.repeats}"
@@ -140,10 +161,7 @@ def run_bench(args) -> int:
         print(json.dumps({"shape": shape, "results": rows}, indent=2))
     else:
         console.say(console.format_table(rows))
-    if not args.no_track:
-        from rnnexp.tracking import Tracker
-
-        tracker = Tracker("bench", args.tracking_uri)
+    if tracker is not None:
         with tracker.run(f"bench-T{args.timesteps}-u{args.units}") as run:
             run.log_params({k: v for k, v in vars(args).items() if k not in ("json", "no_track")})
             for row in rows:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnexp.config import ConfigError, apply_overrides
+from rnnexp.config import ConfigError, apply_overrides, check_common
 
 __all__ = [
     "Check",
@@ -168,7 +168,9 @@ class Experiment:
                 f"choose one of {', '.join(self.profile_names())}"
             )
         cfg = apply_overrides(self.config, self.profiles.get(profile, {}))
-        return apply_overrides(cfg, overrides or {})
+        cfg = apply_overrides(cfg, overrides or {})
+        check_common(cfg)
+        return cfg
 
     # -- the sweep -------------------------------------------------------
     def trials(self, cfg) -> list[dict]:

@@ -5,8 +5,10 @@ before anything trains, with a one-line error and exit status 2.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 
 __all__ = ["main"]
@@ -193,6 +195,29 @@ def _cmd_run(args):
     from rnnexp.config import ConfigError, to_dict
 
     exp, cfg, overrides = _resolve(args)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    tracker, resume, finished = None, None, set()
+    if args.resume is not None:
+        if not args.resume.strip():
+            raise ConfigError(
+                "--resume takes a parent run id, or nothing for the newest unfinished sweep; got ''"
+            )
+        if args.overrides or args.seed is not None or args.profile != "default":
+            raise ConfigError(
+                "--resume reuses the sweep's own profile and overrides; "
+                "drop --set, --seed and --profile"
+            )
+        from rnnexp.tracking import Tracker
+
+        tracker = Tracker(exp.name, args.tracking_uri)
+        sweep = _sweep_to_resume(tracker, None if args.resume == "latest" else args.resume)
+        resume, args.profile = sweep.run_id, sweep.tags.get("rnnexp.profile", "default")
+        overrides = json.loads(sweep.tags.get("rnnexp.overrides", "{}"))
+        cfg = exp.resolve(args.profile, overrides)
+        finished = {
+            c.tags.get("rnnexp.trial") for c in tracker.trial_runs(resume) if c.status == "FINISHED"
+        }
     if args.dry_run:
         trials = runner.plan(exp, cfg)
         print(
@@ -202,36 +227,22 @@ def _cmd_run(args):
                     "profile": args.profile,
                     "data_source": exp.data_source(cfg),
                     "config": to_dict(cfg),
+                    **({"resume": resume} if resume else {}),
                 },
                 indent=2,
             )
         )
-        print(f"planned trials ({len(trials)}):")
+        kept = [t for t in trials if runner._trial_key(t) in finished]
+        detail = f", {len(trials) - len(kept)} to run, {len(kept)} kept" if resume else ""
+        print(f"planned trials ({len(trials)}{detail}):")
         for i, trial in enumerate(trials):
-            print(f"  {i + 1:3d}. {exp.trial_name(trial)}")
+            mark = "  (finished, kept)" if trial in kept else ""
+            print(f"  {i + 1:3d}. {exp.trial_name(trial)}{mark}")
         return 0
-    from rnnexp.tracking import Tracker
+    if tracker is None:
+        from rnnexp.tracking import Tracker
 
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    tracker = Tracker(exp.name, args.tracking_uri)
-    resume = None
-    if args.resume:
-        from rnnexp.compare import find_sweep
-
-        if args.overrides or args.seed is not None or args.profile != "default":
-            raise ConfigError(
-                "--resume reuses the sweep's own profile and overrides; "
-                "drop --set, --seed and --profile"
-            )
-        sweep = find_sweep(
-            tracker,
-            None if args.resume == "latest" else args.resume,
-            unfinished=args.resume == "latest",
-        )
-        resume, args.profile = sweep.run_id, sweep.tags.get("rnnexp.profile", "default")
-        overrides = json.loads(sweep.tags.get("rnnexp.overrides", "{}"))
-        cfg = exp.resolve(args.profile, overrides)
+        tracker = Tracker(exp.name, args.tracking_uri)  # checks the store; creates nothing yet
     outcome = runner.run_experiment(
         exp,
         cfg,
@@ -242,6 +253,12 @@ def _cmd_run(args):
         resume=resume,
         distribute=args.distribute,
     )
+    if outcome.lost:
+        console.say(
+            f"{outcome.lost} trial(s) lost with a dead worker process; the sweep is marked "
+            f"FAILED: `python -m rnnexp run {exp.name} --resume` runs them"
+        )
+        return 1
     if args.check and not outcome.finding.passed:
         console.say(f"--check: the expected finding was not reproduced ({exp.name})")
         return 1
@@ -296,12 +313,46 @@ def _cmd_robustness_table(args):
     return 0
 
 
+def _sweep_to_resume(tracker, run_id: str | None):
+    """The sweep `--resume` finishes: `run_id`, or the newest unfinished one nobody runs."""
+    from rnnexp.compare import find_sweep
+    from rnnexp.config import ConfigError
+    from rnnexp.lease import SweepBusy, live_owner
+
+    sweep = find_sweep(tracker, run_id, unfinished=run_id is None)
+    if run_id is None:  # skip sweeps other processes are running now
+        candidates = [s for s in tracker.sweeps() if s.status != "FINISHED"]
+        sweep = next((s for s in candidates if live_owner(s.tags) is None), sweep)
+    if sweep.status == "FINISHED":
+        raise ConfigError(
+            f"sweep {sweep.run_id} already FINISHED; `compare {tracker.experiment_name} --run "
+            f"{sweep.run_id[:8]}` shows it, `run {tracker.experiment_name}` starts a new one"
+        )
+    who = live_owner(sweep.tags)
+    if who:
+        raise SweepBusy(
+            f"sweep {sweep.run_id} is still being run by {who}; let it finish, or stop it "
+            "and --resume again"
+        )
+    return sweep
+
+
 def _cmd_compare(args):
+    from pathlib import Path
+
     from rnnexp import catalog
     from rnnexp.compare import compare
-    from rnnexp.tracking import Tracker
+    from rnnexp.config import ConfigError
 
     exp = catalog.get(args.name)
+    if args.run is not None and not args.run.strip():
+        raise ConfigError("--run takes a parent run id (or a prefix); got ''")
+    if args.plots is not None and not args.plots.strip():
+        raise ConfigError("--plots takes a folder; got ''")
+    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
+        raise ConfigError(f"--plots takes a folder to download into; {args.plots} is a file")
+    from rnnexp.tracking import Tracker
+
     tracker = Tracker(exp.name, args.tracking_uri)
     compare(
         tracker,
@@ -310,16 +361,65 @@ def _cmd_compare(args):
         ascending=args.ascending or (args.metric is None and not exp.higher_is_better),
         fmt=args.format,
         plots_dir=args.plots,
+        metric_given=args.metric is not None,
     )
     return 0
 
 
 def _cmd_ui(args):
-    from rnnexp.tracking import resolve_tracking_uri, serve_ui
+    import socket
 
+    from rnnexp.config import ConfigError
+    from rnnexp.tracking import check_store, resolve_tracking_uri, serve_ui
+
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be 1-65535, got {args.port}")
     uri = resolve_tracking_uri(args.tracking_uri)
+    check_store(uri)
+    try:  # MLflow's server would log a traceback and exit 0 on a busy port
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"cannot serve on {args.host}:{args.port} ({err.strerror or err}); "
+            "pick another --port or --host"
+        ) from None
     print(f"MLflow UI on {uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
-    return serve_ui(uri, args.host, args.port)
+    code = serve_ui(uri, args.host, args.port)
+    if code:
+        print(f"error: the MLflow UI server stopped (exit status {code})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _unexpected(err: Exception) -> str:
+    """One line for an error no handler expected: a store fault, or a bug to report."""
+    tracking = sys.modules.get("rnnexp.tracking")
+    described = tracking.describe_store_error(err) if tracking else None
+    if described:
+        return described
+    if isinstance(err, OSError) and err.filename:
+        return f"{err.filename}: {err.strerror or err}"
+    first = (str(err).splitlines() or [""])[0][:300]
+    return (
+        f"unexpected {type(err).__name__}: {first} (a bug in rnnexp; "
+        "RNNEXP_DEBUG=1 shows the traceback)"
+    )
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm():
+    """SIGTERM (kill, a scheduler's timeout) ends a run like Ctrl-C: runs marked KILLED."""
+
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the cleanup finish
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv=None) -> int:
@@ -341,13 +441,20 @@ def main(argv=None) -> int:
             from rnnexp.bench import run_bench
 
             return run_bench(args)
-        return handlers[args.command](args)
+        with _interrupt_on_sigterm() if args.command == "run" else contextlib.nullcontext():
+            return handlers[args.command](args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the run is marked KILLED in MLflow", file=sys.stderr)
+        where = "; the run is marked KILLED in MLflow" if args.command in ("run", "bench") else ""
+        print(f"interrupted{where}", file=sys.stderr)
         return 130
+    except Exception as err:  # no traceback for a user: one line, and the exit status says
+        if os.environ.get("RNNEXP_DEBUG") == "1":
+            raise
+        print(f"error: {_unexpected(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

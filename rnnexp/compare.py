@@ -34,8 +34,15 @@ def find_sweep(tracker, run_id: str | None = None, *, unfinished: bool = False):
     return candidates[0]
 
 
-def sweep_rows(tracker, parent, metric: str | None, ascending=False) -> list[dict]:
-    """One row per trial: parameters, status, final metrics; best first, failures last."""
+def sweep_rows(
+    tracker, parent, metric: str | None, ascending=False, metric_given=True
+) -> list[dict]:
+    """One row per trial: parameters, status, final metrics; best first, failures last.
+
+    `metric` must be one the trials recorded; when no trial recorded any (all
+    failed, or none ran) the rows come in run order, unless the user named
+    the metric (`metric_given`), which is then refused.
+    """
     rows = []
     for child in tracker.trial_runs(parent.run_id):
         trial = json.loads(child.tags.get("rnnexp.trial", "{}"))
@@ -48,8 +55,15 @@ def sweep_rows(tracker, parent, metric: str | None, ascending=False) -> list[dic
         row["run_id"] = child.run_id
         rows.append(row)
     known = sorted({k for r in rows for k in r if isinstance(r.get(k), float)})
-    if metric is not None and rows and metric not in known:
-        raise ConfigError(f"unknown metric {metric!r}; choose one of {', '.join(known)}")
+    if metric is not None and metric not in known:
+        if known:
+            raise ConfigError(f"unknown metric {metric!r}; choose one of {', '.join(known)}")
+        if metric_given:
+            raise ConfigError(
+                f"--metric {metric}: no trial of sweep {parent.run_id} recorded final metrics "
+                f"({len(rows)} run(s), none FINISHED); drop --metric to see why"
+            )
+        metric = None
 
     def key(row):
         value = row.get(metric) if metric else None
@@ -74,10 +88,21 @@ def render(rows: list[dict], fmt: str) -> str:
     return console.format_table(rows, columns, markdown=fmt == "markdown")
 
 
-def compare(tracker, *, run_id=None, metric=None, ascending=False, fmt="table", plots_dir=None):
+def compare(
+    tracker,
+    *,
+    run_id=None,
+    metric=None,
+    ascending=False,
+    fmt="table",
+    plots_dir=None,
+    metric_given=True,
+):
     """Print the table; download the sweep's summary plots. Returns the rows."""
     parent = find_sweep(tracker, run_id)
-    rows = sweep_rows(tracker, parent, metric, ascending)
+    rows = sweep_rows(tracker, parent, metric, ascending, metric_given)
+    if not any(r["status"] == "FINISHED" for r in rows):
+        metric = None  # nothing was ranked: say run order
     print(render(rows, fmt), end="" if fmt == "csv" else "\n")
     if fmt == "table":
         print(
@@ -90,7 +115,10 @@ def compare(tracker, *, run_id=None, metric=None, ascending=False, fmt="table", 
         if parent.tags.get("finding"):
             print(f"finding: {parent.tags['finding']} - {parent.tags.get('finding.message', '')}")
     if plots_dir:
-        folder = tracker.download(parent.run_id, "summary", Path(plots_dir))
+        try:
+            folder = tracker.download(parent.run_id, "summary", Path(plots_dir))
+        except OSError as err:
+            raise ConfigError(f"--plots {plots_dir}: cannot write there ({err.strerror})") from None
         pngs = sorted(folder.glob("*.png")) if folder else []
         if fmt == "table":
             print("plots: " + (", ".join(str(p) for p in pngs) or "none recorded"))

@@ -11,6 +11,7 @@ live in each dataclass's `__post_init__` and raise `ConfigError` too.
 import ast
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from typing import Any, Literal, Union
@@ -19,10 +20,28 @@ __all__ = [
     "ConfigError",
     "apply_overrides",
     "check",
+    "check_common",
     "flatten",
     "parse_assignment",
     "to_dict",
 ]
+
+# Count-like fields: a zero or negative value never means anything useful, and
+# some (train_size=0) would train nothing yet finish "successfully". Checked by
+# name across every experiment so no config can forget one.
+POSITIVE_COUNTS = frozenset(
+    {
+        "seeds", "epochs", "batch_size", "units", "train_size", "test_size", "eval_size",
+        "vocab", "vocab_size", "length", "depth", "embed_dim", "window", "symbols",
+        "classes", "beam_width", "image_size", "feature_units", "maxlen",
+        "encoder_depth", "decoder_depth", "examples", "evidence_count", "sentiment_words",
+        "season",
+    }
+)  # fmt: skip
+# Limits and minimums where 0 is meaningful ("no limit", "keep all"): never negative.
+NON_NEGATIVE = frozenset(
+    {"max_words", "min_count", "min_pool", "max_train", "max_test", "max_chars", "max_images"}
+)
 
 
 class ConfigError(ValueError):
@@ -33,6 +52,29 @@ def check(condition, key, value, allowed):
     """Raise `ConfigError` naming `key`, `value` and what is `allowed`."""
     if not condition:
         raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {allowed})")
+
+
+def check_common(cfg, prefix=""):
+    """Checks every experiment shares, on a resolved config tree.
+
+    Seeds are >= 0 (NumPy refuses negative ones, so every trial would fail),
+    `POSITIVE_COUNTS` are >= 1, `NON_NEGATIVE` limits >= 0, and a sweep grid
+    lists each value once (a duplicate would run, record and average the same
+    trial twice).
+    """
+    for field in dataclasses.fields(cfg):
+        value, key = getattr(cfg, field.name), prefix + field.name
+        if dataclasses.is_dataclass(value):
+            check_common(value, key + ".")
+        elif field.name == "seed" and isinstance(value, int):
+            check(value >= 0, key, value, "an integer >= 0")
+        elif field.name in POSITIVE_COUNTS and isinstance(value, int):
+            check(value >= 1, key, value, "an integer >= 1")
+        elif field.name in NON_NEGATIVE and isinstance(value, int):
+            check(value >= 0, key, value, "an integer >= 0")
+        elif prefix.endswith("sweep.") and isinstance(value, tuple):
+            repeated = sorted({v for v in value if value.count(v) > 1}, key=str)
+            check(not repeated, key, list(value), f"each value once (repeated: {repeated})")
 
 
 def to_dict(cfg) -> dict:
@@ -191,6 +233,8 @@ def _coerce(value, annotation, key):
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
+        if not math.isfinite(float(value)):  # 1e999 parses as inf
+            raise ConfigError(f"invalid value for {key}: {value!r} (expected a finite number)")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):

@@ -6,22 +6,33 @@ and runs trials as child runs of the sweep's parent run in the same MLflow
 store (the store's creation is already serialised by `Tracker`). The CPU
 cores are shared out: each worker's TensorFlow gets `cores // N` threads.
 
+The parent hands out one trial at a time over a pipe to each worker, so it
+always knows which trial a worker holds. A worker that dies (kill -9, out of
+memory) loses only that trial: it is recorded KILLED with the reason, a new
+worker takes the next trial, and the sweep ends FAILED so a plain `--resume`
+runs what was lost. On Ctrl-C (or SIGTERM to the parent) no trial starts any more; the
+workers' running trials are marked KILLED and the workers stop within
+seconds. Workers ignore the terminal's SIGINT, so the parent decides.
+
 For more than one machine, point every process at a shared tracking server
 (`--tracking-uri http://host:5000` backed by a real database) or drive the
 trials from Ray Tune with its MLflow integration; see the README.
 """
 
-import concurrent.futures as futures
+import contextlib
 import multiprocessing
 import os
+import signal
+import time
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 from rnnexp import console
 from rnnexp.catalog import TrialResult
 
 __all__ = ["run_parallel", "worker_threads"]
 
-_WORKER: dict = {}
+STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
 
 
 @dataclass(frozen=True)
@@ -33,36 +44,76 @@ def worker_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _init_worker(name, profile, overrides, uri, threads, distribute):
+def _interrupt(signum, frame):
+    # Raised on every SIGTERM: library code with a bare `except:` (TensorFlow's
+    # imports have some) may swallow one, and the parent sends more.
+    raise KeyboardInterrupt
+
+
+def _die_with_parent():
+    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED (Linux)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere an orphan finishes its trial; a later --resume takes over
+
+
+def _worker_main(conn, setup: dict):
+    """A worker process: run the trials the parent sends until it sends None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
+    signal.signal(signal.SIGTERM, _interrupt)
+    _die_with_parent()
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ[var] = str(threads)
+        os.environ[var] = str(setup["threads"])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _WORKER.update(name=name, profile=profile, overrides=overrides, uri=uri, distribute=distribute)
+    try:
+        state = {}
+        while (job := conn.recv()) is not None:
+            index, trial = job
+            try:
+                conn.send((index, _work(state, setup, index, trial)))
+            except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
+                conn.send((index, err))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        return  # stopped, or the parent is gone; the trial's run is already ended
 
 
-def _work(index, trial, parent_id, common_tags):
+def _work(state: dict, setup: dict, index, trial):
     from rnnexp import catalog, runner
     from rnnexp.tracking import Tracker
 
-    if "exp" not in _WORKER:  # once per worker process
-        exp = catalog.get(_WORKER["name"])
-        cfg = exp.resolve(_WORKER["profile"], _WORKER["overrides"])
-        _WORKER.update(
-            exp=exp, cfg=cfg, data=exp.prepare(cfg), tracker=Tracker(exp.name, _WORKER["uri"])
-        )
-    exp, cfg = _WORKER["exp"], _WORKER["cfg"]
+    if not state:  # once per worker process
+        exp = catalog.get(setup["name"])
+        cfg = exp.resolve(setup["profile"], setup["overrides"])
+        tracker = Tracker(exp.name, setup["uri"])
+        state.update(exp=exp, cfg=cfg, data=exp.prepare(cfg), tracker=tracker)
+        state["guard"] = runner._guard(tracker, setup["parent_id"], setup["owner"])
+    exp = state["exp"]
     return runner._run_trial(
         exp,
-        cfg,
+        state["cfg"],
         trial,
         index,
         exp.trial_name(trial),
-        _WORKER["tracker"],
-        _Parent(parent_id),
-        common_tags,
-        _WORKER["data"],
-        _WORKER["distribute"],
+        state["tracker"],
+        _Parent(setup["parent_id"]),
+        setup["common_tags"],
+        state["data"],
+        setup["distribute"],
+        state["guard"],
     )
+
+
+def _exit_reason(code) -> str:
+    if code is None or code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def run_parallel(
@@ -77,38 +128,126 @@ def run_parallel(
     results,
     workers,
     distribute="auto",
+    owner=None,
 ):
-    """Fill `results[i]` for every index in `todo`, `workers` trials at a time."""
+    """Fill `results[i]` for every index in `todo`, `workers` trials at a time.
+
+    A trial whose worker died gets a `KILLED` result (its run is marked
+    KILLED too); a worker's store failure or lost sweep ends the sweep.
+    """
     threads = worker_threads(workers)
     console.say(
         f"rnnexp: {len(todo)} trial(s) in {workers} worker processes, {threads} thread(s) each"
     )
-    pool = futures.ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(exp.name, profile, overrides, tracker.uri, threads, distribute),
+    setup = dict(
+        name=exp.name,
+        profile=profile,
+        overrides=overrides,
+        uri=tracker.uri,
+        threads=threads,
+        distribute=distribute,
+        parent_id=parent.run_id,
+        common_tags=common_tags,
+        owner=owner,
     )
-    dead = set()  # trials whose worker process died
+    context = multiprocessing.get_context("spawn")
+    queue, running, done = list(todo), {}, 0  # running: conn -> (process, trial index)
+
+    def start_next(conn=None, process=None):
+        if not queue:
+            if conn is not None:
+                _send(conn, None)
+            return
+        if conn is None:
+            conn, child_end = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child_end, setup), daemon=True)
+            process.start()
+            child_end.close()
+        index = queue.pop(0)
+        running[conn] = (process, index)
+        if not _send(conn, (index, trials[index])):
+            queue.insert(0, index)  # it died before taking the trial: not its trial
+
+    def report(index):
+        nonlocal done
+        done += 1
+        r = results[index]
+        console.say(
+            f"[{done}/{len(todo)} done] {exp.trial_name(trials[index])}: {r.status}"
+            + (f" ({r.error})" if r.error else "")
+        )
+
     try:
-        pending = {pool.submit(_work, i, trials[i], parent.run_id, common_tags): i for i in todo}
-        for count, future in enumerate(futures.as_completed(pending), 1):
-            i = pending[future]
-            try:
-                results[i] = future.result()
-            except Exception as err:  # the worker died (killed, out of memory)
-                reason = f"worker process died: {type(err).__name__}: {err}".splitlines()[0]
-                results[i] = TrialResult(trials[i], "FAILED", error=reason)
-                dead.add(i)
-            r = results[i]
-            console.say(
-                f"[{count}/{len(todo)} done] {exp.trial_name(trials[i])}: {r.status}"
-                + (f" ({r.error})" if r.error else "")
-            )
+        for _ in range(min(workers, len(queue))):
+            start_next()
+        while running:
+            sentinels = {process.sentinel: conn for conn, (process, _) in running.items()}
+            for ready in wait([*running, *sentinels]):
+                conn = sentinels.get(ready, ready)
+                if conn not in running:
+                    continue  # handled through its other handle in this round
+                process, index = running.pop(conn)
+                message = _receive(conn)
+                if message is None:  # the worker died holding trial `index`
+                    process.join(timeout=5)
+                    reason = f"its worker process died ({_exit_reason(process.exitcode)})"
+                    results[index] = TrialResult(trials[index], "KILLED", error=reason)
+                    _end_orphans(tracker, parent.run_id, {index}, reason)
+                    report(index)
+                    conn.close()
+                    start_next()  # a fresh worker for the rest
+                    continue
+                _, payload = message
+                if isinstance(payload, BaseException):
+                    raise payload
+                results[index] = payload
+                report(index)
+                start_next(conn, process)
     except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)  # workers mark their runs KILLED
+        _stop(running, tracker, parent.run_id, "interrupted (Ctrl-C): its worker was stopped")
         raise
-    pool.shutdown(wait=True)
-    for child in tracker.trial_runs(parent.run_id) if dead else []:
-        if child.status == "RUNNING" and int(child.tags.get("rnnexp.trial_index", -1)) in dead:
-            tracker.mark_killed(child.run_id, "its worker process died")
+    except BaseException as err:
+        _stop(running, tracker, parent.run_id, f"the sweep stopped: {err}".splitlines()[0])
+        raise
+
+
+def _send(conn, message) -> bool:
+    try:
+        conn.send(message)
+        return True
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+
+
+def _receive(conn):
+    try:
+        return conn.recv() if conn.poll() else None
+    except (EOFError, OSError):
+        return None
+
+
+def _stop(running: dict, tracker, parent_id: str, reason: str):
+    """Interrupt every worker; kill those that do not stop; end runs they left RUNNING."""
+    processes = [process for process, _ in running.values()]
+    deadline = time.monotonic() + STOP_GRACE_S
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGTERM)
+        wait([p.sentinel for p in processes if p.is_alive()], timeout=0.5)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+    held = {index for _, index in running.values()}
+    _end_orphans(tracker, parent_id, held, reason)
+
+
+def _end_orphans(tracker, parent_id: str, indices: set, reason: str):
+    """Mark KILLED the child runs of trials `indices` that their dead worker left RUNNING."""
+    if not indices:
+        return
+    for child in tracker.trial_runs(parent_id):
+        if child.status == "RUNNING" and int(child.tags.get("rnnexp.trial_index", -1)) in indices:
+            tracker.mark_killed(child.run_id, reason)

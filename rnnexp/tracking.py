@@ -8,11 +8,17 @@ rnnexp reports through the small `Reporter` interface below (`log_metrics`,
 The default store is `sqlite:///mlruns/mlflow.db` (MLflow >= 3.13 refuses a
 plain-folder store) with artifacts in `mlruns/artifacts/`. A cold sqlite store
 fails when two processes initialise it at once, so `Tracker` creates the store
-and the MLflow experiment once, under a file lock, before any run starts.
+and the MLflow experiment once, under a file lock, before its first run starts
+-- and only then: reading (`compare`, a refused `run`) never creates a store.
+
+Store trouble (an unreachable server, a file that is not a database, an old
+schema, a read-only folder, a full disk) becomes a one-line `StoreError`
+saying what to do, never an MLflow or SQLAlchemy traceback.
 """
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import functools
 import json
@@ -29,13 +35,16 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 import rnnexp
+from rnnexp.config import ConfigError
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "NullReporter",
     "Reporter",
     "RunRecord",
+    "StoreError",
     "Tracker",
+    "describe_store_error",
     "resolve_tracking_uri",
     "serve_ui",
     "ui_command",
@@ -48,11 +57,26 @@ MAX_PARAM_LENGTH = 6000
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # MLflow's alembic migrations log at INFO on every fresh store.
 logging.getLogger("alembic").setLevel(logging.WARNING)
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+# MLflow retries a tracking server 7 times with backoff factor 2 and waits up
+# to 120 s per request: a server that went away mid-sweep meant minutes of
+# silence. A few quick retries still ride out a restart of the server.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+
+_SCHEMES = {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks"}
+
+
+class StoreError(ConfigError):
+    """The tracking store cannot be used as asked; one line saying what to do."""
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """`--tracking-uri`, else `$MLFLOW_TRACKING_URI`, else the project store."""
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri is not None:  # an empty --tracking-uri is refused, not read as "the default"
+        return uri
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def ui_command(uri: str) -> str:
@@ -63,6 +87,135 @@ def _sqlite_path(uri: str) -> Path | None:
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///") :])
     return None
+
+
+def _check_uri(uri: str):
+    if not uri.strip():
+        raise StoreError("--tracking-uri is empty; leave it out for sqlite:///mlruns/mlflow.db")
+    if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
+        # MLflow would keep the whole sweep in memory and lose it at exit
+        raise StoreError(f"tracking URI {uri!r} names no database file ({DEFAULT_TRACKING_URI})")
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
+    if scheme in ("", "file"):
+        raise StoreError(
+            f"tracking URI {uri!r} is a plain-folder store, which MLflow >= 3.13 refuses; "
+            "use a database file such as sqlite:///mlruns/mlflow.db "
+            "(`mlflow migrate-filestore` converts an old folder)"
+        )
+    if scheme not in _SCHEMES:
+        raise StoreError(
+            f"unknown tracking URI scheme {scheme!r} in {uri!r}; use sqlite:///PATH/mlflow.db "
+            "or http://HOST:PORT"
+        )
+
+
+def _probe_server(uri: str, timeout: float = 5.0):
+    """Fail in seconds, not minutes of retries, when a tracking server is not there."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return  # it answers; whether it is MLflow shows on the first real request
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise StoreError(
+            f"tracking server {uri} does not answer ({reason}); start it "
+            "(`mlflow server --host HOST --port PORT`) or pick another --tracking-uri"
+        ) from None
+
+
+def describe_store_error(err: BaseException, uri: str = "") -> str | None:
+    """One line for an error of the store (MLflow, SQLAlchemy, the file system), else None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    where = f"store {uri}" if uri else "the tracking store"
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    low = text.lower()
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "disk is full" in low:
+        target = getattr(err, "filename", None) or where
+        return (
+            f"disk full while writing {target}; free space, then `--resume` finishes the "
+            "sweep (what was already recorded is kept)"
+        )
+    if (
+        (isinstance(err, OSError) and err.errno in (errno.EROFS, errno.EACCES, errno.EPERM))
+        or "readonly database" in low
+        or "read-only file system" in low
+    ):
+        return (
+            f"{where} is not writable ({first[:200]}); make it writable or pick another "
+            "--tracking-uri"
+        )
+    if "file is not a database" in low or "file is encrypted" in low:
+        return (
+            f"{where}: the file is not an MLflow database; point --tracking-uri at another "
+            "file, or move this one away"
+        )
+    if "out-of-date database schema" in low:
+        return (
+            f"{where} has an out-of-date schema; back it up, then run "
+            f"`mlflow db upgrade {uri or 'URI'}`"
+        )
+    if "database is locked" in low:
+        return f"{where} stayed locked by another process; retry when it is done"
+    if isinstance(err, SQLAlchemyError | mlflow.exceptions.MlflowException):
+        return f"{where}: {first[:300]}"
+    if type(err).__module__.startswith(("requests", "urllib3")):
+        return f"tracking server {uri or ''} stopped answering ({first[:200]})"
+    return None
+
+
+@contextlib.contextmanager
+def _store_errors(uri: str):
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as err:
+        message = describe_store_error(err, uri)
+        if message is None:
+            raise
+        raise StoreError(message) from None
+
+
+def _relocate_artifacts(db: Path):
+    """Point a copied or moved store's artifact paths at its own `artifacts/` folder.
+
+    MLflow stores absolute artifact locations, so a copied `mlruns/` would
+    write into, and read from, the original. Experiments created here sit at
+    `<root>/artifacts/<name>`; any other root is rewritten, runs included.
+    """
+    import sqlite3
+
+    if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
+        return
+    root = (db.parent / "artifacts").resolve().as_uri()
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        with con:
+            rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")
+            for experiment_id, name, location in rows.fetchall():
+                old = (location or "").removesuffix(f"/{name}")
+                if old == location or not old.startswith("file://") or old == root:
+                    continue
+                if not old.endswith("/artifacts"):
+                    continue  # not a location rnnexp chose; leave it alone
+                con.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    (f"{root}/{name}", experiment_id),
+                )
+                con.execute(
+                    "UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) "
+                    "WHERE experiment_id = ? AND substr(artifact_uri, 1, ?) = ?",
+                    (root, len(old) + 1, experiment_id, len(old) + 1, old + "/"),
+                )
+    except sqlite3.Error:
+        return  # not our schema, or busy: the store still works, reading the old paths
+    finally:
+        con.close()
 
 
 def _git_commit() -> str | None:
@@ -108,6 +261,11 @@ class Reporter:
 
     def __init__(self, client: MlflowClient, run_id: str):
         self.client, self.run_id = client, run_id
+        self.end_status: tuple[str, str | None] = ("FINISHED", None)
+
+    def end_as(self, status: str, reason: str):
+        """End this run with `status` (e.g. FAILED) and a reason, not FINISHED."""
+        self.end_status = (status, reason)
 
     def log_params(self, params: dict):
         clean = {k: _param_value(v) for k, v in params.items()}
@@ -193,18 +351,31 @@ def _active(run_id):
 
 
 @contextlib.contextmanager
-def _store_lock(uri: str):
+def _store_lock(uri: str, reading: bool = False):
     """Serialise store creation between processes; yields the artifact root.
 
     For a sqlite store the lock is a file beside the database and artifacts go
     to `artifacts/` beside it; other stores (a tracking server) need no lock.
+    Readers take it too (a store being created is not readable yet), except
+    where they cannot write the lock file: then nobody can be creating it.
     """
     db = _sqlite_path(uri)
     if db is None:
         yield None
         return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.parent / ".rnnexp-store.lock", "w") as lock:
+    try:
+        if not reading:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(db.parent / ".rnnexp-store.lock", "a")
+    except OSError as err:
+        if reading:
+            yield (db.parent / "artifacts").resolve()
+            return
+        raise StoreError(
+            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
+            "writable or pick another --tracking-uri"
+        ) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield (db.parent / "artifacts").resolve()
@@ -215,6 +386,10 @@ def _store_lock(uri: str):
 class Tracker:
     """One catalog experiment's runs in one MLflow store.
 
+    Opening checks the store (a server must answer, a database must be one)
+    but creates nothing: the store and the MLflow experiment are created by
+    `ensure()`, which the first `run()` calls.
+
     Args:
         experiment: the catalog name; also the MLflow experiment name.
         uri: tracking URI (see `resolve_tracking_uri`).
@@ -223,17 +398,50 @@ class Tracker:
     def __init__(self, experiment: str, uri: str | None = None):
         self.uri = resolve_tracking_uri(uri)
         self.experiment_name = experiment
+        self.experiment_id = None
+        _check_uri(self.uri)
+        if self.uri.startswith(("http://", "https://")):
+            _probe_server(self.uri)
         mlflow.set_tracking_uri(self.uri)
-        with _store_lock(self.uri) as artifact_root:
+        self._client = None
+        db = _sqlite_path(self.uri)
+        if db is not None and not db.is_file():
+            return  # no store yet; reading finds nothing, `ensure()` creates it
+        with _store_lock(self.uri, reading=True), _store_errors(self.uri):
+            if db is not None:
+                _relocate_artifacts(db)
+            self._find_experiment()
+
+    @property
+    def client(self) -> MlflowClient:
+        # Made on first use: an MlflowClient creates a missing sqlite file at once,
+        # which must happen under the store lock, and never for a reader.
+        if self._client is None:
+            with _store_errors(self.uri):
+                self._client = MlflowClient(tracking_uri=self.uri)
+        return self._client
+
+    def _find_experiment(self):
+        found = self.client.get_experiment_by_name(self.experiment_name)
+        if found is not None and found.lifecycle_stage != "active":
+            raise StoreError(
+                f"experiment {self.experiment_name!r} is deleted in {self.uri}; restore it "
+                f"(`MLFLOW_TRACKING_URI={self.uri} mlflow experiments restore "
+                f"--experiment-id {found.experiment_id}`) or pick another --tracking-uri"
+            )
+        self.experiment_id = found.experiment_id if found is not None else None
+
+    def ensure(self):
+        """Create the store and this MLflow experiment if they do not exist yet."""
+        if self.experiment_id is not None:
+            return
+        with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
-            self.client = MlflowClient(tracking_uri=self.uri)
-            found = self.client.get_experiment_by_name(experiment)
-            if found is not None:
-                self.experiment_id = found.experiment_id
-            else:
-                location = (artifact_root / experiment).as_uri() if artifact_root else None
+            self._find_experiment()
+            if self.experiment_id is None:
+                location = artifact_root and (artifact_root / self.experiment_name).as_uri()
                 self.experiment_id = self.client.create_experiment(
-                    experiment, artifact_location=location
+                    self.experiment_name, artifact_location=location
                 )
 
     @contextlib.contextmanager
@@ -243,64 +451,120 @@ class Tracker:
         On an exception the run is marked FAILED (KILLED on Ctrl-C) with the
         reason in the `failure_reason` tag, and the exception propagates.
         """
+        self.ensure()
         run_tags = {"mlflow.runName": name, **environment_tags(), **(tags or {})}
         if parent is not None:
             run_tags[MLFLOW_PARENT_RUN_ID] = parent.run_id
-        run = self.client.create_run(
-            self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
-        )
-        with self._lifecycle(run.info.run_id) as reporter:
+        with _store_errors(self.uri):
+            run = self.client.create_run(
+                self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
+            )
+        with self._lifecycle(run.info.run_id, sweep=parent is None) as reporter:
             yield reporter
 
     @contextlib.contextmanager
-    def reopen(self, run_id: str):
-        """Continue an existing run (a sweep being resumed); ends like `run`."""
-        self.client.update_run(run_id, status="RUNNING")
-        with self._lifecycle(run_id) as reporter:
+    def reopen(self, run_id: str, tags: dict | None = None, busy=None):
+        """Continue an existing run (a sweep being resumed); ends like `run`.
+
+        Args:
+            tags: set on the run when it is taken (its new owner).
+            busy: `busy(run tags)` says who still runs it (a sentence), or
+                None; asked under the store lock, so two resumes cannot both
+                take the sweep. A sentence raises `SweepBusy`.
+        """
+        from rnnexp.lease import SweepBusy
+
+        with _store_lock(self.uri), _store_errors(self.uri):
+            current = self.client.get_run(run_id)
+            who = busy(dict(current.data.tags)) if busy else None
+            if who:
+                raise SweepBusy(
+                    f"sweep {run_id} is still being run by {who}; let it finish, or stop it "
+                    "and --resume again"
+                )
+            # The reason it ended last time is history once it runs again.
+            if "failure_reason" in current.data.tags:
+                self.client.delete_tag(run_id, "failure_reason")
+            Reporter(self.client, run_id).set_tags(tags or {})
+            self.client.update_run(run_id, status="RUNNING")
+        with self._lifecycle(run_id, sweep=True) as reporter:
             yield reporter
 
     @contextlib.contextmanager
-    def _lifecycle(self, run_id):
+    def _lifecycle(self, run_id, sweep=False):
+        from rnnexp.lease import SweepTakenOver
+
         reporter = Reporter(self.client, run_id)
         try:
             yield reporter
+        except SweepTakenOver as err:
+            if not sweep:  # its trial: the new owner runs it again
+                self._end(reporter, "KILLED", str(err))
+            raise  # the sweep itself now belongs to the new owner: leave it alone
         except KeyboardInterrupt:
-            reporter.set_tags({"failure_reason": "interrupted (Ctrl-C)"})
-            self.client.set_terminated(run_id, "KILLED")
+            self._end(reporter, "KILLED", "interrupted (Ctrl-C)")
             raise
         except BaseException as err:
             reason = f"{type(err).__name__}: {err}".splitlines()[0][:500]
-            with contextlib.suppress(Exception):
-                reporter.set_tags({"failure_reason": reason})
-            self.client.set_terminated(run_id, "FAILED")
+            self._end(reporter, "FAILED", reason)
             raise
         else:
-            self.client.set_terminated(run_id, "FINISHED")
+            self._end(reporter, *reporter.end_status)
+
+    def _end(self, reporter, status, reason=None):
+        """End a run; never let a store failure here hide the error being reported."""
+        with contextlib.suppress(Exception):
+            if reason:
+                reporter.set_tags({"failure_reason": reason})
+            self.client.set_terminated(reporter.run_id, status)
+
+    def store_fault(self, err: BaseException) -> "StoreError | None":
+        """`err` as a `StoreError` when the store failed (not the code using it), else None."""
+        if isinstance(err, StoreError):
+            return err
+        from sqlalchemy.exc import SQLAlchemyError
+
+        store_side = isinstance(err, SQLAlchemyError | mlflow.exceptions.MlflowException)
+        store_side |= type(err).__module__.startswith(("requests", "urllib3"))
+        store_side |= isinstance(err, OSError) and err.errno == errno.ENOSPC
+        message = describe_store_error(err, self.uri) if store_side else None
+        return StoreError(message) if message else None
+
+    def run_tags(self, run_id: str) -> dict:
+        with _store_errors(self.uri):
+            return dict(self.client.get_run(run_id).data.tags)
 
     def mark_killed(self, run_id: str, reason: str):
         """End a run whose process died while it was RUNNING."""
-        self.client.set_tag(run_id, "failure_reason", reason)
-        self.client.set_terminated(run_id, "KILLED")
+        with _store_errors(self.uri):
+            self.client.set_tag(run_id, "failure_reason", reason)
+            self.client.set_terminated(run_id, "KILLED")
 
     # -- reading sweeps back (resume, compare) ---------------------------------
     def sweeps(self) -> list["RunRecord"]:
         """Parent runs of this experiment, newest first."""
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string="tags.`rnnexp.role` = 'sweep'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1000,
-        )
+        if self.experiment_id is None:
+            return []
+        with _store_errors(self.uri):
+            runs = self.client.search_runs(
+                [self.experiment_id],
+                filter_string="tags.`rnnexp.role` = 'sweep'",
+                order_by=["attributes.start_time DESC"],
+                max_results=1000,
+            )
         return [RunRecord.of(r) for r in runs]
 
     def trial_runs(self, parent_id: str) -> list["RunRecord"]:
         """The child runs of one sweep, oldest first."""
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
-            order_by=["attributes.start_time ASC"],
-            max_results=50000,
-        )
+        if self.experiment_id is None:
+            return []
+        with _store_errors(self.uri):
+            runs = self.client.search_runs(
+                [self.experiment_id],
+                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                order_by=["attributes.start_time ASC"],
+                max_results=50000,
+            )
         return [RunRecord.of(r) for r in runs]
 
     def load_dict(self, run_id: str, name: str) -> dict | None:
@@ -362,14 +626,39 @@ def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:
     try:
         return server.wait()
     except KeyboardInterrupt:
+        return 0
+    finally:
+        # Also when the server exits by itself (a bad store): its job runner
+        # would otherwise linger on for many seconds.
         for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, sig)
             try:
                 server.wait(timeout=wait)
-                break
+                if not _group_alive(server.pid):
+                    break
             except subprocess.TimeoutExpired:
                 continue
-        return 0
-    finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def check_store(uri: str):
+    """Refuse, in one line, a store the MLflow UI could not open (or would create)."""
+    _check_uri(uri)
+    if uri.startswith(("http://", "https://")):
+        raise StoreError(f"{uri} is a tracking server already; open it in a browser")
+    db = _sqlite_path(uri)
+    if db is not None:
+        if not db.is_file():
+            raise StoreError(f"no store at {db}; `python -m rnnexp run NAME` creates it")
+        _relocate_artifacts(db)
+    with _store_errors(uri):
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)

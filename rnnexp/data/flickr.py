@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnexp.data.imdb import DataError
+from rnnexp.data.sentence_pairs import text_lines
 from rnnexp.data.vocab import standardize
 
 __all__ = ["CaptionedImages", "load_captions", "load_images"]
@@ -50,21 +51,21 @@ def load_captions(folder, *, max_words: int = 20, max_images: int = 0) -> Captio
     if not index.is_file():
         raise DataError(f"{folder}: no captions.txt (Flickr8k layout: Images/ + captions.txt)")
     by_image: dict[str, list[str]] = {}
-    with index.open(encoding="utf-8") as f:
-        header = f.readline().strip().lower()
-        if header != "image,caption":
-            raise DataError(f"{index}:1: expected the header 'image,caption', found {header!r}")
-        for lineno, line in enumerate(f, 2):
-            if not line.strip():
-                continue
-            name, sep, caption = line.rstrip("\n").partition(",")
-            if not sep:
-                raise DataError(f"{index}:{lineno}: expected 'image,caption', found {line[:60]!r}")
-            caption = clean_caption(caption)
-            if not name.strip() or not caption:
-                raise DataError(f"{index}:{lineno}: empty image name or caption")
-            if len(caption.split()) <= max_words:
-                by_image.setdefault(name.strip(), []).append(caption)
+    lines = text_lines(index)
+    header = next(lines)[1].strip().lstrip("\ufeff").lower()  # Excel writes a BOM
+    if header != "image,caption":
+        raise DataError(f"{index}:1: expected the header 'image,caption', found {header!r}")
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        name, sep, caption = line.rstrip("\r").partition(",")
+        if not sep:
+            raise DataError(f"{index}:{lineno}: expected 'image,caption', found {line[:60]!r}")
+        caption = clean_caption(caption)
+        if not name.strip() or not caption:
+            raise DataError(f"{index}:{lineno}: empty image name or caption")
+        if len(caption.split()) <= max_words:
+            by_image.setdefault(name.strip(), []).append(caption)
     if not by_image:
         raise DataError(f"{index}: no captions of at most {max_words} words")
     names = sorted(by_image)

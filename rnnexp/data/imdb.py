@@ -401,38 +401,47 @@ def _read_tarball(path: Path) -> dict[str, list[str]]:
 
 
 def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
+    from rnnexp.data import safe_npz
+
+    def integral(a: np.ndarray) -> bool:  # integer ids, also as Python ints in an object array
+        if a.dtype.kind in "iu":
+            return True
+        return a.dtype == object and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in a.ravel()
+        )
+
     keys = ("x_train", "y_train", "x_test", "y_test")
-    try:
-        with np.load(path, allow_pickle=True) as f:
-            missing = [k for k in keys if k not in f.files]
-            if missing:
-                raise DataError(
-                    f"{path}: missing arrays {missing} (found {sorted(f.files)}; need {list(keys)})"
-                )
-            arrays = {k: f[k] for k in keys}
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from None
+    try:  # never np.load(allow_pickle=True): a pickle in a data file can run code
+        arrays = safe_npz.load_arrays(path, keys)
+    except safe_npz.BadNpz as err:
+        raise DataError(f"{path}: {err}") from None
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if len(x) == 0 or len(x) != len(y):
+        if x.ndim == 0 or y.ndim != 1 or len(x) == 0 or len(x) != len(y):
             raise DataError(
-                f"{path}: x_{split} has {len(x)} reviews but y_{split} has {len(y)} labels"
+                f"{path}: x_{split} has {x.size} reviews but y_{split} has {y.size} labels"
             )
-        if not set(np.unique(y).tolist()) <= {0, 1}:
+        if not integral(y) or not set(np.unique(y).tolist()) <= {0, 1}:
             raise DataError(f"{path}: y_{split} is not binary (values {np.unique(y)[:5].tolist()})")
 
-    def clip(seqs):
+    def clip(seqs, key):
         # Keras convention: 0 pad, 1 start, 2 OOV; ids >= vocab_size become OOV.
         out = []
-        for s in seqs:
-            s = np.asarray(s, dtype="int64")
+        for i, s in enumerate(seqs):
+            s = np.asarray(s)
+            if s.ndim != 1 or not integral(s) or (s.size and s.min() < 0):
+                raise DataError(
+                    f"{path}: {key}[{i}] is not a list of word ids (non-negative integers; "
+                    f"found {s.dtype} of shape {s.shape}); tokenize the text first, or give "
+                    "the aclImdb folder instead"
+                )
             out.append(np.where(s >= vocab_size, 2, s).astype("int32"))
         return out
 
     return TokenizedReviews(
-        clip(arrays["x_train"]),
+        clip(arrays["x_train"], "x_train"),
         arrays["y_train"].astype("int32"),
-        clip(arrays["x_test"]),
+        clip(arrays["x_test"], "x_test"),
         arrays["y_test"].astype("int32"),
         vocab_size,
         "path",

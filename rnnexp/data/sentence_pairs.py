@@ -12,7 +12,29 @@ from pathlib import Path
 from rnnexp.data.imdb import DataError
 from rnnexp.data.vocab import standardize
 
-__all__ = ["load_pairs"]
+__all__ = ["load_pairs", "text_lines"]
+
+
+def text_lines(path: Path):
+    """`(line number, text)` of a UTF-8 text file; `DataError` naming the line that is not.
+
+    A binary file (a NUL byte in its first 8 KiB) is refused as a whole: its
+    "lines" would only produce a confusing message about tabs or commas.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    if b"\0" in raw[:8192]:
+        raise DataError(f"{path}: a binary file, not UTF-8 text")
+    for lineno, chunk in enumerate(raw.split(b"\n"), 1):
+        try:
+            yield lineno, chunk.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{path}:{lineno}: not UTF-8 text ({err.reason} at byte {err.start}); "
+                "convert it, e.g. `iconv -f latin1 -t utf-8`"
+            ) from None
 
 
 def load_pairs(path, *, max_pairs: int = 0, max_words: int = 0, reverse: bool = False):
@@ -29,27 +51,26 @@ def load_pairs(path, *, max_pairs: int = 0, max_words: int = 0, reverse: bool = 
             "'source<TAB>target' file such as fra.txt from manythings.org/anki)"
         )
     pairs = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                continue
-            cols = line.split("\t")
-            if len(cols) < 2:
-                raise DataError(
-                    f"{path}:{lineno}: expected 'source<TAB>target', found no tab in {line[:60]!r}"
-                )
-            src, tgt = standardize(cols[0]), standardize(cols[1])
-            if not src or not tgt:
-                side = "source" if not src else "target"
-                raise DataError(f"{path}:{lineno}: empty {side} sentence")
-            if reverse:
-                src, tgt = tgt, src
-            if max_words and max(len(src.split()), len(tgt.split())) > max_words:
-                continue
-            pairs.append((src, tgt))
-            if max_pairs and len(pairs) >= max_pairs:
-                break
+    for lineno, line in text_lines(path):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) < 2:
+            raise DataError(
+                f"{path}:{lineno}: expected 'source<TAB>target', found no tab in {line[:60]!r}"
+            )
+        src, tgt = standardize(cols[0]), standardize(cols[1])
+        if not src or not tgt:
+            side = "source" if not src else "target"
+            raise DataError(f"{path}:{lineno}: empty {side} sentence")
+        if reverse:
+            src, tgt = tgt, src
+        if max_words and max(len(src.split()), len(tgt.split())) > max_words:
+            continue
+        pairs.append((src, tgt))
+        if max_pairs and len(pairs) >= max_pairs:
+            break
     if len(pairs) < 2:
         raise DataError(f"{path}: found {len(pairs)} usable sentence pair(s); need at least 2")
     return pairs
