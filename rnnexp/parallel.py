@@ -44,9 +44,16 @@ def worker_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+_STATE = {"stopping": False, "busy": False}  # this worker process's
+
+
 def _interrupt(signum, frame):
-    # Raised on every SIGTERM: library code with a bare `except:` (TensorFlow's
-    # imports have some) may swallow one, and the parent sends more.
+    # Raised on every SIGTERM while a trial runs: library code with a bare
+    # `except:` (TensorFlow's imports have some) may swallow one, and the parent
+    # sends more. Once the worker is leaving, more would only break its exit.
+    if _STATE["stopping"] and not _STATE["busy"]:
+        return
+    _STATE["stopping"] = True
     raise KeyboardInterrupt
 
 
@@ -73,10 +80,13 @@ def _worker_main(conn, setup: dict):
         state = {}
         while (job := conn.recv()) is not None:
             index, trial = job
+            _STATE["busy"] = True
             try:
                 conn.send((index, _work(state, setup, index, trial)))
             except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
                 conn.send((index, err))
+            finally:
+                _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return  # stopped, or the parent is gone; the trial's run is already ended
 
