@@ -109,6 +109,13 @@ def runs(uri, experiment="fault_toy"):
     return parents, children
 
 
+def _as_in_a_terminal():
+    # A job started with `&` by a non-interactive shell (as CI may be) inherits
+    # SIGINT ignored, and Python then installs no Ctrl-C handler: give the child
+    # the disposition of a process run in a terminal, whose Ctrl-C these tests send.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(env, *argv):
     return subprocess.Popen(
         [sys.executable, "-m", "rnnexp", *map(str, argv)],
@@ -116,6 +123,7 @@ def spawn(env, *argv):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_as_in_a_terminal,
     )
 
 
