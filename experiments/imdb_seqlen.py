@@ -473,15 +473,15 @@ def _gain_gaps(results, side, gated, short, long_) -> list[float]:
     return [min(gains[c][s] for c in gated) - gains["rnn"][s] for s in sorted(seeds)]
 
 
-def _gaps(results, side, gated, length, gated_of=min) -> list[float]:
-    """Per seed: `gated_of` the gated cells' accuracy at `length` minus the SimpleRNN's."""
+def _gaps(results, side, gated, length) -> list[float]:
+    """Per seed: the gated cells' mean accuracy at `length` minus the SimpleRNN's."""
     by_seed = {}
     for r in results:
         t = r.trial
         if r.status == "FINISHED" and (t["truncation"], t["length"]) == (side, length):
             by_seed.setdefault(t["seed"], {})[t["model"]] = r.metrics["test_accuracy"]
     return [
-        gated_of([v[c] for c in gated]) - v["rnn"]
+        float(np.mean([v[c] for c in gated])) - v["rnn"]
         for v in by_seed.values()
         if "rnn" in v and all(c in v for c in gated)
     ]
@@ -589,7 +589,7 @@ def evaluate_finding(cfg, results) -> Finding:
         f"post cells at L={short} and L={long_}",
     )
     for side in ("pre", "post"):
-        diffs = _gaps(results, side, gated, short, gated_of=np.mean)
+        diffs = _gaps(results, side, gated, short)
         if diffs:  # reported: how far apart the cells already are at L=short
             numbers[f"short_gated_minus_rnn_{side}"] = float(np.mean(diffs))
     if missing:
