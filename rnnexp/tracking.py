@@ -218,10 +218,11 @@ def _relocate_artifacts(db: Path):
         con.close()
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """`git ARGS` in the package's checkout: its output, or None (no git, not a checkout)."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=Path(rnnexp.__file__).resolve().parent,
             capture_output=True,
             text=True,
@@ -229,7 +230,11 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def _git_commit() -> str | None:
+    return (_git("rev-parse", "HEAD") or "").strip() or None
 
 
 @functools.lru_cache(maxsize=1)
@@ -253,6 +258,9 @@ def environment_tags() -> dict[str, str]:
     commit = _git_commit()
     if commit:
         tags["git.commit"] = commit
+        status = _git("status", "--porcelain")  # untracked files count: they can change a run
+        if status is not None:
+            tags["git.dirty"] = "true" if status.strip() else "false"
     return tags
 
 
