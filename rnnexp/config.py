@@ -1,11 +1,12 @@
 """Typed experiment configs: frozen dataclasses, dotted overrides, validation.
 
 An experiment's config is a tree of frozen dataclasses whose defaults are owned
-by each component (`DataConfig`, `ModelConfig`, ...). Profiles and the CLI's
-`--set key=value` are both *dotted overrides* applied by `apply_overrides`,
-which refuses unknown keys (suggesting the closest), wrong types and values
-outside a `Literal[...]`'s choices, each with a one-line message. Range checks
-live in each dataclass's `__post_init__` and raise `ConfigError` too.
+by each component (`ImdbDataConfig`, `ClassifierConfig`, `TrainConfig`, ...).
+Profiles and the CLI's `--set key=value` are both *dotted overrides* applied by
+`apply_overrides`, which refuses unknown keys (suggesting the closest), wrong
+types and values outside a `Literal[...]`'s choices, each with a one-line
+message. Range checks live in each dataclass's `__post_init__` and raise
+`ConfigError` too.
 """
 
 import ast
