@@ -13,7 +13,7 @@ seed, held-out test sequences.
     python -m rnnexp run adding
     python -m rnnexp run adding --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1.5 min, `default` 5.5 min (measured).
+Runtime and measured results: `python -m rnnexp show adding` (the README's table).
 
 Expected result (asserted by `--check`): at the longest T, the best gated
 cell's test MSE is below `finding.solved_ratio` x baseline, and the SimpleRNN
@@ -42,6 +42,15 @@ class AddingConfig:
 class Adding(LongRangeExperiment):
     name = "adding"
     description = "the adding problem at T=50..200: gated cells beat the 0.167 baseline, rnn not"
+    shows = (
+        "the adding problem at T=50/100/200 against the 0.167 baseline (Hochreiter & Schmidhuber "
+        "1997)"
+    )
+    runtime = "`ci` 1.5 min · `default` 5.5 min"
+    expected = (
+        "`ci` T=100, MSE/baseline, seeds 0/1: GRU 0.002/0.001, LSTM 0.027/0.008, SimpleRNN "
+        "0.92/1.01; `default` T=200, seed 0: GRU 0.0005, LSTM 0.010, SimpleRNN 0.98"
+    )
     baseline_label = "predict 1 (MSE 0.167)"
     config = AddingConfig()
     profiles = {

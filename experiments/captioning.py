@@ -21,7 +21,7 @@ references per image for BLEU.
     python -m rnnexp run captioning --profile ci --check
     python -m rnnexp run captioning --set data.source=path --set data.path=Flickr8k
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` ~1 min (both measured).
+Runtime and measured results: `python -m rnnexp show captioning` (the README's table).
 
 Expected result (asserted by `--check`): every decoder's test BLEU-4 beats a
 nearest-neighbour captioner (the caption of the closest training image in
@@ -192,6 +192,18 @@ class Captioning(Experiment):
     name = "captioning"
     metric = "bleu4"
     description = "one-to-many: CNN encoder -> recurrent decoder writes a caption"
+    shows = (
+        "one-to-many (seeds 000/001/004): a CNN reads a strip of 2–4 real handwritten digits "
+        "(scikit-learn's bundled scans) and its features start a recurrent decoder that writes the"
+        ' number in words ("four thousand three hundred and five"); or a Flickr8k-style folder; '
+        "greedy and beam search"
+    )
+    runtime = "`ci` ~1 min · `default` ~1 min"
+    expected = (
+        "every decoder well above a nearest-neighbour captioner (BLEU-4 53.0); `ci`, seeds 0/1/2: "
+        "SimpleRNN 86.0/85.3/90.1, GRU 93.0/90.0/95.6, LSTM 96.1/95.7/96.4 (not bit-reproducible "
+        "on CPU: a later seed-0 run gave GRU 92.2, LSTM 95.7)"
+    )
     config = CaptioningConfig()
     profiles = {
         "ci": {"data.train_size": 5000, "data.test_size": 300, "train.epochs": 15},

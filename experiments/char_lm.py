@@ -21,13 +21,11 @@ model's own distribution).
     python -m rnnexp run char_lm
     python -m rnnexp run char_lm --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1 min, `default` 1.5 min (measured).
+Runtime and measured results: `python -m rnnexp show char_lm` (the README's table).
 
 Expected result (asserted by `--check`): every cell beats the unigram bpc
 by at least `finding.min_gain_bits`. Which cell is best is reported, not
-asserted: in the short `ci` training the GRU leads the SimpleRNN by
-0.16-0.18 bit and the LSTM trails both (it starts slower); with fewer
-epochs the GRU's lead shrank to 0.05-0.09 bit.
+asserted: the gap between the cells shrinks or grows with the epochs.
 """
 
 import dataclasses
@@ -135,6 +133,16 @@ class CharLM(Experiment):
     metric = "test_bpc"
     higher_is_better = False
     description = "character-level LM on real text (Python's bundled docs): bits/char, samples"
+    shows = (
+        "one-to-one character LM on real text: CPython's bundled `pydoc_data` reference pages (or "
+        "any UTF-8 file); bits per character, samples at temperatures 0.2/0.5/1.0"
+    )
+    runtime = "`ci` ~1 min · `default` 1.5 min"
+    expected = (
+        "every cell ≥ 1.5 bits below the unigram bpc; `ci` seeds 0/1 (unigram 5.07): GRU "
+        "2.45/2.49, SimpleRNN 2.63/2.65, LSTM 2.75/2.85; `default` seed 0 (unigram 4.67): GRU "
+        "1.97, SimpleRNN 2.19, LSTM 2.33"
+    )
     config = CharLMConfig()
     profiles = {
         "ci": {"data.max_chars": 200000, "train.epochs": 15, "model.units": 96},

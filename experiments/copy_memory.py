@@ -13,7 +13,7 @@ seed, held-out test sequences.
     python -m rnnexp run copy_memory
     python -m rnnexp run copy_memory --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1.5 min, `default` 22 min (measured).
+Runtime and measured results: `python -m rnnexp show copy_memory` (the README's table).
 
 Expected result (asserted by `--check`): at the longest T, the best gated
 cell's cross-entropy is below `finding.solved_ratio` x baseline, and the
@@ -43,6 +43,17 @@ class CopyConfig:
 class CopyMemory(LongRangeExperiment):
     name = "copy_memory"
     description = "copy 10 symbols across T blanks: gated cells beat 10·log(8)/(T+20), rnn not"
+    shows = (
+        "recall symbols after T blanks against the memoryless 10·log 8/(T+20) (Arjovsky et al. "
+        "2016)"
+    )
+    runtime = "`ci` 1.5 min · `default` 22 min"
+    expected = (
+        "`ci` (5 symbols, T=20), cross-entropy/baseline, seeds 0/1: GRU 0.12/0.06 (recall "
+        "0.90/0.95), LSTM 0.43/0.21, SimpleRNN 1.01/1.01; `default` (10 symbols, T=100, seed 0): "
+        "GRU 0.16 (recall 0.86), LSTM 0.80, SimpleRNN 2.7 (confidently wrong: worse than "
+        "memoryless)"
+    )
     baseline_label = "memoryless: to_copy·log(symbols)/(T+2·to_copy)"
     config = CopyConfig()
     profiles = {

@@ -20,19 +20,16 @@ Data: generated (the adding problem, `rnnexp.data.long_range`).
     python -m rnnexp run gradient_flow
     python -m rnnexp run gradient_flow --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~1.5 min, `default` 1.2 min (measured).
+Runtime and measured results: `python -m rnnexp show gradient_flow` (the README's table).
 
 Expected result (asserted by `--check`): at initialization the gradient
 vanishes for the gated cells too (ratio below `finding.gated_init_max`: a
 GRU update gate near 0.5 and an LSTM forget gate near sigmoid(1) = 0.73
 shrink it at every step; the tanh SimpleRNN's orthogonal matrix keeps
-2e-8 to 5e-3). Training opens a path only where the task gets learned: the
-best gated cell ends above `finding.gated_trained_min`, the tanh SimpleRNN
--- which stays on the baseline and saturates -- below
-`finding.rnn_trained_max`. `ci`, seed 0: at init 1e-21
-(GRU) to 2e-8 (tanh); after training GRU 0.47 (solved, MSE 0.016 x
-baseline), ReLU 0.22 (solved), tanh 2e-6 and LSTM 6e-9 (both unsolved in 12
-epochs).
+more of it). Training opens a path only where the task gets learned: the best
+gated cell ends above `finding.gated_trained_min`, the tanh SimpleRNN --
+which stays on the baseline and saturates -- below
+`finding.rnn_trained_max`.
 """
 
 import dataclasses
@@ -87,6 +84,17 @@ class GradientFlow(Experiment):
     name = "gradient_flow"
     metric = "ratio_trained"
     description = "||dL/dh_t|| vs t, at init and trained: BPTT opens a path only where it learns"
+    shows = (
+        "‖∂L/∂h_t‖ vs t, read by unrolling our cells under a tape, at initialization and after "
+        "training on the adding problem (T=100; seeds 000/001/003/004)"
+    )
+    runtime = "`ci` 1.5–2 min · `default` 1.2 min"
+    expected = (
+        "at init the gated cells' gradient vanishes too (‖∂L/∂h_1‖/‖∂L/∂h_T‖: GRU 1e-21, LSTM "
+        "2e-10); training opens a path only where the task is learned (GRU 0.47/0.35, ReLU "
+        "0.22/0.10), the tanh SimpleRNN stays shut (2e-6/9e-7); with `default`'s 15 epochs the "
+        "LSTM starts to learn (loss/baseline 0.87) and its path opens to 0.02"
+    )
     config = GradientFlowConfig()
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
 

@@ -15,7 +15,7 @@ runs offline.
     python -m rnnexp run tagging
     python -m rnnexp run tagging --profile ci --check
 
-Runtime on a 2-core CPU: `ci` ~0.7 min, `default` 1.3 min (measured).
+Runtime and measured results: `python -m rnnexp show tagging` (the README's table).
 
 Expected result (asserted by `--check`): for every cell, the bidirectional
 tagger's per-token test accuracy beats the unidirectional one's by at least
@@ -86,6 +86,14 @@ class Tagging(Experiment):
     metric = "test_accuracy"
     description = (
         "many-to-many tagging that needs the next token: bidirectional beats left-to-right"
+    )
+    shows = (
+        "many-to-many tagging where a tag depends on the next token (seeds 000/002/004): "
+        "bidirectional vs left-to-right"
+    )
+    runtime = "`ci` 0.7 min · `default` 1.3 min"
+    expected = (
+        "bidirectional exact (1.00), left-to-right at chance (0.23 with 5 classes) for every cell"
     )
     config = TaggingConfig()
     profiles = {

@@ -139,6 +139,9 @@ class Experiment:
     Class attributes:
         name: the CLI name (also the file name in `experiments/`).
         description: one line saying what the experiment shows.
+        shows, runtime, expected: its row of the README's experiments table
+            (`rnnexp.experiments_table`): what it shows, what each profile
+            costs, the result measured. Measured numbers live here only.
         config: the default config (a frozen dataclass instance).
         profiles: named dotted-override dicts; must include `"ci"`.
             `"default"` (no overrides) always exists.
@@ -150,6 +153,9 @@ class Experiment:
 
     name: str = ""
     description: str = ""
+    shows: str = ""
+    runtime: str = ""
+    expected: str = ""
     metric: str | None = None
     higher_is_better: bool = True
     expects_failed_trials: bool = False

@@ -26,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("list", help="every experiment and what it shows")
+    listing = sub.add_parser("list", help="every experiment and what it shows")
+    listing.add_argument("--format", choices=["text", "markdown"], default="text")
+    listing.add_argument(
+        "--write", metavar="README", help="replace the markdown table between its markers in README"
+    )
 
     def add_config_args(p):
         p.add_argument("name", help="experiment name (see `list`)")
@@ -169,6 +173,15 @@ def _cmd_list(args):
     from rnnexp import catalog
 
     experiments = catalog.load_catalog()
+    if args.format == "markdown" or args.write:
+        from rnnexp.experiments_table import render, write
+
+        if args.write:
+            write(args.write, render(experiments))
+            print(f"wrote the experiments table into {args.write}")
+        else:
+            print(render(experiments))
+        return 0
     width = max(len(n) for n in experiments)
     for name in sorted(experiments):
         exp = experiments[name]
@@ -180,11 +193,14 @@ def _cmd_list(args):
 
 def _cmd_show(args):
     from rnnexp.config import to_dict
+    from rnnexp.experiments_table import row
 
     exp, cfg, _ = _resolve(args)
     print(
         json.dumps(
-            {"experiment": exp.name, "profile": args.profile, "config": to_dict(cfg)}, indent=2
+            {"experiment": exp.name, "profile": args.profile, **row(exp), "config": to_dict(cfg)},
+            indent=2,
+            ensure_ascii=False,
         )
     )
     return 0

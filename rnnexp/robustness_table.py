@@ -9,7 +9,15 @@ step.
 import json
 from pathlib import Path
 
-__all__ = ["BEGIN", "END", "render", "seed_ranges", "write_between_markers"]
+__all__ = [
+    "BEGIN",
+    "END",
+    "margin_text",
+    "render",
+    "seed_ranges",
+    "seeds_text",
+    "write_between_markers",
+]
 
 BEGIN = "<!-- robustness-table:begin (generated: python -m rnnexp robustness-table) -->"
 END = "<!-- robustness-table:end -->"
@@ -27,7 +35,7 @@ def seed_ranges(seeds) -> str:
     return ", ".join(parts)
 
 
-def _seeds(starts, per_sweep: int) -> str:
+def seeds_text(starts, per_sweep: int) -> str:
     """The seeds trained: each sweep's start, or every seed of sweeps that pool several."""
     if per_sweep <= 1:
         return seed_ranges(starts)
@@ -35,7 +43,8 @@ def _seeds(starts, per_sweep: int) -> str:
     return f"{seed_ranges(trained)} ({len(starts)} sweeps of {per_sweep})"
 
 
-def _margin(item) -> str:
+def margin_text(item) -> str:
+    """A check's smallest margin from a record's summary: `+0.204 (seed 13)`."""
     if item["margin"] is None:
         return "nan (seed {})".format(item["seed"])
     unit = " dec" if item["log"] else ""
@@ -58,24 +67,28 @@ def render(records_dir="robustness") -> str:
         head = [
             f"`{record['experiment']}`",
             record["profile"] + (" +overrides" if record["overrides"] else ""),
-            _seeds(summary["seeds"], record.get("seeds_per_sweep", 1)),
+            seeds_text(summary["seeds"], record.get("seeds_per_sweep", 1)),
             f"{summary['passed']}/{len(summary['seeds'])}",
         ]
         checks = list(summary["smallest_margins"].items()) or [("(no checks)", None)]
         for k, (label, item) in enumerate(checks):
             cells = head if k == 0 else [""] * len(head)
-            margin = _margin(item) if item else "–"
+            margin = margin_text(item) if item else "–"
             wall = _minutes(summary["mean_wall_s"]) if k == 0 else ""
             lines.append("| " + " | ".join([*cells, label, margin, wall]) + " |")
     return "\n".join(lines)
 
 
-def write_between_markers(path, table: str):
-    """Replace what lies between `BEGIN` and `END` in `path` with `table`."""
+def write_between_markers(path, table: str, begin: str = BEGIN, end: str = END):
+    """Replace what lies between the markers `begin` and `end` in `path` with `table`."""
+    from rnnexp.config import ConfigError
+
     path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file to write the table into")
     text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path} has no robustness-table markers ({BEGIN!r} ... {END!r})")
-    before, rest = text.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{BEGIN}\n{table}\n{END}{after}")
+    if begin not in text or end not in text:
+        raise ConfigError(f"{path} has no table markers; put {begin!r} and {end!r} where it goes")
+    before, rest = text.split(begin, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(f"{before}{begin}\n{table}\n{end}{after}")
