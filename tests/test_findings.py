@@ -3,10 +3,11 @@
 No training: `TrialResult`s are built by hand with the numbers each finding
 reads. "At the margin" means every check's value sits on its threshold (the
 margin is 0 and the check holds); a hair beyond one threshold must fail.
-(imdb_seqlen and sentiment are tested with their own data modules.)
+`FINDING_CASES` at the end holds all 13 findings' PASS, FAIL and at-margin
+cases (imdb_seqlen and sentiment are tested in more depth beside their data).
 """
 
-from pathlib import Path
+import dataclasses
 
 import pytest
 
@@ -282,18 +283,242 @@ def test_translation_finding():
     assert_verdict(exp.finding(cfg, translation_results(85.0, 80.0, 89.0)), False)  # 0.55
 
 
-# -- every migrated experiment has a test here ------------------------------------
+# -- every catalog finding: PASS, FAIL, and each threshold at and either side of its margin --
+#
+# One entry per shipped experiment: synthetic results that pass, that fail, and that sit
+# exactly on every threshold (`at_margin`). The margin test then moves each numeric
+# threshold of `cfg.finding` a hair either way: one way must fail by a hair, the other
+# pass. Moving the threshold, not the value, also proves the finding reads its thresholds
+# from the config (a number copied into `finding()` would not move).
+
+
+def _imdb_seqlen_results(acc, source="path"):
+    """`{(truncation, model, length): accuracy}` -> one seed of imdb_seqlen trials."""
+    return [
+        TrialResult(
+            {"truncation": side, "model": model, "length": length, "seed": 0},
+            metrics={"test_accuracy": a},
+            extras={"data_source": source},
+        )
+        for (side, model, length), a in acc.items()
+    ]
+
+
+def _imdb_seqlen_at_margin(cfg, synthetic=False):
+    # Accuracy 0 at L=10, so each gain is exactly its L=200 accuracy.
+    f = cfg.finding
+    long_ = {
+        ("pre", "rnn"): f.min_pre_rnn_gain,
+        ("pre", "lstm"): f.min_post_gain_gap if synthetic else 0.5,
+        ("pre", "bow"): f.min_control_gain,
+        ("post", "rnn"): 0.0,
+        ("post", "lstm"): f.min_post_gain_gap,
+        ("post", "bow"): f.min_control_gain,
+    }
+    acc = {(side, m, 10): 0.0 for side, m in long_} | {
+        (side, m, 200): a for (side, m), a in long_.items()
+    }
+    return _imdb_seqlen_results(acc, "synthetic" if synthetic else "path")
+
+
+def _imdb_seqlen_measured(cfg):
+    acc = {(side, m, 10): 0.6 for side in ("pre", "post") for m in ("rnn", "lstm", "bow")}
+    acc |= {("pre", "rnn", 200): 0.7, ("pre", "lstm", 200): 0.74, ("pre", "bow", 200): 0.75}
+    acc |= {("post", "rnn", 200): 0.59, ("post", "lstm", 200): 0.75, ("post", "bow", 200): 0.79}
+    return _imdb_seqlen_results(acc)
+
+
+def _sentiment_results(accuracies, synthetic=False):
+    return [
+        TrialResult(
+            {"cell": c, "variant": v, "seed": 0},
+            metrics={"test_accuracy": a},
+            extras={"synthetic": synthetic},
+        )
+        for (c, v), a in accuracies.items()
+    ]
+
+
+def _sentiment_exact(cfg):
+    """Binary-exact thresholds, so a difference of accuracies lands exactly on one."""
+    exact = dict(anchor_min_accuracy=0.75, min_gated_gain=0.125, min_gated_accuracy=0.625)
+    exact |= dict(max_direction_gain=0.0625, synthetic_anchor_min_accuracy=0.75)
+    exact |= dict(min_gain_synthetic=0.25)
+    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+
+
+def _sentiment_real_at_margin(cfg):
+    f = cfg.finding
+    uni = f.min_gated_accuracy
+    return _sentiment_results(
+        {
+            ("lstm", "uni1"): uni,
+            ("rnn", "uni1"): uni - f.min_gated_gain,
+            ("lstm", "bi1"): uni + f.max_direction_gain,
+            ("rnn", "bi1"): uni + f.max_direction_gain - f.min_gated_gain,
+            ("lstm", "bi2"): f.anchor_min_accuracy,
+        }
+    )
+
+
+def _sentiment_stand_in_at_margin(cfg):
+    f = cfg.finding
+    return _sentiment_results(
+        {
+            ("lstm", "uni1"): f.synthetic_anchor_min_accuracy - f.min_gain_synthetic,
+            ("lstm", "bi1"): f.synthetic_anchor_min_accuracy,
+            ("lstm", "bi2"): f.synthetic_anchor_min_accuracy,
+        },
+        synthetic=True,
+    )
+
+
+def _long_range(name):
+    def cases(which):
+        def build(cfg):
+            exp, f = catalog.get(name), cfg.finding
+            ratios = {
+                "pass": (f.solved_ratio / 10, 1.0),
+                "fail": (f.solved_ratio / 10, f.stuck_ratio * 0.99),  # the rnn learned it
+                "margin": (f.solved_ratio, f.stuck_ratio),
+            }[which]
+            return long_range_results(exp, *ratios)
+
+        return build
+
+    return dict(passing=cases("pass"), failing=cases("fail"), at_margin=[cases("margin")])
+
+
+def _flow(cfg):
+    f = cfg.finding
+    return flow_results(f.gated_init_max, f.rnn_trained_max, f.gated_trained_min)
+
+
+def _caption_at_margin(cfg):
+    f = cfg.finding
+    nearest = f.min_gated_bleu4 - f.min_gain_over_baseline
+    return caption_results([f.min_gated_bleu4, f.min_gated_bleu4, 90.0], nearest=nearest)
+
+
+FINDING_CASES = {
+    "adding": _long_range("adding"),
+    "copy_memory": _long_range("copy_memory"),
+    "tanh_vs_relu": _long_range("tanh_vs_relu"),
+    "exploding_clipping": dict(
+        passing=lambda cfg: clipping_results(3, 2, [1e2, 1e4, 1e6]),
+        failing=lambda cfg: clipping_results(10, 2, [1e2, 1e4, 1e6]),
+        at_margin=[
+            lambda cfg: clipping_results(
+                10, 3, [10.0, 1000.0], ratio=cfg.finding.global_median_max
+            )
+        ],
+    ),
+    "gradient_flow": dict(
+        passing=lambda cfg: flow_results(1e-20, 1e-6, 0.5),
+        failing=lambda cfg: flow_results(1e-20, 2e-3, 0.5),
+        at_margin=[_flow],
+    ),
+    "tagging": dict(
+        passing=lambda cfg: tagging_results(0.23, 1.0),
+        failing=lambda cfg: tagging_results(0.25, 0.5),
+        at_margin=[
+            lambda cfg: tagging_results(
+                cfg.finding.uni_max_accuracy,
+                cfg.finding.uni_max_accuracy + cfg.finding.min_gain,
+            )
+        ],
+    ),
+    "deep_rnn": dict(
+        passing=lambda cfg: deep_results(0.18, 0.96, 0.21),
+        failing=lambda cfg: deep_results(0.18, 0.4, 0.21),
+        at_margin=[lambda cfg: deep_results(0.25, 0.25 + cfg.finding.min_depth_gain, 0.2)],
+    ),
+    "char_lm": dict(
+        passing=lambda cfg: char_results([2.6, 2.4, 2.8]),
+        failing=lambda cfg: char_results([2.0, 2.5, 3.6]),
+        at_margin=[lambda cfg: char_results([2.0, 2.5, 5.0 - cfg.finding.min_gain_bits])],
+    ),
+    "timeseries": dict(
+        passing=lambda cfg: series_results([0.63, 0.53, 0.63]),
+        failing=lambda cfg: series_results([1.05, 0.5, 0.6]),
+        at_margin=[lambda cfg: series_results([1.0, cfg.finding.max_mae_vs_naive, 1.0])],
+    ),
+    "captioning": dict(
+        passing=lambda cfg: caption_results([86.0, 93.0, 96.1]),
+        failing=lambda cfg: caption_results([60.0, 93.0, 96.0]),
+        at_margin=[_caption_at_margin],
+    ),
+    "translation": dict(
+        passing=lambda cfg: translation_results(85.0, 76.0, 99.9),
+        failing=lambda cfg: translation_results(85.0, 80.0, 89.0),
+        # gain exactly min_gated_gain; error 100 - 80 = 20 -> 10: ratio exactly 0.5
+        at_margin=[lambda cfg: translation_results(50.0 + cfg.finding.min_gated_gain, 80.0, 90.0)],
+    ),
+    "imdb_seqlen": dict(
+        passing=_imdb_seqlen_measured,
+        failing=lambda cfg: _imdb_seqlen_at_margin(
+            dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, min_control_gain=0))
+        ),  # the bow control gains nothing: the longer window holds no evidence
+        at_margin=[_imdb_seqlen_at_margin, lambda cfg: _imdb_seqlen_at_margin(cfg, True)],
+    ),
+    "sentiment": dict(
+        adapt=_sentiment_exact,
+        passing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.8}),
+        failing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.7}),
+        at_margin=[_sentiment_real_at_margin, _sentiment_stand_in_at_margin],
+    ),
+}
+
+
+def _ci_cfg(name):
+    cfg = catalog.get(name).resolve("ci")
+    return FINDING_CASES[name].get("adapt", lambda c: c)(cfg)
+
+
+@pytest.mark.parametrize("name", sorted(FINDING_CASES))
+def test_the_finding_passes_and_fails(name):
+    exp, cfg = catalog.get(name), _ci_cfg(name)
+    assert_verdict(exp.finding(cfg, FINDING_CASES[name]["passing"](cfg)), True)
+    assert_verdict(exp.finding(cfg, FINDING_CASES[name]["failing"](cfg)), False)
+
+
+def _thresholds(cfg) -> list[str]:
+    return [
+        f.name
+        for f in dataclasses.fields(cfg.finding)
+        if isinstance(getattr(cfg.finding, f.name), float)
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(FINDING_CASES))
+def test_every_threshold_holds_at_its_margin_and_flips_just_beyond(name):
+    exp, cfg = catalog.get(name), _ci_cfg(name)
+    binding = set()
+    for build in FINDING_CASES[name]["at_margin"]:
+        results = build(cfg)
+        assert_at_margin(exp.finding(cfg, results))
+        for field in _thresholds(cfg):
+            value = getattr(cfg.finding, field)
+            hair = abs(value) * 1e-6 or 1e-9
+            verdicts = {}
+            for step in (hair, -hair):
+                moved = dataclasses.replace(cfg.finding, **{field: value + step})
+                finding = exp.finding(dataclasses.replace(cfg, finding=moved), results)
+                verdicts[step] = finding
+            passed = sorted(f.passed for f in verdicts.values())
+            if passed == [True, True]:
+                continue  # this threshold plays no part in these results
+            binding.add(field)
+            assert passed == [False, True], (field, [f.message for f in verdicts.values()])
+            failed = next(f for f in verdicts.values() if not f.passed)
+            assert "NOT MET" in failed.message
+            assert -1e-3 < min(failed.margins.values()) < 0, (field, failed.margins)
+    assert binding == set(_thresholds(cfg)), f"thresholds never at their margin: {binding}"
 
 
 def test_every_catalog_finding_has_a_fast_test():
-    tested = {"exploding_clipping", "adding", "copy_memory", "tanh_vs_relu", "gradient_flow"}
-    tested |= {"tagging", "deep_rnn", "char_lm", "timeseries", "captioning", "translation"}
-    # The IMDB studies' findings are tested beside their data and splits.
-    here = Path(__file__).parent
-    assert (here / "test_imdb_seqlen.py").is_file() and (
-        here / "test_sentiment_finding.py"
-    ).is_file()
-    tested |= {"imdb_seqlen", "sentiment"}
     # The catalog's own files, not the registry: other tests register toy experiments.
     shipped = {p.stem for p in catalog.experiments_dir().glob("*.py") if not p.stem.startswith("_")}
-    assert shipped == tested
+    assert set(FINDING_CASES) == shipped
+    for name, cases in FINDING_CASES.items():
+        assert cases["passing"] and cases["failing"] and cases["at_margin"], name
