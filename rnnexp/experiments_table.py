@@ -11,6 +11,7 @@ framework.
 import json
 from pathlib import Path
 
+from rnnexp.config import ConfigError
 from rnnexp.robustness_table import margin_text, seeds_text, write_between_markers
 
 __all__ = ["BEGIN", "END", "render", "robustness_cell", "row", "write"]
@@ -25,11 +26,17 @@ def robustness_cell(name: str, records_dir="robustness") -> str:
     path = Path(records_dir) / f"{name}-{PROFILE}.json"
     if not path.is_file():
         return "not measured"
-    record = json.loads(path.read_text())
-    summary = record["summary"]
-    seeds = seeds_text(summary["seeds"], record.get("seeds_per_sweep", 1))
-    text = f"{summary['passed']}/{len(summary['seeds'])} at seeds {seeds}"
-    margins = summary["smallest_margins"]
+    try:
+        record = json.loads(path.read_text())
+        summary = record["summary"]
+        seeds = seeds_text(summary["seeds"], record.get("seeds_per_sweep", 1))
+        text = f"{summary['passed']}/{len(summary['seeds'])} at seeds {seeds}"
+        margins = summary["smallest_margins"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(
+            f"{path} is not a robustness record ({type(err).__name__}: {err}); "
+            f"restore it from git or rerun `python -m rnnexp robustness {name}`"
+        ) from None
     if not margins:
         return text
     # The tightest check; margins of `log` checks are in decades, the others in the value's units.

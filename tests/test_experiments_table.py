@@ -71,6 +71,16 @@ def test_the_robustness_column_quotes_the_tightest_check(tmp_path):
     assert cell == "2/3 at seeds 10–15 (3 sweeps of 4)"
 
 
+@pytest.mark.parametrize("text", ["{not json", '{"summary": {}}', "[]"])
+def test_a_broken_record_is_one_clear_error(tmp_path, monkeypatch, capsys, text):
+    (tmp_path / "robustness").mkdir()
+    (tmp_path / "robustness" / "tagging-ci.json").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["list", "--format", "markdown"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tagging-ci.json is not a robustness record" in err
+
+
 def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_them(
     tmp_path, monkeypatch, capsys
 ):
