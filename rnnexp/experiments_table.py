@@ -22,7 +22,11 @@ PROFILE = "ci"  # the profile CI asserts, and the one whose robustness is quoted
 
 
 def robustness_cell(name: str, records_dir="robustness") -> str:
-    """`passed/seeds (seeds), smallest margin` of `name`'s ci record, or "not measured"."""
+    """`passed/seeds at seeds ...; smallest margin ...: check` from `name`'s ci record.
+
+    Records are read from `records_dir` (`robustness/` under the working directory,
+    where `python -m rnnexp robustness` writes them); no record: "not measured".
+    """
     path = Path(records_dir) / f"{name}-{PROFILE}.json"
     if not path.is_file():
         return "not measured"
