@@ -163,10 +163,10 @@ def run_robustness(
         merged with those already in `record_path`) and `summary`.
     """
     from rnnexp import runner
-    from rnnexp.tracking import environment_tags
+    from rnnexp.tracking import git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
-    commit = environment_tags().get("git.commit")
+    commit = git_tags().get("git.commit")
     outcomes = []
     for seed in seeds:
         seed_overrides = {**overrides, "seed": seed}

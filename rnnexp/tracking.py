@@ -255,12 +255,22 @@ def environment_tags() -> dict[str, str]:
         tags["tensorflow.version"] = tf.__version__
         gpus = tf.config.list_physical_devices("GPU")
         tags["device"] = f"{len(gpus)} GPU" if gpus else f"CPU ({os.cpu_count()} cores)"
+    return tags
+
+
+@functools.lru_cache(maxsize=1)
+def git_tags() -> dict[str, str]:
+    """`git.commit` and `git.dirty` of the package's checkout; none outside one.
+
+    Cached; `Tracker.run` clears it when a sweep starts, so each sweep looks once.
+    """
     commit = _git_commit()
-    if commit:
-        tags["git.commit"] = commit
-        status = _git("status", "--porcelain")  # untracked files count: they can change a run
-        if status is not None:
-            tags["git.dirty"] = "true" if status.strip() else "false"
+    if not commit:
+        return {}
+    tags = {"git.commit": commit}
+    status = _git("status", "--porcelain")  # untracked files count: they can change a run
+    if status is not None:
+        tags["git.dirty"] = "true" if status.strip() else "false"
     return tags
 
 
@@ -460,7 +470,9 @@ class Tracker:
         reason in the `failure_reason` tag, and the exception propagates.
         """
         self.ensure()
-        run_tags = {"mlflow.runName": name, **environment_tags(), **(tags or {})}
+        if parent is None:  # a new sweep: look at the checkout again
+            git_tags.cache_clear()
+        run_tags = {"mlflow.runName": name, **environment_tags(), **git_tags(), **(tags or {})}
         if parent is not None:
             run_tags[MLFLOW_PARENT_RUN_ID] = parent.run_id
         with _store_errors(self.uri):

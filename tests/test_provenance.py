@@ -12,16 +12,18 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def _tags(monkeypatch, folder):
-    """`environment_tags()` as if the package lived in `folder`."""
+    """`git_tags()` as if the package lived in `folder`."""
     monkeypatch.setattr(rnnexp, "__file__", str(folder / "rnnexp" / "__init__.py"))
-    tracking.environment_tags.cache_clear()
+    tracking.git_tags.cache_clear()
     try:
-        return tracking.environment_tags()
+        return tracking.git_tags()
     finally:
-        tracking.environment_tags.cache_clear()
+        tracking.git_tags.cache_clear()
 
 
 def _checkout(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
@@ -52,7 +54,6 @@ def test_outside_a_checkout_neither_tag_is_set(monkeypatch, tmp_path):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     tags = _tags(monkeypatch, tmp_path)
     assert "git.commit" not in tags and "git.dirty" not in tags
-    assert "rnnexp.version" in tags
 
 
 def test_without_git_neither_tag_is_set_and_nothing_raises(monkeypatch, tmp_path):
@@ -60,3 +61,23 @@ def test_without_git_neither_tag_is_set_and_nothing_raises(monkeypatch, tmp_path
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin-here"))
     tags = _tags(monkeypatch, root)
     assert "git.commit" not in tags and "git.dirty" not in tags
+
+
+def test_each_sweep_looks_at_the_checkout_again(monkeypatch, tmp_path):
+    """A process that runs several sweeps (robustness) tags each with the tree it ran from."""
+    from mlflow.tracking import MlflowClient
+
+    root = _checkout(tmp_path / "repo")
+    monkeypatch.setattr(rnnexp, "__file__", str(root / "rnnexp" / "__init__.py"))
+    tracking.git_tags.cache_clear()
+    tracker = tracking.Tracker("toy", f"sqlite:///{tmp_path}/mlflow.db")
+    dirty = {}
+    for edit in (False, True):
+        if edit:
+            (root / "rnnexp" / "__init__.py").write_text("x = 1\n")
+        with tracker.run("sweep") as parent, tracker.run("trial", parent=parent) as child:
+            pass
+        client = MlflowClient(tracker.uri)
+        dirty[edit] = [client.get_run(r.run_id).data.tags["git.dirty"] for r in (parent, child)]
+    tracking.git_tags.cache_clear()
+    assert dirty == {False: ["false", "false"], True: ["true", "true"]}
