@@ -15,7 +15,7 @@ rate, measured in the same process: `rnnexp_gflops` is our training throughput
 in matmul FLOP/s (`6 (d+u) G u` per sample-step: forward and backward,
 elementwise work not counted), `of_step_matmul` its fraction of a lone matmul
 of the recurrent step's shape `(B, u) x (u, G u)` run back to back, `of_peak`
-its fraction of a 2048^3 matmul.
+its fraction of a 1024^3 matmul.
 """
 
 import json
@@ -106,11 +106,12 @@ def matmul_rate(m, k, n, repeats=20) -> float:
 
     The matmuls run inside one compiled loop (tf.function / jax.jit) so that
     per-call dispatch does not count; best of `repeats` short calls (~0.25
-    GFLOP each), so that a busy machine's quieter moments are caught.
+    GFLOP each, at most 200 matmuls), so that a busy machine's quieter
+    moments are caught.
     """
     import keras
 
-    reps = max(1, int(2.5e8 // (2 * m * k * n)))
+    reps = min(200, max(1, int(2.5e8 // (2 * m * k * n))))
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -161,11 +162,11 @@ def matmul_rate(m, k, n, repeats=20) -> float:
 
 
 def measure_matmul(args, cells) -> dict:
-    """GFLOP/s of each cell's recurrent-step matmul shape, and of a large one (peak)."""
+    """GFLOP/s of each cell's recurrent-step matmul shape, and of a 1024^3 one (peak)."""
     rates = {
         cell: matmul_rate(args.batch, args.units, GATES[cell] * args.units) / 1e9 for cell in cells
     }
-    rates["peak"] = matmul_rate(2048, 2048, 2048) / 1e9
+    rates["peak"] = matmul_rate(1024, 1024, 1024) / 1e9
     return rates
 
 
@@ -253,7 +254,7 @@ def summary_lines(rows: list[dict]) -> list[str]:
             f"per round {r['ratio_min']:.2f}-{r['ratio_max']:.2f}, process CPU time "
             f"{r['cpu_ratio_vs_keras']:.2f}x); rnnexp trains at {r['rnnexp_gflops']:.1f} "
             f"matmul GFLOP/s = {100 * r['of_step_matmul']:.0f}% of a lone step-shaped matmul "
-            f"({r['step_matmul_gflops']:.1f}), {100 * r['of_peak']:.0f}% of a 2048^3 matmul "
+            f"({r['step_matmul_gflops']:.1f}), {100 * r['of_peak']:.0f}% of a 1024^3 matmul "
             f"({r['peak_matmul_gflops']:.1f})"
         )
     return lines

@@ -23,7 +23,7 @@ def test_bench_reports_ratios_spread_and_matmul_fractions():
     assert math.isclose(row["rnnexp_gflops"], gflops, rel_tol=1e-9)
     assert math.isclose(row["of_peak"], gflops / row["peak_matmul_gflops"], rel_tol=1e-9)
     (line,) = bench.summary_lines([row])
-    assert line.startswith("gru: rnnexp/keras ") and "% of a 2048^3 matmul" in line
+    assert line.startswith("gru: rnnexp/keras ") and "% of a 1024^3 matmul" in line
 
 
 def test_matmul_rate_is_a_finite_positive_flop_rate():
