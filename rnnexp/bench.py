@@ -2,9 +2,20 @@
 
 Each contender trains the same model (`Input(T, d) -> RNN(units) -> Dense(1)`,
 Adam, MSE) on the same data in this one process; contenders are interleaved
-repeat by repeat so drifting machine load hits them alike, and the best of
-`--repeats` timed epochs is kept. Throughput is sample-steps per second
-(`batch * T * batches / seconds`); ratios are ours / Keras built-in.
+repeat by repeat (each round starting one contender further on) so drifting
+machine load hits them alike, and the best of `--repeats` timed epochs is
+kept. Throughput is sample-steps per second (`batch * T * batches / seconds`);
+`ratio_vs_keras` is our throughput over Keras's built-in layer's, best against
+best; `ratio_min`/`ratio_max` are the same ratio within each round (the
+spread), and `cpu_ratio_vs_keras` compares best process CPU time, which other
+jobs on the machine disturb less than wall time.
+
+The matmul fractions put the throughput against this machine's fp32 matmul
+rate, measured in the same process: `rnnexp_gflops` is our training throughput
+in matmul FLOP/s (`6 (d+u) G u` per sample-step: forward and backward,
+elementwise work not counted), `of_step_matmul` its fraction of a lone matmul
+of the recurrent step's shape `(B, u) x (u, G u)` run back to back, `of_peak`
+its fraction of a 1024^3 matmul.
 """
 
 import json
@@ -81,6 +92,108 @@ def _torch_contender(cell, args):
     return epoch
 
 
+#: Gate blocks per cell: the recurrent step multiplies `(B, u) x (u, G*u)`.
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def train_flops_per_step(cell, input_dim, units) -> float:
+    """Matmul FLOPs to train one sample-step: forward `2 (d+u) G u`, backward twice that."""
+    return 6.0 * (input_dim + units) * GATES[cell] * units
+
+
+def matmul_rate(m, k, n, repeats=20) -> float:
+    """fp32 FLOP/s of an `(m, k) x (k, n)` matmul on the active backend.
+
+    The matmuls run inside one compiled loop (tf.function / jax.jit) so that
+    per-call dispatch does not count; best of `repeats` short calls (~0.25
+    GFLOP each, at most 200 matmuls), so that a busy machine's quieter
+    moments are caught.
+    """
+    import keras
+
+    reps = min(200, max(1, int(2.5e8 // (2 * m * k * n))))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function
+        def many(a, b):
+            acc = tf.zeros((m, n))
+            for i in tf.range(reps):  # `i` keeps the product inside the loop
+                acc += tf.matmul(a + tf.cast(i, tf.float32) * 1e-9, b)
+            return acc
+
+        def call(a, b):
+            return many(a, b).numpy()
+
+        a, b = tf.random.normal((m, k)), tf.random.normal((k, n))
+    elif backend == "jax":
+        import jax
+
+        @jax.jit
+        def many(a, b):
+            def body(i, acc):
+                return acc + (a + i.astype("float32") * 1e-9) @ b
+
+            return jax.lax.fori_loop(0, reps, body, jax.numpy.zeros((m, n), "float32"))
+
+        def call(a, b):
+            return many(a, b).block_until_ready()
+
+        a = jax.random.normal(jax.random.PRNGKey(0), (m, k), "float32")
+        b = jax.random.normal(jax.random.PRNGKey(1), (k, n), "float32")
+    else:
+        from keras import ops
+
+        def call(a, b):
+            acc = ops.zeros((m, n))
+            for i in range(reps):
+                acc = acc + ops.matmul(a + i * 1e-9, b)
+            return ops.convert_to_numpy(acc)
+
+        a, b = keras.random.normal((m, k)), keras.random.normal((k, n))
+    call(a, b)  # trace / compile
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * m * k * n * reps / best
+
+
+def measure_matmul(args, cells) -> dict:
+    """GFLOP/s of each cell's recurrent-step matmul shape, and of a 1024^3 one (peak)."""
+    rates = {
+        cell: matmul_rate(args.batch, args.units, GATES[cell] * args.units) / 1e9 for cell in cells
+    }
+    rates["peak"] = matmul_rate(1024, 1024, 1024) / 1e9
+    return rates
+
+
+def _interleaved(epochs: dict, repeats: int) -> tuple[dict, dict, list]:
+    """Best wall and process-CPU seconds per contender, and each round's wall times.
+
+    Each round runs every contender once, starting one further along the list
+    than the round before, so no contender always runs first or last.
+    """
+    names = list(epochs)
+    for fn in epochs.values():  # warm-up: tracing and compilation
+        fn()
+    best = {name: float("inf") for name in names}
+    cpu = {name: float("inf") for name in names}
+    rounds = []
+    for r in range(repeats):
+        times = {}
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            c0, t0 = time.process_time(), time.perf_counter()
+            epochs[name]()
+            times[name] = time.perf_counter() - t0
+            best[name] = min(best[name], times[name])
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+        rounds.append(times)
+    return best, cpu, rounds
+
+
 def measure(args) -> list[dict]:
     import numpy as np
 
@@ -89,8 +202,10 @@ def measure(args) -> list[dict]:
     x = rng.standard_normal((n, args.timesteps, args.input_dim)).astype("float32")
     y = rng.standard_normal((n, 1)).astype("float32")
     jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
+    cells = args.cells.split(",")
+    rates = measure_matmul(args, cells)
     rows = []
-    for cell in args.cells.split(","):
+    for cell in cells:
         for jit in jits:
             contenders = {
                 "keras": _model(_keras_layer(cell, args.units, args.unroll), args, jit),
@@ -107,23 +222,42 @@ def measure(args) -> list[dict]:
             torch_epoch = _torch_contender(cell, args) if not jit else None
             if torch_epoch is not None:
                 epochs["torch"] = torch_epoch
-            for fn in epochs.values():  # warm-up: tracing and compilation
-                fn()
-            best = {name: float("inf") for name in epochs}
-            for _ in range(args.repeats):
-                for name, fn in epochs.items():
-                    t0 = time.perf_counter()
-                    fn()
-                    best[name] = min(best[name], time.perf_counter() - t0)
+            best, cpu, rounds = _interleaved(epochs, args.repeats)
             work = args.batch * args.timesteps * args.batches
+            per_round = [t["keras"] / t["rnnexp"] for t in rounds]
+            ours = work / best["rnnexp"]
+            gflops = ours * train_flops_per_step(cell, args.input_dim, args.units) / 1e9
             row = {"cell": cell, "jit_compile": jit, "unroll": args.unroll}
             for name, seconds in best.items():
                 row[f"{name}_steps_per_s"] = work / seconds
-            row["ratio_vs_keras"] = row["rnnexp_steps_per_s"] / row["keras_steps_per_s"]
-            if "torch_steps_per_s" in row:
-                row["ratio_vs_torch"] = row["rnnexp_steps_per_s"] / row["torch_steps_per_s"]
+            row["ratio_vs_keras"] = best["keras"] / best["rnnexp"]
+            row["ratio_min"], row["ratio_max"] = min(per_round), max(per_round)
+            row["cpu_ratio_vs_keras"] = cpu["keras"] / cpu["rnnexp"]
+            if "torch" in best:
+                row["ratio_vs_torch"] = best["torch"] / best["rnnexp"]
+            row["rnnexp_gflops"] = gflops
+            row["step_matmul_gflops"] = rates[cell]
+            row["peak_matmul_gflops"] = rates["peak"]
+            row["of_step_matmul"] = gflops / rates[cell]
+            row["of_peak"] = gflops / rates["peak"]
             rows.append(row)
     return rows
+
+
+def summary_lines(rows: list[dict]) -> list[str]:
+    """One plain sentence per row: the ratio, its spread and the matmul fractions."""
+    lines = []
+    for r in rows:
+        jit = ", jit" if r["jit_compile"] else ""
+        lines.append(
+            f"{r['cell']}{jit}: rnnexp/keras {r['ratio_vs_keras']:.2f}x (best of each; "
+            f"per round {r['ratio_min']:.2f}-{r['ratio_max']:.2f}, process CPU time "
+            f"{r['cpu_ratio_vs_keras']:.2f}x); rnnexp trains at {r['rnnexp_gflops']:.1f} "
+            f"matmul GFLOP/s = {100 * r['of_step_matmul']:.0f}% of a lone step-shaped matmul "
+            f"({r['step_matmul_gflops']:.1f}), {100 * r['of_peak']:.0f}% of a 1024^3 matmul "
+            f"({r['peak_matmul_gflops']:.1f})"
+        )
+    return lines
 
 
 def check_arguments(args):
@@ -160,7 +294,13 @@ def run_bench(args) -> int:
     if args.json:
         print(json.dumps({"shape": shape, "results": rows}, indent=2))
     else:
-        console.say(console.format_table(rows))
+        table = [
+            {k: v for k, v in row.items() if not k.endswith("_gflops") and k != "of_peak"}
+            for row in rows
+        ]
+        console.say(console.format_table(table))
+        for line in summary_lines(rows):
+            console.say(line)
     if tracker is not None:
         with tracker.run(f"bench-T{args.timesteps}-u{args.units}") as run:
             run.log_params({k: v for k, v in vars(args).items() if k not in ("json", "no_track")})

@@ -6,7 +6,7 @@ from typing import Literal
 import keras
 
 from rnnexp.config import check
-from rnnexp.layers import DeepRNN
+from rnnexp.layers import IMPLS, DeepRNN
 
 __all__ = [
     "ClassifierConfig",
@@ -17,6 +17,13 @@ __all__ = [
 ]
 
 Cell = Literal["rnn", "gru", "lstm"]
+#: `rnnexp`: our cells; `keras`: Keras's built-in layers with the same weights
+#: (cuDNN for LSTM/GRU on a GPU). A trial's `model.kernel` tag says what ran.
+Impl = Literal["rnnexp", "keras"]
+
+
+def _check_impl(impl):
+    check(impl in IMPLS, "model.impl", impl, " or ".join(repr(i) for i in IMPLS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +40,10 @@ class ClassifierConfig:
     bidirectional: bool = False
     activation: str = "tanh"
     match_params: bool = False
+    impl: Impl = "rnnexp"
 
     def __post_init__(self):
+        _check_impl(self.impl)
         check(self.units > 0, "model.units", self.units, "a positive integer")
         check(self.embed_dim > 0, "model.embed_dim", self.embed_dim, "a positive integer")
         check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
@@ -93,6 +102,7 @@ def build_classifier(
         depth=cfg.depth,
         bidirectional=cfg.bidirectional,
         layer_kwargs=layer_kwargs,
+        impl=cfg.impl,
         name="recurrent",
     )(x_in)
     body = keras.Model(
@@ -130,8 +140,10 @@ class StackConfig:
     bidirectional: bool = False
     merge_mode: Literal["concat", "sum", "ave", "mul", "weighted_sum"] = "concat"
     residual: bool = False
+    impl: Impl = "rnnexp"
 
     def __post_init__(self):
+        _check_impl(self.impl)
         check(self.units > 0, "model.units", self.units, "a positive integer")
         check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
 
@@ -166,6 +178,7 @@ def build_sequence_model(
         residual=stack.residual,
         return_sequences=return_sequences,
         layer_kwargs=layer_kwargs,
+        impl=stack.impl,
         name="recurrent",
     )(inputs)
     return keras.Model(inputs, head(h), name=name or f"{cell}_model")

@@ -284,6 +284,8 @@ def _run_trial(
     so no trial is recorded twice. Store failures end the sweep (every later
     trial would fail the same way).
     """
+    from rnnexp.layers import kernels
+
     guard = guard or (lambda: None)
     guard()
     trial_tags = {
@@ -292,15 +294,18 @@ def _run_trial(
         "rnnexp.trial": _trial_key(trial),
         "rnnexp.trial_index": index,
     }
+    child = None
     try:
         with tracker.run(name, parent=parent, tags=trial_tags) as child:
             child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
             child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
             scope, described = strategy_scope(distribute)
             child.set_tags({"distribute": described})
+            kernels.reset()
             with scope:
                 context = TrialContext(reporter=child, label=name, data=data)
                 result = exp.run_trial(cfg, trial, context)
+            child.set_tags({"model.kernel": kernels.ran()})  # what ran, not what was asked
             result.run_id = child.run_id
             guard()
             child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
@@ -313,6 +318,8 @@ def _run_trial(
         fault = tracker.store_fault(err)
         if fault is not None:
             raise fault from None
+        if child is not None:  # what ran before the failure
+            child.set_tags({"model.kernel": kernels.ran()})
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
         console.say(f"    trial FAILED: {reason}")
         if os.environ.get("RNNEXP_DEBUG") == "1":  # the reason is recorded; the stack is noise

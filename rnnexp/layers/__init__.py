@@ -1,7 +1,7 @@
 """Recurrent layers written from their equations (public API)."""
 
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
-from rnnexp.layers.recurrent import CELLS, GRU, LSTM, SimpleRNN, recurrent_layer
+from rnnexp.layers.recurrent import CELLS, GRU, IMPLS, LSTM, SimpleRNN, recurrent_layer
 from rnnexp.layers.wrappers import (
     MERGE_MODES,
     DeepRNN,
@@ -16,6 +16,7 @@ __all__ = [
     "MERGE_MODES",
     "DeepRNN",
     "GRUCell",
+    "IMPLS",
     "LSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",

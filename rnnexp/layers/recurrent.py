@@ -1,11 +1,13 @@
-"""Sequence layers `SimpleRNN`, `LSTM`, `GRU` running our cells with a fast path.
+"""Sequence layers `SimpleRNN`, `LSTM`, `GRU` running our cells.
 
 They are `keras.layers.RNN` subclasses (so `return_sequences`, `return_state`,
 `go_backwards`, masking, `initial_state`, `stateful`, `unroll` and
-`keras.layers.Bidirectional` all behave as in Keras), with one change to the
-time loop: the input half of every gate, `x_t W + b`, has no time dependency,
-so it is computed for all `T` steps as one `(B*T, d) x (d, G*u)` matmul before
-the loop, and the loop body only does `h_{t-1} U` and the gate arithmetic.
+`keras.layers.Bidirectional` all behave as in Keras), with one optional change
+to the time loop: the input half of every gate, `x_t W + b`, has no time
+dependency, so it can be computed for all `T` steps as one
+`(B*T, d) x (d, G*u)` matmul before the loop, leaving the loop body only
+`h_{t-1} U` and the gate arithmetic. That pays on JAX and not on TensorFlow
+(`PROJECT_FIRST`), where the layers step the cell as Keras does.
 """
 
 import keras
@@ -15,9 +17,10 @@ from keras import ops
 # on TensorFlow, `lax.scan` on JAX, a Python loop on PyTorch).
 from keras.src.backend import rnn as backend_rnn
 
+from rnnexp.layers import kernels
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 
-__all__ = ["CELLS", "GRU", "LSTM", "SimpleRNN", "recurrent_layer"]
+__all__ = ["CELLS", "GRU", "IMPLS", "LSTM", "SimpleRNN", "recurrent_layer"]
 
 _CELL_KEYS = (
     "activation",
@@ -32,8 +35,18 @@ _CELL_KEYS = (
 )
 
 
+# Whether projecting every step's input before the loop pays, per backend.
+# TensorFlow on CPU: no. Its while-loop carries the G*u-wide projection in a
+# TensorArray and its gradient back out, and that cost more than the per-step
+# `x_t W` it saves: stepping the cell as Keras does trained 1.0-1.2x faster
+# (process CPU time, B=64 T=200 d=64 u=128, interleaved, 2 loaded cores).
+# JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster (see
+# README, "The layers, and their speed"). PyTorch: not measured; kept.
+PROJECT_FIRST = {"tensorflow": False, "jax": True, "torch": True}
+
+
 class _ProjectedRNN(keras.layers.RNN):
-    """`keras.layers.RNN` whose loop sees pre-projected inputs."""
+    """`keras.layers.RNN` whose loop can see pre-projected inputs (`PROJECT_FIRST`)."""
 
     CELL = None
     CELL_EXTRA = ()
@@ -69,7 +82,22 @@ class _ProjectedRNN(keras.layers.RNN):
             **kwargs,
         )
 
+    #: Project all steps' inputs before the loop (`True`), or step the cell
+    #: as Keras does (`False`); `None`: `PROJECT_FIRST` for the active backend.
+    project_first = None
+
+    def projects_first(self):
+        if self.project_first is not None:
+            return self.project_first
+        return PROJECT_FIRST.get(keras.backend.backend(), False)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        kernels.note("rnnexp-loop")
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.projects_first():
+            return super().inner_loop(sequences, initial_state, mask, training=training)
         cell = self.cell
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -157,16 +185,26 @@ class GRU(_ProjectedRNN):
 
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+#: Who implements the layer: our cells, or Keras's built-ins (the vendor fast
+#: path: cuDNN for LSTM/GRU on a GPU). Same weight layouts, same arguments.
+IMPLS = ("rnnexp", "keras")
+_KERAS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def recurrent_layer(cell, units, **kwargs):
-    """Build one of our sequence layers by its catalog name.
+def recurrent_layer(cell, units, impl="rnnexp", **kwargs):
+    """Build a sequence layer by its catalog name.
 
     Args:
         cell: `"rnn"`, `"gru"` or `"lstm"`.
         units: hidden size.
+        impl: `"rnnexp"` (our cells) or `"keras"` (`keras.layers.SimpleRNN`,
+            `GRU`, `LSTM`, which take the same arguments and weights).
         **kwargs: passed to the layer (`return_sequences`, `dropout`, ...).
     """
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
+    if impl not in IMPLS:
+        raise ValueError(f"unknown impl {impl!r}; choose one of {list(IMPLS)}")
+    if impl == "keras":
+        return getattr(keras.layers, _KERAS[cell])(units, **kwargs)
     return CELLS[cell](units, **kwargs)

@@ -9,7 +9,8 @@ sequence to the next layer -- `DeepRNN`.
 import keras
 from keras import ops
 
-from rnnexp.layers.recurrent import recurrent_layer
+from rnnexp.layers import kernels
+from rnnexp.layers.recurrent import IMPLS, recurrent_layer
 
 __all__ = ["MERGE_MODES", "DeepRNN", "WeightedSumBidirectional"]
 
@@ -82,6 +83,8 @@ class DeepRNN(keras.layers.Layer):
         residual: add each layer's input to its output when their widths match
             (every layer after the first, as in GNMT).
         layer_kwargs: options for every recurrent layer (dropout, activation...).
+        impl: `"rnnexp"` (our cells) or `"keras"` (Keras's built-in layers,
+            cuDNN on a GPU where Keras can); see `recurrent_layer`.
 
     Input `(batch, T, d)`; output `(batch, [T,] width)`, `width = units` or
     `2 * units` for bidirectional concat.
@@ -97,9 +100,12 @@ class DeepRNN(keras.layers.Layer):
         return_sequences=False,
         residual=False,
         layer_kwargs=None,
+        impl="rnnexp",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if impl not in IMPLS:
+            raise ValueError(f"unknown impl {impl!r}; choose one of {list(IMPLS)}")
         if not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive integer, got {depth!r}")
         if merge_mode not in MERGE_MODES:
@@ -110,6 +116,7 @@ class DeepRNN(keras.layers.Layer):
         self.bidirectional, self.merge_mode = bidirectional, merge_mode
         self.return_sequences, self.residual = return_sequences, residual
         self.layer_kwargs = dict(layer_kwargs or {})
+        self.impl = impl
         self.supports_masking = True
         self.rnn_layers = []
         for i in range(depth):
@@ -117,6 +124,7 @@ class DeepRNN(keras.layers.Layer):
             layer = recurrent_layer(
                 cell,
                 units,
+                impl=impl,
                 return_sequences=(not last) or return_sequences,
                 name=f"{cell}_{i}",
                 **self.layer_kwargs,
@@ -135,6 +143,7 @@ class DeepRNN(keras.layers.Layer):
     def call(self, inputs, mask=None, training=None):
         x = inputs
         for i, layer in enumerate(self.rnn_layers):
+            kernels.note_layer(layer, masked=mask is not None)
             y = layer(x, mask=mask, training=training)
             if self.residual and i > 0 and ops.ndim(y) == 3 and y.shape[-1] == x.shape[-1]:
                 y = y + x
@@ -161,6 +170,7 @@ class DeepRNN(keras.layers.Layer):
             "return_sequences": self.return_sequences,
             "residual": self.residual,
             "layer_kwargs": self.layer_kwargs,
+            "impl": self.impl,
         }
 
 
