@@ -554,14 +554,20 @@ class Tracker:
             )
         return [RunRecord.of(r) for r in runs]
 
-    def trial_runs(self, parent_id: str) -> list["RunRecord"]:
-        """The child runs of one sweep, oldest first."""
+    def trial_runs(
+        self, parent_id: str, tags: dict | None = None, status: str | None = None
+    ) -> list["RunRecord"]:
+        """The child runs of one sweep, oldest first; only those with `tags` and `status`."""
         if self.experiment_id is None:
             return []
+        where = [f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'"]
+        where += [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
+        if status:
+            where.append(f"attributes.status = '{status}'")
         with _store_errors(self.uri):
             runs = self.client.search_runs(
                 [self.experiment_id],
-                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                filter_string=" AND ".join(where),
                 order_by=["attributes.start_time ASC"],
                 max_results=50000,
             )
