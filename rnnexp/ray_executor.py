@@ -46,13 +46,19 @@ INSTALL_HINT = "pip install 'rnnexp[ray]'"
 # Handed to the Ray workers (a remote cluster does not inherit this process's environment).
 _PASSED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")
 _PASSED_PREFIXES = ("RNNEXP_", "MLFLOW_")
+# A Unix socket path holds at most 107 bytes; Ray adds about 82 to the folder it is
+# given (rnnexp-ray-XXXXXXXX/session_<date>_<time>_<pid>/sockets/plasma_store).
+_MAX_TMP_ROOT = 24
 
 
 def check_ray(address: str | None):
     """Refuse in one line, before anything runs: Ray missing, or an address that does not answer."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}")
-    if address is None or address == "auto":
+    if address is None:
+        _tmp_root()
+        return
+    if address == "auto":
         return
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
@@ -67,6 +73,17 @@ def check_ray(address: str | None):
             f"Ray cluster at {address} does not answer ({err.strerror or err}); start it "
             "(`ray start --head`) or leave --address out for a local Ray"
         ) from None
+
+
+def _tmp_root() -> str:
+    """Where a local Ray's session folder goes: `$RNNEXP_RAY_TMPDIR`, else the system's."""
+    root = os.environ.get("RNNEXP_RAY_TMPDIR") or tempfile.gettempdir()
+    if len(os.path.abspath(root)) > _MAX_TMP_ROOT:
+        raise ConfigError(
+            f"RNNEXP_RAY_TMPDIR={root} is too long a path for Ray's sockets (more than "
+            f"{_MAX_TMP_ROOT} characters); pick a shorter folder, such as /tmp"
+        )
+    return root
 
 
 def _ray_trial(setup, index: int, trial: dict, threads: int) -> TrialResult:
@@ -111,8 +128,7 @@ class _Session:
         )
         start = time.monotonic()
         if self.address is None:
-            root = os.environ.get("RNNEXP_RAY_TMPDIR") or None
-            self.tmp = Path(tempfile.mkdtemp(prefix="rnnexp-ray-", dir=root))
+            self.tmp = Path(tempfile.mkdtemp(prefix="rnnexp-ray-", dir=_tmp_root()))
             # Ray >= 2.59 turns on token auth for a local cluster and writes the
             # token to ~/.ray/auth_token: keep auth on, with a token of this session's.
             token = self.tmp / "auth_token"

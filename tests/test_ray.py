@@ -8,8 +8,10 @@ The sweeps here start a local Ray (several seconds), so they are opt-in:
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,6 +71,24 @@ def test_a_ray_address_that_does_not_answer_is_one_line(toy, tmp_path, capsys, a
 
 
 # -- sweeps on a local Ray ------------------------------------------------------------
+@pytest.fixture
+def ray_tmp():
+    """A short folder for Ray's session (its socket paths must fit in 107 bytes)."""
+    folder = tempfile.mkdtemp(prefix="rt-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_ray_folder_too_long_for_its_sockets_is_one_line(toy, tmp_path, capsys, monkeypatch):  # noqa: F811
+    if not HAVE_RAY:
+        pytest.skip("needs the ray extra")
+    _, uri = toy
+    monkeypatch.setenv("RNNEXP_RAY_TMPDIR", str(tmp_path))
+    code, _, err = main(capsys, "run", "fault_toy", "--executor", "ray", "--tracking-uri", uri)
+    assert code == 2 and one_line_error(err) and "too long a path for Ray's sockets" in err, err
+    assert not (tmp_path / "store").exists()
+
+
 def _ray_worker_pids():
     """Ray worker processes running one of our trials now (their title names the task)."""
     pids = []
@@ -89,12 +109,11 @@ def _recorded_once(children):
 
 @pytest.mark.ray
 @opt_in
-def test_ray_sweep_has_the_local_executors_tree(toy, tmp_path):  # noqa: F811
+def test_ray_sweep_has_the_local_executors_tree(toy, ray_tmp):  # noqa: F811
     env, uri = toy
     home_token, tmp_ray = Path.home() / ".ray" / "auth_token", Path("/tmp/ray")
     before = home_token.exists(), tmp_ray.exists()
-    env = {**env, "RNNEXP_RAY_TMPDIR": str(tmp_path / "raytmp")}
-    (tmp_path / "raytmp").mkdir()
+    env = {**env, "RNNEXP_RAY_TMPDIR": ray_tmp}
     out = rnnexp(env, "run", "fault_toy", "--set", "fail_on=2", "--executor", "ray",
                  "--tracking-uri", uri, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
@@ -110,7 +129,7 @@ def test_ray_sweep_has_the_local_executors_tree(toy, tmp_path):  # noqa: F811
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
     assert _recorded_once(children)
     # Ray's session files went to a private folder, removed afterwards
-    assert list((tmp_path / "raytmp").iterdir()) == []
+    assert os.listdir(ray_tmp) == []
     assert (home_token.exists(), tmp_ray.exists()) == before
 
     local = rnnexp(env, "run", "fault_toy", "--set", "fail_on=2", "--tracking-uri", uri)
@@ -126,19 +145,23 @@ def test_ray_sweep_has_the_local_executors_tree(toy, tmp_path):  # noqa: F811
 
 @pytest.mark.ray
 @opt_in
-def test_a_killed_ray_worker_loses_only_its_trial_and_resume_finishes(toy, tmp_path):  # noqa: F811
+def test_a_killed_ray_worker_loses_only_its_trial_and_resume_finishes(toy, ray_tmp):  # noqa: F811
     env, uri = toy
-    env = {**env, "RNNEXP_RAY_TMPDIR": str(tmp_path)}
+    env = {**env, "RNNEXP_RAY_TMPDIR": ray_tmp}
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=4", "--executor", "ray",
                  "--tracking-uri", uri)  # fmt: skip
     seen = []
     lines_until(proc, "rnnexp: 4 trial(s) as Ray tasks", seen)
-    deadline = time.monotonic() + 120
-    while not (victims := _ray_worker_pids()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert victims, "".join(seen)
-    time.sleep(1)  # its child run is open by now
-    os.kill(victims[0], signal.SIGKILL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # a trial whose child run is open, in a Ray worker
+        open_now = [c for c in runs(uri)[1] if c.info.status == "RUNNING"]
+        if open_now:
+            break
+        time.sleep(0.5)
+    assert open_now, "".join(seen)
+    victim = int(open_now[0].data.tags["rnnexp.worker"].rsplit(":", 1)[1])
+    assert victim in _ray_worker_pids()
+    os.kill(victim, signal.SIGKILL)
     rest, _ = proc.communicate(timeout=300)
     out = "".join(seen) + rest
     assert proc.returncode == 1 and "Traceback" not in out, out
