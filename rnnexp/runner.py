@@ -148,6 +148,8 @@ def run_experiment(
         else:
             parent.log_params(flatten(cfg))
             parent.log_dict(to_dict(cfg), "config.json")
+            for card in _sweep_datasets(exp, cfg, trials, data):
+                parent.log_dataset(card)  # the parent's row in the runs table names its data
         todo = [i for i, r in enumerate(results) if r is None]
         progress = console.Progress(len(todo))
         if executor == "ray":
@@ -202,6 +204,16 @@ def run_experiment(
     console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
     console.say(f"browse: {tracker_ui_hint(tracker)}")
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost))
+
+
+def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:
+    """The distinct data sets of a sweep's trials (by name and digest), at most `most`."""
+    cards = {}
+    for trial in trials:
+        card = exp.dataset(cfg, trial, data)
+        if card is not None:
+            cards.setdefault((card.name, card.digest), card)
+    return list(cards.values())[:most]
 
 
 def _beat() -> dict:

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import socket
 import traceback
 
 from rnnexp import console, lease
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 TRIAL, TRIAL_HASH, TRIAL_INDEX = "rnnexp.trial", "rnnexp.trial_hash", "rnnexp.trial_index"
+WORKER = "rnnexp.worker"
 
 
 @dataclasses.dataclass
@@ -130,12 +132,16 @@ def run_trial(
         TRIAL: trial_key(trial),
         TRIAL_HASH: digest,
         TRIAL_INDEX: index,
+        WORKER: f"{socket.gethostname()}:{os.getpid()}",  # which process ran it
     }
     name = exp.trial_name(trial)
     try:
         with tracker.run(name, parent=_Parent(parent_id), tags=trial_tags) as child:
             child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
             child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
+            card = exp.dataset(cfg, trial, data)
+            if card is not None:
+                child.log_dataset(card)
             scope, described = strategy_scope(distribute)
             child.set_tags({"distribute": described})
             with scope:
