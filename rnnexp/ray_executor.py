@@ -29,6 +29,7 @@ import importlib.util
 import os
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -142,6 +143,7 @@ class _Session:
         import ray  # after the environment above: Ray reads its auth settings on import
 
         self.ray = ray
+        ours = signal.getsignal(signal.SIGTERM)
         try:
             ray.init(**options)
         except Exception as err:
@@ -149,6 +151,10 @@ class _Session:
             where = self.address or "a local Ray"
             first = (str(err).splitlines() or [type(err).__name__])[0][:300]
             raise ConfigError(f"cannot start or reach {where}: {first}") from None
+        finally:
+            # ray.init makes SIGTERM a sys.exit; a sweep ends on it like on Ctrl-C (KILLED).
+            if ours is not None:
+                signal.signal(signal.SIGTERM, ours)
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
         where = f"Ray cluster {self.address}" if self.address else "local Ray"
         console.say(f"rnnexp: {where} up in {time.monotonic() - start:.1f}s, {cpus} CPU(s)")

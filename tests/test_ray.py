@@ -181,3 +181,27 @@ def test_a_killed_ray_worker_loses_only_its_trial_and_resume_finishes(toy, ray_t
     assert _recorded_once(children)
     trials = {json.loads(c.data.tags["rnnexp.trial"])["value"] for c in children}
     assert trials == {1, 2, 3, 4}
+
+
+@pytest.mark.ray
+@opt_in
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_ray_sweep_leaves_nothing_running(toy, ray_tmp, sig):  # noqa: F811
+    env, uri = toy
+    env = {**env, "RNNEXP_RAY_TMPDIR": ray_tmp}
+    proc = spawn(env, "run", "fault_toy", "--set", "sleep=30", "--executor", "ray",
+                 "--tracking-uri", uri)  # fmt: skip
+    seen = []
+    lines_until(proc, "rnnexp: 4 trial(s) as Ray tasks", seen)
+    deadline = time.monotonic() + 180
+    while not [c for c in runs(uri)[1] if c.info.status == "RUNNING"]:
+        assert time.monotonic() < deadline, "".join(seen)
+        time.sleep(0.5)
+    proc.send_signal(sig)
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(seen) + rest
+    assert proc.returncode == 130 and "Traceback" not in out, out
+    parents, children = runs(uri)
+    assert parents[0].info.status == "KILLED"
+    assert children and {c.info.status for c in children} == {"KILLED"}
+    assert os.listdir(ray_tmp) == []  # the local Ray went down with it
