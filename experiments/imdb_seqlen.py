@@ -252,6 +252,11 @@ class ImdbSeqlen(Experiment):
             return data.source
         return cfg.data.source
 
+    def dataset(self, cfg, trial, data=None):
+        pool = data.pools[trial["length"]]
+        sizes = {"train": pool["pool.fit"], "val": pool["pool.val"], "test": pool["pool.test"]}
+        return imdb.data_card(data, sizes)
+
     def prepare(self, cfg):
         data = imdb.load(cfg.data)
         longest = max(cfg.sweep.lengths)

@@ -241,6 +241,10 @@ class Sentiment(Experiment):
     def data_source(self, cfg, data=None):
         return data.source if data is not None else cfg.data.source
 
+    def dataset(self, cfg, trial, data=None):
+        sizes = {name: len(y) for name, (_, y) in data.windows.items()}
+        return imdb.data_card(data, sizes)
+
     def prepare(self, cfg):
         d = cfg.data
         reviews = imdb.load(d)

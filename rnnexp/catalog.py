@@ -210,6 +210,18 @@ class Experiment:
         """A short label of the data a run uses (tagged, and in run names)."""
         return "generated"
 
+    def dataset(self, cfg, trial: dict, data=None):
+        """The `rnnexp.data.card.DataCard` of a trial's data (the run's Dataset), or None.
+
+        Generated data (`data_source` "generated") is described from `cfg.data`
+        and the trial's seed; an experiment on real data returns its own card.
+        """
+        if self.data_source(cfg, data) != "generated":
+            return None
+        from rnnexp.data.card import generated_card
+
+        return generated_card(self.name, getattr(cfg, "data", None), trial)
+
 
 _REGISTRY: dict[str, Experiment] = {}
 

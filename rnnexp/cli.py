@@ -62,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run trials in N processes on this machine (default 1)",
     )
     run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where trials run: local (this machine; see --workers) or ray (each trial a Ray "
+        "task; needs `pip install rnnexp[ray]`)",
+    )
+    run.add_argument(
+        "--address",
+        help="with --executor ray: the Ray cluster (e.g. HOST:6379 from `ray start --head`); "
+        "default: a local Ray started for this sweep",
+    )
+    run.add_argument(
         "--distribute",
         choices=["auto", "none", "mirrored"],
         default="auto",
@@ -213,6 +225,12 @@ def _cmd_run(args):
     exp, cfg, overrides = _resolve(args)
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.address is not None and args.executor != "ray":
+        raise ConfigError("--address names a Ray cluster; add --executor ray")
+    if args.executor == "ray" and not args.dry_run:
+        from rnnexp.ray_executor import check_ray
+
+        check_ray(args.address)  # Ray missing, or an address that is not one: before any run
     tracker, resume, finished = None, None, set()
     if args.resume is not None:
         if not args.resume.strip():
@@ -268,6 +286,8 @@ def _cmd_run(args):
         workers=args.workers,
         resume=resume,
         distribute=args.distribute,
+        executor=args.executor,
+        address=args.address,
     )
     if outcome.lost:
         console.say(

@@ -14,9 +14,8 @@ runs what was lost. On Ctrl-C (or SIGTERM to the parent) no trial starts any mor
 workers' running trials are marked KILLED and the workers stop within
 seconds. Workers ignore the terminal's SIGINT, so the parent decides.
 
-For more than one machine, point every process at a shared tracking server
-(`--tracking-uri http://host:5000` backed by a real database) or drive the
-trials from Ray Tune with its MLflow integration; see the README.
+Workers run trials through `rnnexp.trial` like every executor; for more
+than one machine see `rnnexp.ray_executor` (`--executor ray`).
 """
 
 import contextlib
@@ -24,20 +23,15 @@ import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from rnnexp import console
 from rnnexp.catalog import TrialResult
+from rnnexp.trial import end_orphans, host_for
 
-__all__ = ["run_parallel", "worker_threads"]
+__all__ = ["DoneCounter", "run_parallel", "worker_threads"]
 
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
-
-
-@dataclass(frozen=True)
-class _Parent:
-    run_id: str
 
 
 def worker_threads(workers: int) -> int:
@@ -68,53 +62,31 @@ def _die_with_parent():
         pass  # elsewhere an orphan finishes its trial; a later --resume takes over
 
 
-def _worker_main(conn, setup: dict):
+def set_threads(threads: int):
+    """Give this process's TensorFlow (and OpenMP) `threads` threads; before TF starts."""
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _worker_main(conn, setup, threads: int):
     """A worker process: run the trials the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent()
-    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ[var] = str(setup["threads"])
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    set_threads(threads)
     try:
-        state = {}
         while (job := conn.recv()) is not None:
             index, trial = job
             _STATE["busy"] = True
             try:
-                conn.send((index, _work(state, setup, index, trial)))
+                conn.send((index, host_for(setup).run(index, trial)))
             except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
                 conn.send((index, err))
             finally:
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return  # stopped, or the parent is gone; the trial's run is already ended
-
-
-def _work(state: dict, setup: dict, index, trial):
-    from rnnexp import catalog, runner
-    from rnnexp.tracking import Tracker
-
-    if not state:  # once per worker process
-        exp = catalog.get(setup["name"])
-        cfg = exp.resolve(setup["profile"], setup["overrides"])
-        tracker = Tracker(exp.name, setup["uri"])
-        state.update(exp=exp, cfg=cfg, data=exp.prepare(cfg), tracker=tracker)
-        state["guard"] = runner._guard(tracker, setup["parent_id"], setup["owner"])
-    exp = state["exp"]
-    return runner._run_trial(
-        exp,
-        state["cfg"],
-        trial,
-        index,
-        exp.trial_name(trial),
-        state["tracker"],
-        _Parent(setup["parent_id"]),
-        setup["common_tags"],
-        state["data"],
-        setup["distribute"],
-        state["guard"],
-    )
 
 
 def _exit_reason(code) -> str:
@@ -126,20 +98,23 @@ def _exit_reason(code) -> str:
         return f"killed by signal {-code}"
 
 
-def run_parallel(
-    exp,
-    profile,
-    overrides,
-    tracker,
-    parent,
-    common_tags,
-    trials,
-    todo,
-    results,
-    workers,
-    distribute="auto",
-    owner=None,
-):
+class DoneCounter:
+    """Prints `[k/n done] trial: STATUS (reason)` as an executor's trials come back."""
+
+    def __init__(self, exp_name: str, total: int):
+        from rnnexp import catalog
+
+        self.exp, self.total, self.done = catalog.get(exp_name), total, 0
+
+    def __call__(self, result: TrialResult):
+        self.done += 1
+        console.say(
+            f"[{self.done}/{self.total} done] {self.exp.trial_name(result.trial)}: {result.status}"
+            + (f" ({result.error})" if result.error else "")
+        )
+
+
+def run_parallel(setup, tracker, trials, todo, results, workers):
     """Fill `results[i]` for every index in `todo`, `workers` trials at a time.
 
     A trial whose worker died gets a `KILLED` result (its run is marked
@@ -149,19 +124,10 @@ def run_parallel(
     console.say(
         f"rnnexp: {len(todo)} trial(s) in {workers} worker processes, {threads} thread(s) each"
     )
-    setup = dict(
-        name=exp.name,
-        profile=profile,
-        overrides=overrides,
-        uri=tracker.uri,
-        threads=threads,
-        distribute=distribute,
-        parent_id=parent.run_id,
-        common_tags=common_tags,
-        owner=owner,
-    )
+    parent_id = setup.parent_id
     context = multiprocessing.get_context("spawn")
-    queue, running, done = list(todo), {}, 0  # running: conn -> (process, trial index)
+    queue, running = list(todo), {}  # running: conn -> (process, trial index)
+    report = DoneCounter(setup.name, len(todo))
 
     def start_next(conn=None, process=None):
         if not queue:
@@ -170,22 +136,15 @@ def run_parallel(
             return
         if conn is None:
             conn, child_end = context.Pipe()
-            process = context.Process(target=_worker_main, args=(child_end, setup), daemon=True)
+            process = context.Process(
+                target=_worker_main, args=(child_end, setup, threads), daemon=True
+            )
             process.start()
             child_end.close()
         index = queue.pop(0)
         running[conn] = (process, index)
         if not _send(conn, (index, trials[index])):
             queue.insert(0, index)  # it died before taking the trial: not its trial
-
-    def report(index):
-        nonlocal done
-        done += 1
-        r = results[index]
-        console.say(
-            f"[{done}/{len(todo)} done] {exp.trial_name(trials[index])}: {r.status}"
-            + (f" ({r.error})" if r.error else "")
-        )
 
     try:
         for _ in range(min(workers, len(queue))):
@@ -202,8 +161,8 @@ def run_parallel(
                     process.join(timeout=5)
                     reason = f"its worker process died ({_exit_reason(process.exitcode)})"
                     results[index] = TrialResult(trials[index], "KILLED", error=reason)
-                    _end_orphans(tracker, parent.run_id, {index}, reason)
-                    report(index)
+                    end_orphans(tracker, parent_id, {index}, reason)
+                    report(results[index])
                     conn.close()
                     start_next()  # a fresh worker for the rest
                     continue
@@ -211,13 +170,13 @@ def run_parallel(
                 if isinstance(payload, BaseException):
                     raise payload
                 results[index] = payload
-                report(index)
+                report(payload)
                 start_next(conn, process)
     except KeyboardInterrupt:
-        _stop(running, tracker, parent.run_id, "interrupted (Ctrl-C): its worker was stopped")
+        _stop(running, tracker, parent_id, "interrupted (Ctrl-C): its worker was stopped")
         raise
     except BaseException as err:
-        _stop(running, tracker, parent.run_id, f"the sweep stopped: {err}".splitlines()[0])
+        _stop(running, tracker, parent_id, f"the sweep stopped: {err}".splitlines()[0])
         raise
 
 
@@ -251,13 +210,4 @@ def _stop(running: dict, tracker, parent_id: str, reason: str):
             process.kill()
         process.join(timeout=5)
     held = {index for _, index in running.values()}
-    _end_orphans(tracker, parent_id, held, reason)
-
-
-def _end_orphans(tracker, parent_id: str, indices: set, reason: str):
-    """Mark KILLED the child runs of trials `indices` that their dead worker left RUNNING."""
-    if not indices:
-        return
-    for child in tracker.trial_runs(parent_id):
-        if child.status == "RUNNING" and int(child.tags.get("rnnexp.trial_index", -1)) in indices:
-            tracker.mark_killed(child.run_id, reason)
+    end_orphans(tracker, parent_id, held, reason)

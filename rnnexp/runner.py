@@ -10,33 +10,27 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from rnnexp import console, lease
 from rnnexp.catalog import Experiment, Finding, TrialResult
-from rnnexp.config import flatten, to_dict
-from rnnexp.parallel import run_parallel
-from rnnexp.training import strategy_scope
+from rnnexp.config import ConfigError, flatten, to_dict
+from rnnexp.trial import (
+    TRIAL,
+    TRIAL_HASH,
+    SweepSetup,
+    TrialContext,
+    TrialHost,
+    recorded_result,
+    trial_hash,
+    trial_key,
+)
 
-__all__ = ["RunOutcome", "TrialContext", "plan", "run_experiment"]
+__all__ = ["EXECUTORS", "RunOutcome", "TrialContext", "plan", "run_experiment"]
 
-
-@dataclasses.dataclass
-class TrialContext:
-    """What `Experiment.run_trial` gets besides the config.
-
-    Attributes:
-        reporter: where the trial's metrics, tags and artifacts go.
-        label: a short name for console lines.
-    """
-
-    reporter: object
-    label: str
-    data: object = None
+EXECUTORS = ("local", "ray")  # local: this process, or --workers N processes on this machine
 
 
 @dataclasses.dataclass
@@ -85,6 +79,8 @@ def run_experiment(
     workers: int = 1,
     resume: str | None = None,
     distribute: str = "auto",
+    executor: str = "local",
+    address: str | None = None,
 ) -> RunOutcome:
     """Run every trial of `exp` under `cfg`, tracked by `tracker`.
 
@@ -97,8 +93,14 @@ def run_experiment(
             dead process left RUNNING are marked KILLED. A sweep whose
             process is alive is refused (`lease.SweepBusy`).
         distribute: `rnnexp.training.strategy_scope` mode for every trial.
+        executor: `local` (this process, or `workers` processes) or `ray`
+            (each trial a Ray task; `workers` > 1 caps how many run at once).
+        address: the Ray cluster to use (`ray start --head` prints it); None
+            starts a local Ray for this sweep.
     """
     overrides = dict(overrides or {})
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     trials = plan(exp, cfg)
     data = exp.prepare(cfg)  # bad data is refused before the store is touched
     source = exp.data_source(cfg, data)
@@ -124,7 +126,17 @@ def run_experiment(
         }
         parent_cm = tracker.run(run_name, tags=sweep_tags)
     with parent_cm as parent, lease.Heartbeat(lambda: parent.set_tags(_beat())):
-        guard = _guard(tracker, parent.run_id, lease.owner_token(owner))
+        setup = SweepSetup(
+            exp.name,
+            profile,
+            overrides,
+            tracker.uri,
+            parent.run_id,
+            common_tags,
+            lease.owner_token(owner),
+            distribute,
+        )
+        host = TrialHost(exp, cfg, data, tracker, setup)
         if resume:
             done = _finished_trials(tracker, resume, trials)
             for index, result in done.items():
@@ -136,42 +148,25 @@ def run_experiment(
         else:
             parent.log_params(flatten(cfg))
             parent.log_dict(to_dict(cfg), "config.json")
+            for card in _sweep_datasets(exp, cfg, trials, data):
+                parent.log_dataset(card)  # the parent's row in the runs table names its data
         todo = [i for i, r in enumerate(results) if r is None]
         progress = console.Progress(len(todo))
-        if workers > 1 and len(todo) > 1:
-            run_parallel(
-                exp,
-                profile,
-                overrides,
-                tracker,
-                parent,
-                common_tags,
-                trials,
-                todo,
-                results,
-                workers,
-                distribute,
-                lease.owner_token(owner),
-            )
+        if executor == "ray":
+            from rnnexp.ray_executor import run_on_ray
+
+            run_on_ray(setup, tracker, trials, todo, results, workers, address)
+        elif workers > 1 and len(todo) > 1:
+            from rnnexp.parallel import run_parallel
+
+            run_parallel(setup, tracker, trials, todo, results, workers)
         else:
             for k, index in enumerate(todo):
-                name = exp.trial_name(trials[index])
-                progress.begin(k, name)
-                results[index] = _run_trial(
-                    exp,
-                    cfg,
-                    trials[index],
-                    index,
-                    name,
-                    tracker,
-                    parent,
-                    common_tags,
-                    data,
-                    distribute,
-                    guard,
-                )
+                progress.begin(k, exp.trial_name(trials[index]))
+                results[index] = host.run(index, trials[index])
                 progress.end()
-        guard()  # a sweep taken over while its last trial ran gets one summary: the new owner's
+        # A sweep taken over while its last trial ran gets one summary: the new owner's.
+        host.check()
         rows = results_table(results)
         with tempfile.TemporaryDirectory(prefix="rnnexp-summary-") as tmp:
             tmp = Path(tmp)
@@ -211,22 +206,18 @@ def run_experiment(
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost))
 
 
+def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:
+    """The distinct data sets of a sweep's trials (by name and digest), at most `most`."""
+    cards = {}
+    for trial in trials:
+        card = exp.dataset(cfg, trial, data)
+        if card is not None:
+            cards.setdefault((card.name, card.digest), card)
+    return list(cards.values())[:most]
+
+
 def _beat() -> dict:
     return {lease.HEARTBEAT: f"{time.time():.0f}"}
-
-
-def _guard(tracker, parent_id: str, token: tuple):
-    """A check that this process still owns sweep `parent_id` (see `rnnexp.lease`)."""
-
-    def check():
-        tags = tracker.run_tags(parent_id)
-        if lease.owner_token(tags) != token:
-            raise lease.SweepTakenOver(
-                f"sweep {parent_id} was taken over by pid {tags.get(lease.PID)} on "
-                f"{tags.get(lease.HOST)} (--resume); this process stops and records nothing more"
-            )
-
-    return check
 
 
 def _end_dead_sweeps(tracker):
@@ -243,98 +234,36 @@ def _end_dead_sweeps(tracker):
 
 
 def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
-    """Results of the trials a sweep already finished, by index in `trials`."""
-    keys = [_trial_key(t) for t in trials]
+    """Results of the trials a sweep already finished, by index in `trials`.
+
+    A child is matched by its trial hash (by its parameters for sweeps
+    recorded before the hash was); a second FINISHED child of one trial,
+    should the store hold one, is not counted twice.
+    """
+    hashes = [trial_hash(t) for t in trials]
+    keys = [trial_key(t) for t in trials]
     done: dict[int, TrialResult] = {}
     for child in tracker.trial_runs(parent_id):
-        key = child.tags.get("rnnexp.trial")
         if child.status == "RUNNING":
             tracker.mark_killed(
                 child.run_id, "its process died while it ran (found RUNNING by --resume)"
             )
             continue
-        if child.status != "FINISHED" or key not in keys or keys.index(key) in done:
+        digest, key = child.tags.get(TRIAL_HASH), child.tags.get(TRIAL)
+        index = hashes.index(digest) if digest in hashes else None
+        if index is None and digest is None and key in keys:
+            index = keys.index(key)
+        if child.status != "FINISHED" or index is None or index in done:
             continue
-        index = keys.index(key)
-        extras = tracker.load_dict(child.run_id, "extras.json") or {}
-        metrics = {
-            k[len("final.") :]: v for k, v in child.metrics.items() if k.startswith("final.")
-        }
-        done[index] = TrialResult(trials[index], "FINISHED", metrics, extras, run_id=child.run_id)
+        done[index] = recorded_result(tracker, child, trials[index])
     return done
 
 
-def _trial_key(trial: dict) -> str:
-    return json.dumps(trial, sort_keys=True, default=str)
+def _trial_key(trial: dict) -> str:  # kept for callers of the old name (cli --dry-run)
+    return trial_key(trial)
 
 
 def tracker_ui_hint(tracker) -> str:
     from rnnexp.tracking import ui_command
 
     return f"{ui_command(tracker.uri)}  (experiment {tracker.experiment_name!r})"
-
-
-def _run_trial(
-    exp, cfg, trial, index, name, tracker, parent, common_tags, data, distribute="auto", guard=None
-) -> TrialResult:
-    """One trial as a child run of `parent`; a failure is its result, not the sweep's end.
-
-    `guard()` raises `lease.SweepTakenOver` when another process took the
-    sweep: asked before the trial starts and before it is recorded FINISHED,
-    so no trial is recorded twice. Store failures end the sweep (every later
-    trial would fail the same way).
-    """
-    from rnnexp.layers import kernels
-
-    guard = guard or (lambda: None)
-    guard()
-    trial_tags = {
-        **common_tags,
-        "rnnexp.role": "trial",
-        "rnnexp.trial": _trial_key(trial),
-        "rnnexp.trial_index": index,
-    }
-    child = None
-    try:
-        with tracker.run(name, parent=parent, tags=trial_tags) as child:
-            child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
-            child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
-            scope, described = strategy_scope(distribute)
-            child.set_tags({"distribute": described})
-            kernels.reset()
-            with scope:
-                context = TrialContext(reporter=child, label=name, data=data)
-                result = exp.run_trial(cfg, trial, context)
-            child.set_tags({"model.kernel": kernels.ran()})  # what ran, not what was asked
-            result.run_id = child.run_id
-            guard()
-            child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
-            if result.extras:  # what the summary needs, kept for --resume
-                child.log_dict(_jsonable(result.extras), "extras.json")
-            return result
-    except (KeyboardInterrupt, lease.SweepTakenOver):
-        raise
-    except Exception as err:  # the sweep survives one failing trial
-        fault = tracker.store_fault(err)
-        if fault is not None:
-            raise fault from None
-        if child is not None:  # what ran before the failure
-            child.set_tags({"model.kernel": kernels.ran()})
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
-        console.say(f"    trial FAILED: {reason}")
-        if os.environ.get("RNNEXP_DEBUG") == "1":  # the reason is recorded; the stack is noise
-            console.say(traceback.format_exc(limit=3))
-        # An error may carry what the trial recorded before failing (see
-        # `training.NonFiniteLoss`): the summary can still plot it.
-        extras = getattr(err, "extras", None)
-        return TrialResult(trial=trial, status="FAILED", error=reason, extras=dict(extras or {}))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return value.tolist()
-    return value

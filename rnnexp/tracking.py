@@ -52,12 +52,18 @@ __all__ = [
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MAX_PARAM_LENGTH = 6000
+# The MLflow UI opens an experiment with this tag in its "Model training" view
+# (runs, metrics, datasets) instead of the GenAI one (traces, prompts, judges).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+SYSTEM_METRICS_S = 5.0  # how often a trial samples CPU and memory (when psutil is installed)
 
 # Artifact downloads (compare, resume) draw progress bars on stderr.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # MLflow's alembic migrations log at INFO on every fresh store.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+# The system-metrics monitor says "Started/Stopping ..." at INFO for every trial.
+logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
 # MLflow retries a tracking server 7 times with backoff factor 2 and waits up
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.
@@ -253,8 +259,7 @@ def environment_tags() -> dict[str, str]:
         import tensorflow as tf
 
         tags["tensorflow.version"] = tf.__version__
-        gpus = tf.config.list_physical_devices("GPU")
-        tags["device"] = f"{len(gpus)} GPU" if gpus else f"CPU ({os.cpu_count()} cores)"
+    tags["device"] = _device(keras.backend.backend())
     return tags
 
 
@@ -272,6 +277,42 @@ def git_tags() -> dict[str, str]:
     if status is not None:
         tags["git.dirty"] = "true" if status.strip() else "false"
     return tags
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _device(backend: str) -> str:
+    """What the trials compute on: `GPU: <name> (xN)`, else `CPU: <model> (N cores)`."""
+    names: list[str] = []
+    with contextlib.suppress(Exception):  # a backend that cannot say is a CPU run
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            names = [
+                tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus
+            ]
+        elif backend == "jax":
+            import jax
+
+            names = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+        elif backend == "torch":
+            import torch
+
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            names = [torch.cuda.get_device_name(i) for i in range(count)]
+    if names:
+        return f"GPU: {names[0]} (x{len(names)})"
+    return f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
 
 
 class Reporter:
@@ -330,6 +371,31 @@ class Reporter:
     def log_figure(self, figure, name: str):
         self.client.log_figure(self.run_id, figure, name)
 
+    def log_dataset(self, card):
+        """Record a `rnnexp.data.card.DataCard` as the run's dataset input (`log_input`).
+
+        The runs table's Dataset column shows its name and digest; the split
+        sizes and whether it is real data are its profile and input tags.
+        """
+        profile = {"splits": card.splits, "real": card.real}
+        source_type, source = _dataset_source(card.source)
+        dataset = mlflow.entities.Dataset(
+            name=card.name,
+            digest=card.digest,
+            source_type=source_type,
+            source=json.dumps(source),
+            profile=json.dumps(profile),
+        )
+        tags = [
+            mlflow.entities.InputTag("mlflow.data.context", "training"),
+            mlflow.entities.InputTag("rnnexp.data.real", str(card.real).lower()),
+            *(
+                mlflow.entities.InputTag(f"rnnexp.data.{split}", str(n))
+                for split, n in card.splits.items()
+            ),
+        ]
+        self.client.log_inputs(self.run_id, [mlflow.entities.DatasetInput(dataset, tags)])
+
     def log_model(self, model, name: str = "model"):
         """Log a Keras model with `mlflow.keras` (never tensorflow autolog)."""
         with _active(self.run_id):
@@ -341,6 +407,31 @@ class NullReporter:
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+def _dataset_source(source: str) -> tuple[str, dict]:
+    """MLflow's (source type, source) for a card's source: a URL, a local path, or code."""
+    if source.startswith(("http://", "https://")):
+        return "http", {"url": source}
+    if os.path.exists(source):
+        return "local", {"uri": str(Path(source).resolve())}
+    return "code", {"tags": {"rnnexp.source": source}}
+
+
+def _system_metrics(run_id: str, uri: str):
+    """A started MLflow system-metrics monitor (CPU, memory) for `run_id`; None without psutil."""
+    import importlib.util
+
+    if os.environ.get("RNNEXP_SYSTEM_METRICS") == "0" or importlib.util.find_spec("psutil") is None:
+        return None
+    try:
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        monitor = SystemMetricsMonitor(run_id, sampling_interval=SYSTEM_METRICS_S, tracking_uri=uri)
+        monitor.start()
+        return monitor
+    except Exception:  # noqa: BLE001 - metrics about the machine are never worth a trial
+        return None
 
 
 def _param_value(value) -> str:
@@ -416,7 +507,7 @@ class Tracker:
     def __init__(self, experiment: str, uri: str | None = None):
         self.uri = resolve_tracking_uri(uri)
         self.experiment_name = experiment
-        self.experiment_id = None
+        self.experiment_id, self._kind = None, None
         _check_uri(self.uri)
         if self.uri.startswith(("http://", "https://")):
             _probe_server(self.uri)
@@ -448,10 +539,11 @@ class Tracker:
                 f"--experiment-id {found.experiment_id}`) or pick another --tracking-uri"
             )
         self.experiment_id = found.experiment_id if found is not None else None
+        self._kind = found.tags.get(EXPERIMENT_KIND[0]) if found is not None else None
 
     def ensure(self):
         """Create the store and this MLflow experiment if they do not exist yet."""
-        if self.experiment_id is not None:
+        if self.experiment_id is not None and self._kind is not None:
             return
         with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
@@ -459,8 +551,11 @@ class Tracker:
             if self.experiment_id is None:
                 location = artifact_root and (artifact_root / self.experiment_name).as_uri()
                 self.experiment_id = self.client.create_experiment(
-                    self.experiment_name, artifact_location=location
+                    self.experiment_name, artifact_location=location, tags=dict([EXPERIMENT_KIND])
                 )
+            elif self._kind is None:  # made before rnnexp tagged the kind
+                self.client.set_experiment_tag(self.experiment_id, *EXPERIMENT_KIND)
+            self._kind = self._kind or EXPERIMENT_KIND[1]
 
     @contextlib.contextmanager
     def run(self, name: str, parent: "Reporter | None" = None, tags: dict | None = None):
@@ -479,7 +574,8 @@ class Tracker:
             run = self.client.create_run(
                 self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
             )
-        with self._lifecycle(run.info.run_id, sweep=parent is None) as reporter:
+        monitor = _system_metrics(run.info.run_id, self.uri) if parent is not None else None
+        with self._lifecycle(run.info.run_id, sweep=parent is None, monitor=monitor) as reporter:
             yield reporter
 
     @contextlib.contextmanager
@@ -511,12 +607,17 @@ class Tracker:
             yield reporter
 
     @contextlib.contextmanager
-    def _lifecycle(self, run_id, sweep=False):
+    def _lifecycle(self, run_id, sweep=False, monitor=None):
         from rnnexp.lease import SweepTakenOver
 
         reporter = Reporter(self.client, run_id)
         try:
-            yield reporter
+            try:
+                yield reporter
+            finally:
+                if monitor is not None:  # its last samples land before the run ends
+                    with contextlib.suppress(Exception):
+                        monitor.finish()
         except SweepTakenOver as err:
             if not sweep:  # its trial: the new owner runs it again
                 self._end(reporter, "KILLED", str(err))
@@ -574,14 +675,20 @@ class Tracker:
             )
         return [RunRecord.of(r) for r in runs]
 
-    def trial_runs(self, parent_id: str) -> list["RunRecord"]:
-        """The child runs of one sweep, oldest first."""
+    def trial_runs(
+        self, parent_id: str, tags: dict | None = None, status: str | None = None
+    ) -> list["RunRecord"]:
+        """The child runs of one sweep, oldest first; only those with `tags` and `status`."""
         if self.experiment_id is None:
             return []
+        where = [f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'"]
+        where += [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
+        if status:
+            where.append(f"attributes.status = '{status}'")
         with _store_errors(self.uri):
             runs = self.client.search_runs(
                 [self.experiment_id],
-                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                filter_string=" AND ".join(where),
                 order_by=["attributes.start_time ASC"],
                 max_results=50000,
             )

@@ -162,3 +162,97 @@ def test_two_concurrent_runs_into_one_fresh_store(tmp_path):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 2 and len(runs) == 8
     assert all(r.info.status == "FINISHED" for r in runs)
+
+
+# -- runs that read well in the MLflow UI ------------------------------------------
+def test_experiments_open_in_the_model_training_view(tmp_path):
+    uri = _uri(tmp_path)
+    exp = Toy()
+    runner.run_experiment(exp, exp.config, profile="ci", tracker=Tracker("toy", uri))
+    client = MlflowClient(uri)
+    assert client.get_experiment_by_name("toy").tags["mlflow.experimentKind"] == (
+        "custom_model_development"
+    )
+    # an experiment made before the tag existed gets it on its next run
+    old = client.create_experiment("toy_old")
+    Tracker("toy_old", uri).ensure()
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_each_trial_logs_its_dataset_backend_and_device(tmp_path):
+    import keras
+
+    exp = Toy()
+    outcome = runner.run_experiment(
+        exp, exp.config, profile="ci", tracker=Tracker("toy", _uri(tmp_path))
+    )
+    client = MlflowClient(_uri(tmp_path))
+    child = client.get_run(outcome.results[0].run_id)
+    (dataset_input,) = child.inputs.dataset_inputs
+    tags = {t.key: t.value for t in dataset_input.tags}
+    assert dataset_input.dataset.name == "toy-generated" and len(dataset_input.dataset.digest) == 8
+    assert tags["mlflow.data.context"] == "training" and tags["rnnexp.data.real"] == "false"
+    parent = client.get_run(outcome.parent_run_id)  # its row in the runs table names the data
+    assert [d.dataset.name for d in parent.inputs.dataset_inputs] == ["toy-generated"]
+    assert child.data.tags["keras.backend"] == keras.backend.backend()
+    assert child.data.tags["device"].startswith(("CPU: ", "GPU: "))
+
+
+def test_real_data_cards_say_so(tmp_path):
+    from rnnexp.data import imdb
+
+    reviews = imdb.load(imdb.ImdbDataConfig(source="synthetic"), probe=lambda: False)
+    card = imdb.data_card(reviews, {"train": 10, "test": 5})
+    assert card.name == "imdb-standin" and not card.real and card.splits == {"train": 10, "test": 5}
+    assert imdb.data_card(reviews, {}).digest == card.digest  # the content's hash, not the splits'
+    reviews.source = "path"
+    assert imdb.data_card(reviews, {}).real
+
+
+class SlowToy(Toy):
+    def run_trial(self, cfg, trial, ctx):
+        import time
+
+        time.sleep(0.6)
+        return super().run_trial(cfg, trial, ctx)
+
+
+@pytest.mark.parametrize("psutil_installed", [True, False])
+def test_system_metrics_when_psutil_is_installed_and_no_error_when_not(
+    tmp_path, monkeypatch, psutil_installed
+):
+    from rnnexp import tracking
+
+    monkeypatch.setattr(tracking, "SYSTEM_METRICS_S", 0.1)
+    if not psutil_installed:
+        monkeypatch.setitem(sys.modules, "psutil", None)  # `import psutil` now fails
+    exp = SlowToy()
+    cfg = dataclasses.replace(exp.config, values=(1,))
+    outcome = runner.run_experiment(exp, cfg, profile="ci", tracker=Tracker("toy", _uri(tmp_path)))
+    assert [r.status for r in outcome.results] == ["FINISHED"]
+    metrics = MlflowClient(_uri(tmp_path)).get_run(outcome.results[0].run_id).data.metrics
+    system = {k for k in metrics if k.startswith("system/")}
+    if psutil_installed:
+        assert {
+            "system/cpu_utilization_percentage",
+            "system/system_memory_usage_megabytes",
+        } <= system
+    else:
+        assert not system
+
+
+# -- one trial, recorded once ------------------------------------------------------
+def test_a_trial_already_recorded_finished_is_not_run_again(tmp_path):
+    from rnnexp import trial as trials
+
+    exp = Toy()
+    tracker = Tracker("toy", _uri(tmp_path))
+    with tracker.run("sweep", tags={"rnnexp.role": "sweep"}) as parent:
+        args = (exp, exp.config, {"value": 2}, 1, tracker, parent.run_id, {}, None)
+        first = trials.run_trial(*args)
+        second = trials.run_trial(*args)  # a retried task, a worker outliving its sweep
+    children = tracker.trial_runs(parent.run_id)
+    assert len(children) == 1 and second.run_id == first.run_id == children[0].run_id
+    assert second.metrics == first.metrics == {"score": 2.0}
+    assert children[0].tags["rnnexp.trial_hash"] == trials.trial_hash({"value": 2})
+    assert trials.trial_hash({"value": 2}) != trials.trial_hash({"value": 3})

@@ -6,7 +6,12 @@ Opt-in (it needs Debian's `chromium` and ~1 minute):
 
 Records a tiny `tagging` sweep, starts `python -m rnnexp ui` on it, and loads
 the experiment's runs page and every child run's page in headless Chromium,
-asserting the parent and each child (with its parent link) are rendered.
+asserting the parent and each child (with its parent link) are rendered, that
+the experiment opens in the "Model training" view (its runs tab is "Training
+runs", not the GenAI view's) and that the runs table's Dataset column names the
+sweep's data. A screenshot of the sweep page is kept as a test artifact:
+`$RNNEXP_E2E_OUT/mlflow-sweep.png` (default: the test's temporary folder; its
+path is printed).
 """
 
 import os
@@ -16,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -35,24 +41,31 @@ def free_port():
         return s.getsockname()[1]
 
 
+CHROMIUM = [
+    "chromium",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--virtual-time-budget=30000",
+]
+
+
 def rendered(url):
     """The DOM after the page's scripts ran (the UI is a single-page app)."""
     out = subprocess.run(
-        [
-            "chromium",
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [*CHROMIUM, "--dump-dom", url], capture_output=True, text=True, timeout=120
     )
     return out.stdout
+
+
+def screenshot(url, path):
+    subprocess.run(
+        [*CHROMIUM, "--window-size=1600,900", f"--screenshot={path}", url],
+        capture_output=True,
+        timeout=120,
+    )
+    return path
 
 
 def test_sweep_appears_in_the_mlflow_ui(tmp_path):
@@ -75,7 +88,7 @@ def test_sweep_appears_in_the_mlflow_ui(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded 2-core machine took over 90 s
         while True:
             try:
                 urllib.request.urlopen(base + "/health", timeout=2)
@@ -86,10 +99,17 @@ def test_sweep_appears_in_the_mlflow_ui(tmp_path):
                 time.sleep(1)
         page = rendered(f"{base}/#/experiments/{experiment}/runs")
         assert parent.info.run_name in page
+        assert "Training runs" in page  # the Model-training view, not GenAI's
+        assert ">Dataset<" in page and "tagging-generated" in page  # the Dataset column
+        out = Path(os.environ.get("RNNEXP_E2E_OUT") or tmp_path)
+        out.mkdir(parents=True, exist_ok=True)
+        shot = screenshot(f"{base}/#/experiments/{experiment}/runs", out / "mlflow-sweep.png")
+        assert shot.stat().st_size > 10_000, "the screenshot is empty"
+        print(f"screenshot of the sweep page: {shot}")
         for child in children:
             page = rendered(f"{base}/#/experiments/{experiment}/runs/{child.info.run_id}")
             assert child.info.run_name in page
             assert "Parent run" in page and parent.info.run_name in page
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=90)

@@ -231,6 +231,22 @@ def load(cfg, probe=network_available) -> TokenizedReviews:
     raise ConfigError(f"unknown data.source {source!r}")
 
 
+def data_card(data: TokenizedReviews, splits: dict):
+    """The run's record of these reviews (`rnnexp.data.card`): real IMDB or the stand-in."""
+    from rnnexp.data.card import DataCard, array_digest
+
+    if not hasattr(data, "digest"):  # once per load: labels and review lengths, not the text
+        lengths = [np.array([len(x) for x in xs], "int64") for xs in (data.x_train, data.x_test)]
+        data.digest = array_digest(data.y_train, data.y_test, *lengths)
+    return DataCard(
+        name="imdb-standin" if data.synthetic else "imdb",
+        source=data.description,
+        real=not data.synthetic,
+        splits=dict(splits),
+        digest=data.digest,
+    )
+
+
 def announce(data: TokenizedReviews):
     """Print where the reviews come from; a banner when they are the stand-in."""
     from rnnexp import console

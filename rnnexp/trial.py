@@ -1,0 +1,243 @@
+"""Run one trial of a sweep as a child run: the one code path every executor uses.
+
+The serial loop, the `--workers` processes and the Ray tasks all call
+`run_trial` (through a `TrialHost`, which builds the experiment, its config,
+its data and the tracker once per process). A trial's failure (NaN loss, bad
+shapes) is its result, FAILED with the reason; store failures and a sweep taken
+over by `--resume` end the sweep.
+
+Each child run is tagged with its trial (`rnnexp.trial`, the parameters as
+JSON) and a short hash of them (`rnnexp.trial_hash`). Before a trial runs, the
+sweep is asked for a FINISHED child with that hash: one that exists is
+returned as it was recorded, never run and recorded a second time (a retried
+Ray task, a worker that outlived its sweep).
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import socket
+import traceback
+
+from rnnexp import console, lease
+from rnnexp.catalog import TrialResult
+from rnnexp.config import flatten, to_dict
+
+__all__ = [
+    "SweepSetup",
+    "TrialContext",
+    "TrialHost",
+    "guard",
+    "recorded_result",
+    "run_trial",
+    "trial_hash",
+    "trial_key",
+]
+
+TRIAL, TRIAL_HASH, TRIAL_INDEX = "rnnexp.trial", "rnnexp.trial_hash", "rnnexp.trial_index"
+WORKER = "rnnexp.worker"
+
+
+@dataclasses.dataclass
+class TrialContext:
+    """What `Experiment.run_trial` gets besides the config.
+
+    Attributes:
+        reporter: where the trial's metrics, tags and artifacts go.
+        label: a short name for console lines.
+        data: what `Experiment.prepare` returned.
+    """
+
+    reporter: object
+    label: str
+    data: object = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSetup:
+    """Everything a process needs to run a sweep's trials; small and picklable.
+
+    A worker process or a Ray task rebuilds the experiment and its config from
+    `name`, `profile` and `overrides`, exactly as `--resume` does.
+    """
+
+    name: str
+    profile: str
+    overrides: dict
+    uri: str
+    parent_id: str
+    common_tags: dict
+    owner: tuple
+    distribute: str = "auto"
+
+
+def trial_key(trial: dict) -> str:
+    """The trial's parameters as canonical JSON (the `rnnexp.trial` tag)."""
+    return json.dumps(trial, sort_keys=True, default=str)
+
+
+def trial_hash(trial: dict) -> str:
+    """A short, stable hash of the trial's parameters (the `rnnexp.trial_hash` tag)."""
+    return hashlib.sha256(trial_key(trial).encode()).hexdigest()[:16]
+
+
+def guard(tracker, parent_id: str, token: tuple):
+    """A check that this process still owns sweep `parent_id` (see `rnnexp.lease`)."""
+
+    def check():
+        tags = tracker.run_tags(parent_id)
+        if lease.owner_token(tags) != token:
+            raise lease.SweepTakenOver(
+                f"sweep {parent_id} was taken over by pid {tags.get(lease.PID)} on "
+                f"{tags.get(lease.HOST)} (--resume); this process stops and records nothing more"
+            )
+
+    return check
+
+
+def recorded_result(tracker, child, trial: dict) -> TrialResult:
+    """The result a FINISHED child run recorded (final metrics, extras)."""
+    extras = tracker.load_dict(child.run_id, "extras.json") or {}
+    metrics = {k[len("final.") :]: v for k, v in child.metrics.items() if k.startswith("final.")}
+    return TrialResult(trial, "FINISHED", metrics, extras, run_id=child.run_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parent:
+    run_id: str
+
+
+def run_trial(
+    exp, cfg, trial, index, tracker, parent_id, common_tags, data, distribute="auto", check=None
+) -> TrialResult:
+    """One trial as a child run of `parent_id`; a failure is its result, not the sweep's end.
+
+    `check()` raises `lease.SweepTakenOver` when another process took the
+    sweep: asked before the trial starts and before it is recorded FINISHED,
+    so no trial is recorded twice. Store failures end the sweep (every later
+    trial would fail the same way).
+    """
+    from rnnexp.layers import kernels  # imports the framework: only to train
+    from rnnexp.training import strategy_scope
+
+    check = check or (lambda: None)
+    check()
+    digest = trial_hash(trial)
+    for child in tracker.trial_runs(parent_id, tags={TRIAL_HASH: digest}, status="FINISHED"):
+        console.say(f"    {exp.trial_name(trial)}: already recorded FINISHED ({child.run_id})")
+        return recorded_result(tracker, child, trial)
+    trial_tags = {
+        **common_tags,
+        "rnnexp.role": "trial",
+        TRIAL: trial_key(trial),
+        TRIAL_HASH: digest,
+        TRIAL_INDEX: index,
+        WORKER: f"{socket.gethostname()}:{os.getpid()}",  # which process ran it
+    }
+    name = exp.trial_name(trial)
+    child = None
+    try:
+        with tracker.run(name, parent=_Parent(parent_id), tags=trial_tags) as child:
+            child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
+            child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
+            card = exp.dataset(cfg, trial, data)
+            if card is not None:
+                child.log_dataset(card)
+            scope, described = strategy_scope(distribute)
+            child.set_tags({"distribute": described})
+            kernels.reset()
+            with scope:
+                context = TrialContext(reporter=child, label=name, data=data)
+                result = exp.run_trial(cfg, trial, context)
+            child.set_tags({"model.kernel": kernels.ran()})  # what ran, not what was asked
+            result.run_id = child.run_id
+            check()
+            child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
+            if result.extras:  # what the summary needs, kept for --resume
+                child.log_dict(_jsonable(result.extras), "extras.json")
+            return result
+    except (KeyboardInterrupt, lease.SweepTakenOver):
+        raise
+    except Exception as err:  # the sweep survives one failing trial
+        fault = tracker.store_fault(err)
+        if fault is not None:
+            raise fault from None
+        if child is not None:  # what ran before the failure
+            child.set_tags({"model.kernel": kernels.ran()})
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        console.say(f"    trial FAILED: {reason}")
+        if os.environ.get("RNNEXP_DEBUG") == "1":  # the reason is recorded; the stack is noise
+            console.say(traceback.format_exc(limit=3))
+        # An error may carry what the trial recorded before failing (see
+        # `training.NonFiniteLoss`): the summary can still plot it.
+        extras = getattr(err, "extras", None)
+        return TrialResult(trial=trial, status="FAILED", error=reason, extras=dict(extras or {}))
+
+
+class TrialHost:
+    """A process's means to run a sweep's trials: experiment, config, data, tracker.
+
+    `TrialHost.build(setup)` makes them once per process from a `SweepSetup`
+    (a worker process, a Ray worker); the serial executor passes its own.
+    """
+
+    def __init__(self, exp, cfg, data, tracker, setup: SweepSetup):
+        self.exp, self.cfg, self.data, self.tracker, self.setup = exp, cfg, data, tracker, setup
+        self.check = guard(tracker, setup.parent_id, setup.owner)
+
+    @classmethod
+    def build(cls, setup: SweepSetup) -> "TrialHost":
+        from rnnexp import catalog
+        from rnnexp.tracking import Tracker
+
+        exp = catalog.get(setup.name)
+        cfg = exp.resolve(setup.profile, setup.overrides)
+        tracker = Tracker(exp.name, setup.uri)
+        return cls(exp, cfg, exp.prepare(cfg), tracker, setup)
+
+    def run(self, index: int, trial: dict) -> TrialResult:
+        s = self.setup
+        return run_trial(
+            self.exp,
+            self.cfg,
+            trial,
+            index,
+            self.tracker,
+            s.parent_id,
+            s.common_tags,
+            self.data,
+            s.distribute,
+            self.check,
+        )
+
+
+_HOSTS: dict[str, TrialHost] = {}  # by the setup's JSON
+
+
+def host_for(setup: SweepSetup) -> TrialHost:
+    """The `TrialHost` of `setup` in this process, built on first use (data prepared once)."""
+    key = json.dumps(dataclasses.asdict(setup), sort_keys=True, default=str)
+    if key not in _HOSTS:
+        _HOSTS.clear()  # one sweep per worker process at a time: free the last one's data
+        _HOSTS[key] = TrialHost.build(setup)
+    return _HOSTS[key]
+
+
+def end_orphans(tracker, parent_id: str, indices: set, reason: str):
+    """Mark KILLED the child runs of trials `indices` that a dead process left RUNNING."""
+    if not indices:
+        return
+    for child in tracker.trial_runs(parent_id, status="RUNNING"):
+        if int(child.tags.get(TRIAL_INDEX, -1)) in indices:
+            tracker.mark_killed(child.run_id, reason)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    return value
