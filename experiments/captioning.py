@@ -41,7 +41,6 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.generation import DecodeConfig, Writer, samples_table
-from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
 from rnnexp.training import TrainConfig, set_seed
 
 Cell = Literal["rnn", "gru", "lstm"]
@@ -230,6 +229,8 @@ class Captioning(Experiment):
 
     def build(self, cfg, cell, data: CaptionSet):
         import keras
+
+        from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
 
         m = cfg.model
         image = keras.Input(data.train_images.shape[1:], name="image")

@@ -24,7 +24,6 @@ depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -110,6 +109,8 @@ class DeepRnn(Experiment):
         ]
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         rng = np.random.default_rng(trial["seed"])
         x_tr, y_tr = window_sums(cfg.data.train_size, cfg.data, rng)
         x_te, y_te = window_sums(cfg.data.test_size, cfg.data, rng)

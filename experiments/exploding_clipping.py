@@ -47,7 +47,6 @@ clipping can rescale an infinite norm, and every variant fails.
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -152,6 +151,8 @@ class ExplodingClipping(Experiment):
         ]
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         seed = trial["seed"]
         rng = np.random.default_rng(seed)
         x, y = adding_problem(cfg.data.train_size, cfg.data.length, rng)

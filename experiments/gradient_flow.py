@@ -37,7 +37,6 @@ epochs).
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -98,6 +97,8 @@ class GradientFlow(Experiment):
         ]
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         length = cfg.probe.length
         run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])
         x_probe, y_probe = (a[: cfg.probe.examples] for a in run.test)

@@ -32,7 +32,6 @@ model's is below the naive MAE.
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -142,6 +141,8 @@ class Timeseries(Experiment):
         return load_series(cfg.data)
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         s = ctx.data
         mean, std = s.values[: s.val_start].mean(), s.values[: s.val_start].std()
         scaled = (s.values - mean) / std

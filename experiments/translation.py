@@ -43,7 +43,6 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
-from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 from rnnexp.training import TrainConfig, set_seed
 
 Cell = Literal["rnn", "gru", "lstm"]
@@ -209,6 +208,8 @@ class Translation(Experiment):
 
     def build(self, cfg, cell, attention, corpus):
         import keras
+
+        from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 
         m = cfg.model
         source = keras.Input((None,), dtype="int32", name="source")

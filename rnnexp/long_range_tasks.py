@@ -11,9 +11,8 @@ recurrent matrix and zero bias).
 """
 
 import dataclasses
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -27,6 +26,9 @@ from rnnexp.data.long_range import (
 )
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.training import fit, set_seed
+
+if TYPE_CHECKING:  # Keras is imported where models are built
+    import keras
 
 __all__ = [
     "ARCHS",
@@ -120,6 +122,8 @@ class TaskConfig:
         return "mse" if self.name == "adding" else "sparse_categorical_crossentropy"
 
     def head(self):
+        import keras
+
         if self.name == "adding":
             return keras.layers.Dense(1, name="head")
         return keras.layers.Dense(self.symbols + 1, activation="softmax", name="head")
@@ -129,7 +133,7 @@ class TaskConfig:
 class TaskRun:
     """A model compiled for a task, with its train and test data."""
 
-    model: keras.Model
+    model: "keras.Model"
     train: tuple
     test: tuple
 

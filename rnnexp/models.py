@@ -1,12 +1,13 @@
-"""Model builders: the architectures of the curriculum, from our layers."""
+"""Model builders: the architectures of the curriculum, from our layers.
+
+The configs here are plain dataclasses; Keras is imported inside the builders,
+so that declaring an experiment imports no framework (see `rnnexp.catalog`).
+"""
 
 import dataclasses
 from typing import Literal
 
-import keras
-
 from rnnexp.config import check
-from rnnexp.layers import DeepRNN
 
 __all__ = [
     "ClassifierConfig",
@@ -79,6 +80,10 @@ def build_classifier(
         `(model, embed, body)`: `embed` maps tokens to `(B, T, E)` and `body`
         maps that to probabilities, for the gradient probe.
     """
+    import keras
+
+    from rnnexp.layers import DeepRNN
+
     units = matched_units(cell, cfg.units, cfg.embed_dim) if cfg.match_params else cfg.units
     embed = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")
     x_in = keras.Input((length, cfg.embed_dim))
@@ -112,6 +117,8 @@ def build_bag_of_embeddings(cfg: ClassifierConfig, vocab_size: int, length: int,
     (no recurrence, no gradient through time), so its accuracy measures how
     much label evidence a window holds for a model that cannot forget.
     """
+    import keras
+
     tokens = keras.Input((length,), dtype="int32")
     h = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")(tokens)
     h = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(h)
@@ -156,6 +163,10 @@ def build_sequence_model(
         return_sequences: many-to-many (True) or many-to-one (False).
         layer_kwargs: per-layer options (activation, initializers, ...).
     """
+    import keras
+
+    from rnnexp.layers import DeepRNN
+
     inputs = keras.Input(input_shape)
     h = DeepRNN(
         cell,
