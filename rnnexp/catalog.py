@@ -11,6 +11,7 @@ imports no Keras or TensorFlow and nothing trains or downloads until
 import dataclasses
 import difflib
 import importlib
+import importlib.machinery
 import importlib.util
 import math
 import os
@@ -254,9 +255,13 @@ def _package_from_folder(name: str, folder: Path):
     module = sys.modules.get(name)
     if module is None:
         init = folder / "__init__.py"
-        spec = importlib.util.spec_from_file_location(
-            name, init if init.is_file() else None, submodule_search_locations=[str(folder)]
-        )
+        if init.is_file():
+            spec = importlib.util.spec_from_file_location(
+                name, init, submodule_search_locations=[str(folder)]
+            )
+        else:  # a plain folder of experiment files
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [str(folder)]
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         if spec.loader is not None:

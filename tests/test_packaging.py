@@ -213,3 +213,19 @@ def test_a_run_shows_our_console_only(tmp_path):
         timeout=300,
     )
     assert verbose.returncode == 0 and verbose.stderr, "--verbose shows the start-up lines"
+
+
+def test_a_folder_of_your_own_experiments_replaces_the_catalog(tmp_path):
+    (tmp_path / "mine.py").write_text(
+        "import dataclasses\n"
+        "from rnnexp.catalog import Experiment, register\n\n"
+        "@dataclasses.dataclass(frozen=True)\nclass Cfg:\n    seed: int = 0\n\n"
+        "@register\nclass Mine(Experiment):\n"
+        "    name = 'mine'\n    description = 'a toy'\n    config = Cfg()\n"
+        "    profiles = {'ci': {}}\n"
+    )
+    code, loaded, out, err, _ = probe("list", env=_env(RNNEXP_EXPERIMENTS_DIR=str(tmp_path)))
+    assert code == 0 and err == "" and loaded == []
+    assert out.split()[0] == "mine" and "translation" not in out
+    code, _, out, err, _ = probe("list", env=_env(RNNEXP_EXPERIMENTS_DIR=str(tmp_path / "no")))
+    assert code == 2 and len(err.splitlines()) == 1 and "is not a folder" in err
