@@ -162,7 +162,7 @@ def digit_captions(cfg: CaptionData):
 
 def folder_captions(cfg: CaptionData):
     from rnnexp.data.flickr import load_captions, load_images
-    from rnnexp.data.imdb import DataError
+    from rnnexp.data.records import DataError
 
     found = load_captions(cfg.path, max_words=cfg.max_words)
     if len(found) < 2:  # one image cannot be both trained on and tested

@@ -1,7 +1,7 @@
 """Training helpers shared by experiments: seeding, fit with reporting, probes.
 
-Nothing here knows about MLflow: metrics go to a `reporter` (see the
-`rnnexp.reporting.Reporter` protocol). Keras and TensorFlow are imported inside
+Nothing here knows about MLflow: metrics go to a `reporter` (an
+`rnnexp.reporting.Reporter`). Keras and TensorFlow are imported inside
 the functions that train, so that `TrainConfig` is declared without them.
 """
 
