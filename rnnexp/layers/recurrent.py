@@ -11,10 +11,7 @@ the loop, and the loop body only does `h_{t-1} U` and the gate arithmetic.
 import keras
 from keras import ops
 
-# The backend-agnostic time loop Keras's own RNN layers run (a `while_loop`
-# on TensorFlow, `lax.scan` on JAX, a Python loop on PyTorch).
-from keras.src.backend import rnn as backend_rnn
-
+from rnnexp.layers._keras_private import backend_rnn
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 __all__ = ["CELLS", "GRU", "LSTM", "SimpleRNN", "recurrent_layer"]
