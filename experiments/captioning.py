@@ -41,9 +41,8 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes import CellSweep, grid
 from rnnexp.training import TrainConfig, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,12 +86,6 @@ class CaptionModel:
 
 
 @dataclasses.dataclass(frozen=True)
-class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
-    seeds: int = 1
-
-
-@dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     min_gain_over_baseline: float = 15.0  # BLEU-4 points over the nearest-neighbour captioner
     min_gated_bleu4: float = 65.0
@@ -105,7 +98,7 @@ class CaptioningConfig:
     model: CaptionModel = CaptionModel()
     train: TrainConfig = TrainConfig(epochs=10, batch_size=64, learning_rate=3e-3)
     decode: DecodeConfig = DecodeConfig(beam_width=3, eval_size=200)
-    sweep: Sweep = Sweep()
+    sweep: CellSweep = CellSweep()
     finding: FindingThresholds = FindingThresholds()
 
 
@@ -198,11 +191,7 @@ class Captioning(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells)
 
     def data_source(self, cfg, data=None):
         return "sklearn-digits" if cfg.data.source == "digits" else "folder"

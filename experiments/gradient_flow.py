@@ -43,6 +43,7 @@ from rnnexp import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
+from rnnexp.recipes import grid
 from rnnexp.training import TrainConfig, hidden_state_gradient_norms
 
 
@@ -90,11 +91,7 @@ class GradientFlow(Experiment):
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
 
     def trials(self, cfg):
-        return [
-            {"arch": a, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for a in cfg.sweep.archs
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, arch=cfg.sweep.archs)
 
     def run_trial(self, cfg, trial, ctx):
         import keras

@@ -69,10 +69,10 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
+from rnnexp.recipes import Cell, grid
 from rnnexp.stats import mean_interval
 from rnnexp.training import TrainConfig, fit, set_seed
 
-Cell = Literal["rnn", "gru", "lstm"]
 Variant = Literal["uni1", "uni2", "bi1", "bi2"]
 
 
@@ -220,12 +220,7 @@ class Sentiment(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "variant": v, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for v in cfg.sweep.variants
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, variant=cfg.sweep.variants)
 
     def data_source(self, cfg, data=None):
         return data.source if data is not None else cfg.data.source

@@ -43,9 +43,8 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes import CELLS, Cell, grid
 from rnnexp.training import TrainConfig, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +89,7 @@ class Seq2SeqModel:
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    cells: tuple[Cell, ...] = CELLS
     attention: tuple[Literal["none", "luong", "bahdanau"], ...] = ("none", "luong")
     seeds: int = 1
 
@@ -169,12 +168,7 @@ class Translation(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "attention": a, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for a in cfg.sweep.attention
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, attention=cfg.sweep.attention)
 
     def data_source(self, cfg, data=None):
         return "num2words" if cfg.data.source == "numbers" else "file"
