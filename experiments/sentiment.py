@@ -60,26 +60,24 @@ Expected result (asserted by `--check`; thresholds in `FindingThresholds`):
 """
 
 import dataclasses
-from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console, plots, presets
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
+from rnnexp.presets import Stack
 from rnnexp.recipes import Cell, grid
 from rnnexp.stats import mean_interval
 from rnnexp.training import TrainConfig, fit, set_seed
-
-Variant = Literal["uni1", "uni2", "bi1", "bi2"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     cells: tuple[Cell, ...] = ("lstm",)
-    variants: tuple[Variant, ...] = ("uni1", "bi2")
+    variants: tuple[Stack, ...] = ("uni1", "bi2")  # presets: direction, depth
     seeds: int = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
 
     def __post_init__(self):
@@ -258,9 +256,9 @@ class Sentiment(Experiment):
         (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = (
             data.windows[k] for k in ("train", "val", "test")
         )
-        variant = trial["variant"]
+        stack = presets.get(trial["variant"])
         model_cfg = dataclasses.replace(
-            cfg.model, bidirectional=variant.startswith("bi"), depth=int(variant[-1])
+            cfg.model, bidirectional=stack.bidirectional, depth=stack.depth
         )
         set_seed(trial["seed"])
         model, _, _ = build_classifier(

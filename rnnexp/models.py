@@ -7,6 +7,7 @@ so that declaring an experiment imports no framework (see `rnnexp.catalog`).
 import dataclasses
 from typing import Literal
 
+from rnnexp import presets
 from rnnexp.config import check
 
 __all__ = [
@@ -26,6 +27,8 @@ class ClassifierConfig:
 
     `match_params`: size every cell to the parameter count of an LSTM with
     `units` units (Chung et al. 2014), instead of giving each `units` units.
+    `activation` applies to the SimpleRNN only: `"relu"` builds the `irnn`
+    preset of `rnnexp.presets` (ReLU with an identity recurrent matrix).
     """
 
     units: int = 32
@@ -43,7 +46,7 @@ class ClassifierConfig:
             self.activation in ("tanh", "relu"),
             "model.activation",
             self.activation,
-            "'tanh' or 'relu'",
+            "'tanh' or 'relu' (the irnn preset: ReLU, identity recurrent matrix)",
         )
 
 
@@ -89,9 +92,8 @@ def build_classifier(
     x_in = keras.Input((length, cfg.embed_dim))
     layer_kwargs = {}
     if cell == "rnn":  # gated cells keep tanh: their gates already fight vanishing
-        layer_kwargs["activation"] = cfg.activation
-        if cfg.activation == "relu":
-            layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
+        relu = cfg.activation == "relu"  # the irnn preset, not a plain ReLU SimpleRNN
+        layer_kwargs = presets.get("irnn").kwargs() if relu else {"activation": cfg.activation}
     h = DeepRNN(
         cell,
         units,
