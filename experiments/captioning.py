@@ -37,7 +37,15 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots, text_metrics
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import (
+    Check,
+    Experiment,
+    Finding,
+    TrialResult,
+    group_mean,
+    group_metric,
+    register,
+)
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.generation import DecodeConfig, Writer, samples_table
@@ -296,9 +304,7 @@ class Captioning(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bleu = {
-            c: float(np.mean(v)) for (c,), v in group_metric(results, "bleu4", ("cell",)).items()
-        }
+        bleu = group_mean(results, "bleu4", "cell")
         missing = [c for c in cfg.sweep.cells if c not in bleu]
         if missing:
             return Finding(False, f"no finished trials for {missing}", {})

@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
 from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
@@ -239,9 +239,7 @@ class CharLM(SupervisedExperiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bpc = {
-            c: float(np.mean(v)) for (c,), v in group_metric(results, "test_bpc", ("cell",)).items()
-        }
+        bpc = group_mean(results, "test_bpc", "cell")
         unigram = next((r.metrics["unigram_bpc"] for r in results if r.status == "FINISHED"), None)
         if unigram is None:
             return Finding(False, "no finished trials", {})

@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
@@ -165,12 +165,7 @@ class DeepRnn(SupervisedExperiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        acc = {
-            k: float(np.mean(v))
-            for k, v in group_metric(
-                results, "test_accuracy", ("cell", "depth", "residual")
-            ).items()
-        }
+        acc = group_mean(results, "test_accuracy", "cell", "depth", "residual")
         checks, numbers, best_names = [], {}, []
         for cell in sorted({c for c, _, _ in acc}):
             shallow = acc.get((cell, 1, False))

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.recipes import CELLS, Cell, Split, SupervisedExperiment, grid
@@ -150,10 +150,7 @@ class Tagging(SupervisedExperiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        acc = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, "test_accuracy", ("cell", "direction")).items()
-        }
+        acc = group_mean(results, "test_accuracy", "cell", "direction")
         cells = sorted({c for c, _ in acc})
         missing = [c for c in cfg.sweep.cells if (c, "uni") not in acc or (c, "bi") not in acc]
         if missing or not cells:

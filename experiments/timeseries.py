@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
@@ -213,10 +213,7 @@ class Timeseries(SupervisedExperiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        ratio = {
-            c: float(np.mean(v))
-            for (c,), v in group_metric(results, "mae_vs_naive", ("cell",)).items()
-        }
+        ratio = group_mean(results, "mae_vs_naive", "cell")
         if not ratio:
             return Finding(False, "no finished trials", {})
         done = next(r for r in results if r.status == "FINISHED")

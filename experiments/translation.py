@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots, text_metrics
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
@@ -292,10 +292,7 @@ class Translation(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bleu = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, "bleu4", ("cell", "attention")).items()
-        }
+        bleu = group_mean(results, "bleu4", "cell", "attention")
         gated = [c for c in ("gru", "lstm") if c in cfg.sweep.cells]
         if "rnn" not in cfg.sweep.cells or not gated or "none" not in cfg.sweep.attention:
             return Finding(False, "the finding needs rnn, a gated cell and attention 'none'", {})
@@ -305,10 +302,7 @@ class Translation(Experiment):
         if missing or not attn:
             return Finding(False, f"missing results for {missing or 'an attention setting'}", {})
         longest = f"{f.length_buckets[-1]}_up"
-        long_bleu = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, f"bleu4_len_{longest}", ("cell", "attention")).items()
-        }
+        long_bleu = group_mean(results, f"bleu4_len_{longest}", "cell", "attention")
         gain = np.mean([bleu[(c, "none")] for c in gated]) - bleu[("rnn", "none")]
         checks = [Check("without attention, gated - rnn BLEU-4", gain, ">=", f.min_gated_gain)]
         numbers = {"gated_gain_none": gain}

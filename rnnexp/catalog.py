@@ -33,6 +33,7 @@ __all__ = [
     "experiments_dir",
     "experiments_package",
     "get",
+    "group_mean",
     "group_metric",
     "load_catalog",
     "register",
@@ -139,6 +140,18 @@ def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:
         if r.status == "FINISHED":
             out.setdefault(tuple(r.trial[b] for b in by), []).append(r.metrics[key])
     return out
+
+
+def group_mean(results, key: str, *by: str) -> dict:
+    """Mean of metric `key` over the finished trials of each group (e.g. the seeds of a cell).
+
+    Keys are the value of `by[0]` when grouping by one field, else tuples:
+    `group_mean(results, "bleu4", "cell")` -> `{"gru": 91.2, ...}`.
+    """
+    import numpy as np
+
+    groups = group_metric(results, key, tuple(by))
+    return {(k[0] if len(by) == 1 else k): float(np.mean(v)) for k, v in groups.items()}
 
 
 class Experiment:
