@@ -84,7 +84,8 @@ class SupervisedExperiment(Experiment):
     - `build(cfg, trial, split) -> keras.Model` (not compiled)
     - `score(cfg, trial, fitted, split, ctx) -> TrialResult`
 
-    and may set `loss` and `metrics`, or override `fit_callbacks(cfg)`.
+    and may set `loss` and `metrics`, or override `compile(cfg, model)` and
+    `fit_callbacks(cfg)`.
     """
 
     loss: str = "sparse_categorical_crossentropy"
@@ -99,6 +100,12 @@ class SupervisedExperiment(Experiment):
     def score(self, cfg, trial: dict, fitted: Fitted, split: Split, ctx) -> TrialResult:
         raise NotImplementedError
 
+    def compile(self, cfg, model):
+        """Adam from `cfg.train` with `loss` and `metrics`; a no-op where `build` compiles."""
+        model.compile(
+            optimizer=cfg.train.adam(), loss=self.loss, metrics=list(self.metrics) or None
+        )
+
     def fit_callbacks(self, cfg) -> list:
         """Extra Keras callbacks for `fit` (e.g. early stopping); none by default."""
         return []
@@ -109,9 +116,7 @@ class SupervisedExperiment(Experiment):
         split = self.split(cfg, trial, ctx)
         set_seed(trial["seed"])
         model = self.build(cfg, trial, split)
-        model.compile(
-            optimizer=cfg.train.adam(), loss=self.loss, metrics=list(self.metrics) or None
-        )
+        self.compile(cfg, model)
         callbacks = self.fit_callbacks(cfg)
         history = fit(
             model,
