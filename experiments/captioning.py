@@ -37,14 +37,20 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots, text_metrics
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import (
+    Check,
+    Experiment,
+    Finding,
+    TrialResult,
+    group_mean,
+    group_metric,
+    register,
+)
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.generation import DecodeConfig, Writer, samples_table
-from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
+from rnnexp.recipes import CellSweep, grid
 from rnnexp.training import TrainConfig, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,12 +94,6 @@ class CaptionModel:
 
 
 @dataclasses.dataclass(frozen=True)
-class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
-    seeds: int = 1
-
-
-@dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     min_gain_over_baseline: float = 15.0  # BLEU-4 points over the nearest-neighbour captioner
     min_gated_bleu4: float = 65.0
@@ -106,7 +106,7 @@ class CaptioningConfig:
     model: CaptionModel = CaptionModel()
     train: TrainConfig = TrainConfig(epochs=10, batch_size=64, learning_rate=3e-3)
     decode: DecodeConfig = DecodeConfig(beam_width=3, eval_size=200)
-    sweep: Sweep = Sweep()
+    sweep: CellSweep = CellSweep()
     finding: FindingThresholds = FindingThresholds()
 
 
@@ -163,7 +163,7 @@ def digit_captions(cfg: CaptionData):
 
 def folder_captions(cfg: CaptionData):
     from rnnexp.data.flickr import load_captions, load_images
-    from rnnexp.data.imdb import DataError
+    from rnnexp.data.records import DataError
 
     found = load_captions(cfg.path, max_words=cfg.max_words)
     if len(found) < 2:  # one image cannot be both trained on and tested
@@ -211,11 +211,7 @@ class Captioning(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells)
 
     def data_source(self, cfg, data=None):
         return "sklearn-digits" if cfg.data.source == "digits" else "folder"
@@ -242,6 +238,8 @@ class Captioning(Experiment):
 
     def build(self, cfg, cell, data: CaptionSet):
         import keras
+
+        from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
 
         m = cfg.model
         image = keras.Input(data.train_images.shape[1:], name="image")
@@ -318,9 +316,7 @@ class Captioning(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bleu = {
-            c: float(np.mean(v)) for (c,), v in group_metric(results, "bleu4", ("cell",)).items()
-        }
+        bleu = group_mean(results, "bleu4", "cell")
         missing = [c for c in cfg.sweep.cells if c not in bleu]
         if missing:
             return Finding(False, f"no finished trials for {missing}", {})

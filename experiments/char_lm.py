@@ -34,12 +34,11 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
-from rnnexp.training import TrainConfig, fit, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
+from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,12 +77,6 @@ class Sampling:
 
 
 @dataclasses.dataclass(frozen=True)
-class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
-    seeds: int = 1
-
-
-@dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     min_gain_bits: float = 1.5  # unigram bpc - model bpc, every cell
 
@@ -95,7 +88,7 @@ class CharLMConfig:
     model: CharModel = CharModel()
     train: TrainConfig = TrainConfig(epochs=10, batch_size=64, learning_rate=3e-3)
     sample: Sampling = Sampling()
-    sweep: Sweep = Sweep()
+    sweep: CellSweep = CellSweep()
     finding: FindingThresholds = FindingThresholds()
 
 
@@ -128,7 +121,7 @@ def sample(model, vocab, prompt, temperatures, length, rng):
 
 
 @register
-class CharLM(Experiment):
+class CharLM(SupervisedExperiment):
     name = "char_lm"
     metric = "test_bpc"
     higher_is_better = False
@@ -150,11 +143,7 @@ class CharLM(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells)
 
     def data_source(self, cfg, data=None):
         return "pydoc" if cfg.data.source == "pydoc" else "file"
@@ -180,29 +169,20 @@ class CharLM(Experiment):
         )
         return corpus
 
-    def run_trial(self, cfg, trial, ctx):
+    def split(self, cfg, trial, ctx):
         corpus = ctx.data
         x_tr, y_tr = text_corpus.windows(corpus.train, cfg.data.window)
         x_te, y_te = text_corpus.windows(corpus.test, cfg.data.window)
-        set_seed(trial["seed"])
-        model = build_char_model(cfg.model, trial["cell"], corpus.vocab.size)
-
-        model.compile(
-            optimizer=cfg.train.adam(),
-            loss="sparse_categorical_crossentropy",
-        )
         ctx.reporter.set_tags({"data.description": corpus.label})
-        history = fit(
-            model,
-            x_tr,
-            y_tr,
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(x_te, y_te),
-        )
-        test_nats = float(model.evaluate(x_te, y_te, verbose=0, batch_size=256))
+        # validates on the test text
+        return Split(x_tr, y_tr, x_te, y_te, extras={"vocab_size": corpus.vocab.size})
+
+    def build(self, cfg, trial, split):
+        return build_char_model(cfg.model, trial["cell"], split.extras["vocab_size"])
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        corpus, model = ctx.data, fitted.model
+        test_nats = float(model.evaluate(split.x_val, split.y_val, verbose=0, batch_size=256))
         unigram = text_corpus.unigram_bits(corpus.train, corpus.test, corpus.vocab.size)
         texts = sample(
             model,
@@ -230,7 +210,7 @@ class CharLM(Experiment):
                 "params": int(model.count_params()),
             },
             extras={
-                "val_bpc": [text_corpus.bits(v) for v in history.history["val_loss"]],
+                "val_bpc": [text_corpus.bits(v) for v in fitted.history.history["val_loss"]],
                 "samples": dict(zip(map(str, cfg.sample.temperatures), texts)),
             },
         )
@@ -267,9 +247,7 @@ class CharLM(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bpc = {
-            c: float(np.mean(v)) for (c,), v in group_metric(results, "test_bpc", ("cell",)).items()
-        }
+        bpc = group_mean(results, "test_bpc", "cell")
         unigram = next((r.metrics["unigram_bpc"] for r in results if r.status == "FINISHED"), None)
         if unigram is None:
             return Finding(False, "no finished trials", {})

@@ -22,18 +22,15 @@ depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
 """
 
 import dataclasses
-from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.training import TrainConfig, fit, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
+from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +86,10 @@ def window_sums(n, cfg: WindowSumData, rng):
 
 
 @register
-class DeepRnn(Experiment):
+class DeepRnn(SupervisedExperiment):
     name = "deep_rnn"
     metric = "test_accuracy"
+    metrics = ("accuracy",)
     description = "depth 1 vs 2 vs 4 (± residual) on a windowed modular sum: depth adds stages"
     shows = (
         "depth 1 vs 2 vs 4, with and without residuals, on a windowed modular sum (seeds 002/004)"
@@ -108,45 +106,37 @@ class DeepRnn(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "depth": d, "residual": r, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for d in cfg.sweep.depths
-            for r in cfg.sweep.residual
-            if d > 1 or not r
-        ]
+        return grid(
+            cfg.seed,
+            cfg.sweep.seeds,
+            where=lambda t: t["depth"] > 1 or not t["residual"],
+            cell=cfg.sweep.cells,
+            depth=cfg.sweep.depths,
+            residual=cfg.sweep.residual,
+        )
 
-    def run_trial(self, cfg, trial, ctx):
+    def split(self, cfg, trial, ctx):
         rng = np.random.default_rng(trial["seed"])
         x_tr, y_tr = window_sums(cfg.data.train_size, cfg.data, rng)
         x_te, y_te = window_sums(cfg.data.test_size, cfg.data, rng)
         one_hot = np.eye(cfg.data.classes, dtype="float32")
-        set_seed(trial["seed"])
+        return Split(one_hot[x_tr], y_tr, one_hot[x_te], y_te)  # validates on the test set
+
+    def build(self, cfg, trial, split):
+        import keras
+
         stack = dataclasses.replace(cfg.model, depth=trial["depth"], residual=trial["residual"])
-        model = build_sequence_model(
+        return build_sequence_model(
             stack,
             trial["cell"],
             (cfg.data.length, cfg.data.classes),
             keras.layers.Dense(cfg.data.classes, activation="softmax"),
             return_sequences=True,
         )
-        model.compile(
-            optimizer=cfg.train.adam(),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        history = fit(
-            model,
-            one_hot[x_tr],
-            y_tr,
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(one_hot[x_te], y_te),
-        )
-        loss, acc = model.evaluate(one_hot[x_te], y_te, verbose=0, batch_size=256)
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        model = fitted.model
+        loss, acc = model.evaluate(split.x_val, split.y_val, verbose=0, batch_size=256)
         return TrialResult(
             trial,
             metrics={
@@ -154,7 +144,7 @@ class DeepRnn(Experiment):
                 "test_loss": float(loss),
                 "params": int(model.count_params()),
             },
-            extras={"val_accuracy": [float(v) for v in history.history["val_accuracy"]]},
+            extras={"val_accuracy": [float(v) for v in fitted.history.history["val_accuracy"]]},
         )
 
     def summarize(self, cfg, results, out_dir):
@@ -183,12 +173,7 @@ class DeepRnn(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        acc = {
-            k: float(np.mean(v))
-            for k, v in group_metric(
-                results, "test_accuracy", ("cell", "depth", "residual")
-            ).items()
-        }
+        acc = group_mean(results, "test_accuracy", "cell", "depth", "residual")
         checks, numbers, best_names = [], {}, []
         for cell in sorted({c for c, _, _ in acc}):
             shallow = acc.get((cell, 1, False))

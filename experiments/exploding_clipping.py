@@ -45,7 +45,6 @@ clipping can rescale an infinite norm, and every variant fails.
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
@@ -53,6 +52,7 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.recipes import grid
 from rnnexp.training import set_seed, train_with_clipping
 
 Clip = Literal["none", "per_tensor", "global"]
@@ -154,13 +154,11 @@ class ExplodingClipping(Experiment):
     profiles = {"ci": {"train.epochs": 4}, "full": {"sweep.seeds": 20, "train.epochs": 10}}
 
     def trials(self, cfg):
-        return [
-            {"clip": c, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.clips
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, clip=cfg.sweep.clips)
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         seed = trial["seed"]
         rng = np.random.default_rng(seed)
         x, y = adding_problem(cfg.data.train_size, cfg.data.length, rng)

@@ -34,13 +34,13 @@ which stays on the baseline and saturates -- below
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from rnnexp import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
+from rnnexp.recipes import grid
 from rnnexp.training import TrainConfig, hidden_state_gradient_norms
 
 
@@ -99,13 +99,11 @@ class GradientFlow(Experiment):
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
 
     def trials(self, cfg):
-        return [
-            {"arch": a, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for a in cfg.sweep.archs
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, arch=cfg.sweep.archs)
 
     def run_trial(self, cfg, trial, ctx):
+        import keras
+
         length = cfg.probe.length
         run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])
         x_probe, y_probe = (a[: cfg.probe.examples] for a in run.test)

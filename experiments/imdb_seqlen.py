@@ -48,17 +48,17 @@ from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
+from rnnexp.recipes import CELLS, Cell
 from rnnexp.stats import mean_interval
 from rnnexp.training import TrainConfig, fit, input_gradient_norms, set_seed
 
-Cell = Literal["rnn", "gru", "lstm"]
 Truncation = Literal["pre", "post"]
 CONTROL = "bow"  # the order-free bag-of-embeddings model
 
 
 @dataclasses.dataclass(frozen=True)
 class SweepConfig:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    cells: tuple[Cell, ...] = CELLS
     control: bool = True  # also train the order-free `bow` model at every point
     lengths: tuple[int, ...] = (10, 50, 200)
     truncations: tuple[Truncation, ...] = ("pre", "post")

@@ -52,26 +52,24 @@ Expected result (asserted by `--check`; thresholds and where they come from in
 """
 
 import dataclasses
-from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp import console, plots, presets
+from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
+from rnnexp.presets import Stack
+from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
 from rnnexp.stats import mean_interval
-from rnnexp.training import TrainConfig, fit, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
-Variant = Literal["uni1", "uni2", "bi1", "bi2"]
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     cells: tuple[Cell, ...] = ("lstm",)
-    variants: tuple[Variant, ...] = ("uni1", "bi2")
+    variants: tuple[Stack, ...] = ("uni1", "bi2")  # presets: direction, depth
     seeds: int = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
 
     def __post_init__(self):
@@ -185,7 +183,7 @@ def _windows(sequences, labels, index, maxlen):
 
 
 @register
-class Sentiment(Experiment):
+class Sentiment(SupervisedExperiment):
     name = "sentiment"
     metric = "test_accuracy"
     description = "many-to-one sentiment: bidirectional 2-layer LSTM (keras-io anchor) vs uni"
@@ -231,12 +229,7 @@ class Sentiment(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "variant": v, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for v in cfg.sweep.variants
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, variant=cfg.sweep.variants)
 
     def data_source(self, cfg, data=None):
         return data.source if data is not None else cfg.data.source
@@ -271,49 +264,48 @@ class Sentiment(Experiment):
         )
         return reviews
 
-    def run_trial(self, cfg, trial, ctx):
-        import keras
-
+    def split(self, cfg, trial, ctx):
         data = ctx.data
+        ctx.reporter.set_tags({"data.description": data.description})
         (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = (
             data.windows[k] for k in ("train", "val", "test")
         )
-        variant = trial["variant"]
+        return Split(x_tr, y_tr, x_val, y_val, x_te, y_te, extras={"vocab": data.vocab_size})
+
+    def build(self, cfg, trial, split):
+        stack = presets.get(trial["variant"])
         model_cfg = dataclasses.replace(
-            cfg.model, bidirectional=variant.startswith("bi"), depth=int(variant[-1])
+            cfg.model, bidirectional=stack.bidirectional, depth=stack.depth
         )
-        set_seed(trial["seed"])
         model, _, _ = build_classifier(
             model_cfg,
             trial["cell"],
-            data.vocab_size,
+            split.extras["vocab"],
             cfg.data.maxlen,
             clipnorm=cfg.train.clipnorm or None,
             learning_rate=cfg.train.learning_rate,
         )
-        ctx.reporter.set_tags({"data.description": data.description})
-        callbacks = []
-        if cfg.patience:
-            # Model choice on validation only: keep the best epoch's weights.
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-                )
-            )
-        history = fit(
-            model,
-            x_tr,
-            y_tr,
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(x_val, y_val),
-            callbacks=callbacks,
+        return model
+
+    def compile(self, cfg, model):
+        pass  # build_classifier compiles (Adam, binary cross-entropy, accuracy)
+
+    def fit_callbacks(self, cfg):
+        import keras
+
+        if not cfg.patience:
+            return []
+        # Model choice on validation only: keep the best epoch's weights.
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
         )
-        val_curve = [float(v) for v in history.history["val_accuracy"]]
+        return [stop]
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        model = fitted.model
+        val_curve = [float(v) for v in fitted.history.history["val_accuracy"]]
         # The one look at the test set, after training and model choice are done.
-        loss, acc = model.evaluate(x_te, y_te, verbose=0, batch_size=256)
+        loss, acc = model.evaluate(split.x_test, split.y_test, verbose=0, batch_size=256)
         return TrialResult(
             trial,
             metrics={
@@ -325,7 +317,7 @@ class Sentiment(Experiment):
             },
             extras={
                 "val_accuracy": val_curve,
-                "synthetic": bool(data.synthetic),
+                "synthetic": bool(ctx.data.synthetic),
             },
         )
 

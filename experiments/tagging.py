@@ -29,12 +29,11 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.training import TrainConfig, fit, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
+from rnnexp.recipes import CELLS, Cell, Split, SupervisedExperiment, grid
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +51,7 @@ class TaggingData:
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    cells: tuple[Cell, ...] = CELLS
     directions: tuple[Literal["uni", "bi"], ...] = ("uni", "bi")
     seeds: int = 1
 
@@ -81,9 +80,10 @@ def make_tagging(n, cfg: TaggingData, rng):
 
 
 @register
-class Tagging(Experiment):
+class Tagging(SupervisedExperiment):
     name = "tagging"
     metric = "test_accuracy"
+    metrics = ("accuracy",)
     description = (
         "many-to-many tagging that needs the next token: bidirectional beats left-to-right"
     )
@@ -101,46 +101,31 @@ class Tagging(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "direction": d, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for d in cfg.sweep.directions
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, direction=cfg.sweep.directions)
 
-    def run_trial(self, cfg, trial, ctx):
-        import keras
-
+    def split(self, cfg, trial, ctx):
         rng = np.random.default_rng(trial["seed"])
         x_tr, y_tr = make_tagging(cfg.data.train_size, cfg.data, rng)
         x_te, y_te = make_tagging(cfg.data.test_size, cfg.data, rng)
         one_hot = np.eye(cfg.data.vocab + 1, dtype="float32")  # token -> one-hot input
-        set_seed(trial["seed"])
+        return Split(one_hot[x_tr], y_tr, one_hot[x_te], y_te)  # validates on the test set
+
+    def build(self, cfg, trial, split):
+        import keras
+
         stack = dataclasses.replace(cfg.model, bidirectional=trial["direction"] == "bi")
-        model = build_sequence_model(
+        return build_sequence_model(
             stack,
             trial["cell"],
             (cfg.data.length, cfg.data.vocab + 1),
             keras.layers.Dense(cfg.data.classes, activation="softmax"),
             return_sequences=True,
         )
-        model.compile(
-            optimizer=cfg.train.adam(),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        fit(
-            model,
-            one_hot[x_tr],
-            y_tr,
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(one_hot[x_te], y_te),
-        )
-        loss, acc = model.evaluate(one_hot[x_te], y_te, verbose=0, batch_size=256)
-        per_position = (np.argmax(model.predict(one_hot[x_te], verbose=0), -1) == y_te).mean(0)
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        model = fitted.model
+        loss, acc = model.evaluate(split.x_val, split.y_val, verbose=0, batch_size=256)
+        per_position = (np.argmax(model.predict(split.x_val, verbose=0), -1) == split.y_val).mean(0)
         return TrialResult(
             trial,
             metrics={
@@ -173,10 +158,7 @@ class Tagging(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        acc = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, "test_accuracy", ("cell", "direction")).items()
-        }
+        acc = group_mean(results, "test_accuracy", "cell", "direction")
         cells = sorted({c for c, _ in acc})
         missing = [c for c in cfg.sweep.cells if (c, "uni") not in acc or (c, "bi") not in acc]
         if missing or not cells:

@@ -32,16 +32,14 @@ model's is below the naive MAE.
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.training import TrainConfig, fit, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
+from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,12 +57,6 @@ class SeriesData:
 
 
 @dataclasses.dataclass(frozen=True)
-class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
-    seeds: int = 2
-
-
-@dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     max_mae_vs_naive: float = 0.85  # best model's MAE / naive MAE
 
@@ -76,7 +68,7 @@ class TimeseriesConfig:
     model: StackConfig = StackConfig(units=32)
     train: TrainConfig = TrainConfig(epochs=150, batch_size=16, learning_rate=1e-3)
     train_patience: int = 20  # epochs without a better validation loss before stopping
-    sweep: Sweep = Sweep()
+    sweep: CellSweep = CellSweep(seeds=2)
     finding: FindingThresholds = FindingThresholds()
 
     def __post_init__(self):
@@ -120,8 +112,9 @@ def mae(a, b) -> float:
 
 
 @register
-class Timeseries(Experiment):
+class Timeseries(SupervisedExperiment):
     name = "timeseries"
+    loss = "mse"
     metric = "mae_vs_naive"
     higher_is_better = False
     description = "sunspots (statsmodels) one-step forecasts: RNNs vs the naive last value"
@@ -140,11 +133,7 @@ class Timeseries(Experiment):
     profiles = {"ci": {"train.epochs": 100}, "full": {"sweep.seeds": 5, "train.epochs": 300}}
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells)
 
     def data_source(self, cfg, data=None):
         return cfg.data.series
@@ -152,7 +141,7 @@ class Timeseries(Experiment):
     def prepare(self, cfg):
         return load_series(cfg.data)
 
-    def run_trial(self, cfg, trial, ctx):
+    def split(self, cfg, trial, ctx):
         s = ctx.data
         mean, std = s.values[: s.val_start].mean(), s.values[: s.val_start].std()
         scaled = (s.values - mean) / std
@@ -162,32 +151,34 @@ class Timeseries(Experiment):
         x_tr, y_tr = make_windows(scaled, cfg.data.window, train_t)
         x_va, y_va = make_windows(scaled, cfg.data.window, val_t)
         x_te, _ = make_windows(scaled, cfg.data.window, test_t)
-        set_seed(trial["seed"])
-        model = build_sequence_model(
+        ctx.reporter.set_tags({"data.description": s.label})
+        extras = {"mean": mean, "std": std, "test_t": test_t}
+        return Split(x_tr, y_tr[:, None], x_va, y_va[:, None], x_te, extras=extras)
+
+    def build(self, cfg, trial, split):
+        import keras
+
+        return build_sequence_model(
             cfg.model, trial["cell"], (cfg.data.window, 1), keras.layers.Dense(1)
         )
-        model.compile(
-            optimizer=cfg.train.adam(),
-            loss="mse",
-        )
-        ctx.reporter.set_tags({"data.description": s.label})
+
+    def fit_callbacks(self, cfg):
+        import keras
+
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=cfg.train_patience, restore_best_weights=True
         )
-        fit(
-            model,
-            x_tr,
-            y_tr[:, None],
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(x_va, y_va[:, None]),
-            callbacks=[stop],
-        )
+        return [stop]
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        import keras
+
+        s, (stop,) = ctx.data, fitted.callbacks
+        mean, std, test_t = split.extras["mean"], split.extras["std"], split.extras["test_t"]
         # One direct call: 93 windows fit one batch, and `predict` would trace a
         # new function per trial (TF warns about retracing after five).
-        forecast = keras.ops.convert_to_numpy(model(x_te, training=False))[:, 0] * std + mean
+        raw = fitted.model(split.x_test, training=False)
+        forecast = keras.ops.convert_to_numpy(raw)[:, 0] * std + mean
         truth = s.values[test_t]
         naive = mae(truth, s.values[test_t - 1])
         seasonal = mae(truth, s.values[test_t - cfg.data.season])
@@ -233,10 +224,7 @@ class Timeseries(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        ratio = {
-            c: float(np.mean(v))
-            for (c,), v in group_metric(results, "mae_vs_naive", ("cell",)).items()
-        }
+        ratio = group_mean(results, "mae_vs_naive", "cell")
         if not ratio:
             return Finding(False, "no finished trials", {})
         done = next(r for r in results if r.status == "FINISHED")

@@ -40,14 +40,12 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots, text_metrics
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_mean, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
-from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
+from rnnexp.recipes import CELLS, Cell, grid
 from rnnexp.training import TrainConfig, set_seed
-
-Cell = Literal["rnn", "gru", "lstm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +90,7 @@ class Seq2SeqModel:
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
-    cells: tuple[Cell, ...] = ("rnn", "gru", "lstm")
+    cells: tuple[Cell, ...] = CELLS
     attention: tuple[Literal["none", "luong", "bahdanau"], ...] = ("none", "luong")
     seeds: int = 1
 
@@ -184,12 +182,7 @@ class Translation(Experiment):
     }
 
     def trials(self, cfg):
-        return [
-            {"cell": c, "attention": a, "seed": cfg.seed + k}
-            for k in range(cfg.sweep.seeds)
-            for c in cfg.sweep.cells
-            for a in cfg.sweep.attention
-        ]
+        return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, attention=cfg.sweep.attention)
 
     def data_source(self, cfg, data=None):
         return "num2words" if cfg.data.source == "numbers" else "file"
@@ -223,6 +216,8 @@ class Translation(Experiment):
 
     def build(self, cfg, cell, attention, corpus):
         import keras
+
+        from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 
         m = cfg.model
         source = keras.Input((None,), dtype="int32", name="source")
@@ -311,10 +306,7 @@ class Translation(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
-        bleu = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, "bleu4", ("cell", "attention")).items()
-        }
+        bleu = group_mean(results, "bleu4", "cell", "attention")
         gated = [c for c in ("gru", "lstm") if c in cfg.sweep.cells]
         if "rnn" not in cfg.sweep.cells or not gated or "none" not in cfg.sweep.attention:
             return Finding(False, "the finding needs rnn, a gated cell and attention 'none'", {})
@@ -324,10 +316,7 @@ class Translation(Experiment):
         if missing or not attn:
             return Finding(False, f"missing results for {missing or 'an attention setting'}", {})
         longest = f"{f.length_buckets[-1]}_up"
-        long_bleu = {
-            k: float(np.mean(v))
-            for k, v in group_metric(results, f"bleu4_len_{longest}", ("cell", "attention")).items()
-        }
+        long_bleu = group_mean(results, f"bleu4_len_{longest}", "cell", "attention")
         gain = np.mean([bleu[(c, "none")] for c in gated]) - bleu[("rnn", "none")]
         checks = [Check("without attention, gated - rnn BLEU-4", gain, ">=", f.min_gated_gain)]
         numbers = {"gated_gain_none": gain}

@@ -1,15 +1,21 @@
 """The experiment catalog: the `Experiment` contract and a strict registry.
 
-One file per experiment lives in `experiments/` (named as on the CLI); it
-subclasses `Experiment` and decorates it with `@register`. Importing such a
-file only declares things: nothing trains or downloads until `run_trial`.
+One file per experiment lives in `experiments/` (named as on the CLI), which
+installs as the package `rnnexp.experiments`; it subclasses `Experiment` and
+decorates it with `@register`, and the catalog is what importing every module
+of that package registers. Importing such a file only declares things: it
+imports no Keras or TensorFlow and nothing trains or downloads until
+`run_trial` (`tests/test_catalog.py` checks this).
 """
 
 import dataclasses
 import difflib
+import importlib
+import importlib.machinery
 import importlib.util
 import math
 import os
+import pkgutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +24,16 @@ from typing import Any
 from rnnexp.config import ConfigError, apply_overrides, check_common
 
 __all__ = [
+    "CatalogMissing",
     "Check",
     "Experiment",
     "Finding",
     "TrialResult",
     "UnknownExperiment",
     "experiments_dir",
+    "experiments_package",
     "get",
+    "group_mean",
     "group_metric",
     "load_catalog",
     "register",
@@ -131,6 +140,18 @@ def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:
         if r.status == "FINISHED":
             out.setdefault(tuple(r.trial[b] for b in by), []).append(r.metrics[key])
     return out
+
+
+def group_mean(results, key: str, *by: str) -> dict:
+    """Mean of metric `key` over the finished trials of each group (e.g. the seeds of a cell).
+
+    Keys are the value of `by[0]` when grouping by one field, else tuples:
+    `group_mean(results, "bleu4", "cell")` -> `{"gru": 91.2, ...}`.
+    """
+    import numpy as np
+
+    groups = group_metric(results, key, tuple(by))
+    return {(k[0] if len(by) == 1 else k): float(np.mean(v)) for k, v in groups.items()}
 
 
 class Experiment:
@@ -249,33 +270,83 @@ def registry() -> dict[str, Experiment]:
     return dict(_REGISTRY)
 
 
-def experiments_dir() -> Path:
-    """`experiments/` beside the package, or `$RNNEXP_EXPERIMENTS_DIR`."""
+PACKAGE = "rnnexp.experiments"
+# Experiment files from a folder of your own (tests use it) import under this name.
+LOCAL_PACKAGE = "rnnexp_local_experiments"
+# Where a source checkout keeps the package (pyproject.toml maps it to PACKAGE).
+SOURCE_EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+class CatalogMissing(ConfigError):
+    """The experiments package cannot be found: a broken or partial install."""
+
+
+def _package_from_folder(name: str, folder: Path):
+    """The package `name` over `folder` (registered in `sys.modules`), created once."""
+    module = sys.modules.get(name)
+    if module is None:
+        init = folder / "__init__.py"
+        if init.is_file():
+            spec = importlib.util.spec_from_file_location(
+                name, init, submodule_search_locations=[str(folder)]
+            )
+        else:  # a plain folder of experiment files
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [str(folder)]
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        if spec.loader is not None:
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+    elif str(folder) not in module.__path__:
+        module.__path__.append(str(folder))
+    return module
+
+
+def experiments_package():
+    """The package whose modules are the catalog, one experiment per module.
+
+    `rnnexp.experiments` as installed (the checkout's top-level `experiments/`
+    folder, mapped by pyproject.toml); in a source checkout used without
+    (re)installing, that folder beside the package under the same name; or
+    `$RNNEXP_EXPERIMENTS_DIR`, a folder of your own experiment files, instead.
+    """
     override = os.environ.get("RNNEXP_EXPERIMENTS_DIR")
     if override:
-        return Path(override)
-    return Path(__file__).resolve().parent.parent / "experiments"
-
-
-def load_catalog(directory: Path | None = None) -> dict[str, Experiment]:
-    """Import every `experiments/*.py` once (each registers itself)."""
-    directory = Path(directory or experiments_dir())
-    if not directory.is_dir():
-        raise FileNotFoundError(f"experiments folder not found: {directory}")
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module_name = f"rnnexp_experiments.{path.stem}"
-        if module_name in sys.modules:
-            continue
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[module_name]
+        folder = Path(override).resolve()
+        if not folder.is_dir():
+            raise CatalogMissing(
+                f"RNNEXP_EXPERIMENTS_DIR={override} is not a folder; "
+                "point it at a folder of experiment files, or unset it"
+            )
+        return _package_from_folder(LOCAL_PACKAGE, folder)
+    try:
+        return importlib.import_module(PACKAGE)
+    except ModuleNotFoundError as err:
+        if err.name != PACKAGE:
             raise
+    if (SOURCE_EXPERIMENTS / "__init__.py").is_file():
+        return _package_from_folder(PACKAGE, SOURCE_EXPERIMENTS)
+    raise CatalogMissing(
+        f"the experiments package {PACKAGE} is not installed beside {Path(__file__).parent}; "
+        "reinstall rnnexp (pip install rnnexp, or pip install -e . in a checkout)"
+    )
+
+
+def experiments_dir() -> Path:
+    """The folder of the experiments package in use (see `experiments_package`)."""
+    return Path(list(experiments_package().__path__)[-1])
+
+
+def load_catalog() -> dict[str, Experiment]:
+    """Import every module of the experiments package once (each registers itself)."""
+    package = experiments_package()
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
     return registry()
 
 

@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 unless the experiment's expected finding is reproduced",
     )
+    _add_verbose(run)
 
     _add_robustness_parsers(sub)
 
@@ -116,6 +117,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(bench)
     return parser
+
+
+def _add_verbose(p):
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the frameworks' start-up and INFO lines (TensorFlow, MLflow)",
+    )
 
 
 def _add_robustness_parsers(sub):
@@ -155,6 +164,7 @@ def _add_robustness_parsers(sub):
     rob.add_argument(
         "--check", action="store_true", help="exit 1 unless the finding held at every seed"
     )
+    _add_verbose(rob)
     table = sub.add_parser(
         "robustness-table", help="the README's robustness table, from the JSON records"
     )
@@ -219,7 +229,7 @@ def _cmd_show(args):
 
 
 def _cmd_run(args):
-    from rnnexp import console, runner
+    from rnnexp import console, runner, startup
     from rnnexp.config import ConfigError, to_dict
 
     exp, cfg, overrides = _resolve(args)
@@ -277,6 +287,7 @@ def _cmd_run(args):
         from rnnexp.tracking import Tracker
 
         tracker = Tracker(exp.name, args.tracking_uri)  # checks the store; creates nothing yet
+    startup.import_backend(args.verbose)
     outcome = runner.run_experiment(
         exp,
         cfg,
@@ -304,7 +315,7 @@ def _cmd_run(args):
 def _cmd_robustness(args):
     from pathlib import Path
 
-    from rnnexp import catalog
+    from rnnexp import catalog, startup
     from rnnexp.config import ConfigError, parse_assignment
     from rnnexp.robustness import run_robustness, sweep_seed_span
     from rnnexp.tracking import Tracker
@@ -325,6 +336,7 @@ def _cmd_robustness(args):
         record_path = None
     else:
         record_path = Path(args.record or f"robustness/{exp.name}-{args.profile}.json")
+    startup.import_backend(args.verbose)
     record = run_robustness(
         exp,
         profile=args.profile,
@@ -460,9 +472,11 @@ def _interrupt_on_sigterm():
 
 def main(argv=None) -> int:
     _quiet_backends()
+    from rnnexp import startup
     from rnnexp.config import ConfigError
 
     args = _parser().parse_args(argv)
+    startup.configure_logging(getattr(args, "verbose", False))
     handlers = {
         "list": _cmd_list,
         "show": _cmd_show,
@@ -476,12 +490,16 @@ def main(argv=None) -> int:
         if args.command == "bench":
             from rnnexp.bench import run_bench
 
+            startup.import_backend()
             return run_bench(args)
         with _interrupt_on_sigterm() if args.command == "run" else contextlib.nullcontext():
             return handlers[args.command](args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`list | head`): nothing more to say
+        sys.stderr = open(os.devnull, "w")  # and no complaint at interpreter exit
+        return 0
     except KeyboardInterrupt:
         where = "; the run is marked KILLED in MLflow" if args.command in ("run", "bench") else ""
         print(f"interrupted{where}", file=sys.stderr)

@@ -6,14 +6,17 @@ against references with `rnnexp.text_metrics`.
 """
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnexp import text_metrics
 from rnnexp.config import check
 from rnnexp.decoding import beam_search, greedy_decode
-from rnnexp.seq2seq import Seq2Seq, compile_for_training, teacher_forcing
-from rnnexp.training import EvaluateEachEpoch, fit
+from rnnexp.training import fit
+
+if TYPE_CHECKING:  # Keras-only module: imported where models train
+    from rnnexp.seq2seq import Seq2Seq
 
 __all__ = ["DecodeConfig", "Writer", "samples_table"]
 
@@ -44,7 +47,7 @@ class Writer:
         max_length: decoding steps, the end token included.
     """
 
-    def __init__(self, model: Seq2Seq, vocab, max_length: int):
+    def __init__(self, model: "Seq2Seq", vocab, max_length: int):
         self.model, self.vocab, self.max_length = model, vocab, max_length
 
     def write(self, sources, beam_width=1, length_penalty=0.0):
@@ -66,6 +69,9 @@ class Writer:
             targets: output id lists (no start/end) aligned with `sources`.
             eval_refs: reference text(s) per eval source (a str or a list).
         """
+        from rnnexp.callbacks import EvaluateEachEpoch
+        from rnnexp.seq2seq import compile_for_training, teacher_forcing
+
         compile_for_training(self.model, train_cfg.learning_rate, train_cfg.clipnorm)
         dec_in, dec_out = teacher_forcing(targets, self.vocab.start, self.vocab.end)
 
@@ -89,6 +95,8 @@ class Writer:
 
     def token_accuracy(self, sources, targets) -> float:
         """Teacher-forced next-token accuracy (end token included, padding not)."""
+        from rnnexp.seq2seq import teacher_forcing
+
         dec_in, dec_out = teacher_forcing(targets, self.vocab.start, self.vocab.end)
         logits = self.model.train.predict([sources, dec_in], verbose=0, batch_size=256)
         return text_metrics.token_accuracy(np.argmax(logits, -1), dec_out)

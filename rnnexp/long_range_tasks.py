@@ -4,19 +4,18 @@ Shared by the `adding`, `copy_memory`, `tanh_vs_relu` and `gradient_flow`
 experiments: one place that knows how a task's inputs look, which head and
 loss it needs, and what the memoryless baseline scores.
 
-Architectures (`arch`): the three cells with their usual activations, plus
-two SimpleRNN variants from Le et al. (2015): `rnn_relu` (ReLU with the
-default orthogonal recurrent init) and `irnn` (ReLU with an identity
-recurrent matrix and zero bias).
+Architectures (`arch`, presets of `rnnexp.presets`): the three cells with
+their usual activations, plus two SimpleRNN variants from Le et al. (2015):
+`rnn_relu` (ReLU with the default orthogonal recurrent init) and `irnn` (ReLU
+with an identity recurrent matrix and zero bias).
 """
 
 import dataclasses
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import keras
 import numpy as np
 
-from rnnexp import plots
+from rnnexp import plots, presets
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import check
 from rnnexp.data.long_range import (
@@ -26,7 +25,11 @@ from rnnexp.data.long_range import (
     copy_memory,
 )
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.presets import ARCHS, Arch
 from rnnexp.training import fit, set_seed
+
+if TYPE_CHECKING:  # Keras is imported where models are built
+    import keras
 
 __all__ = [
     "ARCHS",
@@ -44,24 +47,11 @@ __all__ = [
     "ratio_plots",
 ]
 
-Arch = Literal["rnn", "rnn_relu", "irnn", "gru", "lstm"]
-ARCHS = ("rnn", "rnn_relu", "irnn", "gru", "lstm")
-
-_VARIANTS = {
-    "rnn": ("rnn", {}),
-    "rnn_relu": ("rnn", {"activation": "relu"}),
-    "irnn": ("rnn", {"activation": "relu", "recurrent_initializer": "identity"}),
-    "gru": ("gru", {}),
-    "lstm": ("lstm", {}),
-}
-
 
 def arch_layer(arch: str) -> tuple[str, dict]:
-    """`(cell, layer_kwargs)` of an architecture name, e.g. `irnn`."""
-    if arch not in _VARIANTS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHS}")
-    cell, kwargs = _VARIANTS[arch]
-    return cell, dict(kwargs)
+    """`(cell, layer_kwargs)` of an architecture preset, e.g. `irnn` (see `rnnexp.presets`)."""
+    preset = presets.get(arch)
+    return preset.cell, preset.kwargs()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +110,8 @@ class TaskConfig:
         return "mse" if self.name == "adding" else "sparse_categorical_crossentropy"
 
     def head(self):
+        import keras
+
         if self.name == "adding":
             return keras.layers.Dense(1, name="head")
         return keras.layers.Dense(self.symbols + 1, activation="softmax", name="head")
@@ -129,7 +121,7 @@ class TaskConfig:
 class TaskRun:
     """A model compiled for a task, with its train and test data."""
 
-    model: keras.Model
+    model: "keras.Model"
     train: tuple
     test: tuple
 

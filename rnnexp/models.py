@@ -1,12 +1,14 @@
-"""Model builders: the architectures of the curriculum, from our layers."""
+"""Model builders: the architectures of the curriculum, from our layers.
+
+The configs here are plain dataclasses; Keras is imported inside the builders,
+so that declaring an experiment imports no framework (see `rnnexp.catalog`).
+"""
 
 import dataclasses
 from typing import Literal
 
-import keras
-
+from rnnexp import presets
 from rnnexp.config import check
-from rnnexp.layers import IMPLS, DeepRNN
 
 __all__ = [
     "ClassifierConfig",
@@ -23,7 +25,7 @@ Impl = Literal["rnnexp", "keras"]
 
 
 def _check_impl(impl):
-    check(impl in IMPLS, "model.impl", impl, " or ".join(repr(i) for i in IMPLS))
+    check(impl in presets.IMPLS, "model.impl", impl, " or ".join(map(repr, presets.IMPLS)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +34,8 @@ class ClassifierConfig:
 
     `match_params`: size every cell to the parameter count of an LSTM with
     `units` units (Chung et al. 2014), instead of giving each `units` units.
+    `activation` applies to the SimpleRNN only: `"relu"` builds the `irnn`
+    preset of `rnnexp.presets` (ReLU with an identity recurrent matrix).
     """
 
     units: int = 32
@@ -51,7 +55,7 @@ class ClassifierConfig:
             self.activation in ("tanh", "relu"),
             "model.activation",
             self.activation,
-            "'tanh' or 'relu'",
+            "'tanh' or 'relu' (the irnn preset: ReLU, identity recurrent matrix)",
         )
 
 
@@ -88,14 +92,17 @@ def build_classifier(
         `(model, embed, body)`: `embed` maps tokens to `(B, T, E)` and `body`
         maps that to probabilities, for the gradient probe.
     """
+    import keras
+
+    from rnnexp.layers import DeepRNN
+
     units = matched_units(cell, cfg.units, cfg.embed_dim) if cfg.match_params else cfg.units
     embed = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")
     x_in = keras.Input((length, cfg.embed_dim))
     layer_kwargs = {}
     if cell == "rnn":  # gated cells keep tanh: their gates already fight vanishing
-        layer_kwargs["activation"] = cfg.activation
-        if cfg.activation == "relu":
-            layer_kwargs["recurrent_initializer"] = "identity"  # IRNN (Le et al. 2015)
+        relu = cfg.activation == "relu"  # the irnn preset, not a plain ReLU SimpleRNN
+        layer_kwargs = presets.get("irnn").kwargs() if relu else {"activation": cfg.activation}
     h = DeepRNN(
         cell,
         units,
@@ -122,6 +129,8 @@ def build_bag_of_embeddings(cfg: ClassifierConfig, vocab_size: int, length: int,
     (no recurrence, no gradient through time), so its accuracy measures how
     much label evidence a window holds for a model that cannot forget.
     """
+    import keras
+
     tokens = keras.Input((length,), dtype="int32")
     h = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")(tokens)
     h = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(h)
@@ -168,6 +177,10 @@ def build_sequence_model(
         return_sequences: many-to-many (True) or many-to-one (False).
         layer_kwargs: per-layer options (activation, initializers, ...).
     """
+    import keras
+
+    from rnnexp.layers import DeepRNN
+
     inputs = keras.Input(input_shape)
     h = DeepRNN(
         cell,

@@ -1,19 +1,28 @@
-"""Matplotlib figures for run summaries (headless: the Agg backend)."""
+"""Matplotlib figures for run summaries (headless: the Agg backend).
 
-import matplotlib
+Matplotlib is imported when the first figure is drawn, not when an experiment
+that draws figures is declared.
+"""
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["attention_maps", "captioned_images", "close", "lines_with_spread", "save"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def lines_with_spread(
     series: dict, *, xlabel, ylabel, title, logx=False, logy=False, hline=None, hline_label=None
 ):
     """One line per key: `series[key] = (x, mean, spread_or_None)`."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, (x, mean, spread) in series.items():
         x, mean = np.asarray(x), np.asarray(mean)
@@ -35,17 +44,20 @@ def lines_with_spread(
 
 
 def save(fig, path):
+    plt = _pyplot()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
 def close(fig):
+    plt = _pyplot()
     plt.close(fig)
 
 
 def attention_maps(examples, *, title):
     """One heat map per example: `(weights (T, S), source_tokens, output_tokens)`."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(examples), figsize=(4.2 * len(examples), 4.2), squeeze=False)
     for ax, (weights, source, output) in zip(axes[0], examples):
         weights = np.asarray(weights)[: len(output), : len(source)]
@@ -61,6 +73,7 @@ def attention_maps(examples, *, title):
 
 def captioned_images(images, captions, *, title, columns=4):
     """A grid of grey or RGB images, each titled with its (multi-line) caption."""
+    plt = _pyplot()
     rows = -(-len(images) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.4 * rows), squeeze=False)
     for ax in axes.flat:

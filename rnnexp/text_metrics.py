@@ -7,7 +7,6 @@ on sacrebleu's 0-100 scale.
 """
 
 import numpy as np
-from sacrebleu.metrics import BLEU, CHRF
 
 __all__ = ["bleu", "chrf", "exact_match", "score_texts", "token_accuracy"]
 
@@ -20,11 +19,15 @@ def bleu(hypotheses, references, max_order: int = 4) -> float:
             reference strings per hypothesis (e.g. five captions per image).
     """
     refs = _reference_streams(references)
+    from sacrebleu.metrics import BLEU  # imported when text is scored, not when declared
+
     metric = BLEU(max_ngram_order=max_order, tokenize="none")
     return float(metric.corpus_score(list(hypotheses), refs).score)
 
 
 def chrf(hypotheses, references) -> float:
+    from sacrebleu.metrics import CHRF
+
     return float(CHRF().corpus_score(list(hypotheses), _reference_streams(references)).score)
 
 

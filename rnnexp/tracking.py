@@ -59,11 +59,12 @@ SYSTEM_METRICS_S = 5.0  # how often a trial samples CPU and memory (when psutil 
 
 # Artifact downloads (compare, resume) draw progress bars on stderr.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-# MLflow's alembic migrations log at INFO on every fresh store.
-logging.getLogger("alembic").setLevel(logging.WARNING)
-logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-# The system-metrics monitor says "Started/Stopping ..." at INFO for every trial.
-logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+# MLflow's alembic migrations log at INFO on every fresh store, and the
+# system-metrics monitor says "Started/Stopping ..." for every trial (unless the
+# CLI's --verbose set these loggers first: rnnexp.startup.configure_logging).
+for _name in ("alembic", "mlflow.store.db.utils", "mlflow.system_metrics"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 # MLflow retries a tracking server 7 times with backoff factor 2 and waits up
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.

@@ -1,14 +1,14 @@
 """Training helpers shared by experiments: seeding, fit with reporting, probes.
 
-Nothing here knows about MLflow: metrics go to a `reporter` (any object with
-`log_metrics(dict, step=)`, see `rnnexp.tracking.Reporter`).
+Nothing here knows about MLflow: metrics go to a `reporter` (an
+`rnnexp.reporting.Reporter`). Keras and TensorFlow are imported inside
+the functions that train, so that `TrainConfig` is declared without them.
 """
 
 import dataclasses
 import math
 import time
 
-import keras
 import numpy as np
 
 from rnnexp import console
@@ -32,12 +32,12 @@ class TrainConfig:
 
     def adam(self):
         """Adam with this learning rate and per-tensor clipping (if any)."""
+        import keras
+
         return keras.optimizers.Adam(self.learning_rate, clipnorm=self.clipnorm or None)
 
 
 __all__ = [
-    "EpochReporter",
-    "EvaluateEachEpoch",
     "NonFiniteLoss",
     "strategy_scope",
     "TrainConfig",
@@ -76,6 +76,8 @@ def strategy_scope(mode: str = "auto"):
     """
     import contextlib
 
+    import keras
+
     if mode not in DISTRIBUTE:
         raise ValueError(f"unknown distribute mode {mode!r}; choose one of {DISTRIBUTE}")
     if keras.backend.backend() != "tensorflow" or mode == "none":
@@ -92,62 +94,19 @@ def strategy_scope(mode: str = "auto"):
 
 def set_seed(seed: int):
     """Seed Python, NumPy and the backend (Keras's one switch for all three)."""
+    import keras
+
     keras.utils.set_random_seed(seed)
-
-
-class EpochReporter(keras.callbacks.Callback):
-    """Per-epoch metrics to the reporter (with `step=epoch`) and one console line.
-
-    Raises `NonFiniteLoss` when the loss stops being finite, so a diverged
-    trial fails loudly instead of logging NaNs.
-    """
-
-    def __init__(self, reporter, epochs: int, label: str = "", print_lines: bool = True):
-        super().__init__()
-        self.reporter, self.epochs, self.label = reporter, epochs, label
-        self.print_lines = print_lines
-        self._t0 = time.monotonic()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        loss = logs.get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise NonFiniteLoss(f"loss became {loss} at epoch {epoch + 1}")
-        seconds = time.monotonic() - self._t0
-        self.reporter.log_metrics({**logs, "epoch_seconds": seconds}, step=epoch)
-        if self.print_lines:
-            values = " ".join(f"{k}={float(v):.4f}" for k, v in logs.items())
-            console.say(
-                f"    {self.label} epoch {epoch + 1}/{self.epochs} {values} ({seconds:.1f}s)"
-            )
-
-
-class EvaluateEachEpoch(keras.callbacks.Callback):
-    """Adds `evaluate()`'s metrics (e.g. BLEU of a decoded subset) to each epoch's logs.
-
-    For scores Keras cannot compute inside `fit`, such as metrics of
-    generated sequences. `every`: evaluate every k-th epoch and the last one.
-    """
-
-    def __init__(self, evaluate, every: int = 1):
-        super().__init__()
-        self.evaluate, self.every = evaluate, max(1, every)
-
-    def on_epoch_end(self, epoch, logs=None):
-        last = epoch + 1 == self.params.get("epochs")
-        if logs is not None and ((epoch + 1) % self.every == 0 or last):
-            logs.update(self.evaluate())
 
 
 def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=()):
     """`model.fit` with progress bars on a TTY and one line per epoch otherwise.
 
     `callbacks` run before the reporter, so metrics they add to the epoch's
-    logs (see `EvaluateEachEpoch`) are reported and printed with the rest.
+    logs (see `rnnexp.callbacks.EvaluateEachEpoch`) are reported and printed with the rest.
     """
+    from rnnexp.callbacks import EpochReporter
+
     tty = console.is_tty()
     callbacks = list(callbacks) + [EpochReporter(reporter, epochs, label, print_lines=not tty)]
     return model.fit(

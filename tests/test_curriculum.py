@@ -111,7 +111,7 @@ def test_text_sources_fail_fast_with_one_line(tmp_path):
 
 
 def test_window_sums_are_modular_sums_of_the_last_symbols():
-    from rnnexp_experiments.deep_rnn import WindowSumData, window_sums
+    from rnnexp.experiments.deep_rnn import WindowSumData, window_sums
 
     cfg = WindowSumData(classes=5, window=3, length=8)
     x, y = window_sums(4, cfg, np.random.default_rng(0))
@@ -141,7 +141,7 @@ def test_exploding_finding_counts_divergence_and_survival():
 
 
 def test_timeseries_windows_only_see_the_past():
-    from rnnexp_experiments.timeseries import make_windows
+    from rnnexp.experiments.timeseries import make_windows
 
     values = np.arange(10.0)
     x, y = make_windows(values, 3, np.array([3, 7]))
@@ -150,7 +150,7 @@ def test_timeseries_windows_only_see_the_past():
 
 
 def test_timeseries_split_is_chronological_and_validates_before_the_test_years():
-    from rnnexp_experiments.timeseries import SeriesData, load_series
+    from rnnexp.experiments.timeseries import SeriesData, load_series
 
     s = load_series(SeriesData())
     assert s.years[s.split] == 1916 and s.years[-1] == 2008

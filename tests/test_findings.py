@@ -408,9 +408,7 @@ FINDING_CASES = {
         passing=lambda cfg: clipping_results(3, 2, [1e2, 1e4, 1e6]),
         failing=lambda cfg: clipping_results(10, 2, [1e2, 1e4, 1e6]),
         at_margin=[
-            lambda cfg: clipping_results(
-                10, 3, [10.0, 1000.0], ratio=cfg.finding.global_median_max
-            )
+            lambda cfg: clipping_results(10, 3, [10.0, 1000.0], ratio=cfg.finding.global_median_max)
         ],
     ),
     "gradient_flow": dict(

@@ -11,7 +11,7 @@ from rnnexp.catalog import TrialResult
 from rnnexp.config import ConfigError
 
 catalog.load_catalog()
-sentiment = sys.modules["rnnexp_experiments.sentiment"]
+sentiment = sys.modules["rnnexp.experiments.sentiment"]
 EXP = catalog.get("sentiment")
 # Binary-exact thresholds, so "at the margin" is exactly 0, not 1e-17 either side.
 EXACT = sentiment.FindingThresholds(

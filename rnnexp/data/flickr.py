@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnexp.data.imdb import DataError
+from rnnexp.data.records import DataError
 from rnnexp.data.sentence_pairs import text_lines
 from rnnexp.data.vocab import standardize
 

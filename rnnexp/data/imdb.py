@@ -35,7 +35,8 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.config import ConfigError, check
-from rnnexp.data import token_cache
+from rnnexp.data import synthetic_reviews, token_cache
+from rnnexp.data.records import DataError, DataUnavailable, TokenizedReviews
 
 __all__ = [
     "DataError",
@@ -133,33 +134,6 @@ class ImdbDataConfig:
 SPLIT_FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
 
 
-class DataError(ConfigError):
-    """Local data exists but is malformed."""
-
-
-class DataUnavailable(ConfigError):
-    """The requested data source cannot be reached from here."""
-
-
-@dataclasses.dataclass
-class TokenizedReviews:
-    """Reviews as token ids. `x_*` are lists of 1-D int32 arrays."""
-
-    x_train: list
-    y_train: np.ndarray
-    x_test: list
-    y_test: np.ndarray
-    vocab_size: int
-    source: str  # tfds | path | keras | synthetic
-    description: str
-    cache: str = ""  # "hit" / "miss" for cached sources, else ""
-    load_seconds: float = 0.0
-
-    @property
-    def synthetic(self) -> bool:
-        return self.source == "synthetic"
-
-
 # -- offline detection -------------------------------------------------------
 _PROBE_HOSTS = (("storage.googleapis.com", 443), ("ai.stanford.edu", 80))
 
@@ -213,8 +187,6 @@ def resolve_source(cfg, probe=network_available) -> tuple[str, str]:
 # -- loaders -----------------------------------------------------------------
 def load(cfg, probe=network_available) -> TokenizedReviews:
     """Load the data `cfg` (an `ImdbDataConfig`) asks for."""
-    from rnnexp.data import synthetic_reviews
-
     # `auto` may already have asked the network; ask once (each try can take seconds).
     probe = functools.lru_cache(maxsize=1)(probe)
     source, why = resolve_source(cfg, probe)

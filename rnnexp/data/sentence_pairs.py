@@ -9,7 +9,7 @@ the file and line.
 
 from pathlib import Path
 
-from rnnexp.data.imdb import DataError
+from rnnexp.data.records import DataError
 from rnnexp.data.vocab import standardize
 
 __all__ = ["load_pairs", "text_lines"]

@@ -24,6 +24,8 @@ negative words, then the neutral vocabulary up to `vocab_size`.
 
 import numpy as np
 
+from rnnexp.data.records import TokenizedReviews
+
 __all__ = ["bayes_accuracy", "generate"]
 
 
@@ -71,8 +73,6 @@ def generate(cfg, seed: int = 0):
         cfg: a `SyntheticReviewsConfig`.
         seed: the generator seed (the data set is the same for every trial).
     """
-    from rnnexp.data.imdb import TokenizedReviews
-
     rng = np.random.default_rng(seed)
     x_train, y_train = _split(cfg, cfg.train_size, rng)
     x_test, y_test = _split(cfg, cfg.test_size, rng)

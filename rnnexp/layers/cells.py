@@ -23,9 +23,7 @@ loop). `call` composes them for one step; the sequence layers in
 import keras
 from keras import ops
 
-# The mixin that caches one dropout mask per batch and reuses it for every
-# time step; `keras.layers.RNN` configures and resets it around the loop.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from rnnexp.layers._keras_private import DropoutRNNCell
 
 __all__ = ["GRUCell", "LSTMCell", "SimpleRNNCell"]
 

@@ -13,12 +13,10 @@ dependency, so it can be computed for all `T` steps as one
 import keras
 from keras import ops
 
-# The backend-agnostic time loop Keras's own RNN layers run (a `while_loop`
-# on TensorFlow, `lax.scan` on JAX, a Python loop on PyTorch).
-from keras.src.backend import rnn as backend_rnn
-
 from rnnexp.layers import kernels
+from rnnexp.layers._keras_private import backend_rnn
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
+from rnnexp.presets import IMPLS  # framework-free: config checks read it too
 
 __all__ = ["CELLS", "GRU", "IMPLS", "LSTM", "SimpleRNN", "recurrent_layer"]
 
@@ -185,9 +183,6 @@ class GRU(_ProjectedRNN):
 
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
-#: Who implements the layer: our cells, or Keras's built-ins (the vendor fast
-#: path: cuDNN for LSTM/GRU on a GPU). Same weight layouts, same arguments.
-IMPLS = ("rnnexp", "keras")
 _KERAS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 

@@ -1,0 +1,68 @@
+"""Start the training frameworks quietly: our console shows, their start-up chatter does not.
+
+TensorFlow's C++ runtime prints absl lines ("oneDNN custom operations are on",
+"Could not find cuda drivers") while it is imported, before absl is set up, so
+`TF_CPP_MIN_LOG_LEVEL` cannot silence them. `import_backend` imports Keras (and
+with it the backend) with file descriptor 2 pointed at a temporary file, and
+replays what was captured only when the import fails or `verbose` is asked
+for. `configure_logging` keeps MLflow's first-use database lines and
+TensorFlow's Python warnings (retracing notices) at WARNING/ERROR unless
+`verbose`.
+
+Nothing here imports a framework at module level.
+"""
+
+import logging
+import os
+import sys
+import tempfile
+
+__all__ = ["configure_logging", "import_backend"]
+
+# Loggers whose INFO lines are the libraries' business, not the user's.
+_CHATTY = {
+    "alembic": logging.WARNING,  # MLflow's schema migrations on a fresh store
+    "mlflow.store.db.utils": logging.WARNING,  # "Creating initial MLflow database tables..."
+    "tensorflow": logging.ERROR,  # "5 out of the last 7 calls ... triggered tf.function retracing"
+}
+
+
+def configure_logging(verbose: bool = False):
+    """Libraries' INFO chatter off (WARNING), or on with `verbose`."""
+    for name, level in _CHATTY.items():
+        logging.getLogger(name).setLevel(logging.INFO if verbose else level)
+
+
+def import_backend(verbose: bool = False):
+    """Import Keras and its backend once, their C++ start-up lines captured.
+
+    Returns:
+        The `keras` module.
+
+    Raises:
+        Whatever the import raises, after replaying what it printed.
+    """
+    if "keras" in sys.modules or verbose:
+        import keras
+
+        return keras
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import keras
+        except BaseException:
+            _restore(saved)
+            capture.seek(0)
+            sys.stderr.write(capture.read().decode(errors="replace"))
+            sys.stderr.flush()
+            raise
+        _restore(saved)
+    return keras
+
+
+def _restore(saved: int):
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
