@@ -169,7 +169,9 @@ def test_masked_inputs_match_and_are_padding_invariant(cell, kw):
     noisy[~mask] = 99.0
     last_clean = mine(x, mask=ops.convert_to_tensor(mask))[1]
     last_noisy = mine(noisy, mask=ops.convert_to_tensor(mask))[1]
-    np.testing.assert_allclose(np.asarray(last_clean), np.asarray(last_noisy), atol=TOL)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(last_clean), ops.convert_to_numpy(last_noisy), atol=TOL
+    )
 
 
 # Two bugs of Keras 3.13-3.15's backend loops, which our layers work around.
@@ -287,8 +289,10 @@ def test_residual_adds_the_layer_input():
     plain.build(x.shape)
     res.build(x.shape)
     res.set_weights(plain.get_weights())
-    first = np.asarray(plain.rnn_layers[0](x))
-    np.testing.assert_allclose(np.asarray(res(x)), np.asarray(plain(x)) + first, atol=TOL)
+    first = ops.convert_to_numpy(plain.rnn_layers[0](x))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(res(x)), ops.convert_to_numpy(plain(x)) + first, atol=TOL
+    )
 
 
 def test_weighted_sum_starts_as_average_and_learns():
@@ -299,7 +303,7 @@ def test_weighted_sum_starts_as_average_and_learns():
     ws.build(x.shape)
     ws.forward_layer.set_weights(ave.forward_layer.get_weights())
     ws.backward_layer.set_weights(ave.backward_layer.get_weights())
-    np.testing.assert_allclose(np.asarray(ws(x)), np.asarray(ave(x)), atol=TOL)
+    np.testing.assert_allclose(ops.convert_to_numpy(ws(x)), ops.convert_to_numpy(ave(x)), atol=TOL)
     _, grads = _outputs_and_grads(ws, x)
     assert np.abs(grads[-1]).sum() > 0, "the merge weights receive gradient"
 
@@ -319,9 +323,9 @@ def test_dropout_is_deterministic_under_a_seed():
     for _ in range(2):
         keras.utils.set_random_seed(7)
         layer = ours.LSTM(U, dropout=0.5, recurrent_dropout=0.3, seed=3)
-        outs.append(np.asarray(layer(x, training=True)))
+        outs.append(ops.convert_to_numpy(layer(x, training=True)))
     np.testing.assert_allclose(outs[0], outs[1])
-    assert not np.allclose(outs[0], np.asarray(layer(x, training=False)))
+    assert not np.allclose(outs[0], ops.convert_to_numpy(layer(x, training=False)))
 
 
 def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
@@ -343,12 +347,12 @@ def test_models_round_trip_through_keras_files_in_a_fresh_process(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", np.asarray(model(x)))
+    np.save(tmp_path / "y.npy", ops.convert_to_numpy(model(x)))
     script = textwrap.dedent(f"""
         import numpy as np, keras
         import rnnexp.layers  # registers the classes
         model = keras.saving.load_model({str(path)!r})
-        y = np.asarray(model(np.load({str(tmp_path / "x.npy")!r})))
+        y = keras.ops.convert_to_numpy(model(np.load({str(tmp_path / "x.npy")!r})))
         np.testing.assert_allclose(y, np.load({str(tmp_path / "y.npy")!r}), atol=1e-6)
         print("ok")
     """)
