@@ -53,7 +53,7 @@ from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.recipes import grid
-from rnnexp.training import set_seed, train_with_clipping
+from rnnexp.training import set_seed
 
 Clip = Literal["none", "per_tensor", "global"]
 
@@ -158,6 +158,8 @@ class ExplodingClipping(Experiment):
 
     def run_trial(self, cfg, trial, ctx):
         import keras
+
+        from rnnexp.gradients import train_with_clipping
 
         seed = trial["seed"]
         rng = np.random.default_rng(seed)

@@ -41,7 +41,7 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
 from rnnexp.recipes import grid
-from rnnexp.training import TrainConfig, hidden_state_gradient_norms
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +103,8 @@ class GradientFlow(Experiment):
 
     def run_trial(self, cfg, trial, ctx):
         import keras
+
+        from rnnexp.gradients import hidden_state_gradient_norms
 
         length = cfg.probe.length
         run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])

@@ -50,7 +50,7 @@ from rnnexp.data.sequences import pool_indices, truncate
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
 from rnnexp.recipes import CELLS, Cell
 from rnnexp.stats import mean_interval
-from rnnexp.training import TrainConfig, fit, input_gradient_norms, set_seed
+from rnnexp.training import TrainConfig, fit, set_seed
 
 Truncation = Literal["pre", "post"]
 CONTROL = "bow"  # the order-free bag-of-embeddings model
@@ -312,6 +312,8 @@ class ImdbSeqlen(Experiment):
     # -- one trial -------------------------------------------------------
     def run_trial(self, cfg, trial, ctx):
         import keras
+
+        from rnnexp.gradients import input_gradient_norms
 
         model_name, length, seed = trial["model"], trial["length"], trial["seed"]
         data = ctx.data

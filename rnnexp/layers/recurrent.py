@@ -122,11 +122,17 @@ class _ProjectedRNN(keras.layers.RNN):
         def step(projected_t, states):
             return cell.recurrent_step(projected_t, states, training=training)
 
+        go_backwards = self.go_backwards
+        if go_backwards and self.unroll and mask is not None:
+            # Keras's torch loop crashes on this combination ("'tuple' object
+            # has no attribute 'shape'"): reverse time here instead.
+            projected, mask = _reversed_in_time(projected, mask, time_major)
+            go_backwards = False
         last, outputs, states = backend_rnn(
             step,
             projected,
             list(initial_state),
-            go_backwards=self.go_backwards,
+            go_backwards=go_backwards,
             mask=mask,
             unroll=self.unroll,
             input_length=sequences.shape[1],
@@ -134,6 +140,10 @@ class _ProjectedRNN(keras.layers.RNN):
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
+        if mask is not None and not self.unroll and keras.backend.backend() == "jax":
+            last, outputs = _zero_before_first_step(
+                last, outputs, mask, self.go_backwards, time_major, self.return_sequences
+            )
         if self.return_sequences and time_major:
             outputs = ops.transpose(outputs, (1, 0, 2))
         return last, outputs, states
@@ -153,6 +163,36 @@ class _ProjectedRNN(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _reversed_in_time(projected, mask, time_major):
+    axis = 0 if time_major else 1
+    return ops.flip(projected, axis=axis), ops.flip(mask, axis=axis)
+
+
+def _zero_before_first_step(last, outputs, mask, go_backwards, time_major, all_outputs):
+    """Outputs of masked steps that come before any unmasked step, as zeros.
+
+    Keras's JAX `lax.scan` loop gives a masked step `states[0]` as its output
+    where every other loop (TensorFlow's, every unrolled one) gives the
+    previous output, zeros before the first. The two differ only on the steps
+    before a sequence's first unmasked one, and only with a non-zero initial
+    state.
+
+    `mask` is `(T, B)` if `time_major` else `(B, T)`; `outputs` is in the
+    order the loop ran (reversed for `go_backwards`), `(T, B, u)` or
+    `(B, T, u)`, or only the last step's unless `all_outputs`.
+    """
+    axis = 0 if time_major else 1
+    mask = ops.cast(mask, "int32")
+    if go_backwards:
+        mask = ops.flip(mask, axis=axis)
+    seen = ops.expand_dims(ops.cumsum(mask, axis=axis) > 0, -1)
+    last_seen = seen[-1] if time_major else seen[:, -1]
+    last = ops.where(last_seen, last, ops.zeros_like(last))
+    if all_outputs:
+        outputs = ops.where(seen, outputs, ops.zeros_like(outputs))
+    return last, outputs
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
