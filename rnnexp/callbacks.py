@@ -10,7 +10,7 @@ import time
 import keras
 
 from rnnexp import console
-from rnnexp.training import NonFiniteLoss
+from rnnexp.gradients import NonFiniteLoss
 
 __all__ = ["EpochReporter", "EvaluateEachEpoch"]
 

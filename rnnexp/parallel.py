@@ -75,6 +75,10 @@ def _worker_main(conn, setup, threads: int):
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent()
     set_threads(threads)
+    from rnnexp import startup
+
+    startup.configure_logging()
+    startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet too
     try:
         while (job := conn.recv()) is not None:
             index, trial = job

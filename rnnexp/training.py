@@ -15,7 +15,12 @@ from rnnexp.config import check
 
 # Re-exported from `rnnexp.gradients`, which imports Keras at its top: loaded
 # on first use, so that declaring an experiment imports no framework.
-_FROM_GRADIENTS = ()
+_FROM_GRADIENTS = (
+    "NonFiniteLoss",
+    "hidden_state_gradient_norms",
+    "input_gradient_norms",
+    "train_with_clipping",
+)
 
 
 def __getattr__(name):
