@@ -32,7 +32,7 @@ def reset():
 
 def note(name: str):
     """Record that `name` ran, unless Keras is only inferring shapes."""
-    from keras.src.backend import in_symbolic_scope
+    from rnnexp.layers._keras_private import in_symbolic_scope
 
     if not in_symbolic_scope():
         _RAN.add(name)
@@ -70,7 +70,7 @@ def kernel_of(layer, masked: bool) -> str:
     if layer.use_cudnn not in ("auto", True) or cell.recurrent_dropout:
         return "keras-generic"
     backend = keras.backend.backend()
-    from keras.src.backend import cudnn_ok
+    from rnnexp.layers._keras_private import cudnn_ok
 
     reset_after = getattr(cell, "reset_after", True)
     args = (cell.activation, cell.recurrent_activation, layer.unroll)
