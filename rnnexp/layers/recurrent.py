@@ -229,7 +229,7 @@ CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 _KERAS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def recurrent_layer(cell, units, impl="rnnexp", **kwargs):
+def recurrent_layer(cell, units, impl="rnnexp", reads_backwards=False, **kwargs):
     """Build a sequence layer by its catalog name.
 
     Args:
@@ -237,6 +237,8 @@ def recurrent_layer(cell, units, impl="rnnexp", **kwargs):
         units: hidden size.
         impl: `"rnnexp"` (our cells) or `"keras"` (`keras.layers.SimpleRNN`,
             `GRU`, `LSTM`, which take the same arguments and weights).
+        reads_backwards: the layer will also run backwards (it goes into a
+            `Bidirectional`); `go_backwards=True` says so too.
         **kwargs: passed to the layer (`return_sequences`, `dropout`, ...).
     """
     if cell not in CELLS:
@@ -244,5 +246,12 @@ def recurrent_layer(cell, units, impl="rnnexp", **kwargs):
     if impl not in IMPLS:
         raise ValueError(f"unknown impl {impl!r}; choose one of {list(IMPLS)}")
     if impl == "keras":
+        backwards = reads_backwards or kwargs.get("go_backwards", False)
+        if cell == "lstm" and backwards and keras.backend.backend() == "jax":
+            # Keras 3.15's cuDNN LSTM on JAX returns a go_backwards sequence in
+            # forward time order (its generic loop and TensorFlow's return it
+            # reversed): seen on an H100, 0.40 apart, 9e-8 from the generic
+            # output reversed in time. Its generic loop is the correct one.
+            kwargs.setdefault("use_cudnn", False)
         return getattr(keras.layers, _KERAS[cell])(units, **kwargs)
     return CELLS[cell](units, **kwargs)

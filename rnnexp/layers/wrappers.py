@@ -125,6 +125,7 @@ class DeepRNN(keras.layers.Layer):
                 cell,
                 units,
                 impl=impl,
+                reads_backwards=bidirectional,
                 return_sequences=(not last) or return_sequences,
                 name=f"{cell}_{i}",
                 **self.layer_kwargs,
