@@ -231,6 +231,7 @@ def _cmd_show(args):
 def _cmd_run(args):
     from rnnexp import console, runner, startup
     from rnnexp.config import ConfigError, to_dict
+    from rnnexp.trial import trial_key
 
     exp, cfg, overrides = _resolve(args)
     if args.workers < 1:
@@ -276,7 +277,7 @@ def _cmd_run(args):
                 indent=2,
             )
         )
-        kept = [t for t in trials if runner._trial_key(t) in finished]
+        kept = [t for t in trials if trial_key(t) in finished]
         detail = f", {len(trials) - len(kept)} to run, {len(kept)} kept" if resume else ""
         print(f"planned trials ({len(trials)}{detail}):")
         for i, trial in enumerate(trials):

@@ -259,10 +259,6 @@ def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
     return done
 
 
-def _trial_key(trial: dict) -> str:  # kept for callers of the old name (cli --dry-run)
-    return trial_key(trial)
-
-
 def tracker_ui_hint(tracker) -> str:
     from rnnexp.tracking import ui_command
 

@@ -1,7 +1,7 @@
 """Training helpers shared by experiments: seeding, fit with reporting.
 
 The gradient probes and the clipped training loop live in `rnnexp.gradients`
-(one branch per Keras backend); the old names here still resolve to them.
+(one branch per Keras backend).
 
 Nothing here knows about MLflow: metrics go to a `reporter` (an
 `rnnexp.reporting.Reporter`). Keras and TensorFlow are imported inside
@@ -12,23 +12,6 @@ import dataclasses
 
 from rnnexp import console
 from rnnexp.config import check
-
-# Re-exported from `rnnexp.gradients`, which imports Keras at its top: loaded
-# on first use, so that declaring an experiment imports no framework.
-_FROM_GRADIENTS = (
-    "NonFiniteLoss",
-    "hidden_state_gradient_norms",
-    "input_gradient_norms",
-    "train_with_clipping",
-)
-
-
-def __getattr__(name):
-    if name in _FROM_GRADIENTS:
-        from rnnexp import gradients
-
-        return getattr(gradients, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from rnnexp.config import ConfigError
 from rnnexp.data import text_corpus
 from rnnexp.long_range_tasks import TaskConfig, arch_layer
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.training import hidden_state_gradient_norms
+from rnnexp.gradients import hidden_state_gradient_norms
 
 catalog.load_catalog()
 

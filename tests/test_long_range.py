@@ -14,7 +14,7 @@ from rnnexp.data.long_range import (
 )
 from rnnexp.layers import SimpleRNN
 from rnnexp.tracking import NullReporter
-from rnnexp.training import NonFiniteLoss, train_with_clipping
+from rnnexp.gradients import NonFiniteLoss, train_with_clipping
 
 
 def test_adding_problem_marks_one_step_per_half():
