@@ -112,16 +112,27 @@ class FindingConfig:
     """Thresholds of the asserted finding; see `evaluate_finding`.
 
     Each is the least favourable single-seed value measured on real IMDB in
-    the ci shape (pool >= 200 tokens, L = 10 and 200; calibration seeds 0-2
-    and a ci run at seed 1) moved towards failure by a stated margin.
+    the ci shape (pool >= 200 tokens, L = 10 and 200) at seeds 0-2 and 10-14,
+    moved towards failure by the stated margin. Seeds 10-14 showed that the
+    SimpleRNN's gain with the start kept is not a property of the cell but of
+    the seed (-0.10 to +0.15), so no threshold on the SimpleRNN-vs-gated gap
+    holds at every seed; what does is below.
     """
 
-    # bow gained 0.144-0.162 (pre) and 0.188-0.23 (post): margin >= 0.06.
+    # bow gained 0.144-0.162 (pre) and 0.185-0.23 (post): margin >= 0.06.
     min_control_gain: float = 0.08
-    # pre: the SimpleRNN gained 0.06-0.115; the claim is only that it gains at all.
+    # The weaker gated cell (ci: the LSTM) gained 0.12-0.15 (pre) and 0.14-0.16
+    # (post): margin >= 0.04. It uses the longer window at every seed.
+    min_gated_gain: float = 0.08
+    # pre: the SimpleRNN gained 0.06-0.12; the claim is only that it gains at all.
     min_pre_rnn_gain: float = 0.0
-    # post: the weaker gated cell gained 0.08-0.24 more than the SimpleRNN: margin 0.05.
-    min_post_gain_gap: float = 0.03
+    # post: the SimpleRNN's gain minus the weaker gated cell's was -0.24 to
+    # +0.005: it sometimes matches the gated cell, never beats it. Margin 0.045.
+    max_post_rnn_lead: float = 0.05
+    # The synthetic stand-in (evidence spread evenly over the last 400 tokens):
+    # the weaker gated cell out-gains the SimpleRNN in both truncations
+    # (measured at ci seed 0: 0.30 pre, 0.20 post).
+    synthetic_min_gain_gap: float = 0.03
 
 
 @dataclasses.dataclass(frozen=True)
@@ -512,6 +523,13 @@ def _gain_gaps(results, side, gated, short, long_) -> list[float]:
     return [min(gains[c][s] for c in gated) - gains["rnn"][s] for s in sorted(seeds)]
 
 
+def _weaker_gains(results, side, gated, short, long_) -> list[float]:
+    """Per seed with every gated cell: the smallest gated cell's gain."""
+    gains = [_gains_by_seed(results, side, m, short, long_) for m in gated]
+    seeds = set.intersection(*(set(g) for g in gains)) if gains else set()
+    return [min(g[s] for g in gains) for s in sorted(seeds)]
+
+
 def _gaps(results, side, gated, length) -> list[float]:
     """Per seed: the gated cells' mean accuracy at `length` minus the SimpleRNN's."""
     by_seed = {}
@@ -557,12 +575,19 @@ def evaluate_finding(cfg, results) -> Finding:
 
     - control: the order-free `bow` model gains at least `min_control_gain`
       under both truncations: the extra tokens hold evidence;
+    - gated: the weaker gated cell gains at least `min_gated_gain` under both
+      truncations: with the start or the end kept, it uses the longer window;
     - pre (the review's end next to the read-out): the SimpleRNN gains more
-      than `min_pre_rnn_gain` (0): it does use a longer window. On the
-      synthetic stand-in, whose evidence is spread evenly, the gated cells
-      must out-gain it by `min_post_gain_gap` here too;
-    - post (the read-out after the review's opening tokens): the weaker
-      gated cell gains at least `min_post_gain_gap` more than the SimpleRNN.
+      than `min_pre_rnn_gain` (0): it does use a longer window;
+    - post (the read-out after the review's opening tokens): the SimpleRNN
+      out-gains the weaker gated cell by at most `max_post_rnn_lead`. At some
+      seeds it learns to carry the opening across 200 steps, at others it
+      does not and overfits; it never does better than the gated cells.
+      How far behind it falls is reported (mean and interval over seeds),
+      not asserted;
+    - on the synthetic stand-in, whose evidence is spread evenly, the weaker
+      gated cell out-gains the SimpleRNN by `synthetic_min_gain_gap` under
+      both truncations instead of the two SimpleRNN checks.
     """
     f, sweep = cfg.finding, cfg.sweep
     short, long_ = min(sweep.lengths), max(sweep.lengths)
@@ -598,18 +623,25 @@ def evaluate_finding(cfg, results) -> Finding:
             f"gain_{side}_bow",
             f"{side} bow at L={short} and L={long_}",
         )
-    if _synthetic(results):
-        # The stand-in spreads its evidence evenly over the last 400 tokens:
-        # nothing sits near the read-out, so the gated cells lead under `pre`
-        # too (measured at ci seed 0: gap 0.30; post 0.20).
+    for side in ("pre", "post"):
         add(
-            "pre: weaker gated gain - rnn gain",
-            _gain_gaps(results, "pre", gated, short, long_),
+            f"{side}: weaker gated gain L={short}->{long_}",
+            _weaker_gains(results, side, gated, short, long_),
             ">=",
-            f.min_post_gain_gap,
-            "gain_gap_pre",
-            f"pre cells at L={short} and L={long_}",
+            f.min_gated_gain,
+            f"gain_{side}_weaker_gated",
+            f"{side} gated cells at L={short} and L={long_}",
         )
+    if _synthetic(results):
+        for side in ("pre", "post"):
+            add(
+                f"{side}: weaker gated gain - rnn gain",
+                _gain_gaps(results, side, gated, short, long_),
+                ">=",
+                f.synthetic_min_gain_gap,
+                f"gain_gap_{side}",
+                f"{side} cells at L={short} and L={long_}",
+            )
     else:
         add(
             f"pre: rnn gain L={short}->{long_}",
@@ -619,14 +651,17 @@ def evaluate_finding(cfg, results) -> Finding:
             "gain_pre_rnn",
             f"pre rnn at L={short} and L={long_}",
         )
-    add(
-        "post: weaker gated gain - rnn gain",
-        _gain_gaps(results, "post", gated, short, long_),
-        ">=",
-        f.min_post_gain_gap,
-        "gain_gap_post",
-        f"post cells at L={short} and L={long_}",
-    )
+        add(
+            "post: rnn gain - weaker gated gain",
+            [-g for g in _gain_gaps(results, "post", gated, short, long_)],
+            "<=",
+            f.max_post_rnn_lead,
+            "rnn_lead_post",
+            f"post cells at L={short} and L={long_}",
+        )
+        gaps = _gain_gaps(results, "post", gated, short, long_)
+        if gaps:  # reported: how far behind the SimpleRNN falls, over seeds
+            numbers["gain_gap_post"] = float(np.mean(gaps))
     for side in ("pre", "post"):
         diffs = _gaps(results, side, gated, short)
         if diffs:  # reported: how far apart the cells already are at L=short

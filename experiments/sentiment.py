@@ -41,11 +41,12 @@ Expected result (asserted by `--check`; thresholds and where they come from in
 `FindingThresholds`):
 - real IMDB: the anchor bi2 reaches `anchor_min_accuracy` (keras-io reports
   0.8428); the LSTM (uni1) learns the reviews (`min_gated_accuracy` on the ci
-  subset), beats the SimpleRNN in the same variant by `min_gated_gain`, and
-  reading backwards gives it no more than `max_direction_gain` (bi1 - uni1):
-  unlike the stand-in, real reviews need no long-range carry from the start of
-  the window (our reading; not tested here). The GRU is not in `ci`: its uni1
-  lead over the SimpleRNN was too close to `min_gated_gain` to assert.
+  subset), is never worse than the SimpleRNN in the same variant
+  (`min_gated_gain` = 0: how far ahead it is depends on the seed, since the
+  SimpleRNN ends anywhere in 0.52-0.77), and reading backwards gives it no
+  more than `max_direction_gain` (bi1 - uni1): unlike the stand-in, real
+  reviews need no long-range carry from the start of the window (our reading;
+  not tested here). The GRU is not in `ci` (measured at 3 seeds only).
 - the stand-in: bidirectional gated models beat left-to-right ones by
   `min_gain_synthetic` (and bi2 reaches `synthetic_anchor_min_accuracy`): the
   reverse of real IMDB, by construction.
@@ -116,22 +117,26 @@ class FindingThresholds:
     bi2, the cell gap rnn and a gated cell in one variant, the direction check
     uni1 and bi1 of a gated cell); values are seed means.
 
-    The real-IMDB cell and direction thresholds come from the ci profile at seeds
-    10-12 (3,000 reviews): each is the 95% prediction interval for one new seed
-    (mean +- t(2) * sd * sqrt(1 + 1/3)), moved 0.01 further out and rounded outward.
+    The real-IMDB thresholds come from the ci profile at seeds 10-12 and 20-24
+    (3,000 reviews): the least favourable single-seed value, moved out by the
+    stated margin. Seed 20 showed that the SimpleRNN can come within 0.02 of the
+    LSTM: its accuracy is a property of the seed (0.52-0.77), the LSTM's is not
+    (0.77-0.83), so the gap is reported with its interval over seeds, and the
+    check asserts only its sign.
     """
 
     # Real IMDB. keras-io reports 0.8428 for bi2 after 2 epochs on all 25,000 reviews.
     anchor_min_accuracy: float = 0.84
-    # LSTM uni1 seeds 0.807/0.805/0.799: interval for a new seed [0.784, 0.823].
-    min_gated_accuracy: float = 0.77
-    # Gated minus SimpleRNN in the same variant. bi1: 0.056/0.052/0.053, new seed
-    # >= 0.042. uni1 is erratic (0.288/0.235/0.098: the left-to-right SimpleRNN ends
-    # anywhere in 0.52-0.70), so its interval says nothing; 0.03 is 0.07 below its least.
-    # The GRU's uni1 lead was +0.035 at seed 0: too close to assert, so `ci` has no GRU.
-    min_gated_gain: float = 0.03
-    # Gated bi1 minus uni1: -0.002/-0.009/+0.003, new seed <= +0.025. On real reviews
-    # reading backwards adds nothing measurable; on the stand-in it is the whole point.
+    # LSTM uni1: 0.774-0.825 over the 8 seeds (0.807/0.805/0.799, 0.774/0.825/
+    # 0.803/0.820/0.799): margin 0.024.
+    min_gated_accuracy: float = 0.75
+    # Gated minus SimpleRNN in the same variant: uni1 0.020-0.288 (0.0195 at seed
+    # 20), bi1 0.034-0.261: the LSTM is never the worse cell (margins 0.02, 0.034);
+    # how far ahead it is depends on the seed. The GRU's uni1 lead was +0.035 at
+    # seed 0 (3 seeds: GRU uni1 0.794 +- 0.039); `ci` has no GRU.
+    min_gated_gain: float = 0.0
+    # Gated bi1 minus uni1: -0.028 to +0.018: reading backwards adds nothing
+    # measurable on real reviews (on the stand-in it is the whole point). Margin 0.022.
     max_direction_gain: float = 0.04
     # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
     # gated cell is at chance and the backward half of a bidirectional one reads it.

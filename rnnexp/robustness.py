@@ -101,17 +101,29 @@ def merge_records(old: dict | None, new: dict) -> dict:
     """`new`'s seeds over `old`'s (same experiment, profile and overrides), re-summarized.
 
     Robustness runs can be done a few seeds at a time; a seed run again
-    replaces its older outcome. A record for other overrides is replaced.
+    replaces its older outcome. A record for other overrides is replaced, and
+    so are outcomes judged by another finding (other checks or thresholds):
+    a restated finding starts its record afresh.
     """
     keep = []
     if old and all(old.get(k) == new[k] for k in ("experiment", "profile", "overrides")):
         fresh = {o["seed"] for o in new["outcomes"]}
-        keep = [o for o in old.get("outcomes", []) if o["seed"] not in fresh]
+        finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
+        keep = [
+            o
+            for o in old.get("outcomes", [])
+            if o["seed"] not in fresh and (not finding or _finding_signature(o) in finding)
+        ]
     outcomes = sorted(keep + new["outcomes"], key=lambda o: o["seed"])
     summary = summarize(outcomes)
     for item in summary["smallest_margins"].values():  # JSON has no -inf
         item["margin"] = _finite_or_none(item["margin"])
     return {**new, "outcomes": outcomes, "summary": summary}
+
+
+def _finding_signature(outcome: dict) -> tuple:
+    """What an outcome was judged by: its checks' labels, operators and thresholds."""
+    return tuple(sorted((c["label"], c["op"], c["threshold"]) for c in outcome["checks"]))
 
 
 def _metric_key(label: str) -> str:

@@ -304,17 +304,23 @@ def _imdb_seqlen_results(acc, source="path"):
     ]
 
 
+def _imdb_seqlen_exact(cfg):
+    """Binary-exact thresholds, so a difference of gains lands exactly on one."""
+    exact = dict(min_control_gain=0.125, min_gated_gain=0.125, min_pre_rnn_gain=0.0)
+    exact |= dict(max_post_rnn_lead=0.0625, synthetic_min_gain_gap=0.0625)
+    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+
+
 def _imdb_seqlen_at_margin(cfg, synthetic=False):
     # Accuracy 0 at L=10, so each gain is exactly its L=200 accuracy.
     f = cfg.finding
-    long_ = {
-        ("pre", "rnn"): f.min_pre_rnn_gain,
-        ("pre", "lstm"): f.min_post_gain_gap if synthetic else 0.5,
-        ("pre", "bow"): f.min_control_gain,
-        ("post", "rnn"): 0.0,
-        ("post", "lstm"): f.min_post_gain_gap,
-        ("post", "bow"): f.min_control_gain,
-    }
+    if synthetic:  # the gated cell out-gains the SimpleRNN by exactly the gap
+        rnn = {side: f.min_gated_gain - f.synthetic_min_gain_gap for side in ("pre", "post")}
+    else:  # pre: the SimpleRNN gains exactly 0; post: it leads by exactly the most allowed
+        rnn = {"pre": f.min_pre_rnn_gain, "post": f.min_gated_gain + f.max_post_rnn_lead}
+    long_ = {("pre", "rnn"): rnn["pre"], ("post", "rnn"): rnn["post"]}
+    for side in ("pre", "post"):
+        long_ |= {(side, "lstm"): f.min_gated_gain, (side, "bow"): f.min_control_gain}
     acc = {(side, m, 10): 0.0 for side, m in long_} | {
         (side, m, 200): a for (side, m), a in long_.items()
     }
@@ -453,6 +459,7 @@ FINDING_CASES = {
         at_margin=[lambda cfg: translation_results(50.0 + cfg.finding.min_gated_gain, 80.0, 90.0)],
     ),
     "imdb_seqlen": dict(
+        adapt=_imdb_seqlen_exact,
         passing=_imdb_seqlen_measured,
         failing=lambda cfg: _imdb_seqlen_at_margin(
             dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, min_control_gain=0))

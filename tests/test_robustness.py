@@ -101,6 +101,26 @@ def test_records_merge_by_seed_and_the_table_is_generated_from_them(tracker, tmp
     )
 
 
+class ToyRestated(Toy):
+    """The same toy with its threshold moved: a restated finding."""
+
+    def finding(self, cfg, results):
+        score = min(r.metrics["score"] for r in results)
+        checks = [Check("score", score, ">=", 0.0), Check("ratio", 10**score, ">=", 10, log=True)]
+        return Finding.from_checks(f"score {score}", checks)
+
+
+def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+    record = robustness.run_robustness(
+        ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [13]  # 10, 11 were judged by 1.0
+
+
 def test_a_pooled_sweep_steps_by_its_seed_count():
     toy = Toy()
     assert robustness.sweep_seed_span(toy, toy.resolve("ci")) == 1
