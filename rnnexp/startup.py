@@ -27,6 +27,24 @@ _CHATTY = {
 }
 
 
+def keras_backend_name() -> str:
+    """The backend Keras will load, read as Keras reads it, without importing Keras.
+
+    `KERAS_BACKEND`, else `backend` in `$KERAS_HOME/keras.json` (default
+    `~/.keras`), else `tensorflow`.
+    """
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    import json
+
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
 def configure_logging(verbose: bool = False):
     """Libraries' INFO chatter off (WARNING), or on with `verbose`."""
     for name, level in _CHATTY.items():

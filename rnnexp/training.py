@@ -53,7 +53,8 @@ def strategy_scope(mode: str = "auto"):
     `none`: the default single device. `mirrored`: data parallelism with
     `tf.distribute.MirroredStrategy` over every visible GPU (over the logical
     CPUs when there is no GPU). `auto`: mirrored when more than one GPU is
-    visible, else none. Other Keras backends have no such strategy: none.
+    visible, else none. Other Keras backends have no such strategy: `auto` is none
+    there and `mirrored` is refused.
 
     Returns:
         `(context manager, description)`, e.g. `(scope, "mirrored x2")`.
@@ -64,6 +65,11 @@ def strategy_scope(mode: str = "auto"):
 
     if mode not in DISTRIBUTE:
         raise ValueError(f"unknown distribute mode {mode!r}; choose one of {DISTRIBUTE}")
+    if mode == "mirrored" and keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "distribute mode 'mirrored' is TensorFlow's MirroredStrategy; the Keras backend "
+            f"is {keras.backend.backend()!r}: use 'none' (or 'auto')"
+        )
     if keras.backend.backend() != "tensorflow" or mode == "none":
         return contextlib.nullcontext(), "none"
     import tensorflow as tf

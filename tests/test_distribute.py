@@ -47,3 +47,32 @@ def test_mirrored_strategy_trains_our_layers_on_two_logical_cpus():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="'tpu'.*choose one of"):
         strategy_scope("tpu")
+
+
+def test_mirrored_on_another_backend_is_refused_in_one_line_before_any_run(tmp_path):
+    import os
+
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    argv = ["run", "tagging", "--profile", "ci", "--distribute", "mirrored"]
+    argv += ["--tracking-uri", f"sqlite:///{tmp_path}/m.db"]
+    out = subprocess.run(
+        [sys.executable, "-m", "rnnexp", *argv], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("error: --distribute mirrored") and "'jax'" in line
+    assert not (tmp_path / "m.db").exists()  # refused before a store was touched
+
+
+def test_the_backend_is_read_as_keras_reads_it(tmp_path, monkeypatch):
+    from rnnexp.startup import keras_backend_name
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert keras_backend_name() == "tensorflow"  # no keras.json
+    (tmp_path / "keras.json").write_text('{"backend": "torch"}')
+    assert keras_backend_name() == "torch"
+    (tmp_path / "keras.json").write_text("not json")
+    assert keras_backend_name() == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert keras_backend_name() == "jax"
