@@ -38,6 +38,13 @@ def add_arguments(p):
         default="off",
         help="XLA jit_compile for both contenders",
     )
+    p.add_argument(
+        "--loop",
+        choices=["default", "project", "step", "both"],
+        default="default",
+        help="our layers' time loop: project every step's input first, or step the cell "
+        "as Keras does (default: the backend's, `rnnexp.layers.recurrent.PROJECT_FIRST`)",
+    )
     p.add_argument("--unroll", action="store_true", help="unroll the time loop (short T only)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
@@ -51,10 +58,25 @@ def _keras_layer(cell, units, unroll):
     return cls(units, unroll=unroll)
 
 
-def _our_layer(cell, units, unroll):
+def _our_layer(cell, units, unroll, loop):
     from rnnexp.layers import recurrent_layer
 
-    return recurrent_layer(cell, units, unroll=unroll)
+    layer = recurrent_layer(cell, units, unroll=unroll)
+    layer.project_first = loop == "project"
+    return layer
+
+
+def _loops(choice) -> list[str]:
+    """`--loop` as the loops to run, `default` resolved for the active backend."""
+    if choice == "both":
+        return ["project", "step"]
+    if choice != "default":
+        return [choice]
+    import keras
+
+    from rnnexp.layers.recurrent import PROJECT_FIRST
+
+    return ["project" if PROJECT_FIRST.get(keras.backend.backend(), False) else "step"]
 
 
 def _model(layer, args, jit):
@@ -206,10 +228,10 @@ def measure(args) -> list[dict]:
     rates = measure_matmul(args, cells)
     rows = []
     for cell in cells:
-        for jit in jits:
+        for jit, loop in [(j, lp) for j in jits for lp in _loops(args.loop)]:
             contenders = {
                 "keras": _model(_keras_layer(cell, args.units, args.unroll), args, jit),
-                "rnnexp": _model(_our_layer(cell, args.units, args.unroll), args, jit),
+                "rnnexp": _model(_our_layer(cell, args.units, args.unroll, loop), args, jit),
             }
             epochs = {
                 name: (
@@ -227,7 +249,7 @@ def measure(args) -> list[dict]:
             per_round = [t["keras"] / t["rnnexp"] for t in rounds]
             ours = work / best["rnnexp"]
             gflops = ours * train_flops_per_step(cell, args.input_dim, args.units) / 1e9
-            row = {"cell": cell, "jit_compile": jit, "unroll": args.unroll}
+            row = {"cell": cell, "loop": loop, "jit_compile": jit, "unroll": args.unroll}
             for name, seconds in best.items():
                 row[f"{name}_steps_per_s"] = work / seconds
             row["ratio_vs_keras"] = best["keras"] / best["rnnexp"]
@@ -250,8 +272,8 @@ def summary_lines(rows: list[dict]) -> list[str]:
     for r in rows:
         jit = ", jit" if r["jit_compile"] else ""
         lines.append(
-            f"{r['cell']}{jit}: rnnexp/keras {r['ratio_vs_keras']:.2f}x (best of each; "
-            f"per round {r['ratio_min']:.2f}-{r['ratio_max']:.2f}, process CPU time "
+            f"{r['cell']} ({r['loop']}{jit}): rnnexp/keras {r['ratio_vs_keras']:.2f}x "
+            f"(best of each; per round {r['ratio_min']:.2f}-{r['ratio_max']:.2f}, process CPU time "
             f"{r['cpu_ratio_vs_keras']:.2f}x); rnnexp trains at {r['rnnexp_gflops']:.1f} "
             f"matmul GFLOP/s = {100 * r['of_step_matmul']:.0f}% of a lone step-shaped matmul "
             f"({r['step_matmul_gflops']:.1f}), {100 * r['of_peak']:.0f}% of a 1024^3 matmul "
@@ -305,7 +327,7 @@ def run_bench(args) -> int:
         with tracker.run(f"bench-T{args.timesteps}-u{args.units}") as run:
             run.log_params({k: v for k, v in vars(args).items() if k not in ("json", "no_track")})
             for row in rows:
-                prefix = f"{row['cell']}{'.jit' if row['jit_compile'] else ''}"
+                prefix = f"{row['cell']}.{row['loop']}{'.jit' if row['jit_compile'] else ''}"
                 run.log_metrics(
                     {f"{prefix}.{k}": v for k, v in row.items() if isinstance(v, float)}
                 )

@@ -23,7 +23,20 @@ def test_bench_reports_ratios_spread_and_matmul_fractions():
     assert math.isclose(row["rnnexp_gflops"], gflops, rel_tol=1e-9)
     assert math.isclose(row["of_peak"], gflops / row["peak_matmul_gflops"], rel_tol=1e-9)
     (line,) = bench.summary_lines([row])
-    assert line.startswith("gru: rnnexp/keras ") and "% of a 1024^3 matmul" in line
+    assert line.startswith("gru (project): rnnexp/keras ") and "% of a 1024^3 matmul" in line
+
+
+def test_both_loops_are_benched_and_set_on_our_layer():
+    p = argparse.ArgumentParser()
+    bench.add_arguments(p)
+    args = p.parse_args(
+        ["--cells", "rnn", "--batch", "2", "--timesteps", "2", "--input-dim", "2", "--units", "2"]
+        + ["--batches", "1", "--repeats", "1", "--no-track", "--loop", "both"]
+    )
+    rows = bench.measure(args)
+    assert [r["loop"] for r in rows] == ["project", "step"]
+    assert bench._our_layer("lstm", 2, False, "step").projects_first() is False
+    assert bench._our_layer("lstm", 2, False, "project").projects_first() is True
 
 
 def test_matmul_rate_is_a_finite_positive_flop_rate():
