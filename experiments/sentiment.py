@@ -41,12 +41,13 @@ Expected result (asserted by `--check`; thresholds and where they come from in
 `FindingThresholds`):
 - real IMDB: the anchor bi2 reaches `anchor_min_accuracy` (keras-io reports
   0.8428); the LSTM (uni1) learns the reviews (`min_gated_accuracy` on the ci
-  subset), is never worse than the SimpleRNN in the same variant
-  (`min_gated_gain` = 0: how far ahead it is depends on the seed, since the
-  SimpleRNN ends anywhere in 0.52-0.77), and reading backwards gives it no
-  more than `max_direction_gain` (bi1 - uni1): unlike the stand-in, real
-  reviews need no long-range carry from the start of the window (our reading;
-  not tested here). The GRU is not in `ci` (measured at 3 seeds only).
+  subset), and reading backwards gives it no more than `max_direction_gain`
+  (bi1 - uni1): unlike the stand-in, real reviews need no long-range carry
+  from the start of the window (our reading; not tested here). Over at least
+  `gap_min_seeds` seeds (`--set sweep.seeds=3`, `full`) the LSTM beats the
+  SimpleRNN on average in each variant; at one seed (`ci`) the gap is only
+  reported, since the SimpleRNN's accuracy depends on the seed (0.52-0.80)
+  and at seed 30 it beat the LSTM. The GRU is not in `ci`.
 - the stand-in: bidirectional gated models beat left-to-right ones by
   `min_gain_synthetic` (and bi2 reaches `synthetic_anchor_min_accuracy`): the
   reverse of real IMDB, by construction.
@@ -117,31 +118,36 @@ class FindingThresholds:
     bi2, the cell gap rnn and a gated cell in one variant, the direction check
     uni1 and bi1 of a gated cell); values are seed means.
 
-    The real-IMDB thresholds come from the ci profile at seeds 10-12 and 20-24
-    (3,000 reviews): the least favourable single-seed value, moved out by the
-    stated margin. Seed 20 showed that the SimpleRNN can come within 0.02 of the
-    LSTM: its accuracy is a property of the seed (0.52-0.77), the LSTM's is not
-    (0.77-0.83), so the gap is reported with its interval over seeds, and the
-    check asserts only its sign.
+    The real-IMDB thresholds come from the ci profile at 13 seeds (10-12, 20-24,
+    30-34): the least favourable value, moved out by the stated margin. Which
+    cell wins at one seed is not a finding there: the SimpleRNN's accuracy is a
+    property of the seed (uni1 0.52-0.80; at seed 30 it beat the LSTM, 0.797
+    against 0.768), the LSTM's is not (0.77-0.83). So the cell gap is asserted
+    only on a mean over at least `gap_min_seeds` seeds, and reported otherwise.
     """
 
     # Real IMDB. keras-io reports 0.8428 for bi2 after 2 epochs on all 25,000 reviews.
     anchor_min_accuracy: float = 0.84
-    # LSTM uni1: 0.774-0.825 over the 8 seeds (0.807/0.805/0.799, 0.774/0.825/
-    # 0.803/0.820/0.799): margin 0.024.
-    min_gated_accuracy: float = 0.75
-    # Gated minus SimpleRNN in the same variant: uni1 0.020-0.288 (0.0195 at seed
-    # 20), bi1 0.034-0.261: the LSTM is never the worse cell (margins 0.02, 0.034);
-    # how far ahead it is depends on the seed. The GRU's uni1 lead was +0.035 at
-    # seed 0 (3 seeds: GRU uni1 0.794 +- 0.039); `ci` has no GRU.
+    # LSTM uni1: 0.768-0.825 at every seed measured: margin 0.028.
+    min_gated_accuracy: float = 0.74
+    # Gated minus SimpleRNN in the same variant, as a mean over >= gap_min_seeds
+    # seeds: the gated cell is the better one on average. Single seeds: uni1
+    # -0.029 to +0.29, bi1 +0.03 to +0.26; means of 3 consecutive seeds
+    # +0.07 to +0.21 (uni1). `ci` runs one seed and reports the gap.
     min_gated_gain: float = 0.0
-    # Gated bi1 minus uni1: -0.028 to +0.018: reading backwards adds nothing
-    # measurable on real reviews (on the stand-in it is the whole point). Margin 0.022.
+    gap_min_seeds: int = 3
+    # Gated bi1 minus uni1: -0.028 to +0.027: reading backwards adds nothing
+    # measurable on real reviews (on the stand-in it is the whole point). Margin 0.013.
     max_direction_gain: float = 0.04
     # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
     # gated cell is at chance and the backward half of a bidirectional one reads it.
     synthetic_anchor_min_accuracy: float = 0.8  # bi2 on the stand-in
     min_gain_synthetic: float = 0.1  # bidirectional minus uni1, gated cells
+
+    def __post_init__(self):
+        check(
+            self.gap_min_seeds >= 1, "finding.gap_min_seeds", self.gap_min_seeds, "an integer >= 1"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,7 +404,7 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     numbers = {f"{c}_{v}": a for (c, v), a in acc.items()}
     numbers.update({f"{c}_{v}_half": i.half for (c, v), i in table.items() if i.n > 1})
     synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
-    checks = []
+    checks, gaps = [], []
     anchor_min = f.synthetic_anchor_min_accuracy if synthetic else f.anchor_min_accuracy
     for (c, v), a in sorted(acc.items()):
         if v == "bi2" and c in GATED:
@@ -417,12 +423,21 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
         for (c, v), a in sorted(acc.items()):
             if c in GATED and ("rnn", v) in acc:
                 gain = a - acc[("rnn", v)]
-                checks.append(Check(f"{c}-rnn gain ({v})", gain, ">=", f.min_gated_gain))
+                numbers[f"{c}_minus_rnn_{v}"] = gain
+                if min(table[(c, v)].n, table[("rnn", v)].n) >= f.gap_min_seeds:
+                    checks.append(Check(f"{c}-rnn gain ({v})", gain, ">=", f.min_gated_gain))
+                else:
+                    gaps.append(f"{c}-rnn ({v}) {gain:+.3f}")
             if c in GATED and v == "bi1" and (c, "uni1") in acc:
                 gain = a - acc[(c, "uni1")]
                 checks.append(Check(f"{c} bi1-uni1 gain", gain, "<=", f.max_direction_gain))
     data = "synthetic stand-in" if synthetic else "real IMDB"
     detail = f"{data}: " + ", ".join(f"{c}-{v} {i}" for (c, v), i in sorted(table.items()))
+    if gaps:
+        detail += (
+            f"; gap not asserted below {f.gap_min_seeds} seeds (the SimpleRNN's accuracy "
+            "depends on the seed): " + ", ".join(gaps)
+        )
     if not checks:
         return Finding(False, f"{detail}; nothing to assert for this sweep on this data", numbers)
     return Finding.from_checks(detail, checks, numbers)

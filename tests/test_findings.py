@@ -334,14 +334,15 @@ def _imdb_seqlen_measured(cfg):
     return _imdb_seqlen_results(acc)
 
 
-def _sentiment_results(accuracies, synthetic=False):
+def _sentiment_results(accuracies, synthetic=False, seeds=1):
     return [
         TrialResult(
-            {"cell": c, "variant": v, "seed": 0},
+            {"cell": c, "variant": v, "seed": seed},
             metrics={"test_accuracy": a},
             extras={"synthetic": synthetic},
         )
         for (c, v), a in accuracies.items()
+        for seed in range(seeds)
     ]
 
 
@@ -363,7 +364,8 @@ def _sentiment_real_at_margin(cfg):
             ("lstm", "bi1"): uni + f.max_direction_gain,
             ("rnn", "bi1"): uni + f.max_direction_gain - f.min_gated_gain,
             ("lstm", "bi2"): f.anchor_min_accuracy,
-        }
+        },
+        seeds=f.gap_min_seeds,  # enough seeds for the cell gap to be asserted
     )
 
 
@@ -469,7 +471,7 @@ FINDING_CASES = {
     "sentiment": dict(
         adapt=_sentiment_exact,
         passing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.8}),
-        failing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.7}),
+        failing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.55}),
         at_margin=[_sentiment_real_at_margin, _sentiment_stand_in_at_margin],
     ),
 }
