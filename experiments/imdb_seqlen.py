@@ -126,13 +126,22 @@ class FindingConfig:
     min_gated_gain: float = 0.08
     # pre: the SimpleRNN gained 0.06-0.12; the claim is only that it gains at all.
     min_pre_rnn_gain: float = 0.0
-    # post: the SimpleRNN's gain minus the weaker gated cell's was -0.24 to
-    # +0.005: it sometimes matches the gated cell, never beats it. Margin 0.045.
+    # post, one or two seeds: the SimpleRNN's gain minus the weaker gated cell's
+    # was -0.24 to +0.005 at single seeds: it sometimes matches the gated cell,
+    # never beats it. Margin 0.045.
     max_post_rnn_lead: float = 0.05
+    # post, a mean over >= gap_min_seeds seeds: the weaker gated cell out-gains
+    # the SimpleRNN. Means of 3 consecutive ci seeds 0.09-0.17 (10 seeds:
+    # 0.118 +- 0.062); `default` (seeds 0-2) 0.16. Margin 0.06.
+    min_mean_gain_gap: float = 0.03
+    gap_min_seeds: int = 3
     # The synthetic stand-in (evidence spread evenly over the last 400 tokens):
     # the weaker gated cell out-gains the SimpleRNN in both truncations
     # (measured at ci seed 0: 0.30 pre, 0.20 post).
     synthetic_min_gain_gap: float = 0.03
+
+    def __post_init__(self):
+        check(self.gap_min_seeds >= 1, "finding.gap_min_seeds", self.gap_min_seeds, ">= 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -581,12 +590,12 @@ def evaluate_finding(cfg, results) -> Finding:
       truncations: with the start or the end kept, it uses the longer window;
     - pre (the review's end next to the read-out): the SimpleRNN gains more
       than `min_pre_rnn_gain` (0): it does use a longer window;
-    - post (the read-out after the review's opening tokens): the SimpleRNN
-      out-gains the weaker gated cell by at most `max_post_rnn_lead`. At some
-      seeds it learns to carry the opening across 200 steps, at others it
-      does not and overfits; it never does better than the gated cells.
-      How far behind it falls is reported (mean and interval over seeds),
-      not asserted;
+    - post (the read-out after the review's opening tokens): over at least
+      `gap_min_seeds` seeds, the weaker gated cell out-gains the SimpleRNN by
+      `min_mean_gain_gap` on average; with fewer seeds, the SimpleRNN
+      out-gains it by at most `max_post_rnn_lead` (at some seeds it learns to
+      carry the opening across 200 steps, at others it does not; it never
+      does better than the gated cells), and the gap is reported;
     - on the synthetic stand-in, whose evidence is spread evenly, the weaker
       gated cell out-gains the SimpleRNN by `synthetic_min_gain_gap` under
       both truncations instead of the two SimpleRNN checks.
@@ -653,17 +662,27 @@ def evaluate_finding(cfg, results) -> Finding:
             "gain_pre_rnn",
             f"pre rnn at L={short} and L={long_}",
         )
-        add(
-            "post: rnn gain - weaker gated gain",
-            [-g for g in _gain_gaps(results, "post", gated, short, long_)],
-            "<=",
-            f.max_post_rnn_lead,
-            "rnn_lead_post",
-            f"post cells at L={short} and L={long_}",
-        )
         gaps = _gain_gaps(results, "post", gated, short, long_)
-        if gaps:  # reported: how far behind the SimpleRNN falls, over seeds
-            numbers["gain_gap_post"] = float(np.mean(gaps))
+        if len(gaps) >= f.gap_min_seeds:  # enough seeds for the mean gap
+            add(
+                f"post: weaker gated gain - rnn gain (mean of {len(gaps)} seeds)",
+                gaps,
+                ">=",
+                f.min_mean_gain_gap,
+                "gain_gap_post",
+                f"post cells at L={short} and L={long_}",
+            )
+        else:  # one seed cannot show the gap; it can show the SimpleRNN never leads
+            add(
+                "post: rnn gain - weaker gated gain",
+                [-g for g in gaps],
+                "<=",
+                f.max_post_rnn_lead,
+                "rnn_lead_post",
+                f"post cells at L={short} and L={long_}",
+            )
+            if gaps:  # reported: how far behind the SimpleRNN falls
+                numbers["gain_gap_post"] = float(np.mean(gaps))
     for side in ("pre", "post"):
         diffs = _gaps(results, side, gated, short)
         if diffs:  # reported: how far apart the cells already are at L=short

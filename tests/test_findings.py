@@ -292,15 +292,16 @@ def test_translation_finding():
 # from the config (a number copied into `finding()` would not move).
 
 
-def _imdb_seqlen_results(acc, source="path"):
-    """`{(truncation, model, length): accuracy}` -> one seed of imdb_seqlen trials."""
+def _imdb_seqlen_results(acc, source="path", seeds=1):
+    """`{(truncation, model, length): accuracy}` -> `seeds` seeds of imdb_seqlen trials."""
     return [
         TrialResult(
-            {"truncation": side, "model": model, "length": length, "seed": 0},
+            {"truncation": side, "model": model, "length": length, "seed": seed},
             metrics={"test_accuracy": a},
             extras={"data_source": source},
         )
         for (side, model, length), a in acc.items()
+        for seed in range(seeds)
     ]
 
 
@@ -308,14 +309,17 @@ def _imdb_seqlen_exact(cfg):
     """Binary-exact thresholds, so a difference of gains lands exactly on one."""
     exact = dict(min_control_gain=0.125, min_gated_gain=0.125, min_pre_rnn_gain=0.0)
     exact |= dict(max_post_rnn_lead=0.0625, synthetic_min_gain_gap=0.0625)
+    exact |= dict(min_mean_gain_gap=0.0625)
     return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
 
 
-def _imdb_seqlen_at_margin(cfg, synthetic=False):
+def _imdb_seqlen_at_margin(cfg, synthetic=False, seeds=1):
     # Accuracy 0 at L=10, so each gain is exactly its L=200 accuracy.
     f = cfg.finding
     if synthetic:  # the gated cell out-gains the SimpleRNN by exactly the gap
         rnn = {side: f.min_gated_gain - f.synthetic_min_gain_gap for side in ("pre", "post")}
+    elif seeds >= f.gap_min_seeds:  # post: behind by exactly the least mean gap
+        rnn = {"pre": f.min_pre_rnn_gain, "post": f.min_gated_gain - f.min_mean_gain_gap}
     else:  # pre: the SimpleRNN gains exactly 0; post: it leads by exactly the most allowed
         rnn = {"pre": f.min_pre_rnn_gain, "post": f.min_gated_gain + f.max_post_rnn_lead}
     long_ = {("pre", "rnn"): rnn["pre"], ("post", "rnn"): rnn["post"]}
@@ -324,7 +328,7 @@ def _imdb_seqlen_at_margin(cfg, synthetic=False):
     acc = {(side, m, 10): 0.0 for side, m in long_} | {
         (side, m, 200): a for (side, m), a in long_.items()
     }
-    return _imdb_seqlen_results(acc, "synthetic" if synthetic else "path")
+    return _imdb_seqlen_results(acc, "synthetic" if synthetic else "path", seeds)
 
 
 def _imdb_seqlen_measured(cfg):
@@ -466,7 +470,11 @@ FINDING_CASES = {
         failing=lambda cfg: _imdb_seqlen_at_margin(
             dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, min_control_gain=0))
         ),  # the bow control gains nothing: the longer window holds no evidence
-        at_margin=[_imdb_seqlen_at_margin, lambda cfg: _imdb_seqlen_at_margin(cfg, True)],
+        at_margin=[
+            _imdb_seqlen_at_margin,
+            lambda cfg: _imdb_seqlen_at_margin(cfg, True),
+            lambda cfg: _imdb_seqlen_at_margin(cfg, seeds=cfg.finding.gap_min_seeds),
+        ],
     ),
     "sentiment": dict(
         adapt=_sentiment_exact,

@@ -27,7 +27,7 @@ def _cfg():
     return EXP.resolve("ci", {"sweep.seeds": 3})
 
 
-def _results(acc, seeds=(0, 1, 2), jitter=0.0, source="path"):
+def _results(acc, seeds=(0,), jitter=0.0, source="path"):
     rng = np.random.default_rng(0)
     out = []
     for seed in seeds:
@@ -73,6 +73,18 @@ def test_the_measured_real_data_pattern_passes():
     assert min(finding.margins.values()) > 0
     # How far the SimpleRNN falls behind is reported, not asserted.
     assert finding.numbers["gain_gap_post"] > 0
+
+
+def test_three_seeds_assert_the_mean_gap_instead_of_the_one_seed_bound():
+    three = EXP.finding(_cfg(), _results(REAL, seeds=(0, 1, 2), jitter=0.005))
+    assert three.passed, three.message
+    assert "post: weaker gated gain - rnn gain (mean of 3 seeds)" in three.margins
+    assert "post: rnn gain - weaker gated gain" not in three.margins
+    # A SimpleRNN that keeps up at all three seeds: the one-seed bound would pass it.
+    keeps_up = {**REAL, ("post", "rnn", 200): REAL[("post", "rnn", 10)] + 0.17}
+    assert EXP.finding(_cfg(), _results(keeps_up)).passed
+    failed = EXP.finding(_cfg(), _results(keeps_up, seeds=(0, 1, 2)))
+    assert not failed.passed and "(mean of 3 seeds)" in failed.message.split("NOT MET: ")[1]
 
 
 def test_a_simplernn_that_keeps_up_at_some_seeds_still_passes():
