@@ -34,9 +34,10 @@ def add_arguments(p):
     p.add_argument("--cells", default="rnn,gru,lstm", help="comma-separated: rnn,gru,lstm")
     p.add_argument(
         "--jit",
-        choices=["off", "on", "both"],
-        default="off",
-        help="XLA jit_compile for both contenders",
+        choices=["auto", "off", "on", "both"],
+        default="auto",
+        help="XLA jit_compile for both contenders; auto: Keras's default for the backend "
+        "(on for JAX, off for TensorFlow on CPU and for torch)",
     )
     p.add_argument(
         "--loop",
@@ -223,7 +224,7 @@ def measure(args) -> list[dict]:
     n = args.batch * args.batches
     x = rng.standard_normal((n, args.timesteps, args.input_dim)).astype("float32")
     y = rng.standard_normal((n, 1)).astype("float32")
-    jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
+    jits = {"auto": ["auto"], "off": [False], "on": [True], "both": [False, True]}[args.jit]
     cells = args.cells.split(",")
     rates = measure_matmul(args, cells)
     rows = []
@@ -241,6 +242,7 @@ def measure(args) -> list[dict]:
                 )
                 for name, m in contenders.items()
             }
+            jit = contenders["rnnexp"].jit_compile  # "auto" resolved by Keras
             torch_epoch = _torch_contender(cell, args) if not jit else None
             if torch_epoch is not None:
                 epochs["torch"] = torch_epoch

@@ -16,6 +16,7 @@ def test_bench_reports_ratios_spread_and_matmul_fractions():
     bench.check_arguments(args)
     (row,) = bench.measure(args)
     assert row["cell"] == "gru" and row["keras_steps_per_s"] > 0 and row["rnnexp_steps_per_s"] > 0
+    assert row["jit_compile"] is False  # --jit auto: Keras's default, no XLA on TensorFlow-CPU
     ratio = row["rnnexp_steps_per_s"] / row["keras_steps_per_s"]
     assert math.isclose(row["ratio_vs_keras"], ratio, rel_tol=1e-9)
     assert 0 < row["ratio_min"] <= row["ratio_max"]
