@@ -7,6 +7,7 @@ checks the active one against Keras's built-ins, this checks the other.
 
 import numpy as np
 import pytest
+from keras import ops
 
 from rnnexp.layers import recurrent_layer
 
@@ -17,7 +18,7 @@ def _outputs(cell, project_first, x, mask, **kwargs):
     layer.build(x.shape)
     rng = np.random.default_rng(3)
     layer.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.5 for w in layer.weights])
-    return [np.asarray(o) for o in layer(x, mask=mask)]
+    return [ops.convert_to_numpy(o) for o in layer(x, mask=mask)]
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
