@@ -529,16 +529,21 @@ def _synthetic(results) -> bool:
 
 def _gain_gaps(results, side, gated, short, long_) -> list[float]:
     """Per seed: the weaker gated cell's gain minus the SimpleRNN's."""
-    gains = {m: _gains_by_seed(results, side, m, short, long_) for m in ["rnn", *gated]}
-    seeds = set.intersection(*(set(g) for g in gains.values()))
-    return [min(gains[c][s] for c in gated) - gains["rnn"][s] for s in sorted(seeds)]
+    weaker = _weaker_gains_by_seed(results, side, gated, short, long_)
+    rnn = _gains_by_seed(results, side, "rnn", short, long_)
+    return [weaker[s] - rnn[s] for s in sorted(weaker) if s in rnn]
+
+
+def _weaker_gains_by_seed(results, side, gated, short, long_) -> dict[int, float]:
+    """`{seed: the smallest gated cell's gain}` over the seeds with every gated cell."""
+    gains = [_gains_by_seed(results, side, m, short, long_) for m in gated]
+    seeds = set.intersection(*(set(g) for g in gains)) if gains else set()
+    return {s: min(g[s] for g in gains) for s in sorted(seeds)}
 
 
 def _weaker_gains(results, side, gated, short, long_) -> list[float]:
     """Per seed with every gated cell: the smallest gated cell's gain."""
-    gains = [_gains_by_seed(results, side, m, short, long_) for m in gated]
-    seeds = set.intersection(*(set(g) for g in gains)) if gains else set()
-    return [min(g[s] for g in gains) for s in sorted(seeds)]
+    return list(_weaker_gains_by_seed(results, side, gated, short, long_).values())
 
 
 def _gaps(results, side, gated, length) -> list[float]:

@@ -238,10 +238,11 @@ def _cmd_run(args):
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     if args.address is not None and args.executor != "ray":
         raise ConfigError("--address names a Ray cluster; add --executor ray")
-    if args.distribute == "mirrored" and startup.keras_backend_name() != "tensorflow":
+    backend = startup.keras_backend_name()  # read without importing Keras
+    if args.distribute == "mirrored" and backend != "tensorflow":
         raise ConfigError(
             "--distribute mirrored is TensorFlow's MirroredStrategy; Keras's backend here is "
-            f"{startup.keras_backend_name()!r}: use --distribute none, or KERAS_BACKEND=tensorflow"
+            f"{backend!r}: use --distribute none, or KERAS_BACKEND=tensorflow"
         )
     if args.executor == "ray" and not args.dry_run:
         from rnnexp.ray_executor import check_ray
