@@ -73,11 +73,9 @@ def _loops(choice) -> list[str]:
         return ["project", "step"]
     if choice != "default":
         return [choice]
-    import keras
+    from rnnexp.layers.recurrent import time_loop
 
-    from rnnexp.layers.recurrent import PROJECT_FIRST
-
-    return ["project" if PROJECT_FIRST.get(keras.backend.backend(), False) else "step"]
+    return [time_loop()]
 
 
 def _model(layer, args, jit):

@@ -38,9 +38,10 @@ class SeedOutcome:
     message: str = ""
     parent_run_id: str | None = None
     git_commit: str | None = None
+    layers: str | None = None  # Keras backend and our layers' time loop: "tensorflow, step"
 
     @classmethod
-    def of(cls, seed, finding, wall_s, parent_run_id=None, git_commit=None):
+    def of(cls, seed, finding, wall_s, parent_run_id=None, git_commit=None, layers=None):
         checks = [
             {
                 "label": c.label,
@@ -54,7 +55,14 @@ class SeedOutcome:
         ]
         passed = bool(finding.passed)
         return cls(
-            seed, passed, round(wall_s, 1), checks, finding.message, parent_run_id, git_commit
+            seed,
+            passed,
+            round(wall_s, 1),
+            checks,
+            finding.message,
+            parent_run_id,
+            git_commit,
+            layers,
         )
 
 
@@ -103,16 +111,21 @@ def merge_records(old: dict | None, new: dict) -> dict:
     Robustness runs can be done a few seeds at a time; a seed run again
     replaces its older outcome. A record for other overrides is replaced, and
     so are outcomes judged by another finding (other checks or thresholds):
-    a restated finding starts its record afresh.
+    a restated finding starts its record afresh. So do outcomes measured on
+    other layers (another Keras backend or time loop): their floating-point
+    order differs, and the record is the evidence for what runs now.
     """
     keep = []
     if old and all(old.get(k) == new[k] for k in ("experiment", "profile", "overrides")):
         fresh = {o["seed"] for o in new["outcomes"]}
         finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
+        layers = {o.get("layers") for o in new["outcomes"]}
         keep = [
             o
             for o in old.get("outcomes", [])
-            if o["seed"] not in fresh and (not finding or _finding_signature(o) in finding)
+            if o["seed"] not in fresh
+            and (not finding or _finding_signature(o) in finding)
+            and o.get("layers") in layers
         ]
     outcomes = sorted(keep + new["outcomes"], key=lambda o: o["seed"])
     summary = summarize(outcomes)
@@ -174,11 +187,15 @@ def run_robustness(
         The record: experiment, profile, overrides, `outcomes` (one per seed,
         merged with those already in `record_path`) and `summary`.
     """
+    import keras
+
     from rnnexp import runner
+    from rnnexp.layers.recurrent import time_loop
     from rnnexp.tracking import git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
     commit = git_tags().get("git.commit")
+    layers = f"{keras.backend.backend()}, {time_loop()}"
     outcomes = []
     for seed in seeds:
         seed_overrides = {**overrides, "seed": seed}
@@ -194,10 +211,16 @@ def run_robustness(
 
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
             console.say(f"robustness: seed {seed} raised {reason}")
-            result = SeedOutcome.of(seed, Finding(False, reason), time.monotonic() - start)
+            wall = time.monotonic() - start
+            result = SeedOutcome.of(seed, Finding(False, reason), wall, None, commit, layers)
         else:
             result = SeedOutcome.of(
-                seed, outcome.finding, time.monotonic() - start, outcome.parent_run_id, commit
+                seed,
+                outcome.finding,
+                time.monotonic() - start,
+                outcome.parent_run_id,
+                commit,
+                layers,
             )
         outcomes.append(dataclasses.asdict(result))
         _print_seed(outcomes[-1])

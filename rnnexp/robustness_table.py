@@ -12,6 +12,7 @@ from pathlib import Path
 __all__ = [
     "BEGIN",
     "END",
+    "layers_text",
     "margin_text",
     "render",
     "seed_ranges",
@@ -51,6 +52,11 @@ def margin_text(item) -> str:
     return f"{item['margin']:+.3g}{unit} (seed {item['seed']})"
 
 
+def layers_text(outcomes) -> str:
+    """The Keras backend and time loop the outcomes ran on: `tensorflow, step`."""
+    return "; ".join(sorted({o.get("layers") or "not recorded" for o in outcomes})) or "–"
+
+
 def _minutes(seconds) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f} min"
 
@@ -59,14 +65,16 @@ def render(records_dir="robustness") -> str:
     """A markdown table: one row per check of every recorded finding."""
     records = [json.loads(p.read_text()) for p in sorted(Path(records_dir).glob("*.json"))]
     lines = [
-        "| experiment | profile | seeds | passed | check | smallest margin | wall time per seed |",
-        "|---|---|---|---|---|---|---|",
+        "| experiment | profile | layers | seeds | passed | check | smallest margin "
+        "| wall time per seed |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for record in sorted(records, key=lambda r: (r["experiment"], r["profile"])):
         summary = record["summary"]
         head = [
             f"`{record['experiment']}`",
             record["profile"] + (" +overrides" if record["overrides"] else ""),
+            layers_text(record["outcomes"]),
             seeds_text(summary["seeds"], record.get("seeds_per_sweep", 1)),
             f"{summary['passed']}/{len(summary['seeds'])}",
         ]

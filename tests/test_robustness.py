@@ -90,7 +90,10 @@ def test_records_merge_by_seed_and_the_table_is_generated_from_them(tracker, tmp
     assert [o["seed"] for o in record["outcomes"]] == [10, 11, 13]
     assert record["summary"]["passed"] == 3
     table = robustness_table.render(folder)
-    assert "| `toy_robust` | ci | 10–11, 13 | 3/3 | score | +0 (seed 10) |" in table
+    layers = record["outcomes"][0]["layers"]
+    assert (
+        "| `toy_robust` | ci | " + layers + " | 10–11, 13 | 3/3 | score | +0 (seed 10) |" in table
+    )
     assert "| ratio | +0 dec (seed 10) |" in table
 
     readme = tmp_path / "README.md"
@@ -121,6 +124,27 @@ def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
     assert [o["seed"] for o in record["outcomes"]] == [13]  # 10, 11 were judged by 1.0
 
 
+def test_outcomes_name_their_layers_and_other_layers_start_the_record_afresh(tracker, tmp_path):
+    """Another backend or time loop is another floating-point order: its outcomes go."""
+    import keras
+
+    from rnnexp.layers.recurrent import time_loop
+
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    record = robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+    here = f"{keras.backend.backend()}, {time_loop()}"
+    assert [o["layers"] for o in record["outcomes"]] == [here, here]
+    old = json.loads(path.read_text())
+    old["outcomes"][0]["layers"] = "tensorflow, project" if "step" in here else "jax, step"
+    path.write_text(json.dumps(old))
+    record = robustness.run_robustness(
+        Toy(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [11, 13]
+
+
 def test_a_pooled_sweep_steps_by_its_seed_count():
     toy = Toy()
     assert robustness.sweep_seed_span(toy, toy.resolve("ci")) == 1
@@ -147,6 +171,6 @@ def test_pooled_sweeps_list_every_seed_they_trained(tracker, tmp_path):
         Toy(), profile="pooled", seeds=[20, 24], tracker=tracker, record_path=path
     )
     assert json.loads(path.read_text())["seeds_per_sweep"] == 4
-    assert "| `toy_robust` | pooled | 20–27 (2 sweeps of 4) | 0/2 |" in robustness_table.render(
-        path.parent
-    )
+    layers = json.loads(path.read_text())["outcomes"][0]["layers"]
+    row = f"| pooled | {layers} | 20–27 (2 sweeps of 4) | 0/2 |"
+    assert row in robustness_table.render(path.parent)

@@ -18,7 +18,7 @@ from rnnexp.layers._keras_private import backend_rnn
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnexp.presets import IMPLS  # framework-free: config checks read it too
 
-__all__ = ["CELLS", "GRU", "IMPLS", "LSTM", "SimpleRNN", "recurrent_layer"]
+__all__ = ["CELLS", "GRU", "IMPLS", "LSTM", "SimpleRNN", "recurrent_layer", "time_loop"]
 
 _CELL_KEYS = (
     "activation",
@@ -44,6 +44,17 @@ _CELL_KEYS = (
 # JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster (see
 # README, "The layers, and their speed"). PyTorch: not measured; kept.
 PROJECT_FIRST = {"tensorflow": True, "jax": True, "torch": True}
+
+
+def time_loop(backend: str | None = None) -> str:
+    """How our layers run their time loop on `backend` (default: Keras's active one).
+
+    Returns:
+        `"project"` (every step's input projected before the loop) or `"step"`
+        (the cell stepped as Keras does); see `PROJECT_FIRST`.
+    """
+    backend = backend or keras.backend.backend()
+    return "project" if PROJECT_FIRST.get(backend, False) else "step"
 
 
 class _ProjectedRNN(keras.layers.RNN):
@@ -90,7 +101,7 @@ class _ProjectedRNN(keras.layers.RNN):
     def projects_first(self):
         if self.project_first is not None:
             return self.project_first
-        return PROJECT_FIRST.get(keras.backend.backend(), False)
+        return time_loop() == "project"
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         kernels.note("rnnexp-loop")
