@@ -293,6 +293,7 @@ def test_6_char_lm_window_longer_than_the_text(tmp_path):
     [
         (["--cells", "foo"], "--cells 'foo': unknown ['foo']"),
         (["--repeats", "0"], "--repeats must be >= 1, got 0"),
+        (["--instances", "0"], "--instances must be >= 1, got 0"),
         (["--timesteps", "0"], "--timesteps must be >= 1, got 0"),
     ],
 )
