@@ -17,7 +17,15 @@ and layouts, so weights copy one-to-one from `keras.layers.*Cell`:
 Every cell splits its step in two: `project_inputs` (the input half, which
 has no time dependency) and `recurrent_step` (the half that must run inside the
 loop). `call` composes them for one step; the sequence layers in
-`rnnexp.layers.recurrent` project *all* steps with one matmul before the loop.
+`rnnexp.layers.recurrent` can project *all* steps with one matmul before the
+loop instead.
+
+Biases are added with `ops.add(product, bias)`, as Keras's cells do: on
+TensorFlow that is a `BiasAdd`, which grappler fuses into the matmul before it
+and whose gradient is one `BiasAddGrad`, where `product + bias` is a
+broadcasting `AddV2` whose gradient is a `Sum`. The LSTM adds its bias to the
+recurrent product, not the input one, which trained faster on TensorFlow-CPU
+(README, "The layers, and their speed").
 """
 
 import keras
@@ -107,10 +115,14 @@ class _GatedCellBase(DropoutRNNCell, keras.layers.Layer):
         return self.bias
 
     def project_inputs(self, inputs):
-        """`x W + b_in` for any leading shape: `(..., d) -> (..., GATES*u)`."""
+        """`x W` (plus the input bias, except the LSTM's) for any leading shape.
+
+        `(..., d) -> (..., GATES*u)`.
+        """
         projected = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            projected = projected + self._input_bias()
+        bias = self._input_bias()
+        if bias is not None:
+            projected = ops.add(projected, bias)
         return projected
 
     def recurrent_step(self, projected, states, training=False):
@@ -165,7 +177,7 @@ class SimpleRNNCell(_GatedCellBase):
     def recurrent_step(self, projected, states, training=False):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
         h_in = self._dropped_state(h_tm1, training)
-        h = self.activation(projected + ops.matmul(h_in, self.recurrent_kernel))
+        h = self.activation(ops.add(projected, ops.matmul(h_in, self.recurrent_kernel)))
         return h, [h]
 
 
@@ -206,9 +218,15 @@ class LSTMCell(_GatedCellBase):
 
         return init
 
+    def _input_bias(self):
+        return None  # added to the recurrent product in `recurrent_step`
+
     def recurrent_step(self, projected, states, training=False):
         h_tm1, c_tm1 = states[0], states[1]
-        z = projected + ops.matmul(self._dropped_state(h_tm1, training), self.recurrent_kernel)
+        z = ops.matmul(self._dropped_state(h_tm1, training), self.recurrent_kernel)
+        if self.use_bias:
+            z = ops.add(z, self.bias)
+        z = ops.add(z, projected)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
@@ -248,6 +266,8 @@ class GRUCell(_GatedCellBase):
         return (2, width) if self.reset_after else (width,)
 
     def _input_bias(self):
+        if not self.use_bias:
+            return None
         return self.bias[0] if self.reset_after else self.bias
 
     def recurrent_step(self, projected, states, training=False):
@@ -258,7 +278,7 @@ class GRUCell(_GatedCellBase):
         if self.reset_after:
             rec = ops.matmul(h_in, self.recurrent_kernel)
             if self.use_bias:
-                rec = rec + self.bias[1]
+                rec = ops.add(rec, self.bias[1])
             r_z, r_r, r_h = ops.split(rec, 3, axis=-1)
             z = self.recurrent_activation(x_z + r_z)
             r = self.recurrent_activation(x_r + r_r)

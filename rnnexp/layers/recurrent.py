@@ -34,16 +34,14 @@ _CELL_KEYS = (
 
 
 # Whether a layer projects every step's input before the loop, per backend.
-# TensorFlow on CPU: stepping the cell as Keras does used a little less CPU in
-# loaded measurements (LSTM 0.87-0.95x -> 0.92-1.00x of Keras), but it changes
-# the floating-point order of every trained model, and the findings (and their
-# robustness records) were measured with projecting first: stepping, the
-# SimpleRNN of `copy_memory --profile ci` at seed 0 learned to 0.66 of the
-# baseline instead of 1.01, failing its finding. So TensorFlow keeps projecting
-# first until the findings are re-measured on the other path.
-# JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster (see
-# README, "The layers, and their speed"). PyTorch: not measured; kept.
-PROJECT_FIRST = {"tensorflow": True, "jax": True, "torch": True}
+# TensorFlow on CPU: stepping the cell as Keras does is faster for all three
+# cells (projecting first moves a (T, B, G*u) tensor and its gradient through
+# the loop's TensorArrays: README, "The layers, and their speed"). The
+# findings' robustness records were re-measured on this loop when it became
+# the default.
+# JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster
+# (same README section). PyTorch on CPU: projecting first trained faster.
+PROJECT_FIRST = {"tensorflow": False, "jax": True, "torch": True}
 
 
 def time_loop(backend: str | None = None) -> str:
