@@ -38,7 +38,7 @@ class SeedOutcome:
     message: str = ""
     parent_run_id: str | None = None
     git_commit: str | None = None
-    layers: str | None = None  # Keras backend and our layers' time loop: "tensorflow, step"
+    layers: str | None = None  # what computed the layers: "tensorflow, step (r2)"
 
     @classmethod
     def of(cls, seed, finding, wall_s, parent_run_id=None, git_commit=None, layers=None):
@@ -112,8 +112,9 @@ def merge_records(old: dict | None, new: dict) -> dict:
     replaces its older outcome. A record for other overrides is replaced, and
     so are outcomes judged by another finding (other checks or thresholds):
     a restated finding starts its record afresh. So do outcomes measured on
-    other layers (another Keras backend or time loop): their floating-point
-    order differs, and the record is the evidence for what runs now.
+    other layers (another Keras backend, time loop or layers revision:
+    `rnnexp.layers.recurrent.layers_label`): their floating-point order
+    differs, and the record is the evidence for what runs now.
     """
     keep = []
     if old and all(old.get(k) == new[k] for k in ("experiment", "profile", "overrides")):
@@ -187,15 +188,13 @@ def run_robustness(
         The record: experiment, profile, overrides, `outcomes` (one per seed,
         merged with those already in `record_path`) and `summary`.
     """
-    import keras
-
     from rnnexp import runner
-    from rnnexp.layers.recurrent import time_loop
+    from rnnexp.layers.recurrent import layers_label
     from rnnexp.tracking import git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
     commit = git_tags().get("git.commit")
-    layers = f"{keras.backend.backend()}, {time_loop()}"
+    layers = layers_label(impl=overrides.get("model.impl", "rnnexp"))
     outcomes = []
     for seed in seeds:
         seed_overrides = {**overrides, "seed": seed}

@@ -23,9 +23,10 @@ loop instead.
 Biases are added with `ops.add(product, bias)`, as Keras's cells do: on
 TensorFlow that is a `BiasAdd`, which grappler fuses into the matmul before it
 and whose gradient is one `BiasAddGrad`, where `product + bias` is a
-broadcasting `AddV2` whose gradient is a `Sum`. The LSTM adds its bias to the
-recurrent product, not the input one, which trained faster on TensorFlow-CPU
-(README, "The layers, and their speed").
+broadcasting `AddV2` whose gradient is a `Sum`. Stepped, each cell adds in
+the order Keras's cell does (the LSTM overrides `call` for that), so the
+stepped loop on TensorFlow computes Keras's numbers bit for bit
+(`tests/test_layer_paths.py`).
 """
 
 import keras
@@ -115,9 +116,10 @@ class _GatedCellBase(DropoutRNNCell, keras.layers.Layer):
         return self.bias
 
     def project_inputs(self, inputs):
-        """`x W` (plus the input bias, except the LSTM's) for any leading shape.
+        """`x W + b_in` for any leading shape: `(..., d) -> (..., GATES*u)`.
 
-        `(..., d) -> (..., GATES*u)`.
+        `recurrent_step` adds whatever else the gates need (the GRU's
+        recurrent bias with `reset_after`).
         """
         projected = ops.matmul(inputs, self.kernel)
         bias = self._input_bias()
@@ -218,15 +220,24 @@ class LSTMCell(_GatedCellBase):
 
         return init
 
-    def _input_bias(self):
-        return None  # added to the recurrent product in `recurrent_step`
-
-    def recurrent_step(self, projected, states, training=False):
-        h_tm1, c_tm1 = states[0], states[1]
-        z = ops.matmul(self._dropped_state(h_tm1, training), self.recurrent_kernel)
+    def call(self, inputs, states, training=False):
+        # One step in the order of Keras's LSTMCell, (x W + h U) + b, so that a
+        # stepped loop computes Keras's LSTM bit for bit; the projected loop
+        # has the bias in `project_inputs` instead.
+        if training and self.dropout > 0.0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        h_tm1 = self._dropped_state(states[0], training)
+        z = ops.add(ops.matmul(inputs, self.kernel), ops.matmul(h_tm1, self.recurrent_kernel))
         if self.use_bias:
             z = ops.add(z, self.bias)
-        z = ops.add(z, projected)
+        return self._gates(z, states[1])
+
+    def recurrent_step(self, projected, states, training=False):
+        h_tm1 = self._dropped_state(states[0], training)
+        z = ops.add(projected, ops.matmul(h_tm1, self.recurrent_kernel))
+        return self._gates(z, states[1])
+
+    def _gates(self, z, c_tm1):
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)

@@ -3,7 +3,7 @@
 They are `keras.layers.RNN` subclasses (so `return_sequences`, `return_state`,
 `go_backwards`, masking, `initial_state`, `stateful`, `unroll` and
 `keras.layers.Bidirectional` all behave as in Keras), with one optional change
-to the time loop: the input half of every gate, `x_t W + b`, has no time
+to the time loop: the input half of every gate, `x_t W + b_in`, has no time
 dependency, so it can be computed for all `T` steps as one
 `(B*T, d) x (d, G*u)` matmul before the loop, leaving the loop body only
 `h_{t-1} U` and the gate arithmetic. `PROJECT_FIRST` says per backend whether
@@ -18,7 +18,17 @@ from rnnexp.layers._keras_private import backend_rnn
 from rnnexp.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnexp.presets import IMPLS  # framework-free: config checks read it too
 
-__all__ = ["CELLS", "GRU", "IMPLS", "LSTM", "SimpleRNN", "recurrent_layer", "time_loop"]
+__all__ = [
+    "CELLS",
+    "GRU",
+    "IMPLS",
+    "LSTM",
+    "REVISION",
+    "SimpleRNN",
+    "layers_label",
+    "recurrent_layer",
+    "time_loop",
+]
 
 _CELL_KEYS = (
     "activation",
@@ -36,12 +46,18 @@ _CELL_KEYS = (
 # Whether a layer projects every step's input before the loop, per backend.
 # TensorFlow on CPU: stepping the cell as Keras does is faster for all three
 # cells (projecting first moves a (T, B, G*u) tensor and its gradient through
-# the loop's TensorArrays: README, "The layers, and their speed"). The
-# findings' robustness records were re-measured on this loop when it became
-# the default.
+# the loop's TensorArrays: README, "The layers, and their speed"); it became
+# the default in revision 2 (below).
 # JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster
 # (same README section). PyTorch on CPU: projecting first trained faster.
 PROJECT_FIRST = {"tensorflow": False, "jax": True, "torch": True}
+
+# The revision of the layers' floating-point order: bump it whenever a change
+# to the cells or loops changes the bits a trained model ends with, so that
+# robustness records keep only outcomes of the arithmetic that runs now.
+# 1: TensorFlow projected first, biases added as `product + bias`.
+# 2: TensorFlow steps the cell, biases through `ops.add` (BiasAdd on TF).
+REVISION = 2
 
 
 def time_loop(backend: str | None = None) -> str:
@@ -53,6 +69,18 @@ def time_loop(backend: str | None = None) -> str:
     """
     backend = backend or keras.backend.backend()
     return "project" if PROJECT_FIRST.get(backend, False) else "step"
+
+
+def layers_label(impl: str = "rnnexp", backend: str | None = None) -> str:
+    """What computed a run's recurrent layers: `"tensorflow, step (r2)"`.
+
+    The Keras backend, our time loop and `REVISION`; for `impl="keras"`,
+    Keras's own layers and its version instead of our loop.
+    """
+    backend = backend or keras.backend.backend()
+    if impl == "keras":
+        return f"{backend}, keras {keras.__version__} layers"
+    return f"{backend}, {time_loop(backend)} (r{REVISION})"
 
 
 class _ProjectedRNN(keras.layers.RNN):
