@@ -112,24 +112,29 @@ class FindingConfig:
     """Thresholds of the asserted finding; see `evaluate_finding`.
 
     Each is the least favourable single-seed value measured on real IMDB in
-    the ci shape (pool >= 200 tokens, L = 10 and 200) at seeds 0-2 and 10-14,
-    moved towards failure by the stated margin. Seeds 10-14 showed that the
-    SimpleRNN's gain with the start kept is not a property of the cell but of
-    the seed (-0.10 to +0.15), so no threshold on the SimpleRNN-vs-gated gap
-    holds at every seed; what does is below.
+    the ci shape (pool >= 200 tokens, L = 10 and 200), moved towards failure
+    by the stated margin: at seeds 0-2, 10-14 and 30-36 with the layers of
+    revision 1 (TensorFlow projecting first), and 50-52 with a stepped loop.
+    Seeds 10-14 showed that the SimpleRNN's gain with the start kept is not a
+    property of the cell but of the seed (-0.10 to +0.15), and seed 51 that
+    with the end kept, too, the SimpleRNN sometimes does not learn from the
+    longer window at all (-0.02, its gradient reaching step 1 at 1e-4); so
+    claims about the SimpleRNN's own gain hold only as means over seeds.
     """
 
     # bow gained 0.144-0.162 (pre) and 0.185-0.23 (post): margin >= 0.06.
     min_control_gain: float = 0.08
-    # The weaker gated cell (ci: the LSTM) gained 0.12-0.15 (pre) and 0.14-0.16
-    # (post): margin >= 0.04. It uses the longer window at every seed.
+    # The weaker gated cell (ci: the LSTM) gained 0.11-0.15 (pre) and 0.14-0.18
+    # (post): margin >= 0.03. It uses the longer window at every seed.
     min_gated_gain: float = 0.08
-    # pre: the SimpleRNN gained 0.06-0.12; the claim is only that it gains at all.
-    min_pre_rnn_gain: float = 0.0
-    # post, one or two seeds: the SimpleRNN's gain minus the weaker gated cell's
-    # was -0.24 to +0.005 at single seeds: it sometimes matches the gated cell,
-    # never beats it. Margin 0.045.
-    max_post_rnn_lead: float = 0.05
+    # Both truncations, any number of seeds: the SimpleRNN's gain minus the
+    # weaker gated cell's was -0.24 to +0.005 (post) and -0.17 to -0.01 (pre)
+    # at single seeds: it sometimes matches the gated cell, never beats it.
+    # Margin 0.045.
+    max_rnn_lead: float = 0.05
+    # pre, a mean over >= gap_min_seeds seeds: the SimpleRNN gains. Single
+    # seeds -0.02 to +0.12; means of 3 consecutive seeds 0.054-0.11. Margin 0.05.
+    min_mean_pre_rnn_gain: float = 0.0
     # post, a mean over >= gap_min_seeds seeds: the weaker gated cell out-gains
     # the SimpleRNN. Means of 3 consecutive ci seeds 0.09-0.17 (10 seeds:
     # 0.118 +- 0.062); `default` (seeds 0-2) 0.16. Margin 0.06.
@@ -593,14 +598,16 @@ def evaluate_finding(cfg, results) -> Finding:
       under both truncations: the extra tokens hold evidence;
     - gated: the weaker gated cell gains at least `min_gated_gain` under both
       truncations: with the start or the end kept, it uses the longer window;
-    - pre (the review's end next to the read-out): the SimpleRNN gains more
-      than `min_pre_rnn_gain` (0): it does use a longer window;
-    - post (the read-out after the review's opening tokens): over at least
-      `gap_min_seeds` seeds, the weaker gated cell out-gains the SimpleRNN by
-      `min_mean_gain_gap` on average; with fewer seeds, the SimpleRNN
-      out-gains it by at most `max_post_rnn_lead` (at some seeds it learns to
-      carry the opening across 200 steps, at others it does not; it never
-      does better than the gated cells), and the gap is reported;
+    - SimpleRNN, over at least `gap_min_seeds` seeds: pre (the review's end
+      next to the read-out), its mean gain is at least `min_mean_pre_rnn_gain`
+      (it uses a longer window, on average: at some seeds it fails to learn
+      from one at all); post (the read-out after the review's opening
+      tokens), the weaker gated cell out-gains it by `min_mean_gain_gap` on
+      average (at some seeds it learns to carry the opening across 200 steps,
+      at others it does not);
+    - SimpleRNN, with fewer seeds: under both truncations it out-gains the
+      weaker gated cell by at most `max_rnn_lead` (it sometimes matches the
+      gated cells, never beats them), and its gains are reported;
     - on the synthetic stand-in, whose evidence is spread evenly, the weaker
       gated cell out-gains the SimpleRNN by `synthetic_min_gain_gap` under
       both truncations instead of the two SimpleRNN checks.
@@ -659,16 +666,17 @@ def evaluate_finding(cfg, results) -> Finding:
                 f"{side} cells at L={short} and L={long_}",
             )
     else:
-        add(
-            f"pre: rnn gain L={short}->{long_}",
-            _gains(results, "pre", "rnn", short, long_),
-            ">=",
-            f.min_pre_rnn_gain,
-            "gain_pre_rnn",
-            f"pre rnn at L={short} and L={long_}",
-        )
+        pre_rnn = _gains(results, "pre", "rnn", short, long_)
         gaps = _gain_gaps(results, "post", gated, short, long_)
-        if len(gaps) >= f.gap_min_seeds:  # enough seeds for the mean gap
+        if min(len(pre_rnn), len(gaps)) >= f.gap_min_seeds:  # enough seeds for means
+            add(
+                f"pre: rnn gain L={short}->{long_} (mean of {len(pre_rnn)} seeds)",
+                pre_rnn,
+                ">=",
+                f.min_mean_pre_rnn_gain,
+                "gain_pre_rnn",
+                f"pre rnn at L={short} and L={long_}",
+            )
             add(
                 f"post: weaker gated gain - rnn gain (mean of {len(gaps)} seeds)",
                 gaps,
@@ -677,15 +685,16 @@ def evaluate_finding(cfg, results) -> Finding:
                 "gain_gap_post",
                 f"post cells at L={short} and L={long_}",
             )
-        else:  # one seed cannot show the gap; it can show the SimpleRNN never leads
-            add(
-                "post: rnn gain - weaker gated gain",
-                [-g for g in gaps],
-                "<=",
-                f.max_post_rnn_lead,
-                "rnn_lead_post",
-                f"post cells at L={short} and L={long_}",
-            )
+        else:  # one seed cannot show the means; it can show the SimpleRNN never leads
+            for side in ("pre", "post"):
+                add(
+                    f"{side}: rnn gain - weaker gated gain",
+                    [-g for g in _gain_gaps(results, side, gated, short, long_)],
+                    "<=",
+                    f.max_rnn_lead,
+                    f"rnn_lead_{side}",
+                    f"{side} cells at L={short} and L={long_}",
+                )
             if gaps:  # reported: how far behind the SimpleRNN falls
                 numbers["gain_gap_post"] = float(np.mean(gaps))
     for side in ("pre", "post"):

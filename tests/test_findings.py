@@ -307,8 +307,8 @@ def _imdb_seqlen_results(acc, source="path", seeds=1):
 
 def _imdb_seqlen_exact(cfg):
     """Binary-exact thresholds, so a difference of gains lands exactly on one."""
-    exact = dict(min_control_gain=0.125, min_gated_gain=0.125, min_pre_rnn_gain=0.0)
-    exact |= dict(max_post_rnn_lead=0.0625, synthetic_min_gain_gap=0.0625)
+    exact = dict(min_control_gain=0.125, min_gated_gain=0.125, min_mean_pre_rnn_gain=0.0)
+    exact |= dict(max_rnn_lead=0.0625, synthetic_min_gain_gap=0.0625)
     exact |= dict(min_mean_gain_gap=0.0625)
     return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
 
@@ -318,10 +318,10 @@ def _imdb_seqlen_at_margin(cfg, synthetic=False, seeds=1):
     f = cfg.finding
     if synthetic:  # the gated cell out-gains the SimpleRNN by exactly the gap
         rnn = {side: f.min_gated_gain - f.synthetic_min_gain_gap for side in ("pre", "post")}
-    elif seeds >= f.gap_min_seeds:  # post: behind by exactly the least mean gap
-        rnn = {"pre": f.min_pre_rnn_gain, "post": f.min_gated_gain - f.min_mean_gain_gap}
-    else:  # pre: the SimpleRNN gains exactly 0; post: it leads by exactly the most allowed
-        rnn = {"pre": f.min_pre_rnn_gain, "post": f.min_gated_gain + f.max_post_rnn_lead}
+    elif seeds >= f.gap_min_seeds:  # pre: the least mean gain; post: the least mean gap
+        rnn = {"pre": f.min_mean_pre_rnn_gain, "post": f.min_gated_gain - f.min_mean_gain_gap}
+    else:  # the SimpleRNN leads the gated cell by exactly the most allowed, both sides
+        rnn = {side: f.min_gated_gain + f.max_rnn_lead for side in ("pre", "post")}
     long_ = {("pre", "rnn"): rnn["pre"], ("post", "rnn"): rnn["post"]}
     for side in ("pre", "post"):
         long_ |= {(side, "lstm"): f.min_gated_gain, (side, "bow"): f.min_control_gain}
