@@ -17,7 +17,10 @@ Runtime and measured results: `python -m rnnexp show copy_memory` (the README's 
 
 Expected result (asserted by `--check`): at the longest T, the best gated
 cell's cross-entropy is below `finding.solved_ratio` x baseline, and the
-SimpleRNN's stays above `finding.stuck_ratio` x baseline.
+SimpleRNN's is at least `finding.min_loser_factor` times the best gated
+cell's. At T=20 (`ci`) the SimpleRNN mostly stays at the memoryless
+baseline, but not at every seed: at some it learns part of the copy (see
+`finding`), so its own ratio is reported, not asserted.
 """
 
 import dataclasses
@@ -36,7 +39,15 @@ class CopyConfig:
     # 40 epochs: at 25 the GRU's T=100 loss was still falling every epoch
     train: TrainConfig = TrainConfig(epochs=40, learning_rate=1e-2)
     sweep: LengthSweep = LengthSweep(lengths=(20, 50, 100))
-    finding: Thresholds = Thresholds(solved_ratio=0.3, stuck_ratio=0.8)
+    # The best gated cell's cross-entropy / baseline at T=20 (ci) was 0.0015-0.12
+    # at every seed seen: margin >= 0.4 decades under 0.3. The SimpleRNN's was
+    # 0.93-1.02 at 17 seeds, but 0.455 and 0.512 at seeds 61 and 64 (layers r2;
+    # recall 0.56 against 0.12-0.18), and 0.66 once at seed 0 on an earlier
+    # stepped loop: it can learn part of a 20-step copy, so "stays at the
+    # baseline" is not asserted. What held at every seed: it stays far behind
+    # the best gated cell, 8.4x (seed 0, r1) to 620x its loss: margin 0.45
+    # decades over 3x.
+    finding: Thresholds = Thresholds(solved_ratio=0.3, stuck_ratio=None, min_loser_factor=3.0)
 
 
 @register

@@ -70,10 +70,13 @@ class LengthSweep:
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     """Test loss / baseline at the longest T: the best winner below `solved_ratio`,
-    the loser above `stuck_ratio`."""
+    the loser above `stuck_ratio` (None: reported, not asserted), and the
+    loser's loss at least `min_loser_factor` times the best winner's (None:
+    not asserted)."""
 
     solved_ratio: float = 0.1
-    stuck_ratio: float = 0.5
+    stuck_ratio: float | None = 0.5
+    min_loser_factor: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,7 +257,8 @@ class LongRangeExperiment(Experiment):
 
     Attributes:
         winners: archs of which the best must get below `solved_ratio`.
-        loser: the arch that must stay above `stuck_ratio`.
+        loser: the arch that must stay above `stuck_ratio`, and/or
+            `min_loser_factor` times the best winner's loss.
         baseline_label: how plots name the baseline.
     """
 
@@ -295,8 +299,23 @@ class LongRangeExperiment(Experiment):
                 f.solved_ratio,
                 log=True,
             ),
-            Check(f"{self.loser} loss/baseline", ratio[self.loser], ">=", f.stuck_ratio, log=True),
         ]
+        if f.stuck_ratio is not None:
+            checks.append(
+                Check(
+                    f"{self.loser} loss/baseline", ratio[self.loser], ">=", f.stuck_ratio, log=True
+                )
+            )
+        if f.min_loser_factor is not None:
+            checks.append(
+                Check(
+                    f"{self.loser} loss / best of {'/'.join(self.winners)} loss",
+                    ratio[self.loser] / winners[best],
+                    ">=",
+                    f.min_loser_factor,
+                    log=True,
+                )
+            )
         # .3g, not .3f: a solved run reads 0.00045 (not 0.000), a diverged one 1.21e+33
         detail = f"T={longest}, best {best}, loss/baseline: " + ", ".join(
             f"{a} {r:.3g}" for a, r in sorted(ratio.items())

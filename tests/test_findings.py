@@ -112,15 +112,22 @@ def long_range_results(exp, winner_ratio, loser_ratio, length=100):
     return results
 
 
+def _loser_at_margin(f, winner):
+    """The loser's loss/baseline that sits exactly on its threshold, given the winner's."""
+    return f.stuck_ratio if f.stuck_ratio is not None else winner * f.min_loser_factor
+
+
 @pytest.mark.parametrize("name", ["adding", "copy_memory", "tanh_vs_relu"])
 def test_long_range_findings(name):
     exp = catalog.get(name)
     cfg = exp.resolve("ci")
-    solved, stuck = cfg.finding.solved_ratio, cfg.finding.stuck_ratio
+    f = cfg.finding
+    solved = f.solved_ratio
     assert_verdict(exp.finding(cfg, long_range_results(exp, solved / 10, 1.0)), True)
-    assert_at_margin(exp.finding(cfg, long_range_results(exp, solved, stuck)))
+    assert_at_margin(exp.finding(cfg, long_range_results(exp, solved, _loser_at_margin(f, solved))))
     assert_verdict(exp.finding(cfg, long_range_results(exp, solved * 1.01, 1.0)), False)
-    assert_verdict(exp.finding(cfg, long_range_results(exp, solved / 10, stuck * 0.99)), False)
+    stuck = _loser_at_margin(f, solved / 10) * 0.99  # the rnn learned too much of it
+    assert_verdict(exp.finding(cfg, long_range_results(exp, solved / 10, stuck)), False)
     # a diverged winner (loss 1e33) is a failure, measured in decades
     diverged = exp.finding(cfg, long_range_results(exp, 1e33, 1.0))
     assert not diverged.passed and min(diverged.margins.values()) < -30
@@ -391,8 +398,9 @@ def _long_range(name):
             exp, f = catalog.get(name), cfg.finding
             ratios = {
                 "pass": (f.solved_ratio / 10, 1.0),
-                "fail": (f.solved_ratio / 10, f.stuck_ratio * 0.99),  # the rnn learned it
-                "margin": (f.solved_ratio, f.stuck_ratio),
+                # the rnn learned it
+                "fail": (f.solved_ratio / 10, _loser_at_margin(f, f.solved_ratio / 10) * 0.99),
+                "margin": (f.solved_ratio, _loser_at_margin(f, f.solved_ratio)),
             }[which]
             return long_range_results(exp, *ratios)
 
