@@ -41,13 +41,15 @@ Expected result (asserted by `--check`; thresholds and where they come from in
 `FindingThresholds`):
 - real IMDB: the anchor bi2 reaches `anchor_min_accuracy` (keras-io reports
   0.8428); the LSTM (uni1) learns the reviews (`min_gated_accuracy` on the ci
-  subset), and reading backwards gives it no more than `max_direction_gain`
-  (bi1 - uni1): unlike the stand-in, real reviews need no long-range carry
-  from the start of the window (our reading; not tested here). Over at least
-  `gap_min_seeds` seeds (`--set sweep.seeds=3`, `full`) the LSTM beats the
-  SimpleRNN on average in each variant; at one seed (`ci`) the gap is only
-  reported, since the SimpleRNN's accuracy depends on the seed (0.52-0.80)
-  and at seed 30 it beat the LSTM. The GRU is not in `ci`.
+  subset). Over at least `gap_min_seeds` seeds (`--set sweep.seeds=3`, `full`)
+  the LSTM beats the SimpleRNN on average in each variant, and reading
+  backwards gives it no more than `max_direction_gain` on average (bi1 -
+  uni1): unlike the stand-in, real reviews need no long-range carry from the
+  start of the window (our reading; not tested here). At one seed (`ci`)
+  both are only reported: the SimpleRNN's accuracy depends on the seed
+  (0.51-0.80; at seed 30 it beat the LSTM), and so, less, does the LSTM's
+  (uni1 0.75-0.83: at seed 64 bi1 led uni1 by 0.052). The GRU is not in
+  `ci`.
 - the stand-in: bidirectional gated models beat left-to-right ones by
   `min_gain_synthetic` (and bi2 reaches `synthetic_anchor_min_accuracy`): the
   reverse of real IMDB, by construction.
@@ -137,9 +139,12 @@ class FindingThresholds:
     # +0.06 to +0.19 (uni1), +0.08 to +0.14 (bi1). `ci` runs one seed and reports it.
     min_gated_gain: float = 0.0
     gap_min_seeds: int = 3
-    # Gated bi1 minus uni1: -0.028 to +0.027 (seeds 40-46: down to -0.039): reading
+    # Gated bi1 minus uni1, as a mean over >= gap_min_seeds seeds: reading
     # backwards adds nothing measurable on real reviews (on the stand-in it is the
-    # whole point). Margin 0.013.
+    # whole point). Single seeds -0.039 to +0.027 at 18 seeds, but +0.052 at seed
+    # 64 (layers r2), where the uni1 LSTM drew 0.751 and bi1 0.803: one seed's
+    # uni1 draw can open the gap. Means of 3 consecutive seeds -0.018 to +0.008
+    # (seeds 40-46, 60-64): margin 0.03. `ci` runs one seed and reports it.
     max_direction_gain: float = 0.04
     # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
     # gated cell is at chance and the backward half of a bidirectional one reads it.
@@ -435,13 +440,17 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                     gaps.append(f"{c}-rnn ({v}) {gain:+.3f}")
             if c in GATED and v == "bi1" and (c, "uni1") in acc:
                 gain = a - acc[(c, "uni1")]
-                checks.append(Check(f"{c} bi1-uni1 gain", gain, "<=", f.max_direction_gain))
+                numbers[f"{c}_bi1_minus_uni1"] = gain
+                if min(table[(c, v)].n, table[(c, "uni1")].n) >= f.gap_min_seeds:
+                    checks.append(Check(f"{c} bi1-uni1 gain", gain, "<=", f.max_direction_gain))
+                else:
+                    gaps.append(f"{c} bi1-uni1 {gain:+.3f}")
     data = "synthetic stand-in" if synthetic else "real IMDB"
     detail = f"{data}: " + ", ".join(f"{c}-{v} {i}" for (c, v), i in sorted(table.items()))
     if gaps:
         detail += (
-            f"; gap not asserted below {f.gap_min_seeds} seeds (the SimpleRNN's accuracy "
-            "depends on the seed): " + ", ".join(gaps)
+            f"; not asserted below {f.gap_min_seeds} seeds (they depend on the seed): "
+            + ", ".join(gaps)
         )
     if not checks:
         return Finding(False, f"{detail}; nothing to assert for this sweep on this data", numbers)

@@ -70,7 +70,7 @@ def test_one_seed_reports_the_cell_gap_without_asserting_it():
     f = sentiment.evaluate_finding(EXACT, results(seed_30))
     assert f.passed, f.message
     assert "lstm-rnn gain (uni1)" not in f.margins and "lstm-rnn gain (bi1)" not in f.margins
-    assert "gap not asserted below 3 seeds" in f.message and "lstm-rnn (uni1) -0.062" in f.message
+    assert "not asserted below 3 seeds" in f.message and "lstm-rnn (uni1) -0.062" in f.message
     assert f.numbers["lstm_minus_rnn_uni1"] == pytest.approx(-0.0625)
 
 
@@ -84,10 +84,22 @@ def test_three_seeds_assert_the_mean_cell_gap():
 
 
 def test_real_direction_gain_at_threshold_passes_and_above_fails():
-    at = sentiment.evaluate_finding(EXACT, results({**CI_LIKE, ("lstm", "bi1"): [0.8125]}))
+    at = sentiment.evaluate_finding(EXACT1, results({**CI_LIKE, ("lstm", "bi1"): [0.8125]}))
     assert at.passed and margins(at)["lstm bi1-uni1 gain"] == 0
-    above = sentiment.evaluate_finding(EXACT, results({**CI_LIKE, ("lstm", "bi1"): [0.82]}))
+    above = sentiment.evaluate_finding(EXACT1, results({**CI_LIKE, ("lstm", "bi1"): [0.82]}))
     assert not above.passed and "NOT MET: lstm bi1-uni1 gain" in above.message
+
+
+def test_one_seed_reports_the_direction_gain_three_seeds_assert_its_mean():
+    # Seed 64 (layers r2): LSTM uni1 0.751, bi1 0.803 -- one unlucky uni1 draw.
+    seed_64 = {**CI_LIKE, ("lstm", "bi1"): [0.8125 + 0.0625]}
+    one = sentiment.evaluate_finding(EXACT, results(seed_64))
+    assert one.passed, one.message
+    assert "lstm bi1-uni1 gain" not in one.margins and "lstm bi1-uni1 +0.125" in one.message
+    assert one.numbers["lstm_bi1_minus_uni1"] == pytest.approx(0.125)
+    three = {k: v * 3 for k, v in seed_64.items()}
+    failed = sentiment.evaluate_finding(EXACT, results(three))
+    assert not failed.passed and "NOT MET: lstm bi1-uni1 gain" in failed.message
 
 
 def test_real_seed_means_and_intervals_are_reported():
