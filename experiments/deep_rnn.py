@@ -18,7 +18,9 @@ Data: generated (uniform random symbols, a fresh draw per seed).
 Runtime and measured results: `python -m rnnexp show deep_rnn` (the README's table).
 
 Expected result (asserted by `--check`): the best stack of depth >= 2 beats
-depth 1's per-step test accuracy by at least `finding.min_depth_gain`.
+depth 1's per-step test accuracy by at least `finding.min_depth_gain`, on
+average over the sweep's seeds (`ci` runs 3: depth 4 learns the sum
+suddenly, and at some seeds it has not started within the 20 epochs).
 """
 
 import dataclasses
@@ -60,7 +62,12 @@ class Sweep:
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    min_depth_gain: float = 0.3  # best depth >= 2 minus depth 1, per-step accuracy
+    # Best depth >= 2 minus depth 1, per-step accuracy, a mean over the sweep's
+    # seeds. Where depth 4 takes off it gains 0.79-0.82; at fresh seed 60 (layers
+    # r2) it had not after 20 epochs (0.237) while depth 1 reached 0.467: -0.23.
+    # So one seed cannot assert it, and `ci` runs 3: a mean with one such seed
+    # is 0.46. Margin 0.16.
+    min_depth_gain: float = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +108,9 @@ class DeepRnn(SupervisedExperiment):
     )
     config = DeepRNNConfig()
     profiles = {
-        "ci": {"sweep.depths": (1, 4)},
+        # 3 seeds: at some seeds depth 4 has not taken off within 20 epochs
+        # (see FindingThresholds), so the gain is asserted on a 3-seed mean.
+        "ci": {"sweep.depths": (1, 4), "sweep.seeds": 3},
         "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3},
     }
 

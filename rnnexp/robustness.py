@@ -109,7 +109,8 @@ def merge_records(old: dict | None, new: dict) -> dict:
     """`new`'s seeds over `old`'s (same experiment, profile and overrides), re-summarized.
 
     Robustness runs can be done a few seeds at a time; a seed run again
-    replaces its older outcome. A record for other overrides is replaced, and
+    replaces its older outcome. A record for other overrides, or for sweeps
+    of another number of seeds (a profile that changed), is replaced, and
     so are outcomes judged by another finding (other checks or thresholds):
     a restated finding starts its record afresh. So do outcomes measured on
     other layers (another Keras backend, time loop or layers revision:
@@ -117,7 +118,8 @@ def merge_records(old: dict | None, new: dict) -> dict:
     differs, and the record is the evidence for what runs now.
     """
     keep = []
-    if old and all(old.get(k) == new[k] for k in ("experiment", "profile", "overrides")):
+    same = ("experiment", "profile", "overrides", "seeds_per_sweep")
+    if old and all(old.get(k, 1 if k == "seeds_per_sweep" else None) == new[k] for k in same):
         fresh = {o["seed"] for o in new["outcomes"]}
         finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
         layers = {o.get("layers") for o in new["outcomes"]}

@@ -144,6 +144,21 @@ def test_outcomes_name_their_layers_and_other_layers_start_the_record_afresh(tra
     assert [o["seed"] for o in record["outcomes"]] == [11, 13]
 
 
+def test_a_profile_that_now_pools_seeds_starts_its_record_afresh(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+
+    class ToyPooled(Toy):  # the same profile name, now 4 seeds a sweep
+        profiles = {"ci": {"seeds": 4}}
+
+    record = robustness.run_robustness(
+        ToyPooled(), profile="ci", seeds=[20], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [20]
+
+
 def test_a_pooled_sweep_steps_by_its_seed_count():
     toy = Toy()
     assert robustness.sweep_seed_span(toy, toy.resolve("ci")) == 1
