@@ -211,20 +211,21 @@ class Sentiment(SupervisedExperiment):
         " validation carved from train, test read once; real IMDB or the announced stand-in"
     )
     runtime = (
-        "real IMDB: `ci` 1.6 min on 2 idle cores (CI), 3.7–4.8 min with 3–4 other jobs on them "
-        "(3,000 reviews) · `default` 17.7 min (24,000 + 1,000 validation / 25,000 test) · stand-in"
-        " `ci` 2.2–3.6 min · `full` not run (about 2–3 h on 2 idle cores, scaled from a 13-min"
-        " `default` run)"
+        "real IMDB: `ci` 1.2–2.2 min (r2, seeds 60–69, one other job on the 2 cores; 3,000 "
+        "reviews) · `default` 17.7 min (r1; 24,000 + 1,000 validation / 25,000 test) · stand-in"
+        " `ci` 2.2–3.6 min (r1) · `full` not run (about 2–3 h on 2 idle cores, scaled from a "
+        "13-min `default` run)"
     )
     expected = (
-        "real IMDB `default` seed 0: bi2 **0.857**, uni1 0.846. `ci` (mean ± 95% interval, 15 "
-        "seeds: 20–24, 30–32, 40–46): LSTM uni1 0.802 ± 0.010 (every seed 0.77–0.83), bi1 0.799 "
-        "± 0.006; SimpleRNN uni1 0.698 ± 0.045 (0.56–0.80), bi1 0.679 ± 0.050. The LSTM leads by "
-        "0.105 ± 0.047 (uni1) and 0.120 ± 0.052 (bi1) on average, but not at every seed (uni1 "
-        "−0.029 to +0.27; at seed 30 the SimpleRNN won); means of 3 consecutive seeds lead by "
-        "0.06–0.19. GRU (3 seeds) uni1 0.794 ± 0.039. On real reviews reading backwards adds "
-        "nothing (LSTM bi1 − uni1 −0.003 ± 0.009). Stand-in (evidence 100–200 tokens before the "
-        "end), `ci` seeds 0–2: LSTM bi1 0.93–0.94, uni1 0.49–0.52"
+        "real IMDB `default` seed 0 (r1): bi2 **0.857**, uni1 0.846. `ci` (mean ± 95% interval,"
+        " 10 seeds 60–69, r2): LSTM uni1 0.798 ± 0.013 (0.75–0.81), bi1 0.803 ± 0.007; "
+        "SimpleRNN uni1 0.681 ± 0.058 (0.54–0.80), bi1 0.631 ± 0.066. The LSTM leads by 0.117 "
+        "± 0.062 (uni1, every seed +0.003 to +0.25) and 0.172 ± 0.068 (bi1). On real reviews "
+        "reading backwards adds nothing measurable (LSTM bi1 − uni1 +0.005 ± 0.014; one seed, "
+        "64, +0.052). Earlier 15 seeds (r1: 20–24, 30–32, 40–46): LSTM uni1 0.802 ± 0.010, "
+        "SimpleRNN 0.698 ± 0.045, at seed 30 the SimpleRNN won; GRU (3 seeds) uni1 0.794 ± "
+        "0.039. Stand-in (evidence 100–200 tokens before the end), `ci` seeds 0–2 (r1): LSTM "
+        "bi1 0.93–0.94, uni1 0.49–0.52"
     )
     config = SentimentConfig()
     profiles = {
