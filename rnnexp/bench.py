@@ -62,7 +62,8 @@ def add_arguments(p):
         choices=["default", "project", "step", "both"],
         default="default",
         help="our layers' time loop: project every step's input first, or step the cell "
-        "as Keras does (default: the backend's, `rnnexp.layers.recurrent.PROJECT_FIRST`)",
+        "as Keras does (default: the faster one measured for the backend and device, "
+        "`rnnexp.layers.recurrent.PROJECT_FIRST`)",
     )
     p.add_argument("--unroll", action="store_true", help="unroll the time loop (short T only)")
     p.add_argument("--json", action="store_true", help="print results as JSON")

@@ -1,6 +1,6 @@
 """Our layers' two time loops compute the same function.
 
-`PROJECT_FIRST` picks, per backend, whether a layer projects every step's
+`PROJECT_FIRST` picks, per backend and device, whether a layer projects every step's
 input before the loop or steps the cell as Keras does; tests/test_layers.py
 checks the active one against Keras's built-ins, this checks the other. On
 TensorFlow the stepped loop is also Keras's own arithmetic, bit for bit.
@@ -72,3 +72,19 @@ def test_the_stepped_loop_is_keras_bit_for_bit(cell, kwargs):
         model.train_on_batch(x, y)
     for mine, theirs in zip(ours.get_weights(), keras_model.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_default_loop_is_the_one_measured_faster_on_the_device(monkeypatch):
+    """JAX steps on a CPU and projects first on a GPU; anything unmeasured steps as Keras does."""
+    from rnnexp.layers import recurrent
+
+    monkeypatch.setattr(recurrent, "_device", lambda backend: "cpu")
+    assert [recurrent.time_loop(b) for b in ("tensorflow", "jax", "torch")] == [
+        "step",
+        "step",
+        "project",
+    ]
+    monkeypatch.setattr(recurrent, "_device", lambda backend: "gpu")
+    assert recurrent.time_loop("jax") == "project"
+    assert recurrent.time_loop("tensorflow") == "step"  # not measured: Keras's own loop
+    assert recurrent.layers_label(backend="jax").startswith("jax, project (r")

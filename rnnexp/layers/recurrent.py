@@ -6,9 +6,11 @@ They are `keras.layers.RNN` subclasses (so `return_sequences`, `return_state`,
 to the time loop: the input half of every gate, `x_t W + b_in`, has no time
 dependency, so it can be computed for all `T` steps as one
 `(B*T, d) x (d, G*u)` matmul before the loop, leaving the loop body only
-`h_{t-1} U` and the gate arithmetic. `PROJECT_FIRST` says per backend whether
-the layers do that or step the cell as Keras does.
+`h_{t-1} U` and the gate arithmetic. `PROJECT_FIRST` says per backend and device
+whether the layers do that or step the cell as Keras does.
 """
+
+import functools
 
 import keras
 from keras import ops
@@ -43,14 +45,23 @@ _CELL_KEYS = (
 )
 
 
-# Whether a layer projects every step's input before the loop, per backend.
-# TensorFlow on CPU: stepping the cell as Keras does is faster for all three
-# cells (projecting first moves a (T, B, G*u) tensor and its gradient through
-# the loop's TensorArrays: README, "The layers, and their speed"); it became
-# the default in revision 2 (below).
-# JAX (`lax.scan`) on an H100: projecting first trained 1.11-1.29x faster
-# (same README section). PyTorch on CPU: projecting first trained faster.
-PROJECT_FIRST = {"tensorflow": False, "jax": True, "torch": True}
+# Whether a layer projects every step's input before the loop, per backend
+# and device; measured with `python -m rnnexp bench --loop both` (README, "The
+# layers, and their speed"). Anything not listed steps the cell as Keras does.
+# TensorFlow on CPU: stepping is faster for all three cells (projecting first
+# moves a (T, B, G*u) tensor and its gradient through the loop's
+# TensorArrays); the default since revision 2 (below).
+# JAX on CPU: stepping is faster too (LSTM 1.00x Keras stepping, 0.86x
+# projecting). JAX (`lax.scan`) on a GPU (an H100): projecting first trained
+# 1.11-1.29x faster. PyTorch on CPU: projecting first trained faster (no
+# GPU measured; it keeps the CPU's choice).
+PROJECT_FIRST = {
+    ("tensorflow", "cpu"): False,
+    ("jax", "cpu"): False,
+    ("jax", "gpu"): True,
+    ("torch", "cpu"): True,
+    ("torch", "gpu"): True,
+}
 
 # The revision of the layers' floating-point order: bump it whenever a change
 # to the cells or loops changes the bits a trained model ends with, so that
@@ -68,7 +79,25 @@ def time_loop(backend: str | None = None) -> str:
         (the cell stepped as Keras does); see `PROJECT_FIRST`.
     """
     backend = backend or keras.backend.backend()
-    return "project" if PROJECT_FIRST.get(backend, False) else "step"
+    return "project" if PROJECT_FIRST.get((backend, _device(backend)), False) else "step"
+
+
+@functools.cache
+def _device(backend: str) -> str:
+    """`"gpu"` where `backend` computes on an accelerator by default, else `"cpu"`."""
+    if backend == "jax":
+        import jax
+
+        return "cpu" if jax.default_backend() == "cpu" else "gpu"
+    if backend == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    return "cpu"
 
 
 def layers_label(impl: str = "rnnexp", backend: str | None = None) -> str:
@@ -135,7 +164,16 @@ class _ProjectedRNN(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.projects_first():
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+            last, outputs, states = super().inner_loop(
+                sequences, initial_state, mask, training=training
+            )
+            if mask is not None and not self.unroll and keras.backend.backend() == "jax":
+                if isinstance(mask, (list, tuple)):
+                    mask = mask[0]
+                last, outputs = _zero_before_first_step(
+                    last, outputs, mask, self.go_backwards, False, self.return_sequences
+                )
+            return last, outputs, states
         cell = self.cell
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
