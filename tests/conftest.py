@@ -1,5 +1,8 @@
 import os
+import sys
 import tempfile
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -10,3 +13,20 @@ os.environ["RNNEXP_CACHE_DIR"] = tempfile.mkdtemp(prefix="rnnexp-test-cache-")
 # must not see it.
 if "RNNEXP_IMDB_PATH" in os.environ:
     os.environ["RNNEXP_CI_IMDB_PATH"] = os.environ.pop("RNNEXP_IMDB_PATH")
+
+
+@pytest.fixture(autouse=True)
+def _toy_experiments_leave_with_their_test():
+    """A test that loads experiment files from `RNNEXP_EXPERIMENTS_DIR` (a toy
+    folder) takes them out of the catalog when it ends, so a later test in the
+    same process (or pytest-xdist worker) sees only the shipped experiments.
+    """
+    yield
+    from rnnexp import catalog
+
+    local = catalog.LOCAL_PACKAGE
+    for name, exp in list(catalog._REGISTRY.items()):
+        if type(exp).__module__.partition(".")[0] == local:
+            del catalog._REGISTRY[name]
+    for module in [m for m in sys.modules if m.partition(".")[0] == local]:
+        del sys.modules[module]
