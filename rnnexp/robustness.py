@@ -13,6 +13,7 @@ the README's robustness table is generated from (`rnnexp.robustness_table`).
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import math
 import re
@@ -21,8 +22,16 @@ import time
 from pathlib import Path
 
 from rnnexp import console
+from rnnexp.config import flatten
 
-__all__ = ["SeedOutcome", "merge_records", "run_robustness", "summarize", "sweep_seed_span"]
+__all__ = [
+    "SeedOutcome",
+    "config_signature",
+    "merge_records",
+    "run_robustness",
+    "summarize",
+    "sweep_seed_span",
+]
 
 RECORD_VERSION = 1
 
@@ -109,8 +118,9 @@ def merge_records(old: dict | None, new: dict) -> dict:
     """`new`'s seeds over `old`'s (same experiment, profile and overrides), re-summarized.
 
     Robustness runs can be done a few seeds at a time; a seed run again
-    replaces its older outcome. A record for other overrides, or for sweeps
-    of another number of seeds (a profile that changed), is replaced, and
+    replaces its older outcome. A record for other overrides, for sweeps of
+    another number of seeds, or for another resolved config (a profile or a
+    default that changed: `config_signature`) is replaced, and
     so are outcomes judged by another finding (other checks or thresholds):
     a restated finding starts its record afresh. So do outcomes measured on
     other layers (another Keras backend, time loop or layers revision:
@@ -118,8 +128,8 @@ def merge_records(old: dict | None, new: dict) -> dict:
     differs, and the record is the evidence for what runs now.
     """
     keep = []
-    same = ("experiment", "profile", "overrides", "seeds_per_sweep")
-    if old and all(old.get(k, 1 if k == "seeds_per_sweep" else None) == new[k] for k in same):
+    same = ("experiment", "profile", "overrides", "seeds_per_sweep", "config")
+    if old and all(old.get(k, 1 if k == "seeds_per_sweep" else None) == new.get(k) for k in same):
         fresh = {o["seed"] for o in new["outcomes"]}
         finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
         layers = {o.get("layers") for o in new["outcomes"]}
@@ -135,6 +145,13 @@ def merge_records(old: dict | None, new: dict) -> dict:
     for item in summary["smallest_margins"].values():  # JSON has no -inf
         item["margin"] = _finite_or_none(item["margin"])
     return {**new, "outcomes": outcomes, "summary": summary}
+
+
+def config_signature(cfg) -> str:
+    """A digest of the resolved config a sweep ran, its base seed left out."""
+    settings = {k: v for k, v in flatten(cfg).items() if k != "seed"}
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _finding_signature(outcome: dict) -> tuple:
@@ -234,6 +251,7 @@ def run_robustness(
         "seeds_per_sweep": sweep_seed_span(
             exp, exp.resolve(profile, {**overrides, "seed": seeds[0]})
         ),
+        "config": config_signature(exp.resolve(profile, {**overrides, "seed": seeds[0]})),
         "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "outcomes": outcomes,
     }

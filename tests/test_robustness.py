@@ -124,6 +124,35 @@ def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
     assert [o["seed"] for o in record["outcomes"]] == [13]  # 10, 11 were judged by 1.0
 
 
+@dataclasses.dataclass(frozen=True)
+class WiderToyConfig(ToyConfig):
+    width: int = 1
+
+
+class ToyReprofiled(Toy):
+    """The same toy and finding whose `ci` profile now runs another config."""
+
+    config = WiderToyConfig()
+    profiles = {"ci": {"width": 2}, "pooled": {"seeds": 4}}
+
+
+def test_a_profile_that_runs_another_config_starts_its_record_afresh(tracker, tmp_path):
+    """Same checks, same seeds per sweep, but not the same experiment any more."""
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    robustness.run_robustness(
+        Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+    again = robustness.run_robustness(
+        Toy(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in again["outcomes"]] == [10, 11, 13]
+    record = robustness.run_robustness(
+        ToyReprofiled(), profile="ci", seeds=[14], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [14]
+    assert record["config"] != again["config"]
+
+
 def test_outcomes_name_their_layers_and_other_layers_start_the_record_afresh(tracker, tmp_path):
     """Another backend or time loop is another floating-point order: its outcomes go."""
     from rnnexp.layers.recurrent import REVISION, layers_label
