@@ -120,7 +120,8 @@ def merge_records(old: dict | None, new: dict) -> dict:
     Robustness runs can be done a few seeds at a time; a seed run again
     replaces its older outcome. A record for other overrides, for sweeps of
     another number of seeds, or for another resolved config (a profile or a
-    default that changed: `config_signature`) is replaced, and
+    default that changed: `config_signature`; a record older than the digest
+    is taken to match) is replaced, and
     so are outcomes judged by another finding (other checks or thresholds):
     a restated finding starts its record afresh. So do outcomes measured on
     other layers (another Keras backend, time loop or layers revision:
@@ -128,8 +129,11 @@ def merge_records(old: dict | None, new: dict) -> dict:
     differs, and the record is the evidence for what runs now.
     """
     keep = []
+    # Defaults for records written before a key was recorded: one seed per
+    # sweep, and a config taken on trust (no digest to compare).
+    default = {"seeds_per_sweep": 1, "config": new.get("config")}
     same = ("experiment", "profile", "overrides", "seeds_per_sweep", "config")
-    if old and all(old.get(k, 1 if k == "seeds_per_sweep" else None) == new.get(k) for k in same):
+    if old and all(old.get(k, default.get(k)) == new.get(k) for k in same):
         fresh = {o["seed"] for o in new["outcomes"]}
         finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
         layers = {o.get("layers") for o in new["outcomes"]}

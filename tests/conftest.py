@@ -28,5 +28,5 @@ def _toy_experiments_leave_with_their_test():
     for name, exp in list(catalog._REGISTRY.items()):
         if type(exp).__module__.partition(".")[0] == local:
             del catalog._REGISTRY[name]
-    for module in [m for m in sys.modules if m.partition(".")[0] == local]:
+    for module in [m for m in list(sys.modules) if m.partition(".")[0] == local]:
         del sys.modules[module]

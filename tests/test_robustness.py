@@ -151,6 +151,14 @@ def test_a_profile_that_runs_another_config_starts_its_record_afresh(tracker, tm
     )
     assert [o["seed"] for o in record["outcomes"]] == [14]
     assert record["config"] != again["config"]
+    # A record from before the digest was recorded is taken to match.
+    old = json.loads(path.read_text())
+    del old["config"]
+    path.write_text(json.dumps(old))
+    record = robustness.run_robustness(
+        ToyReprofiled(), profile="ci", seeds=[15], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in record["outcomes"]] == [14, 15]
 
 
 def test_outcomes_name_their_layers_and_other_layers_start_the_record_afresh(tracker, tmp_path):

@@ -84,19 +84,26 @@ def time_loop(backend: str | None = None) -> str:
 
 @functools.cache
 def _device(backend: str) -> str:
-    """`"gpu"` where `backend` computes on an accelerator by default, else `"cpu"`."""
-    if backend == "jax":
-        import jax
+    """Where `backend` computes by default: `"gpu"`, `"cpu"`, or another kind (`"tpu"`).
 
-        return "cpu" if jax.default_backend() == "cpu" else "gpu"
-    if backend == "torch":
-        import torch
+    A backend that is not installed answers `"cpu"`.
+    """
+    try:
+        if backend == "jax":
+            import jax
 
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    if backend == "tensorflow":
-        import tensorflow as tf
+            kind = jax.default_backend()
+            return "gpu" if kind in ("gpu", "cuda", "rocm") else kind
+        if backend == "torch":
+            import torch
 
-        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+            return "gpu" if torch.cuda.is_available() else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    except ImportError:
+        pass
     return "cpu"
 
 
