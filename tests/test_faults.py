@@ -578,12 +578,23 @@ def _worker_pids(pid):
     return workers
 
 
+def _until_trials_running(uri, n, timeout=60):
+    """Wait until `n` trial runs are RUNNING (a loaded machine starts them late)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, children = runs(uri)
+        if sum(c.info.status == "RUNNING" for c in children) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{n} trials never ran at once within {timeout} s")
+
+
 def test_3_a_dead_worker_loses_only_its_trial_and_resume_finishes(toy):
     env, uri = toy
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=3", "--workers", 2, "--tracking-uri", uri)
     seen = []
     lines_until(proc, "[1/4 done]", seen)
-    time.sleep(0.5)  # both workers hold a trial now
+    _until_trials_running(uri, 2)  # both workers hold a trial now
     victim = _worker_pids(proc.pid)[0]
     os.kill(victim, signal.SIGKILL)
     rest, _ = proc.communicate(timeout=120)
