@@ -247,15 +247,14 @@ def run_robustness(
         outcomes.append(dataclasses.asdict(result))
         _print_seed(outcomes[-1])
 
+    first = exp.resolve(profile, {**overrides, "seed": seeds[0]})
     record = {
         "version": RECORD_VERSION,
         "experiment": exp.name,
         "profile": profile,
         "overrides": overrides,
-        "seeds_per_sweep": sweep_seed_span(
-            exp, exp.resolve(profile, {**overrides, "seed": seeds[0]})
-        ),
-        "config": config_signature(exp.resolve(profile, {**overrides, "seed": seeds[0]})),
+        "seeds_per_sweep": sweep_seed_span(exp, first),
+        "config": config_signature(first),
         "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "outcomes": outcomes,
     }
