@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Interval", "mean_interval"]
+__all__ = ["Interval", "mean_interval", "paired_interval"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,3 +47,19 @@ def mean_interval(values, level: float = 0.95) -> Interval:
         return Interval(mean, math.inf, 1, level)
     sem = float(values.std(ddof=1)) / math.sqrt(n)
     return Interval(mean, float(stats.t.ppf(0.5 + level / 2, n - 1)) * sem, n, level)
+
+
+def paired_interval(a, b, level: float = 0.90) -> Interval:
+    """Interval of the mean of `a - b` over seeds paired by position (same seed, two arms).
+
+    A comparison across seeds is asserted on this interval's lower end (`low > 0`: `a`
+    beats `b`), whose chance of failing at an unseen seed follows from the t distribution;
+    a two-sided 90% interval is a one-sided 95% bound at each end.
+    """
+    a = [float(v) for v in a]
+    b = [float(v) for v in b]
+    if len(a) != len(b):
+        raise ValueError(
+            f"paired_interval needs one value per seed in each arm, got {len(a)} and {len(b)}"
+        )
+    return mean_interval([x - y for x, y in zip(a, b)], level)
