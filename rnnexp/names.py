@@ -1,0 +1,41 @@
+"""Plain names for what a person reads: figures, tables, run names and cards say them so.
+
+Config keeps its short spellings (`rnn`, `bow`, `pre`); everything shown to a person goes through
+`plain(value)`, so a legend reads "SimpleRNN", not `rnn`. Unknown values pass through unchanged.
+"""
+
+__all__ = ["PLAIN", "plain"]
+
+PLAIN: dict[str, str] = {
+    # cells and architectures
+    "rnn": "SimpleRNN",
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "rnn_relu": "ReLU SimpleRNN",
+    "irnn": "IRNN (ReLU, identity init)",
+    "bow": "bag of embeddings (order-free)",
+    # directions and stacks
+    "uni": "left-to-right",
+    "bi": "bidirectional",
+    "uni1": "1 layer, left-to-right",
+    "uni2": "2 layers, left-to-right",
+    "bi1": "1 layer, bidirectional",
+    "bi2": "2 layers, bidirectional",
+    # IMDB truncation: which part of a long review is kept
+    "pre": "keep the end (pre-truncation)",
+    "post": "keep the start (post-truncation)",
+    # clipping and attention
+    "none": "none",
+    "per_tensor": "per-tensor clipping",
+    "global": "global-norm clipping",
+    "luong": "Luong attention",
+    "bahdanau": "Bahdanau attention",
+    # data sources
+    "path": "a local copy",
+    "synthetic": "synthetic stand-in",
+}
+
+
+def plain(value) -> str:
+    """The plain name of a config value (`"rnn"` -> `"SimpleRNN"`); other values as `str(value)`."""
+    return PLAIN.get(value, str(value)) if isinstance(value, str) else str(value)
