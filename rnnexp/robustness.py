@@ -11,22 +11,28 @@ goes to an MLflow run (`rnnexp.role=robustness`) and to a JSON record that
 the README's robustness table is generated from (`rnnexp.robustness_table`).
 """
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import tempfile
 import time
 from pathlib import Path
 
 from rnnexp import console
-from rnnexp.config import flatten
+from rnnexp.config import ConfigError, flatten
 
 __all__ = [
+    "RecordError",
     "SeedOutcome",
+    "check_record_path",
     "config_signature",
+    "load_record",
     "merge_records",
     "run_robustness",
     "summarize",
@@ -34,6 +40,11 @@ __all__ = [
 ]
 
 RECORD_VERSION = 1
+LOCK_WAIT_S = 30  # another run holds a record's lock for a write: milliseconds
+
+
+class RecordError(ConfigError):
+    """A robustness record that cannot be read, trusted or written; nothing was changed."""
 
 
 @dataclasses.dataclass
@@ -163,6 +174,213 @@ def _finding_signature(outcome: dict) -> tuple:
     return tuple(sorted((c["label"], c["op"], c["threshold"]) for c in outcome["checks"]))
 
 
+def check_record_path(path):
+    """Refuse, before anything trains, a record path that cannot be read and replaced."""
+    path = Path(path)
+    fix = "name a .json file, or `--record -` for none"
+    if path.exists():
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise RecordError(f"--record {path} is a folder; {fix}")
+        if not stat.S_ISREG(mode):
+            raise RecordError(f"--record {path} is not a regular file (a FIFO or device?); {fix}")
+        if not os.access(path, os.R_OK):
+            raise RecordError(f"--record {path} is not readable; fix its permissions or {fix}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folders to create go under the first that exists
+    if not folder.is_dir():
+        raise RecordError(f"--record {path}: {folder} is a file, not a folder; {fix}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RecordError(f"--record {path}: the folder {folder} is not writable; {fix}")
+
+
+def load_record(path) -> dict | None:
+    """The record at `path`, checked whole; None when there is none yet.
+
+    Raises:
+        RecordError: the path is a folder or special file, the file is not
+            JSON (truncated, hand-edited) or not a robustness record.
+    """
+    path = Path(path)
+    check_record_path(path)
+    if not path.exists():
+        return None
+    restore = f"restore it (`git checkout -- {path}`) or pass --record another file"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise RecordError(f"{path} is not a robustness record (not UTF-8); {restore}") from None
+    except json.JSONDecodeError as err:
+        raise RecordError(
+            f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}; "
+            f"truncated?); {restore}"
+        ) from None
+    except OSError as err:
+        raise RecordError(f"cannot read {path}: {err.strerror or err}") from None
+    problem = _record_problem(record)
+    if problem:
+        raise RecordError(f"{path} is not a robustness record: {problem}; {restore}")
+    return record
+
+
+def _record_problem(record) -> str | None:
+    """What makes `record` unusable as a robustness record, or None."""
+    if not isinstance(record, dict):
+        return f"expected an object, found {type(record).__name__}"
+    for key, kind in (("experiment", str), ("profile", str), ("overrides", dict)):
+        if not isinstance(record.get(key), kind):
+            return f"{key!r} missing or not a {kind.__name__}"
+    if not isinstance(record.get("outcomes"), list):
+        return "'outcomes' missing or not a list"
+    seen = set()
+    for k, o in enumerate(record["outcomes"]):
+        where = f"outcome {k + 1}"
+        if not isinstance(o, dict):
+            return f"{where} is not an object"
+        seed = o.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            return f"{where} has no seed (an integer >= 0)"
+        if seed in seen:
+            return f"seed {seed} is recorded twice"
+        seen.add(seed)
+        if not isinstance(o.get("passed"), bool):
+            return f"{where} (seed {seed}) has no 'passed' (true or false)"
+        if not _is_number(o.get("wall_s")):
+            return f"{where} (seed {seed}) has no 'wall_s' (seconds)"
+        if not isinstance(o.get("checks"), list):
+            return f"{where} (seed {seed}) has no 'checks' list"
+        for c in o["checks"]:
+            if not (
+                isinstance(c, dict)
+                and isinstance(c.get("label"), str)
+                and isinstance(c.get("op"), str)
+                and _is_number(c.get("threshold"))
+                and isinstance(c.get("log"), bool)
+                and (c.get("margin") is None or _is_number(c.get("margin")))
+            ):
+                return f"{where} (seed {seed}) has a check without label/op/threshold/log/margin"
+    return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_HEADER = ("experiment", "profile", "overrides", "seeds_per_sweep", "config")
+
+
+def _drops(old: dict | None, new: dict) -> tuple[list[dict], str]:
+    """The outcomes of `old` that merging `new` into it drops or replaces, and why."""
+    if not old:
+        return [], ""
+    kept = merge_records(old, new)["outcomes"]
+    gone = [o for o in old["outcomes"] if o not in kept]
+    if not gone:
+        return [], ""
+    default = {"seeds_per_sweep": 1, "config": new.get("config")}
+    for key in _HEADER:
+        if old.get(key, default.get(key)) != new.get(key):
+            was, now = old.get(key), new.get(key)
+            return gone, f"they were recorded for another {key} ({was!r}, here {now!r})"
+    fresh = {o["seed"] for o in new["outcomes"]}
+    if all(o["seed"] in fresh for o in gone):
+        return gone, "those seeds ran again"
+    layers = {o.get("layers") for o in new["outcomes"]}
+    if any(o.get("layers") not in layers for o in gone):
+        return gone, f"they ran on other layers, not {', '.join(sorted(map(str, layers)))}"
+    return gone, "they were judged by other checks or thresholds (a restated finding)"
+
+
+def _seed_list(outcomes) -> str:
+    from rnnexp.robustness_table import seed_ranges
+
+    return seed_ranges(o["seed"] for o in outcomes)
+
+
+@contextlib.contextmanager
+def _records_locked(folder: Path):
+    """One writer at a time in `folder`: a read-merge-write of a record is not interleaved.
+
+    `flock` on the folder itself: no lock file is left among the records, and
+    the kernel releases the lock when its process dies, however it dies.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one writer at a time is on the user
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline, said = time.monotonic() + LOCK_WAIT_S, False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not said:
+                    console.say(f"robustness: waiting for another process writing to {folder}")
+                    said = True
+                if time.monotonic() > deadline:
+                    raise RecordError(
+                        f"another process has held the lock on {folder} for {LOCK_WAIT_S} s; "
+                        "see which (`fuser -v` on the folder) and try again"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_atomically(path: Path, record: dict):
+    """Replace `path` by `record` in one step: a reader sees the old file or the new, never half."""
+    text = json.dumps(record, indent=1) + "\n"
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, OSError):
+            why = err.strerror or err
+            raise RecordError(f"cannot write {path}: {why}; it is left as it was") from None
+        raise
+
+
+def save_outcomes(path, new: dict, replace: bool = False) -> dict:
+    """Merge `new` into the record at `path` under its folder's lock, atomically.
+
+    Outcomes already recorded are dropped or replaced only with `replace`,
+    and then said; otherwise `RecordError`, and the file is left as it was.
+
+    Returns:
+        The merged record, as written.
+    """
+    path = Path(path)
+    check_record_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _records_locked(path.parent):
+        old = load_record(path)
+        gone, why = _drops(old, new)
+        if gone and not replace:
+            raise RecordError(
+                f"{path} holds {len(gone)} outcome(s) (seeds {_seed_list(gone)}) this run would "
+                f"drop: {why}; nothing was written. --replace drops them, or --record another file"
+            )
+        if gone:
+            dropped = _seed_list(gone)
+            console.say(f"robustness: --replace: dropped seeds {dropped} from {path} ({why})")
+        record = merge_records(old, new)
+        _write_atomically(path, record)
+    return record
+
+
 def _metric_key(label: str) -> str:
     """An MLflow-safe metric name for a check label."""
     return re.sub(r"[^\w.\- /]", "_", label).strip()[:200]
@@ -201,74 +419,108 @@ def run_robustness(
     tracker,
     overrides: dict | None = None,
     record_path: Path | None = None,
+    replace: bool = False,
 ) -> dict:
     """Run `exp`'s `profile` once per absolute seed; log and return the record.
 
-    Each seed is the normal tracked sweep (`runner.run_experiment`). A sweep
-    that raises counts as a FAIL with no margins, and the next seed runs.
+    Each seed is the normal tracked sweep (`runner.run_experiment`). Its
+    outcome is merged into `record_path` as soon as it is known (atomically,
+    under a lock), so an interrupted run keeps every seed it finished. Only
+    sweeps that ran their trials are outcomes: a sweep that raises (a store
+    or data fault), loses a trial or finishes none stops the run with the
+    record as it was. The record is read and checked before anything trains;
+    seeds it holds are skipped, and outcomes it holds for another config,
+    finding or layers are refused, unless `replace` (which says what it drops).
 
     Returns:
         The record: experiment, profile, overrides, `outcomes` (one per seed,
         merged with those already in `record_path`) and `summary`.
     """
-    from rnnexp import runner
     from rnnexp.layers.recurrent import layers_label
     from rnnexp.tracking import git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
     commit = git_tags().get("git.commit")
     layers = layers_label(impl=overrides.get("model.impl", "rnnexp"))
-    outcomes = []
-    for seed in seeds:
-        seed_overrides = {**overrides, "seed": seed}
-        cfg = exp.resolve(profile, seed_overrides)
-        console.say(f"robustness: {exp.name} ({profile}) at seed {seed}")
-        start = time.monotonic()
-        try:
-            outcome = runner.run_experiment(
-                exp, cfg, profile=profile, tracker=tracker, overrides=seed_overrides
-            )
-        except Exception as err:  # one broken seed is a finding too; go on
-            from rnnexp.catalog import Finding
-
-            reason = f"{type(err).__name__}: {err}".splitlines()[0]
-            console.say(f"robustness: seed {seed} raised {reason}")
-            wall = time.monotonic() - start
-            result = SeedOutcome.of(seed, Finding(False, reason), wall, None, commit, layers)
-        else:
-            result = SeedOutcome.of(
-                seed,
-                outcome.finding,
-                time.monotonic() - start,
-                outcome.parent_run_id,
-                commit,
-                layers,
-            )
-        outcomes.append(dataclasses.asdict(result))
-        _print_seed(outcomes[-1])
-
     first = exp.resolve(profile, {**overrides, "seed": seeds[0]})
-    record = {
+    header = {
         "version": RECORD_VERSION,
         "experiment": exp.name,
         "profile": profile,
         "overrides": overrides,
         "seeds_per_sweep": sweep_seed_span(exp, first),
         "config": config_signature(first),
-        "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "outcomes": outcomes,
     }
-    this_run = merge_records(None, record)
+    record = None
     if record_path is not None:
-        old = json.loads(record_path.read_text()) if record_path.exists() else None
-        record = merge_records(old, record)
-        record_path.parent.mkdir(parents=True, exist_ok=True)
-        record_path.write_text(json.dumps(record, indent=1) + "\n")
-    else:
-        record = this_run
+        record_path = Path(record_path)
+        record = load_record(record_path)  # a broken record is refused before training
+        nothing_yet = {"seed": -1, "passed": False, "wall_s": 0, "checks": [], "layers": layers}
+        gone, why = _drops(record, {**header, "outcomes": [nothing_yet]})
+        if gone and not replace:
+            raise RecordError(
+                f"{record_path} holds {len(gone)} outcome(s) (seeds {_seed_list(gone)}) this run "
+                f"would drop: {why}. --replace drops them, or --record another file"
+            )
+        recorded = {o["seed"] for o in (record or {}).get("outcomes", [])}
+        if recorded & set(seeds) and not replace:
+            console.say(
+                f"robustness: seeds {_seed_list({'seed': s} for s in recorded & set(seeds))} are "
+                f"recorded in {record_path} already: skipped (--replace runs them again)"
+            )
+            seeds = [s for s in seeds if s not in recorded]
+    outcomes = []
+    for seed in seeds:
+        outcome = _run_seed(exp, profile, overrides, seed, tracker, record_path)
+        result = dataclasses.asdict(SeedOutcome.of(seed, *outcome, commit, layers))
+        outcomes.append(result)
+        _print_seed(result)
+        if record_path is not None:
+            stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            new = {**header, "updated": stamp, "outcomes": [result]}
+            record = save_outcomes(record_path, new, replace)
+
+    this_run = merge_records(None, {**header, "outcomes": outcomes})
+    if not outcomes:
+        console.say("robustness: no seed to run")
+        return record or this_run
     _log_summary(exp, profile, tracker, this_run, seeds)
     _print_summary(this_run["summary"], record_path, record)
-    return record
+    return record if record_path is not None else this_run
+
+
+def _run_seed(exp, profile, overrides, seed, tracker, record_path):
+    """`(finding, wall_s, parent_run_id)` of one seed's sweep, if it ran its trials.
+
+    Raises:
+        The sweep's own error, or `RecordError` for a sweep that lost a trial
+        or finished none: a fault, not a finding, so nothing is recorded.
+    """
+    from rnnexp import runner
+
+    seed_overrides = {**overrides, "seed": seed}
+    cfg = exp.resolve(profile, seed_overrides)
+    console.say(f"robustness: {exp.name} ({profile}) at seed {seed}")
+    start = time.monotonic()
+    kept = f"; {record_path} keeps the seeds finished before" if record_path else ""
+    try:
+        outcome = runner.run_experiment(
+            exp, cfg, profile=profile, tracker=tracker, overrides=seed_overrides
+        )
+    except Exception:
+        console.say(
+            f"robustness: seed {seed}'s sweep stopped before it finished: not recorded{kept}"
+        )
+        raise
+    finished = [r for r in outcome.results if r.status == "FINISHED"]
+    if outcome.lost or not finished:
+        first = next((r.error for r in outcome.results if r.error), "no reason recorded")
+        what = f"lost {outcome.lost} trial(s)" if outcome.lost else "finished no trial"
+        raise RecordError(
+            f"seed {seed}'s sweep {what} ({first}): a fault, not a finding, so it is not "
+            f"recorded{kept}"
+        )
+    return outcome.finding, time.monotonic() - start, outcome.parent_run_id
 
 
 def _print_seed(o: dict):

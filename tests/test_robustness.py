@@ -118,8 +118,13 @@ def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
     robustness.run_robustness(
         Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
     )
+    with pytest.raises(robustness.RecordError, match="--replace drops them"):
+        robustness.run_robustness(
+            ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+        )
+    assert [o["seed"] for o in json.loads(path.read_text())["outcomes"]] == [10, 11]
     record = robustness.run_robustness(
-        ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+        ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path, replace=True
     )
     assert [o["seed"] for o in record["outcomes"]] == [13]  # 10, 11 were judged by 1.0
 
@@ -147,7 +152,7 @@ def test_a_profile_that_runs_another_config_starts_its_record_afresh(tracker, tm
     )
     assert [o["seed"] for o in again["outcomes"]] == [10, 11, 13]
     record = robustness.run_robustness(
-        ToyReprofiled(), profile="ci", seeds=[14], tracker=tracker, record_path=path
+        ToyReprofiled(), profile="ci", seeds=[14], tracker=tracker, record_path=path, replace=True
     )
     assert [o["seed"] for o in record["outcomes"]] == [14]
     assert record["config"] != again["config"]
@@ -176,7 +181,7 @@ def test_outcomes_name_their_layers_and_other_layers_start_the_record_afresh(tra
     old["outcomes"][0]["layers"] = here.replace(f"(r{REVISION})", f"(r{REVISION - 1})")
     path.write_text(json.dumps(old))
     record = robustness.run_robustness(
-        Toy(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+        Toy(), profile="ci", seeds=[13], tracker=tracker, record_path=path, replace=True
     )
     assert [o["seed"] for o in record["outcomes"]] == [11, 13]
 
@@ -191,7 +196,7 @@ def test_a_profile_that_now_pools_seeds_starts_its_record_afresh(tracker, tmp_pa
         profiles = {"ci": {"seeds": 4}}
 
     record = robustness.run_robustness(
-        ToyPooled(), profile="ci", seeds=[20], tracker=tracker, record_path=path
+        ToyPooled(), profile="ci", seeds=[20], tracker=tracker, record_path=path, replace=True
     )
     assert [o["seed"] for o in record["outcomes"]] == [20]
 
