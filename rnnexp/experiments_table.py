@@ -67,7 +67,18 @@ def row(exp, records_dir="robustness") -> dict[str, str]:
 
 
 def render(experiments: dict, records_dir="robustness") -> str:
-    """A markdown table, one row per experiment, in catalog (name) order."""
+    """A markdown table, one row per experiment, in catalog (name) order.
+
+    Raises:
+        ConfigError: `records_dir` holds no record of any of them (run from
+            elsewhere than the checkout's root): a table of "not measured"
+            rows would wipe the README's evidence.
+    """
+    if not any((Path(records_dir) / f"{name}-{PROFILE}.json").is_file() for name in experiments):
+        raise ConfigError(
+            f"no robustness records in {Path(records_dir).resolve()}; run this from the "
+            "checkout's root, where robustness/ holds them"
+        )
     lines = [
         "| name | what it shows | runtime on 2 CPU cores | expected result "
         f"| robustness (`{PROFILE}`, fresh seeds) |",

@@ -62,8 +62,28 @@ def _minutes(seconds) -> str:
 
 
 def render(records_dir="robustness") -> str:
-    """A markdown table: one row per check of every recorded finding."""
-    records = [json.loads(p.read_text()) for p in sorted(Path(records_dir).glob("*.json"))]
+    """A markdown table: one row per check of every recorded finding.
+
+    Raises:
+        ConfigError: `records_dir` holds no record, or one that is not JSON.
+    """
+    from rnnexp.config import ConfigError
+
+    paths = sorted(Path(records_dir).glob("*.json"))
+    if not paths:
+        raise ConfigError(
+            f"no robustness records in {Path(records_dir).resolve()}; run this from the "
+            "checkout's root, or name the folder with --records"
+        )
+    records = []
+    for path in paths:
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, OSError) as err:
+            raise ConfigError(
+                f"{path} is not a robustness record ({err}); restore it (`git checkout -- "
+                f"{path}`) or move it out of {records_dir}"
+            ) from None
     lines = [
         "| experiment | profile | layers | seeds | passed | check | smallest margin "
         "| wall time per seed |",

@@ -58,8 +58,9 @@ def _record(folder, name="toy_row", per_sweep=None, margins=None):
 
 
 def test_a_row_without_a_record_says_not_measured(tmp_path):
-    table = experiments_table.render({"toy_row": _Row()}, tmp_path / "none")
-    assert table.splitlines()[2] == "| `toy_row` | a \\| b | `ci` 1 min | – | not measured |"
+    _record(tmp_path, name="other_row")  # the folder holds records, not toy_row's
+    table = experiments_table.render({"toy_row": _Row(), "other_row": _Row()}, tmp_path)
+    assert table.splitlines()[3] == "| `toy_row` | a \\| b | `ci` 1 min | – | not measured |"
 
 
 def test_the_robustness_column_quotes_the_tightest_check(tmp_path):
@@ -84,14 +85,20 @@ def test_a_broken_record_is_one_clear_error(tmp_path, monkeypatch, capsys, text)
 def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_them(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.chdir(tmp_path)  # no robustness/ here: every row "not measured"
+    monkeypatch.chdir(tmp_path)  # no robustness/ here: refused, the README kept
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{experiments_table.BEGIN}\nold\n{experiments_table.END}\nrest\n")
+    before = readme.read_text()
+    assert cli.main(["list", "--format", "markdown", "--write", str(readme)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no robustness records in" in err
+    assert readme.read_text() == before
+    _record(tmp_path / "robustness", name="tagging")
     assert cli.main(["list", "--format", "markdown", "--write", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith(f"intro\n{experiments_table.BEGIN}\n| name |")
     assert text.endswith(f"\n{experiments_table.END}\nrest\n") and "\nold\n" not in text
-    assert text.count("not measured") == len(catalog.load_catalog())
+    assert text.count("not measured") == len(catalog.load_catalog()) - 1
     capsys.readouterr()
     readme.write_text("no markers\n")
     assert cli.main(["list", "--write", str(readme)]) == 2
