@@ -8,8 +8,8 @@ changed file or setting is a miss, never a stale hit.
 
 Entries are plain `.npz` files (flat int32 ids with offsets, no pickled
 objects: `np.load(allow_pickle=False)` reads them) written atomically, so two
-processes filling the same entry at once cannot leave a torn file. A corrupt
-entry is ignored and rebuilt.
+processes filling the same entry at once cannot leave a torn file. A damaged
+entry (a disk fault, a truncated copy) is named on the console and rebuilt.
 
 Location: `$RNNEXP_CACHE_DIR`, else `~/.cache/rnnexp`.
 """
@@ -53,6 +53,15 @@ def _pack(sequences) -> tuple[np.ndarray, np.ndarray]:
     return ids, offsets
 
 
+def _checked(ids, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """`(ids, offsets)` if the offsets cut `ids` into reviews; else ValueError."""
+    if offsets.ndim != 1 or len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(ids):
+        raise ValueError("offsets do not span the token ids")
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets go backwards")
+    return ids, offsets
+
+
 def _unpack(ids, offsets) -> list:
     return [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
@@ -80,14 +89,19 @@ def load_or_build(path: Path, settings: dict, build, kind: str = "imdb"):
             with np.load(entry, allow_pickle=False) as f:
                 if str(f["key"]) == key_text:
                     splits = {
-                        "x_train": _unpack(f["train_ids"], f["train_offsets"]),
+                        "x_train": _unpack(*_checked(f["train_ids"], f["train_offsets"])),
                         "y_train": f["y_train"],
-                        "x_test": _unpack(f["test_ids"], f["test_offsets"]),
+                        "x_test": _unpack(*_checked(f["test_ids"], f["test_offsets"])),
                         "y_test": f["y_test"],
                     }
-                    return splits, "hit"
-        except (OSError, ValueError, KeyError, EOFError):
-            pass  # a torn or foreign file: rebuild it below
+                    if len(splits["y_train"]) == len(splits["x_train"]) and len(
+                        splits["y_test"]
+                    ) == len(splits["x_test"]):
+                        return splits, "hit"
+                    raise ValueError("labels and reviews differ in number")
+        except Exception as err:  # noqa: BLE001 -- any unreadable entry: zip, zlib, CRC, layout
+            reason = (str(err).splitlines() or [type(err).__name__])[0][:200]
+            print(f"token cache: {entry} is damaged ({reason}): rebuilding it", flush=True)
     splits = build()
     _write(entry, key_text, splits)
     return splits, "miss"
