@@ -43,6 +43,10 @@ POSITIVE_COUNTS = frozenset(
 NON_NEGATIVE = frozenset(
     {"max_words", "min_count", "min_pool", "max_train", "max_test", "max_chars", "max_images"}
 )
+# NumPy takes seeds below 2**32; a sweep's trials use seed, seed + 1, ...: room for them.
+MAX_SEED = 2**31 - 1
+# No config value needs more (and NumPy, TensorFlow and JSON all stop at 64 bits).
+MAX_INT = 2**63 - 1
 
 
 class ConfigError(ValueError):
@@ -68,7 +72,7 @@ def check_common(cfg, prefix=""):
         if dataclasses.is_dataclass(value):
             check_common(value, key + ".")
         elif field.name == "seed" and isinstance(value, int):
-            check(value >= 0, key, value, "an integer >= 0")
+            check(0 <= value <= MAX_SEED, key, value, f"an integer from 0 to {MAX_SEED}")
         elif field.name in POSITIVE_COUNTS and isinstance(value, int):
             check(value >= 1, key, value, "an integer >= 1")
         elif field.name in NON_NEGATIVE and isinstance(value, int):
@@ -194,7 +198,8 @@ def _describe(annotation) -> str:
 def _coerce(value, annotation, key):
     """Check `value` against `annotation`, converting lists to tuples, int to float."""
     origin = typing.get_origin(annotation)
-    bad = ConfigError(f"invalid value for {key}: {value!r} (expected {_describe(annotation)})")
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:60] + "..."
+    bad = ConfigError(f"invalid value for {key}: {shown} (expected {_describe(annotation)})")
     if origin is Literal:
         choices = typing.get_args(annotation)
         if value is None and "none" in choices:  # the CLI reads a bare `none` as None
@@ -230,12 +235,20 @@ def _coerce(value, annotation, key):
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad
+        if abs(value) > MAX_INT:
+            raise ConfigError(
+                f"invalid value for {key}: {shown} (expected an integer of at most 19 digits)"
+            )
         return value
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
-        if not math.isfinite(float(value)):  # 1e999 parses as inf
-            raise ConfigError(f"invalid value for {key}: {value!r} (expected a finite number)")
+        try:
+            finite = math.isfinite(float(value))  # 1e999 parses as inf
+        except OverflowError:  # an integer of hundreds of digits
+            finite = False
+        if not finite:
+            raise ConfigError(f"invalid value for {key}: {shown} (expected a finite number)")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):
