@@ -34,6 +34,9 @@ import time
 __all__ = ["add_arguments", "run_bench"]
 
 
+MAX_BATCH_ELEMENTS = 2**30
+
+
 def add_arguments(p):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--timesteps", type=int, default=200)
@@ -337,6 +340,14 @@ def check_arguments(args):
         value = getattr(args, flag)
         if value < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+    # One batch of inputs or of hidden states, as float32: more than 4 GiB is a typo.
+    elements = args.batch * args.timesteps * max(args.input_dim, args.units)
+    if elements > MAX_BATCH_ELEMENTS:
+        raise ConfigError(
+            f"--batch {args.batch} x --timesteps {args.timesteps} x "
+            f"{max(args.input_dim, args.units)} features is {elements:,} numbers a batch; "
+            f"at most {MAX_BATCH_ELEMENTS:,} (4 GiB of float32)"
+        )
 
 
 def run_bench(args) -> int:

@@ -13,6 +13,8 @@ import sys
 
 __all__ = ["main"]
 
+MAX_ROBUSTNESS_SEEDS = 1000  # a seed is a whole sweep: minutes each
+
 
 def _quiet_backends():
     # TensorFlow's C++ start-up chatter hides the lines users need.
@@ -160,6 +162,12 @@ def _add_robustness_parsers(sub):
         metavar="PATH",
         help="JSON record to merge the outcomes into (default: robustness/NAME-PROFILE.json; "
         "'-' for none)",
+    )
+    rob.add_argument(
+        "--replace",
+        action="store_true",
+        help="run seeds the record holds again, and drop its outcomes for another config, "
+        "finding or layers (each drop is said); without it they are kept and refused",
     )
     rob.add_argument(
         "--check", action="store_true", help="exit 1 unless the finding held at every seed"
@@ -324,11 +332,11 @@ def _cmd_robustness(args):
 
     from rnnexp import catalog, startup
     from rnnexp.config import ConfigError, parse_assignment
-    from rnnexp.robustness import run_robustness, sweep_seed_span
+    from rnnexp.robustness import load_record, run_robustness, sweep_seed_span
     from rnnexp.tracking import Tracker
 
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    if not 1 <= args.seeds <= MAX_ROBUSTNESS_SEEDS:
+        raise ConfigError(f"--seeds must be 1-{MAX_ROBUSTNESS_SEEDS}, got {args.seeds}")
     exp = catalog.get(args.name)
     overrides = dict(parse_assignment(text) for text in args.overrides)
     if "seed" in overrides:
@@ -339,10 +347,12 @@ def _cmd_robustness(args):
     if stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {stride}")
     seeds = [args.start + k * stride for k in range(args.seeds)]
+    exp.resolve(args.profile, {**overrides, "seed": seeds[-1]})  # the last seed is in range too
     if args.record == "-":
         record_path = None
     else:
         record_path = Path(args.record or f"robustness/{exp.name}-{args.profile}.json")
+        load_record(record_path)  # a record that cannot be merged into: before any import
     startup.import_backend(args.verbose)
     record = run_robustness(
         exp,
@@ -351,6 +361,7 @@ def _cmd_robustness(args):
         tracker=Tracker(exp.name, args.tracking_uri),
         overrides=overrides,
         record_path=record_path,
+        replace=args.replace,
     )
     this_run = [o for o in record["outcomes"] if o["seed"] in seeds]
     return 1 if args.check and not all(o["passed"] for o in this_run) else 0
@@ -462,19 +473,41 @@ def _unexpected(err: Exception) -> str:
     )
 
 
+# A terminal can end a command with these besides Ctrl-C: kill and schedulers'
+# timeouts send SIGTERM, a closed terminal or a dropped ssh session SIGHUP.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
 @contextlib.contextmanager
-def _interrupt_on_sigterm():
-    """SIGTERM (kill, a scheduler's timeout) ends a run like Ctrl-C: runs marked KILLED."""
+def _interrupt_on_stop_signals():
+    """End a command on a stop signal as on Ctrl-C (runs marked KILLED), naming the signal."""
+    signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
 
     def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the cleanup finish
-        raise KeyboardInterrupt
+        for s in signums:  # once: let the cleanup finish
+            signal.signal(s, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {s: signal.signal(s, interrupt) for s in signums}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _interrupted(err: KeyboardInterrupt, command: str) -> int:
+    """Say how the command was stopped (if anyone still reads it); 128 + the signal."""
+    name = err.args[0] if err.args else "Ctrl-C"
+    where = ""
+    if command in ("run", "bench", "robustness"):
+        where = "; the run is marked KILLED in MLflow"
+    if command == "robustness":
+        where += ", and the seeds finished before are kept in the record"
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        print(f"interrupted ({name}){where}", file=sys.stderr, flush=True)
+    signum = getattr(signal, str(name), signal.SIGINT)
+    return 128 + int(signum)
 
 
 def main(argv=None) -> int:
@@ -494,12 +527,13 @@ def main(argv=None) -> int:
         "ui": _cmd_ui,
     }
     try:
-        if args.command == "bench":
-            from rnnexp.bench import run_bench
+        with _interrupt_on_stop_signals():
+            if args.command == "bench":
+                from rnnexp.bench import check_arguments, run_bench
 
-            startup.import_backend()
-            return run_bench(args)
-        with _interrupt_on_sigterm() if args.command == "run" else contextlib.nullcontext():
+                check_arguments(args)  # a bad flag: one line, without TensorFlow's seconds
+                startup.import_backend()
+                return run_bench(args)
             return handlers[args.command](args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -507,10 +541,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader left (`list | head`): nothing more to say
         sys.stderr = open(os.devnull, "w")  # and no complaint at interpreter exit
         return 0
-    except KeyboardInterrupt:
-        where = "; the run is marked KILLED in MLflow" if args.command in ("run", "bench") else ""
-        print(f"interrupted{where}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        return _interrupted(err, args.command)
     except Exception as err:  # no traceback for a user: one line, and the exit status says
         if os.environ.get("RNNEXP_DEBUG") == "1":
             raise

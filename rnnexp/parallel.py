@@ -10,9 +10,9 @@ The parent hands out one trial at a time over a pipe to each worker, so it
 always knows which trial a worker holds. A worker that dies (kill -9, out of
 memory) loses only that trial: it is recorded KILLED with the reason, a new
 worker takes the next trial, and the sweep ends FAILED so a plain `--resume`
-runs what was lost. On Ctrl-C (or SIGTERM to the parent) no trial starts any more; the
-workers' running trials are marked KILLED and the workers stop within
-seconds. Workers ignore the terminal's SIGINT, so the parent decides.
+runs what was lost. On Ctrl-C (or SIGTERM or SIGHUP to the parent) no trial starts
+any more; the workers' running trials are marked KILLED and the workers stop within
+seconds. Workers ignore the terminal's SIGINT and SIGHUP, so the parent decides.
 
 Workers run trials through `rnnexp.trial` like every executor; for more
 than one machine see `rnnexp.ray_executor` (`--executor ray`).
@@ -48,7 +48,9 @@ def _interrupt(signum, frame):
     if _STATE["stopping"] and not _STATE["busy"]:
         return
     _STATE["stopping"] = True
-    raise KeyboardInterrupt
+    # Reparented: PR_SET_PDEATHSIG sent it, the sweep's process is gone (kill -9).
+    orphaned = os.getppid() != _STATE.get("parent")
+    raise KeyboardInterrupt("its sweep's process died" if orphaned else "its sweep was stopped")
 
 
 def _die_with_parent():
@@ -71,7 +73,10 @@ def set_threads(threads: int):
 
 def _worker_main(conn, setup, threads: int):
     """A worker process: run the trials the parent sends until it sends None."""
+    _STATE["parent"] = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
+    if hasattr(signal, "SIGHUP"):  # and a closed terminal's SIGHUP too
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent()
     set_threads(threads)
@@ -176,8 +181,10 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
                 results[index] = payload
                 report(payload)
                 start_next(conn, process)
-    except KeyboardInterrupt:
-        _stop(running, tracker, parent_id, "interrupted (Ctrl-C): its worker was stopped")
+    except KeyboardInterrupt as err:
+        from rnnexp.tracking import interrupted_reason
+
+        _stop(running, tracker, parent_id, f"{interrupted_reason(err)}: its worker was stopped")
         raise
     except BaseException as err:
         _stop(running, tracker, parent_id, f"the sweep stopped: {err}".splitlines()[0])

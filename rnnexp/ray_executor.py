@@ -221,13 +221,15 @@ def run_on_ray(setup, tracker, trials, todo, results, workers: int, address: str
                         results[index] = TrialResult(trials[index], "KILLED", error=reason)
                         end_orphans(tracker, setup.parent_id, {index}, reason)
                     report(results[index])
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
+            from rnnexp.tracking import interrupted_reason
+
             _cancel(
                 ray,
                 pending,
                 tracker,
                 setup.parent_id,
-                "interrupted (Ctrl-C): its Ray task was cancelled",
+                f"{interrupted_reason(err)}: its Ray task was cancelled",
             )
             raise
         except BaseException as err:

@@ -623,8 +623,8 @@ class Tracker:
             if not sweep:  # its trial: the new owner runs it again
                 self._end(reporter, "KILLED", str(err))
             raise  # the sweep itself now belongs to the new owner: leave it alone
-        except KeyboardInterrupt:
-            self._end(reporter, "KILLED", "interrupted (Ctrl-C)")
+        except KeyboardInterrupt as err:
+            self._end(reporter, "KILLED", interrupted_reason(err))
             raise
         except BaseException as err:
             reason = f"{type(err).__name__}: {err}".splitlines()[0][:500]
@@ -732,6 +732,11 @@ class RunRecord:
             dict(run.data.params),
             dict(run.data.metrics),
         )
+
+
+def interrupted_reason(err: KeyboardInterrupt) -> str:
+    """`interrupted (Ctrl-C)`, or the signal that stopped the run (`rnnexp.cli` names it)."""
+    return f"interrupted ({err.args[0] if err.args else 'Ctrl-C'})"
 
 
 def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:

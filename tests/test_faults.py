@@ -620,7 +620,7 @@ def test_4_ctrl_c_under_workers_starts_nothing_new_and_stops_promptly(toy):
     proc.send_signal(signal.SIGINT)
     start = time.monotonic()
     # Stopped when it says so; the interpreter's exit (TensorFlow's teardown) comes after.
-    lines_until(proc, "interrupted; the run is marked KILLED", seen)
+    lines_until(proc, "interrupted (Ctrl-C); the run is marked KILLED", seen)
     assert time.monotonic() - start < 8, "".join(seen)
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in "".join(seen) + rest, rest

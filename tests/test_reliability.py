@@ -1,0 +1,427 @@
+"""The evidence ledger survives faults (issue 32): records, signals, input limits, store faults.
+
+Robustness cases run the CLI in this process on `rel_toy`, an experiment whose
+trials train nothing (they report `seed % 3`), so each takes seconds; the
+signal cases run it as a subprocess.
+"""
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+
+from rnnexp import cli, robustness
+from rnnexp.data import token_cache
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_faults import one_line_error, spawn  # noqa: E402
+
+REL_TOY = textwrap.dedent(
+    '''
+    """rel_toy: one check that fails at every third seed; faults on demand (no training)."""
+    import dataclasses
+    import os
+    import time
+
+    from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+    from rnnexp.data.records import DataError
+
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        seed: int = 0
+        width: int = 1
+        fail_at: int = -1  # every trial of this seed's sweep fails
+        refuse_at: int = -1  # this seed's data is refused before any trial
+
+
+    @register
+    class RelToy(Experiment):
+        name = "rel_toy"
+        description = "a check that fails at every third seed"
+        metric = "score"
+        config = Config()
+        profiles = {"ci": {}}
+
+        def prepare(self, cfg):
+            if cfg.seed == cfg.refuse_at:
+                raise DataError(f"data refused at seed {cfg.seed}")
+
+        def trials(self, cfg):
+            return [{"value": 1}, {"value": 2}]
+
+        def run_trial(self, cfg, trial, ctx):
+            # faults from outside the config, so the same command can run again
+            if str(cfg.seed) == os.environ.get("REL_TOY_INTERRUPT_AT"):
+                raise KeyboardInterrupt
+            if cfg.seed == cfg.fail_at:
+                raise FloatingPointError("loss became nan")
+            if str(cfg.seed) == os.environ.get("REL_TOY_SLEEP_AT"):
+                print("rel_toy: sleeping", flush=True)
+                time.sleep(60)
+            return TrialResult(trial, metrics={"score": float(cfg.seed % 3)})
+
+        def finding(self, cfg, results):
+            finished = [r.metrics["score"] for r in results if r.status == "FINISHED"]
+            score = min(finished, default=-1.0)
+            return Finding.from_checks(f"score {score}", [Check("score", score, ">=", 1.0)])
+    '''
+)
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """`(record path, store uri)` for `rel_toy`, registered from a toy folder."""
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "rel_toy.py").write_text(REL_TOY)
+    monkeypatch.setenv("RNNEXP_EXPERIMENTS_DIR", str(folder))
+    return tmp_path / "records" / "rel_toy-ci.json", f"sqlite:///{tmp_path}/store/mlflow.db"
+
+
+def rob(capsys, toy, *argv):
+    """`(exit status, stdout, stderr)` of `robustness rel_toy` run in this process."""
+    record, uri = toy
+    args = ["robustness", "rel_toy", "--tracking-uri", uri, "--record", str(record), *argv]
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def seeds_in(path) -> list[int]:
+    return [o["seed"] for o in json.loads(Path(path).read_text())["outcomes"]]
+
+
+def sweeps(uri) -> list:
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.search_runs(experiment_names=["rel_toy"], output_format="list")
+    return [r for r in found if r.data.tags.get("rnnexp.role") == "sweep"]
+
+
+# -- 1. faults are never recorded as findings ---------------------------------------------
+
+
+def test_a_sweep_that_fails_every_trial_is_a_fault_not_a_finding(toy, capsys):
+    code, out, err = rob(capsys, toy, "--seeds", 3, "--start", 10, "--set", "fail_at=12")
+    assert code == 2 and one_line_error(err)
+    assert "seed 12's sweep finished no trial (FloatingPointError: loss became nan)" in err
+    assert seeds_in(toy[0]) == [10, 11]  # the seeds before it are kept
+
+
+def test_a_sweep_that_raises_records_nothing_and_stops(toy, capsys):
+    code, out, err = rob(capsys, toy, "--seeds", 3, "--start", 10, "--set", "refuse_at=11")
+    assert code == 2 and one_line_error(err) and "data refused at seed 11" in err
+    assert "seed 11's sweep stopped before it finished: not recorded" in out
+    assert seeds_in(toy[0]) == [10]
+    assert "seed 12" not in out  # stopped: a fault is not a reason to go on
+
+
+def test_a_store_fault_at_a_seed_leaves_the_record_untouched(toy, capsys, monkeypatch):
+    from rnnexp import runner
+    from rnnexp.tracking import StoreError
+
+    rob(capsys, toy, "--seeds", 2, "--start", 10)
+    before = toy[0].read_text()
+    run_experiment = runner.run_experiment
+
+    def read_only_at_13(exp, cfg, **kwargs):
+        if cfg.seed == 13:
+            raise StoreError("store /x/mlflow.db is not writable")
+        return run_experiment(exp, cfg, **kwargs)
+
+    monkeypatch.setattr(runner, "run_experiment", read_only_at_13)
+    code, out, err = rob(capsys, toy, "--seeds", 2, "--start", 12)
+    assert code == 2 and one_line_error(err) and "not writable" in err
+    assert seeds_in(toy[0]) == [10, 11, 12]
+    assert json.loads(toy[0].read_text())["outcomes"][:2] == json.loads(before)["outcomes"]
+
+
+def test_a_read_only_store_leaves_the_record_untouched(toy, tmp_path, capsys):
+    rob(capsys, toy, "--seeds", 2, "--start", 10)
+    before = toy[0].read_text()
+    store = tmp_path / "store"
+    os.chmod(store, 0o555)
+    os.chmod(store / "mlflow.db", 0o444)
+    try:
+        if os.access(store / "mlflow.db", os.W_OK):
+            pytest.skip("running as root: a read-only file is writable")
+        code, out, err = rob(capsys, toy, "--seeds", 1, "--start", 13)
+    finally:
+        os.chmod(store, 0o755)
+        os.chmod(store / "mlflow.db", 0o644)
+    assert code in (1, 2) and one_line_error(err) and "not writable" in err
+    assert toy[0].read_text() == before
+
+
+@pytest.mark.parametrize("argv", [["--start", 2**32], ["--start", 2**31 - 1, "--seeds", 2]])
+def test_seeds_beyond_numpys_range_are_refused_before_anything(toy, capsys, argv):
+    code, out, err = rob(capsys, toy, *argv)
+    assert code == 2 and one_line_error(err) and "invalid value for seed" in err
+    assert not toy[0].exists() and out == ""
+
+
+def test_run_refuses_a_seed_beyond_numpys_range(toy, capsys):
+    code = cli.main(["run", "rel_toy", "--seed", str(2**32), "--tracking-uri", toy[1]])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "from 0 to 2147483647" in err
+
+
+def test_a_billion_seeds_is_refused_at_once(toy, capsys):
+    start = time.monotonic()
+    code, out, err = rob(capsys, toy, "--seeds", 1_000_000_000)
+    assert code == 2 and one_line_error(err) and "--seeds must be 1-1000" in err
+    assert time.monotonic() - start < 5
+
+
+# -- 2. a broken record is refused before training; every seed is kept as it finishes ------
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"experiment": "rel_toy", "outcomes": [', "is not valid JSON (line 1"),
+        (
+            '{"experiment": "rel_toy", "profile": "ci", "overrides": {}, '
+            '"outcomes": [{"passed": true}]}',
+            "outcome 1 has no seed",
+        ),
+        ('{"experiment": "rel_toy", "profile": "ci", "overrides": {}, "outcomes": {}}', "list"),
+        ("[]", "expected an object"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_a_broken_record_is_refused_before_any_seed_trains(toy, capsys, content, message):
+    record, uri = toy
+    record.parent.mkdir(parents=True)
+    record.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out, err = rob(capsys, toy, "--seeds", 2)
+    assert code == 2 and one_line_error(err) and message in err and str(record) in err
+    assert "git checkout" in err  # what to do
+    assert not Path(uri.removeprefix("sqlite:///")).exists()  # nothing ran, no store made
+    assert record.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+
+
+def test_a_record_path_that_is_a_folder_or_not_writable_is_refused_first(toy, tmp_path, capsys):
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    code = cli.main(["robustness", "rel_toy", "--record", str(folder), "--tracking-uri", toy[1]])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "is a folder" in err
+    (tmp_path / "a_file").write_text("x")
+    inside = tmp_path / "a_file" / "rel_toy-ci.json"
+    code = cli.main(["robustness", "rel_toy", "--record", str(inside), "--tracking-uri", toy[1]])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "is a file, not a folder" in err
+
+
+def test_a_fifo_as_the_record_is_refused_without_blocking(toy, tmp_path, capsys):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    code = cli.main(["robustness", "rel_toy", "--record", str(fifo), "--tracking-uri", toy[1]])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "not a regular file" in err
+
+
+def test_ctrl_c_at_a_seed_keeps_every_seed_finished_before_it(toy, capsys, monkeypatch):
+    monkeypatch.setenv("REL_TOY_INTERRUPT_AT", "12")
+    code, out, err = rob(capsys, toy, "--seeds", 4, "--start", 10)
+    assert code == 130 and "interrupted (Ctrl-C)" in err and "kept in the record" in err
+    assert seeds_in(toy[0]) == [10, 11]
+    monkeypatch.delenv("REL_TOY_INTERRUPT_AT")
+    # the same command again runs only what is missing
+    code, out, err = rob(capsys, toy, "--seeds", 4, "--start", 10)
+    assert code == 0 and "seeds 10–11 are recorded" in out and "skipped" in out
+    assert seeds_in(toy[0]) == [10, 11, 12, 13]
+    assert len(sweeps(toy[1])) == 5  # 10, 11, the interrupted 12, then 12 and 13: none twice
+
+
+def test_writes_are_atomic_a_failed_write_leaves_the_record_and_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "toy-ci.json"
+    _write_seeds(path, [1], HEADER)
+    before = path.read_text()
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(robustness.os, "replace", full_disk)
+    with pytest.raises(robustness.RecordError, match="No space left on device; it is left as"):
+        _write_seeds(path, [2], HEADER)
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["toy-ci.json"]
+
+
+HEADER = {"experiment": "toy", "profile": "ci", "overrides": {}, "seeds_per_sweep": 1}
+
+
+def _write_seeds(path, seeds, header):
+    for seed in seeds:
+        outcome = {"seed": seed, "passed": True, "wall_s": 0.0, "checks": [], "layers": "x"}
+        robustness.save_outcomes(path, {**header, "outcomes": [outcome]})
+
+
+def test_concurrent_writers_lose_no_outcome(tmp_path):
+    """Two processes merging into one record at once: every seed of both is there."""
+    path = tmp_path / "records" / "toy-ci.json"
+    header = HEADER
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_write_seeds, args=(path, range(k, 60, 2), header)) for k in (0, 1)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert seeds_in(path) == list(range(60))
+
+
+def test_a_held_lock_is_waited_for_and_said(tmp_path, capsys, monkeypatch):
+    import fcntl
+
+    path = tmp_path / "toy-ci.json"
+    monkeypatch.setattr(robustness, "LOCK_WAIT_S", 0.3)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(robustness.RecordError, match="held the lock"):
+            _write_seeds(path, [1], HEADER)
+    finally:
+        os.close(fd)
+    assert "waiting for another process writing to" in capsys.readouterr().out
+    assert not path.exists()
+
+
+# -- 3. recorded evidence is replaced only on request, and said -----------------------------
+
+
+def test_other_overrides_never_replace_a_record_silently(toy, capsys):
+    rob(capsys, toy, "--seeds", 3, "--start", 10)
+    before = toy[0].read_text()
+    code, out, err = rob(capsys, toy, "--seeds", 1, "--start", 20, "--set", "width=2")
+    assert code == 2 and one_line_error(err)
+    assert "holds 3 outcome(s) (seeds 10–12) this run would drop" in err
+    assert "another overrides" in err and "--replace drops them" in err
+    assert toy[0].read_text() == before and len(sweeps(toy[1])) == 3  # refused before training
+    code, out, err = rob(capsys, toy, "--seeds", 1, "--start", 20, "--set", "width=2", "--replace")
+    assert code == 0 and "--replace: dropped seeds 10–12" in out
+    assert seeds_in(toy[0]) == [20]
+
+
+def test_replace_runs_recorded_seeds_again(toy, capsys):
+    rob(capsys, toy, "--seeds", 2, "--start", 10)
+    code, out, err = rob(capsys, toy, "--seeds", 2, "--start", 10)
+    assert code == 0 and "no seed to run" in out and len(sweeps(toy[1])) == 2
+    code, out, err = rob(capsys, toy, "--seeds", 1, "--start", 10, "--replace")
+    assert code == 0 and len(sweeps(toy[1])) == 3 and seeds_in(toy[0]) == [10, 11]
+
+
+def test_robustness_table_with_no_records_is_an_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "<!-- robustness-table:begin (generated: python -m rnnexp robustness-table) -->"
+        "\nold\n<!-- robustness-table:end -->\n"
+    )
+    before = readme.read_text()
+    for argv in (
+        ["robustness-table"],
+        ["robustness-table", "--write", "README.md"],
+        ["robustness-table", "--records", "MISSING"],
+    ):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert one_line_error(err) and "no robustness records in" in err
+    assert readme.read_text() == before
+    (tmp_path / "robustness").mkdir()
+    (tmp_path / "robustness" / "x-ci.json").write_text('{"experiment": ')
+    assert cli.main(["robustness-table"]) == 2
+    err = capsys.readouterr().err
+    assert one_line_error(err) and "x-ci.json is not a robustness record" in err
+
+
+# -- 4. a damaged token-cache entry is rebuilt, and named ----------------------------------
+
+
+@pytest.mark.parametrize("damage", ["truncate", "overwrite", "garbage"])
+def test_a_damaged_token_cache_entry_is_named_and_rebuilt(tmp_path, capsys, monkeypatch, damage):
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    source = tmp_path / "reviews.txt"
+    source.write_text("some reviews")
+    calls = []
+
+    def build():
+        calls.append(1)
+        ids = [np.arange(n, dtype="int32") for n in (3, 5, 2)] * 200
+        return {"x_train": ids, "y_train": np.zeros(600), "x_test": ids, "y_test": np.ones(600)}
+
+    token_cache.load_or_build(source, {"vocab": 10}, build)
+    (entry,) = (token_cache.cache_dir() / "imdb").glob("*.npz")
+    data = entry.read_bytes()
+    if damage == "truncate":
+        entry.write_bytes(data[: len(data) // 2])
+    elif damage == "overwrite":
+        entry.write_bytes(data[:600] + b"\0" * 1000 + data[1600:])
+    else:
+        entry.write_bytes(b"PK\x03\x04" + os.urandom(2000))
+    capsys.readouterr()
+    splits, status = token_cache.load_or_build(source, {"vocab": 10}, build)
+    out = capsys.readouterr().out
+    assert status == "miss" and len(calls) == 2 and f"{entry} is damaged" in out
+    assert "rebuilding it" in out and len(splits["x_train"]) == 600
+    assert token_cache.load_or_build(source, {"vocab": 10}, build)[1] == "hit"
+
+
+# -- 5. signals end a run like Ctrl-C: KILLED with the reason, nothing RUNNING -------------
+
+
+def _lines_until(proc, text, timeout=90):
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"never printed {text!r}: {''.join(seen)[-2000:]}")
+
+
+@pytest.mark.parametrize(
+    "command, sig",
+    [("robustness", signal.SIGTERM), ("robustness", signal.SIGHUP), ("run", signal.SIGHUP)],
+)
+def test_a_signal_ends_the_run_killed_with_its_reason(toy, command, sig):
+    record, uri = toy
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env["REL_TOY_SLEEP_AT"] = "12"
+    if command == "robustness":
+        argv = ["robustness", "rel_toy", "--seeds", 3, "--start", 10, "--record", record]
+    else:
+        argv = ["run", "rel_toy", "--seed", 12]
+    proc = spawn(env, *argv, "--tracking-uri", uri)
+    try:
+        _lines_until(proc, "rel_toy: sleeping")
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + sig, out
+    assert "Traceback" not in out and f"interrupted ({signal.Signals(sig).name})" in out
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.search_runs(experiment_names=["rel_toy"], output_format="list")
+    assert found and all(r.info.status != "RUNNING" for r in found)
+    killed = [r for r in found if r.info.status == "KILLED"]
+    assert killed and all(
+        signal.Signals(sig).name in r.data.tags.get("failure_reason", "") for r in killed
+    ), [r.data.tags for r in killed]
+    if command == "robustness":
+        assert seeds_in(record) == [10, 11]
