@@ -425,3 +425,80 @@ def test_a_signal_ends_the_run_killed_with_its_reason(toy, command, sig):
     ), [r.data.tags for r in killed]
     if command == "robustness":
         assert seeds_in(record) == [10, 11]
+
+
+# -- 7. input is bounded: a review's size, the archive's, the total; no special files ------
+
+
+def _acl(root, big=None):
+    """A tiny aclImdb folder; `big` bytes of text as one more train/pos review."""
+    for split in ("train/pos", "train/neg", "test/pos", "test/neg"):
+        folder = root / "aclImdb" / split
+        folder.mkdir(parents=True)
+        (folder / "0_7.txt").write_text(f"a {split} review")
+    if big:
+        (root / "aclImdb" / "train" / "pos" / "1_9.txt").write_bytes(b"word " * (big // 5))
+    return root / "aclImdb"
+
+
+def _imdb_cfg(path):
+    import dataclasses
+
+    from rnnexp.data import imdb
+
+    return dataclasses.replace(imdb.ImdbDataConfig(), source="path", path=str(path))
+
+
+def _tar(root, tar_path):
+    import tarfile
+
+    with tarfile.open(tar_path, "w:gz") as tar:
+        tar.add(root, arcname="aclImdb")
+    return tar_path
+
+
+def test_a_huge_review_is_refused_naming_the_member_before_it_is_read(tmp_path):
+    from rnnexp.data import imdb
+
+    tar_path = _tar(_acl(tmp_path, big=2 << 20), tmp_path / "aclImdb_v1.tar.gz")
+    assert tar_path.stat().st_size < 100_000  # a small download
+    with pytest.raises(imdb.DataError, match=r"aclImdb/train/pos/1_9.txt: a review of more"):
+        imdb.load(_imdb_cfg(tar_path), probe=lambda: False)
+    with pytest.raises(imdb.DataError, match=r"1_9.txt: a review of more than 1 MB"):
+        imdb.load(_imdb_cfg(tmp_path / "aclImdb"), probe=lambda: False)
+
+
+def test_archive_and_total_text_are_bounded(tmp_path, monkeypatch):
+    from rnnexp.data import imdb
+
+    tar_path = _tar(_acl(tmp_path, big=200_000), tmp_path / "aclImdb_v1.tar.gz")
+    monkeypatch.setattr(imdb, "MAX_ARCHIVE_BYTES", 100_000)
+    with pytest.raises(imdb.DataError, match="unpacks to more than"):
+        imdb.load(_imdb_cfg(tar_path), probe=lambda: False)
+    monkeypatch.setattr(imdb, "MAX_ARCHIVE_BYTES", 1 << 30)
+    monkeypatch.setattr(imdb, "MAX_TEXT_BYTES", 100_000)
+    with pytest.raises(imdb.DataError, match="MB of review text"):
+        imdb.load(_imdb_cfg(tmp_path / "aclImdb"), probe=lambda: False)
+
+
+def test_a_fifo_among_the_reviews_is_refused_not_waited_on(tmp_path):
+    from rnnexp.data import imdb
+
+    root = _acl(tmp_path)
+    os.mkfifo(root / "test" / "neg" / "1_1.txt")
+    with pytest.raises(imdb.DataError, match=r"1_1.txt: not a regular file"):
+        imdb.load(_imdb_cfg(root), probe=lambda: False)
+
+
+@pytest.mark.parametrize("name", ["aclImdb_v1.tar.gz", "imdb.npz", "folder"])
+def test_a_data_path_linked_to_dev_zero_is_refused_at_once(tmp_path, capsys, name):
+    link = tmp_path / name
+    link.symlink_to("/dev/zero")
+    start = time.monotonic()
+    code = cli.main(
+        ["run", "imdb_seqlen", "--profile", "ci", "--set", "data.source=path",
+         "--set", f"data.path={link}", "--tracking-uri", f"sqlite:///{tmp_path}/s/mlflow.db"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "not a regular file" in err, err
+    assert time.monotonic() - start < 30

@@ -53,6 +53,13 @@ TFDS_NAME = "imdb_reviews"
 # Where `source=auto` finds a local IMDB copy when data.path is empty (CI sets
 # it to the shared tarball): a folder, aclImdb_v1.tar.gz or imdb.npz.
 PATH_ENV = "RNNEXP_IMDB_PATH"
+# Input limits, so a small download cannot take the machine's memory or time:
+# a review is kilobytes (IMDB's longest is about 14 KB); the aclImdb archive
+# unpacks to about 500 MB (with its unlabelled reviews), 50,000 labelled reviews.
+MAX_REVIEW_BYTES = 1 << 20
+MAX_ARCHIVE_BYTES = 4 << 30  # every member of a tarball, read or skipped
+MAX_TEXT_BYTES = 256 << 20  # the labelled reviews read, all together (IMDB's: 65 MB)
+MAX_REVIEWS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,6 +310,7 @@ def _load_path(cfg) -> TokenizedReviews:
     if not path.exists():
         where = "data.path" if cfg.path else f"${PATH_ENV}"
         raise DataUnavailable(f"{where} does not exist: {path}")
+    _refuse_special(path)
     if path.suffix == ".npz":
         return _load_npz(path, cfg.vocab_size)
     if path.is_dir():
@@ -358,24 +366,72 @@ def _read_folder(root: Path, split: str) -> list[str]:
     files = sorted(folder.glob("*.txt"))
     if not files:
         raise DataError(f"{folder}: no .txt reviews")
-    texts = []
+    if len(files) > MAX_REVIEWS:
+        raise DataError(f"{folder}: {len(files):,} reviews, more than {MAX_REVIEWS:,}")
+    texts, total = [], 0
     for f in files:
-        text = f.read_text(encoding="utf-8", errors="replace").strip()
+        _refuse_special(f)
+        with open(f, "rb") as stream:  # bounded: a file may grow, or not say its size
+            raw = stream.read(MAX_REVIEW_BYTES + 1)
+        _check_review_size(f, len(raw))
+        total += len(raw)
+        _check_total(folder, total)
+        text = raw.decode("utf-8", "replace").strip()
         if not text:
             raise DataError(f"{f}: empty review file")
         texts.append(text)
     return texts
 
 
+def _refuse_special(path: Path):
+    """A FIFO, device or socket (a `.txt` FIFO, a link to /dev/zero) would block or never end."""
+    import stat
+
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataError(
+            f"{path}: not a regular file (a FIFO, device or socket); point data.path at the "
+            "aclImdb folder, its .tar.gz or an imdb.npz"
+        )
+
+
+def _check_review_size(where, size: int):
+    if size > MAX_REVIEW_BYTES:
+        raise DataError(
+            f"{where}: a review of more than {MAX_REVIEW_BYTES >> 20} MB (a review is "
+            "kilobytes): not an IMDB review file"
+        )
+
+
+def _check_total(where, total: int):
+    if total > MAX_TEXT_BYTES:
+        raise DataError(
+            f"{where}: more than {MAX_TEXT_BYTES >> 20} MB of review text (IMDB's is about "
+            "65 MB): not the IMDB reviews"
+        )
+
+
 def _read_tarball(path: Path) -> dict[str, list[str]]:
     texts = {split: [] for split in SPLIT_FOLDERS}
     pattern = re.compile(r"(?:^|/)aclImdb/((?:train|test)/(?:pos|neg))/[^/]+\.txt$")
+    unpacked, read, count = 0, 0, 0
     try:
         with tarfile.open(path, "r:*") as tar:
-            for member in tar:
+            for member in tar:  # sizes come from each header, before its data is read
+                unpacked += max(member.size, 0)
+                if unpacked > MAX_ARCHIVE_BYTES:
+                    raise DataError(
+                        f"{path}: unpacks to more than {MAX_ARCHIVE_BYTES >> 30} GB (at "
+                        f"{member.name}); aclImdb_v1.tar.gz unpacks to about 500 MB"
+                    )
                 match = pattern.search(member.name)
                 if not match or not member.isfile():
                     continue
+                _check_review_size(f"{path}: {member.name}", member.size)
+                read, count = read + member.size, count + 1
+                _check_total(path, read)
+                if count > MAX_REVIEWS:
+                    raise DataError(f"{path}: more than {MAX_REVIEWS:,} reviews")
                 text = tar.extractfile(member).read().decode("utf-8", "replace").strip()
                 if not text:
                     raise DataError(f"{path}: empty review file {member.name}")
