@@ -48,9 +48,22 @@ class SeedOutcome:
     parent_run_id: str | None = None
     git_commit: str | None = None
     layers: str | None = None  # what computed the layers: "tensorflow, step (r2)"
+    # What a page quotes besides the checks (absent from outcomes recorded before them):
+    numbers: dict = dataclasses.field(default_factory=dict)  # the finding's numbers per arm
+    backend: str | None = None  # the Keras backend
+    device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
 
     @classmethod
-    def of(cls, seed, finding, wall_s, parent_run_id=None, git_commit=None, layers=None):
+    def of(
+        cls,
+        seed,
+        finding,
+        wall_s,
+        parent_run_id=None,
+        git_commit=None,
+        layers=None,
+        environment=None,
+    ):
         checks = [
             {
                 "label": c.label,
@@ -62,16 +75,20 @@ class SeedOutcome:
             }
             for c in finding.checks
         ]
-        passed = bool(finding.passed)
+        numbers = {str(k): _finite_or_none(v) for k, v in finding.numbers.items() if _is_number(v)}
+        environment = environment or {}
         return cls(
             seed,
-            passed,
+            bool(finding.passed),
             round(wall_s, 1),
             checks,
             finding.message,
             parent_run_id,
             git_commit,
             layers,
+            numbers,
+            environment.get("keras.backend"),
+            environment.get("device"),
         )
 
 
@@ -83,6 +100,15 @@ def sweep_seed_span(exp, cfg) -> int:
     """
     seeds = [t["seed"] for t in exp.trials(cfg) if "seed" in t]
     return max(seeds) - min(seeds) + 1 if seeds else 1
+
+
+def _is_number(value) -> bool:
+    """A scalar a record can hold (Python or NumPy number); strings and arrays are not."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, str)
 
 
 def _finite_or_none(value):
@@ -213,7 +239,7 @@ def run_robustness(
     """
     from rnnexp import runner
     from rnnexp.layers.recurrent import layers_label
-    from rnnexp.tracking import git_tags
+    from rnnexp.tracking import environment_tags, git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
     commit = git_tags().get("git.commit")
@@ -234,7 +260,9 @@ def run_robustness(
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
             console.say(f"robustness: seed {seed} raised {reason}")
             wall = time.monotonic() - start
-            result = SeedOutcome.of(seed, Finding(False, reason), wall, None, commit, layers)
+            result = SeedOutcome.of(
+                seed, Finding(False, reason), wall, None, commit, layers, environment_tags()
+            )
         else:
             result = SeedOutcome.of(
                 seed,
@@ -243,6 +271,7 @@ def run_robustness(
                 outcome.parent_run_id,
                 commit,
                 layers,
+                environment_tags(),
             )
         outcomes.append(dataclasses.asdict(result))
         _print_seed(outcomes[-1])

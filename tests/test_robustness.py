@@ -39,7 +39,8 @@ class Toy(Experiment):
             Check("score", score, ">=", 1.0),
             Check("ratio", 10**score, ">=", 10, log=True),
         ]
-        return Finding.from_checks(f"score {score}", checks)
+        numbers = {"score": score, "note": "not a number: left out of the record"}
+        return Finding.from_checks(f"score {score}", checks, numbers)
 
 
 @pytest.fixture
@@ -62,6 +63,11 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
     assert summary["smallest_margins"]["score"] == {"margin": -1.0, "seed": 12, "log": False}
     assert summary["smallest_margins"]["ratio"]["log"] is True
     assert json.loads(record_path.read_text()) == record
+    # What a page quotes besides the checks: the numbers per arm, and what the seed ran on.
+    first = record["outcomes"][0]
+    assert first["numbers"] == {"score": 1.0}
+    assert first["backend"] in ("tensorflow", "jax", "torch")
+    assert first["device"].startswith(("CPU: ", "GPU: "))
 
     mlflow.set_tracking_uri(tracker.uri)
     found = mlflow.search_runs(experiment_names=["toy_robust"], output_format="list")
