@@ -13,7 +13,7 @@ seed, held-out test sequences.
     python -m rnnexp run copy_memory
     python -m rnnexp run copy_memory --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show copy_memory` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/copy_memory.md` (generated).
 
 Expected result (asserted by `--check`): at the longest T, the best gated
 cell's cross-entropy is below `finding.solved_ratio` x baseline, and the
@@ -53,18 +53,12 @@ class CopyConfig:
 @register
 class CopyMemory(LongRangeExperiment):
     name = "copy_memory"
-    description = "copy 10 symbols across T blanks: gated cells beat 10·log(8)/(T+20), rnn not"
+    description = (
+        "copy 10 symbols across T blanks: gated cells beat 10·log(8)/(T+20), SimpleRNN not"
+    )
     shows = (
         "recall symbols after T blanks against the memoryless 10·log 8/(T+20) (Arjovsky et al. "
         "2016)"
-    )
-    runtime = "`ci` 1.1 min (r2) · `default` 22 min (r1)"
-    expected = (
-        "`ci` (5 symbols, T=20), cross-entropy/baseline, seeds 60–69 (r2), range: GRU "
-        "0.0015–0.031 (recall 0.98–1.00), LSTM 0.19–0.75 (recall 0.23–0.84), SimpleRNN 0.94–1.01 "
-        "at eight seeds (recall 0.12–0.18) and 0.46/0.51 at two (61, 64; recall 0.56), always "
-        "15x–620x the GRU's loss; `default` (10 symbols, T=100, seed 0, r1): GRU 0.16 (recall "
-        "0.86), LSTM 0.80, SimpleRNN 2.7 (confidently wrong: worse than memoryless)"
     )
     baseline_label = "memoryless: to_copy·log(symbols)/(T+2·to_copy)"
     config = CopyConfig()

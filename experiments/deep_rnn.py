@@ -1,6 +1,6 @@
 """deep_rnn: stacking recurrent layers -- depth 1 vs 2 vs 4, with and without residuals.
 
-Seeds 002/004: a deep RNN stacks recurrent layers, each reading the hidden
+Study notes 002/004: a deep RNN stacks recurrent layers, each reading the hidden
 sequence of the one below, so each step gets several nonlinear stages
 instead of one. The task makes that useful: inputs are random symbols out
 of `classes`, and the tag of step t is the sum of the last `window` symbols
@@ -15,7 +15,7 @@ Data: generated (uniform random symbols, a fresh draw per seed).
     python -m rnnexp run deep_rnn
     python -m rnnexp run deep_rnn --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show deep_rnn` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/deep_rnn.md` (generated).
 
 Expected result (asserted by `--check`): the best stack of depth >= 2 beats
 depth 1's per-step test accuracy by at least `finding.min_depth_gain`, on
@@ -106,21 +106,8 @@ class DeepRnn(SupervisedExperiment):
     metrics = ("accuracy",)
     description = "depth 1 vs 2 vs 4 (± residual) on a windowed modular sum: depth adds stages"
     shows = (
-        "depth 1 vs 2 vs 4, with and without residuals, on a windowed modular sum (seeds 002/004)"
-    )
-    runtime = (
-        "`ci` (3 seeds × depth 1 and 4, 6 trials) 1.8–1.9 min alone on the 2 cores (r2) · "
-        "`default` ~3 min (r1; 20 epochs, estimated from a 10-epoch run)"
-    )
-    expected = (
-        "`ci` (r2), per-step test accuracy, 30 seeds 85–114 in 10 sweeps of 3: depth 4 "
-        "0.99–1.00 where it takes off, 0.22–0.25 at the 3 seeds where it did not (85, 93, 98); "
-        "depth 1 0.18–0.20 (chance 0.14), but 0.59 and 0.80 at seeds 106 and 104, where it "
-        "learned the sum partly; the mean gain of a 3-seed sweep 0.55–0.81. Over 35 seeds depth "
-        "4 did not take off at 5. With the residual depth-4 stack as well (the `ci` profile "
-        "until 2026-12-03, seeds 70–84): it took off at 7 of 15 seeds (0.59–1.00; 0.22–0.25 at "
-        "the rest): in 20 epochs the residual stack learns the sum less often than the plain "
-        "one; at one seed depth 4 lost to depth 1 (seed 60: −0.23)"
+        "depth 1 vs 2 vs 4, with and without residuals, on a windowed modular sum "
+        "(study notes 002/004)"
     )
     config = DeepRNNConfig()
     profiles = {
