@@ -100,22 +100,14 @@ class CaptionModel:
 class FindingThresholds:
     """Thresholds of the asserted finding (`ci`: one seed, BLEU-4 on the test strips).
 
-    The GRU decoder does not train at every seed: at fresh seeds 60, 62 and 64
-    (layers r2) it stayed at BLEU-4 10-14 (loss 1.26 after 15 epochs), and the
-    layers of revision 1 give the same at seeds 60 and 62 (11.5, 60.7), while it
-    reached 88-96 at seeds 0-2, 10-14, 61 and 63. Keras's own GRU layer in our
-    place stays there too (11.5 at seed 60), so this is the GRU at this
-    learning rate, not our cell. What held at every seed: two of the three decoders far
-    above the nearest-neighbour captioner (the second best 83.6-90.4 at seeds
-    60-64, >= 84.4 at 10-14 against its 53.0) and the best gated one, the LSTM,
-    at 94-96.5.
+    Two of the three decoders, not all: the GRU decoder does not train at every
+    seed (its page, docs/experiments/captioning.md, says where and why).
     """
 
-    # The second-best decoder's BLEU-4 points over the nearest-neighbour
-    # captioner's: 30.6-37.4 at seeds 60-64. Margin 15.
-    min_gain_over_baseline: float = 15.0
-    # The best gated decoder: 94.2-96.5 at seeds 60-64. Margin 29.
-    min_gated_bleu4: float = 65.0
+    # least favourable seed 30.6 BLEU-4 points, seeds 60-64; margin 15
+    min_gain_over_baseline: float = 15.0  # second-best decoder - nearest-neighbour captioner
+    # least favourable seed 94.2, seeds 60-64; margin 29
+    min_gated_bleu4: float = 65.0  # the best gated decoder
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,17 +36,11 @@ class CopyConfig:
     seed: int = 0
     data: TaskConfig = TaskConfig(name="copy")
     model: StackConfig = StackConfig(units=128)
-    # 40 epochs: at 25 the GRU's T=100 loss was still falling every epoch
+    # 40 epochs: the GRU's T=100 loss still falls at 25
     train: TrainConfig = TrainConfig(epochs=40, learning_rate=1e-2)
     sweep: LengthSweep = LengthSweep(lengths=(20, 50, 100))
-    # The best gated cell's cross-entropy / baseline at T=20 (ci) was 0.0015-0.12
-    # at every seed seen: margin >= 0.4 decades under 0.3. The SimpleRNN's was
-    # 0.93-1.02 at 15 seeds, but 0.455 and 0.512 at seeds 61 and 64 (layers r2;
-    # recall 0.56 against 0.12-0.18), and 0.66 once at seed 0 on an earlier
-    # stepped loop: it can learn part of a 20-step copy, so "stays at the
-    # baseline" is not asserted. What held at all 17 seeds: it stays far behind
-    # the best gated cell, 8.4x (seed 0, r1) to 620x its loss: margin 0.45
-    # decades over 3x.
+    # least favourable seeds 0.12 (best gated loss/baseline) and 8.4x (SimpleRNN behind it),
+    # 17 seeds; margins 0.4 and 0.45 decades (history: docs/experiments/copy_memory.md)
     finding: Thresholds = Thresholds(solved_ratio=0.3, stuck_ratio=None, min_loser_factor=3.0)
 
 

@@ -166,7 +166,7 @@ def _add_robustness_parsers(sub):
     )
     _add_verbose(rob)
     table = sub.add_parser(
-        "robustness-table", help="the README's robustness table, from the JSON records"
+        "robustness-table", help="the robustness table (docs/robustness.md), from the records"
     )
     table.add_argument("--records", default="robustness", help="folder of records")
     table.add_argument(
