@@ -33,6 +33,7 @@ __all__ = [
     "Document",
     "documents",
     "figure_path",
+    "orphans",
     "records_of",
     "render_page",
     "stale",
@@ -459,15 +460,29 @@ def documents(experiments: dict, root: Path, records_dir=None) -> list[Document]
     return docs
 
 
+def orphans(experiments: dict, root: Path, records_dir=None) -> list[Path]:
+    """Generated pages and figures in `docs/experiments/` that nothing generates any more."""
+    root = Path(root)
+    records_dir = Path(records_dir) if records_dir else root / "robustness"
+    wanted = {root / PAGES / f"{name}.md" for name in experiments}
+    for name in experiments:
+        wanted |= {root / figure_path(name, r["profile"]) for r in records_of(name, records_dir)}
+    found = [*(root / PAGES).glob("*.md"), *(root / PAGES).glob("*-margins.png")]
+    return sorted(path for path in found if path not in wanted)
+
+
 def stale(experiments: dict, root: Path, records_dir=None) -> list[Path]:
-    """The generated texts that differ from what the records and catalog say now."""
-    return [d.path for d in documents(experiments, root, records_dir) if not d.current()]
+    """The generated texts that differ from the records and catalog, and orphaned files."""
+    drifted = [d.path for d in documents(experiments, root, records_dir) if not d.current()]
+    return drifted + orphans(experiments, root, records_dir)
 
 
 def write_all(experiments: dict, root: Path, records_dir=None, figures=True) -> list[Path]:
     """Rewrite every generated text (and the figures); return the paths written."""
     root = Path(root)
     records_dir = Path(records_dir) if records_dir else root / "robustness"
+    for path in orphans(experiments, root, records_dir):
+        path.unlink()  # an experiment or record that is gone takes its page and figure along
     written = []
     for doc in documents(experiments, root, records_dir):
         doc.write()

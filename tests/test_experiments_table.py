@@ -236,6 +236,13 @@ def test_docs_lists_what_drifted_then_writes_it(tmp_path, monkeypatch, capsys):
     assert cli.main(["docs", "--root", str(tmp_path)]) == 0
     assert (tmp_path / "docs" / "experiments" / "tagging.md").is_file()
     assert "| [`tagging`](docs/experiments/tagging.md) |" in readme.read_text()
+    # A page whose experiment left the catalog is stale, and --write removes it.
+    gone = tmp_path / "docs" / "experiments" / "retired.md"
+    gone.write_text("old page\n")
+    assert cli.main(["docs", "--root", str(tmp_path)]) == 1
+    assert f"stale: {gone}" in capsys.readouterr().out
+    assert cli.main(["docs", "--root", str(tmp_path), "--write"]) == 0
+    assert not gone.exists()
 
 
 def test_figures_are_drawn_from_the_records(tmp_path):
