@@ -430,10 +430,23 @@ class Document:
             robustness_table.write_between_markers(self.path, self.text, *self.between)
 
 
+def _records_dir(root: Path, records_dir) -> Path:
+    """The folder of records; none there is an error, not a docs tree of "not measured"."""
+    from rnnexp.config import ConfigError
+
+    folder = Path(records_dir) if records_dir else Path(root) / "robustness"
+    if not any(folder.glob("*.json")):
+        raise ConfigError(
+            f"no robustness records in {folder}: run from the checkout (or pass --root CHECKOUT); "
+            "`python -m rnnexp robustness NAME` records one"
+        )
+    return folder
+
+
 def documents(experiments: dict, root: Path, records_dir=None) -> list[Document]:
     """Every generated text: the README's table, the robustness page's table, one page each."""
     root = Path(root)
-    records_dir = Path(records_dir) if records_dir else root / "robustness"
+    records_dir = _records_dir(root, records_dir)
     docs = [
         Document(
             root / "README.md",
@@ -463,7 +476,7 @@ def documents(experiments: dict, root: Path, records_dir=None) -> list[Document]
 def orphans(experiments: dict, root: Path, records_dir=None) -> list[Path]:
     """Generated pages and figures in `docs/experiments/` that nothing generates any more."""
     root = Path(root)
-    records_dir = Path(records_dir) if records_dir else root / "robustness"
+    records_dir = _records_dir(root, records_dir)
     wanted = {root / PAGES / f"{name}.md" for name in experiments}
     for name in experiments:
         wanted |= {root / figure_path(name, r["profile"]) for r in records_of(name, records_dir)}
@@ -480,7 +493,7 @@ def stale(experiments: dict, root: Path, records_dir=None) -> list[Path]:
 def write_all(experiments: dict, root: Path, records_dir=None, figures=True) -> list[Path]:
     """Rewrite every generated text (and the figures); return the paths written."""
     root = Path(root)
-    records_dir = Path(records_dir) if records_dir else root / "robustness"
+    records_dir = _records_dir(root, records_dir)
     for path in orphans(experiments, root, records_dir):
         path.unlink()  # an experiment or record that is gone takes its page and figure along
     written = []

@@ -103,6 +103,7 @@ def _record(folder, name="toy_row", per_sweep=None, margins=None, outcomes=None)
         "summary": {
             "seeds": [10, 11, 12],
             "passed": 2,
+            "mean_wall_s": 61.0,
             "smallest_margins": margins
             if margins is not None
             else {
@@ -218,7 +219,16 @@ def test_a_page_without_a_record_says_how_to_make_one(tmp_path):
     assert "Notes and history" not in page
 
 
+def test_docs_refuses_a_folder_without_records(tmp_path, capsys):
+    (tmp_path / "README.md").write_text(f"{experiments_table.BEGIN}\n{experiments_table.END}\n")
+    assert cli.main(["docs", "--root", str(tmp_path), "--write"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no robustness records in" in err
+    assert not (tmp_path / "docs").exists()
+
+
 def test_docs_lists_what_drifted_then_writes_it(tmp_path, monkeypatch, capsys):
+    _record(tmp_path / "robustness", outcomes=[_outcome(10, 0.3, 0.2)])
     readme = tmp_path / "README.md"
     readme.write_text(
         f"{experiments_table.BEGIN}\n{experiments_table.END}\n"
