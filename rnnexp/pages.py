@@ -94,12 +94,15 @@ def _wall_text(record: dict) -> str:
 
 
 def _where(record: dict) -> str:
-    """What the outcomes ran on: layers, backend, device (`not recorded` for older outcomes)."""
+    """What the outcomes ran on: data, layers, device (`not recorded` for older outcomes)."""
+
+    from rnnexp.names import plain
 
     def values(key):
-        return "; ".join(sorted({o.get(key) or "not recorded" for o in record["outcomes"]}))
+        found = {plain(o[key]) if o.get(key) else "not recorded" for o in record["outcomes"]}
+        return "; ".join(sorted(found))
 
-    return f"layers {values('layers')}; device {values('device')}"
+    return f"data {values('data')}; layers {values('layers')}; device {values('device')}"
 
 
 def _trials(exp, profile: str) -> str:

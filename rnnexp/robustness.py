@@ -52,6 +52,7 @@ class SeedOutcome:
     numbers: dict = dataclasses.field(default_factory=dict)  # the finding's numbers per arm
     backend: str | None = None  # the Keras backend
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
+    data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
 
     @classmethod
     def of(
@@ -63,6 +64,7 @@ class SeedOutcome:
         git_commit=None,
         layers=None,
         environment=None,
+        data=None,
     ):
         checks = [
             {
@@ -89,6 +91,7 @@ class SeedOutcome:
             numbers,
             environment.get("keras.backend"),
             environment.get("device"),
+            data,
         )
 
 
@@ -272,6 +275,7 @@ def run_robustness(
                 commit,
                 layers,
                 environment_tags(),
+                outcome.data_source,
             )
         outcomes.append(dataclasses.asdict(result))
         _print_seed(outcomes[-1])

@@ -206,7 +206,7 @@ def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_pat
     assert "| 11 | FAIL | gain | 0.05 | >= 0.1 | -0.05 |" in page
     assert "| | | ratio | 1e+11 | >= 1 | +11 dec |" in page
     assert "| `lstm_gain` | 0.4 (1 seed) |" in page
-    assert "device CPU: x; not recorded" in page
+    assert "data not recorded; layers tensorflow, step (r2); device CPU: x; not recorded" in page
     assert "wall time per seed 70 s ± 6 s (2 seeds, 70 s to 71 s)" in page
     assert "python -m rnnexp robustness toy_row --seeds 5 --start 13" in page
     assert "![margins of every check across seeds](toy_row-ci-margins.png)" in page
