@@ -83,7 +83,7 @@ def first_to_last(norms) -> float:
 class GradientFlow(Experiment):
     name = "gradient_flow"
     metric = "ratio_trained"
-    description = "||dL/dh_t|| vs t, at init and trained: BPTT opens a path only where it learns"
+    description = "‖∂L/∂h_t‖ vs t, at init and trained: BPTT opens a path only where it learns"
     headline = "best gated ratio after training"
     shows = (
         "‖∂L/∂h_t‖ vs t, read by unrolling our cells under a tape, at initialization and after "
