@@ -1,6 +1,6 @@
-"""char_lm: a character-level language model -- one-to-one text generation (seed 004).
+"""char_lm: a character-level language model -- one-to-one text generation (study note 004).
 
-Seed 004's one-to-one architecture: at every step the network reads one
+Study note 004's one-to-one architecture: at every step the network reads one
 character and predicts the next; to generate, the character it samples at
 step t is fed back as the input of step t+1. Models: Embedding -> our
 recurrent stack -> Dense(softmax) over the characters, trained on
@@ -21,7 +21,7 @@ model's own distribution).
     python -m rnnexp run char_lm
     python -m rnnexp run char_lm --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show char_lm` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/char_lm.md` (generated).
 
 Expected result (asserted by `--check`): every cell beats the unigram bpc
 by at least `finding.min_gain_bits`. Which cell is best is reported, not
@@ -128,13 +128,7 @@ class CharLM(SupervisedExperiment):
     description = "character-level LM on real text (Python's bundled docs): bits/char, samples"
     shows = (
         "one-to-one character LM on real text: CPython's bundled `pydoc_data` reference pages (or "
-        "any UTF-8 file); bits per character, samples at temperatures 0.2/0.5/1.0"
-    )
-    runtime = "`ci` 1.1 min (r2) · `default` 1.5 min (r1)"
-    expected = (
-        "every cell ≥ 1.5 bits below the unigram bpc; `ci`, seeds 60–64 (r2), range (unigram "
-        "5.07): GRU 2.42–2.48, SimpleRNN 2.62–2.68, LSTM 2.78–2.85; `default` seed 0 (r1; unigram "
-        "4.67): GRU 1.97, SimpleRNN 2.19, LSTM 2.33"
+        "any UTF-8 file); bits per character, samples at three temperatures"
     )
     config = CharLMConfig()
     profiles = {

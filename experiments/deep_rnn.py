@@ -1,6 +1,6 @@
 """deep_rnn: stacking recurrent layers -- depth 1 vs 2 vs 4, with and without residuals.
 
-Seeds 002/004: a deep RNN stacks recurrent layers, each reading the hidden
+Study notes 002/004: a deep RNN stacks recurrent layers, each reading the hidden
 sequence of the one below, so each step gets several nonlinear stages
 instead of one. The task makes that useful: inputs are random symbols out
 of `classes`, and the tag of step t is the sum of the last `window` symbols
@@ -15,7 +15,7 @@ Data: generated (uniform random symbols, a fresh draw per seed).
     python -m rnnexp run deep_rnn
     python -m rnnexp run deep_rnn --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show deep_rnn` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/deep_rnn.md` (generated).
 
 Expected result (asserted by `--check`): the best stack of depth >= 2 beats
 depth 1's per-step test accuracy by at least `finding.min_depth_gain`, on
@@ -63,18 +63,8 @@ class Sweep:
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    # Best depth >= 2 minus depth 1, per-step accuracy, a mean over the sweep's
-    # seeds. Per seed it is bimodal: where depth 4 takes off it gains 0.79-0.82,
-    # where it has not after 20 epochs (depth 4 at 0.22-0.25) 0.03-0.05, and
-    # once (seed 60, layers r2, depth 1 at 0.467) -0.23. Depth 4 did not take
-    # off at 5 of 35 seeds (60, 80, 85, 93, 98). So one seed cannot assert it
-    # and `ci` runs 3; a mean with two of three not started is ~0.30, which
-    # 0.3 would split (about 1 sweep in 20 at that rate), so the threshold is
-    # that mean less a margin of 0.15. Only all three not started fails
-    # (about 3 in 1,000 sweeps at 5 in 35). Sweep means measured: 0.55-0.82
-    # (seeds 70-99, 10 sweeps of 3), then 0.61-0.81 at fresh seeds 100-114
-    # (depth 1 learned the sum partly at 104 and 106: 0.80, 0.59).
-    min_depth_gain: float = 0.15
+    # a 3-seed mean with two seeds not taken off is ~0.30 (5 of 35 seeds); margin 0.15
+    min_depth_gain: float = 0.15  # best depth >= 2 - depth 1, per-step accuracy, sweep mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +72,7 @@ class DeepRNNConfig:
     seed: int = 0
     data: WindowSumData = WindowSumData()
     model: StackConfig = StackConfig(units=32)
-    # 20 epochs, not 10: depth 4 learns the sum suddenly, and at 10 epochs 1 of
-    # 15 seeds (10) had not started (0.21 vs 0.75-0.99); of 10 fresh seeds
-    # (400-409) every one was >= 0.988 by epoch 15.
+    # 20 epochs, not 10: depth 4 learns the sum suddenly, some seeds late
     train: TrainConfig = TrainConfig(epochs=20, learning_rate=3e-3)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
@@ -106,28 +94,14 @@ class DeepRnn(SupervisedExperiment):
     metrics = ("accuracy",)
     description = "depth 1 vs 2 vs 4 (± residual) on a windowed modular sum: depth adds stages"
     shows = (
-        "depth 1 vs 2 vs 4, with and without residuals, on a windowed modular sum (seeds 002/004)"
-    )
-    runtime = (
-        "`ci` (3 seeds × depth 1 and 4, 6 trials) 1.8–1.9 min alone on the 2 cores (r2) · "
-        "`default` ~3 min (r1; 20 epochs, estimated from a 10-epoch run)"
-    )
-    expected = (
-        "`ci` (r2), per-step test accuracy, 30 seeds 85–114 in 10 sweeps of 3: depth 4 "
-        "0.99–1.00 where it takes off, 0.22–0.25 at the 3 seeds where it did not (85, 93, 98); "
-        "depth 1 0.18–0.20 (chance 0.14), but 0.59 and 0.80 at seeds 106 and 104, where it "
-        "learned the sum partly; the mean gain of a 3-seed sweep 0.55–0.81. Over 35 seeds depth "
-        "4 did not take off at 5. With the residual depth-4 stack as well (the `ci` profile "
-        "until 2026-12-03, seeds 70–84): it took off at 7 of 15 seeds (0.59–1.00; 0.22–0.25 at "
-        "the rest): in 20 epochs the residual stack learns the sum less often than the plain "
-        "one; at one seed depth 4 lost to depth 1 (seed 60: −0.23)"
+        "depth 1 vs 2 vs 4, with and without residuals, on a windowed modular sum "
+        "(study notes 002/004)"
     )
     config = DeepRNNConfig()
     profiles = {
         # 3 seeds: at some seeds depth 4 has not taken off within 20 epochs
         # (see FindingThresholds), so the gain is asserted on a 3-seed mean.
-        # No residual stack: it never was the best deeper one at seeds 70-84
-        # and took a third of the profile's time (311 s in CI with it).
+        # No residual stack: it never was the best deeper one, at a third of the cost.
         "ci": {"sweep.depths": (1, 4), "sweep.residual": (False,), "sweep.seeds": 3},
         "full": {"sweep.cells": ("rnn", "gru", "lstm"), "sweep.seeds": 3},
     }

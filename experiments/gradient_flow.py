@@ -1,4 +1,4 @@
-"""gradient_flow: ||dL/dh_t|| vs t -- the vanishing-gradient picture (seeds 000/001/003/004).
+"""gradient_flow: ||dL/dh_t|| vs t -- the vanishing-gradient picture (study notes 000/001/003/004).
 
 Backpropagation through time multiplies the gradient by one Jacobian
 dh_{t+1}/dh_t per step. For a tanh SimpleRNN those Jacobians shrink it, so the
@@ -20,7 +20,7 @@ Data: generated (the adding problem, `rnnexp.data.long_range`).
     python -m rnnexp run gradient_flow
     python -m rnnexp run gradient_flow --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show gradient_flow` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/gradient_flow.md` (generated).
 
 Expected result (asserted by `--check`): at initialization the gradient
 vanishes for the gated cells too (ratio below `finding.gated_init_max`: a
@@ -83,21 +83,11 @@ def first_to_last(norms) -> float:
 class GradientFlow(Experiment):
     name = "gradient_flow"
     metric = "ratio_trained"
-    description = "||dL/dh_t|| vs t, at init and trained: BPTT opens a path only where it learns"
+    description = "‖∂L/∂h_t‖ vs t, at init and trained: BPTT opens a path only where it learns"
+    headline = "best gated ratio after training"
     shows = (
         "‖∂L/∂h_t‖ vs t, read by unrolling our cells under a tape, at initialization and after "
-        "training on the adding problem (T=100; seeds 000/001/003/004)"
-    )
-    runtime = "`ci` 1.2 min (r2) · `default` 1.2 min (r1)"
-    expected = (
-        "‖∂L/∂h_1‖/‖∂L/∂h_T‖, `ci` seeds 60–64 (r2): at init the gated cells' gradient vanishes "
-        "too (GRU 1e-21 to 1e-18, LSTM 5e-10 to 7e-8); after training the GRU, which learns the "
-        "task at every seed (loss/baseline 0.02), carries 0.34–0.77; the LSTM learned it at one "
-        "seed of five (loss/baseline 0.46, ratio 0.33) and stayed shut at the others (2e-10 to "
-        "9e-6); the ReLU SimpleRNN 0.03–0.06 at the four seeds where it learned (loss/baseline "
-        "0.08–0.38) and 0.25 at the one where it did not (1.18); the tanh SimpleRNN stays shut "
-        "(4e-12 to 4e-5) and never learns (0.96–1.08). With `default`'s 15 epochs (r1, seed 0) "
-        "the LSTM starts to learn (loss/baseline 0.87) and its path opens to 0.02"
+        "training on the adding problem (T=100; study notes 000/001/003/004)"
     )
     config = GradientFlowConfig()
     profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}

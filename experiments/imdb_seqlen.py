@@ -1,13 +1,13 @@
 """imdb_seqlen: which recurrent cells can use a longer IMDB review, and when?
 
-Seed 001: truncate IMDB reviews to `max_seq_len` in {10, ..., 1000} tokens
+Study note 001: truncate IMDB reviews to `max_seq_len` in {10, ..., 1000} tokens
 (the profiles stop at 200 and 500; the pools below say why), using only
 reviews at least as long as the longest length for every length (one pool, no
 padding, no masking), and compare SimpleRNN, GRU and LSTM.
 
     python -m rnnexp run imdb_seqlen                      # real IMDB if reachable
     python -m rnnexp run imdb_seqlen --profile ci --check # CI: asserts the finding
-    python -m rnnexp run imdb_seqlen --profile full       # every seed-001 length to 500
+    python -m rnnexp run imdb_seqlen --profile full       # study note 001's lengths to 500
 
 Real IMDB: `--set data.source=path --set data.path=.../aclImdb_labelled.tar.gz`
 (or `$RNNEXP_IMDB_PATH`); offline without a copy, the synthetic stand-in runs
@@ -32,8 +32,8 @@ to 500 on the ~1,660 reviews that long (expect overfitting and wide
 intervals); 1,000 tokens leave 29 training reviews, too few to learn from,
 and no profile uses them.
 
-Expected result: see `FindingConfig` and `finding`; runtime and measured results:
-`python -m rnnexp show imdb_seqlen` (the README's table).
+Expected result: see `FindingConfig` and `finding`; measured results, and what each
+profile costs: `docs/experiments/imdb_seqlen.md` (generated).
 """
 
 import dataclasses
@@ -206,43 +206,16 @@ class ImdbSeqlen(Experiment):
     name = "imdb_seqlen"
     metric = "test_accuracy"
     description = (
-        "IMDB cut to 10..200 tokens: every cell uses a longer window when the review's "
-        "end is kept; keep the start and the SimpleRNN falls behind GRU/LSTM"
+        "IMDB at 10..200 tokens: every cell uses a longer window of the review's end; "
+        "of its start, the SimpleRNN falls behind"
     )
+    headline = "post: rnn gain - weaker gated gain"
     shows = (
-        "IMDB cut to L = 10…200 tokens (seed 001: one pool of reviews ≥ the longest L, no "
+        "IMDB cut to L = 10…200 tokens (study note 001: one pool of reviews ≥ the longest L, no "
         "masking), keeping each review's end (`pre`) or its start (`post`); SimpleRNN, GRU, LSTM "
         "and an order-free bag-of-embeddings control (`bow`); 15% of the training pool validates "
         "(early stopping), the test reviews are read once; ‖∂L/∂x_t‖ vs t at init and after "
         "training"
-    )
-    runtime = (
-        "`ci` (rnn, lstm, bow; L 10/200; 1 seed) 2.6 min on 2 idle cores (CI, layers r2) · "
-        "`default` (72 trials: 3 seeds × L 10/50/200) 33 min on loaded cores (layers r1) · "
-        "`full` (to L=500 on the 1,954 reviews that long, 5 seeds) not run"
-    )
-    expected = (
-        "real IMDB: gain in test accuracy from L=10 to L=200 in `ci`, mean ± 95% interval over "
-        "seeds 60–64 (layers r2: TensorFlow stepping): **pre** SimpleRNN +0.056 ± 0.082 (single "
-        "seeds −0.03 to +0.13), LSTM +0.141 ± 0.011, bow +0.151 ± 0.003; **post** SimpleRNN "
-        "−0.029 ± 0.078 (−0.12 to +0.05), LSTM +0.162 ± 0.025 (every seed 0.137–0.191), bow "
-        "+0.192 ± 0.006. The LSTM and the order-free control gain at every seed under both "
-        "truncations; the SimpleRNN's gain depends on the seed under both: with the start kept "
-        "it falls 0.19 ± 0.06 behind the LSTM (at seed 10, r1, it matched it), and with the end "
-        "kept it sometimes gains nothing (−0.02 at seed 51 on an earlier stepped loop, −0.03 at "
-        "60). Layers r1 (projecting first), 10 seeds (10–14, 30–34): **pre** SimpleRNN +0.094 ± "
-        "0.015, LSTM +0.134 ± 0.010, bow +0.152 ± 0.001; **post** SimpleRNN +0.034 ± 0.062 "
-        "(−0.10 to +0.15), LSTM +0.152 ± 0.006, bow +0.198 ± 0.005. `default` (r1, seeds "
-        "0–2, L=10 → 50 → 200; the whole table is the parent's `summary/accuracy_intervals.md`): "
-        "**pre** SimpleRNN 0.679 → 0.758 → 0.779, GRU 0.690 → 0.775 → 0.815, LSTM 0.692 → 0.778 → "
-        "0.823, bow 0.703 → 0.782 → 0.849; **post** SimpleRNN 0.593 → 0.588 → 0.586 (not even 50 "
-        "tokens help), GRU 0.594 → 0.665 → 0.774, LSTM 0.593 → 0.679 → 0.754, bow 0.611 → 0.700 → "
-        "0.816; post gains GRU +0.180 ± 0.018, LSTM +0.161 ± 0.039, SimpleRNN −0.007 ± 0.154. "
-        "Gradient reaching step 1 vs step 200 (log10, seed means): at init GRU −44, LSTM −15, "
-        "SimpleRNN −1.3; trained GRU −0.9/−1.4 (post/pre), LSTM −0.8/−1.0, SimpleRNN −1.7/−2.6 "
-        "(spread over 4 decades): training opens the gated cells' path and narrows the "
-        "SimpleRNN's. Stand-in (`ci`, seed 0): SimpleRNN gains −0.05/−0.01 (pre/post), LSTM "
-        "+0.25/+0.18"
     )
     config = ImdbSeqlenConfig()
     profiles = {

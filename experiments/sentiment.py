@@ -29,8 +29,7 @@ own steps.
         python -m rnnexp run sentiment --profile ci --check --seed 0    # real subset
     python -m rnnexp run sentiment --profile ci --check   # no IMDB here: the stand-in
 
-Profiles (runtime and measured results: `python -m rnnexp show sentiment`, the
-README's table):
+Profiles (measured results, and what each costs: `docs/experiments/sentiment.md`):
 - `ci`: rnn and lstm x uni1 and bi1, one seed; 3,000 training reviews (500
   more for validation), 2,000 test reviews, up to 3 epochs (patience 1).
 - `default`: lstm uni1 and bi2, all 24,000 training reviews (1,000 carved for
@@ -206,26 +205,9 @@ class Sentiment(SupervisedExperiment):
     metric = "test_accuracy"
     description = "many-to-one sentiment: bidirectional 2-layer LSTM (keras-io anchor) vs uni"
     shows = (
-        "many-to-one: the keras-io bidirectional 2-layer LSTM (0.8428 on real IMDB in 2 epochs) "
+        "many-to-one: the keras-io bidirectional 2-layer LSTM "
         "next to a 1-layer left-to-right LSTM, and in `ci`/`full` bi1 and the SimpleRNN/GRU cells;"
         " validation carved from train, test read once; real IMDB or the announced stand-in"
-    )
-    runtime = (
-        "real IMDB: `ci` 1.2–2.2 min (r2, seeds 60–69, one other job on the 2 cores; 3,000 "
-        "reviews) · `default` 17.7 min (r1; 24,000 + 1,000 validation / 25,000 test) · stand-in"
-        " `ci` 2.2–3.6 min (r1) · `full` not run (about 2–3 h on 2 idle cores, scaled from a "
-        "13-min `default` run)"
-    )
-    expected = (
-        "real IMDB `default` seed 0 (r1): bi2 **0.857**, uni1 0.846. `ci` (mean ± 95% interval,"
-        " 10 seeds 60–69, r2): LSTM uni1 0.798 ± 0.013 (0.75–0.81), bi1 0.803 ± 0.007; "
-        "SimpleRNN uni1 0.681 ± 0.058 (0.54–0.80), bi1 0.631 ± 0.066. The LSTM leads by 0.117 "
-        "± 0.062 (uni1, every seed +0.003 to +0.25) and 0.172 ± 0.068 (bi1). On real reviews "
-        "reading backwards adds nothing measurable (LSTM bi1 − uni1 +0.005 ± 0.014; one seed, "
-        "64, +0.052). Earlier 15 seeds (r1: 20–24, 30–32, 40–46): LSTM uni1 0.802 ± 0.010, "
-        "SimpleRNN 0.698 ± 0.045, at seed 30 the SimpleRNN won; GRU (3 seeds) uni1 0.794 ± "
-        "0.039. Stand-in (evidence 100–200 tokens before the end), `ci` seeds 0–2 (r1): LSTM "
-        "bi1 0.93–0.94, uni1 0.49–0.52"
     )
     config = SentimentConfig()
     profiles = {

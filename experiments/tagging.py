@@ -1,6 +1,6 @@
 """tagging: many-to-many tagging where a token's tag depends on the next token.
 
-Seeds 000/002/004: bidirectional RNNs read the sequence both ways, which is
+Study notes 000/002/004: bidirectional RNNs read the sequence both ways, which is
 what tagging tasks such as part-of-speech need -- a word's tag often depends on
 the words after it. This task makes that dependence exact: the tag of token t
 is the class of the token after it, `x_{t+1} mod classes` (class 0 after the
@@ -15,7 +15,7 @@ runs offline.
     python -m rnnexp run tagging
     python -m rnnexp run tagging --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show tagging` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/tagging.md` (generated).
 
 Expected result (asserted by `--check`): for every cell, the bidirectional
 tagger's per-token test accuracy beats the unidirectional one's by at least
@@ -88,13 +88,8 @@ class Tagging(SupervisedExperiment):
         "many-to-many tagging that needs the next token: bidirectional beats left-to-right"
     )
     shows = (
-        "many-to-many tagging where a tag depends on the next token (seeds 000/002/004): "
+        "many-to-many tagging where a tag depends on the next token (study notes 000/002/004): "
         "bidirectional vs left-to-right"
-    )
-    runtime = "`ci` 0.5 min (r2) · `default` 1.3 min (r1)"
-    expected = (
-        "bidirectional exact (1.00), left-to-right at chance (0.240–0.244 with 5 classes, `ci` "
-        "seeds 60–64, r2) for every cell"
     )
     config = TaggingConfig()
     profiles = {

@@ -1,6 +1,6 @@
 """timeseries: many-to-one forecasting of a real series against a naive baseline.
 
-Seed 004's one-to-one/many-to-one use in "stock market predictions": read
+Study note 004's one-to-one/many-to-one use in "stock market predictions": read
 the last `window` values, predict the next one. The series is the yearly
 mean sunspot number 1700-2008 that statsmodels ships
 (`statsmodels.api.datasets.sunspots`; real observations, 309 values, the
@@ -21,7 +21,7 @@ the classic bar a forecaster must beat, and the seasonal naive forecast
     python -m rnnexp run timeseries
     python -m rnnexp run timeseries --profile ci --check
 
-Runtime and measured results: `python -m rnnexp show timeseries` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/timeseries.md` (generated).
 Early stopping ends the trials well before either profile's epoch ceiling.
 
 Expected result (asserted by `--check`): the best recurrent model's test
@@ -122,12 +122,6 @@ class Timeseries(SupervisedExperiment):
         "many-to-one one-step forecasts of the yearly sunspot numbers statsmodels ships "
         "(1700–2008, test 1916–2008) vs naive persistence; early stopping on the years 1884–1915, "
         "never on the test years"
-    )
-    runtime = "`ci` / `default` 0.7 min (r2) · `full` 1.5 min (r1)"
-    expected = (
-        "MAE, `ci` (same as `default`), r2, range of the 2-seed means of 5 sweeps (60–69): "
-        "naive 23.4, seasonal naive 24.8, GRU 12.3–13.0, LSTM 14.4–16.4, SimpleRNN 15.2–16.7; "
-        "`full` (5 seeds, r1): GRU 12.3, LSTM 14.3, SimpleRNN 14.9"
     )
     config = TimeseriesConfig()
     profiles = {"ci": {"train.epochs": 100}, "full": {"sweep.seeds": 5, "train.epochs": 300}}

@@ -1,6 +1,6 @@
 """translation: sequence-to-sequence encoder-decoder, with and without attention.
 
-Seeds 000/001/002/004: many-to-many where input and output lengths differ. An
+Study notes 000/001/002/004: many-to-many where input and output lengths differ. An
 encoder RNN (bidirectional by default) reads the whole input; a decoder RNN
 starts from its final state and writes the output one token at a time. Without
 attention everything the decoder knows about the input must pass through that
@@ -25,7 +25,7 @@ tutorials, standardized as they do.
     python -m rnnexp run translation --profile ci --check
     python -m rnnexp run translation --set data.source=path --set data.path=fra.txt
 
-Runtime and measured results: `python -m rnnexp show translation` (the README's table).
+Measured results, and what each profile costs: `docs/experiments/translation.md` (generated).
 
 Expected result (asserted by `--check`): without attention the gated cells
 beat the SimpleRNN (test BLEU-4), and attention at least halves the gated
@@ -158,18 +158,10 @@ class Translation(Experiment):
     metric = "bleu4"
     description = "encoder-decoder seq2seq (numbers en->fr): attention x cell"
     shows = (
-        "encoder–decoder seq2seq (seeds 000/001/002/004): numbers in English words → French words "
-        "(num2words, offline) or an Anki/Tatoeba TSV file; bidirectional encoder, state bridge, "
-        "teacher forcing, greedy and beam search; attention none/Luong/Bahdanau × cell"
-    )
-    runtime = "`ci` 2.2 min (6 trials; r2) · `default` 6.5 min (r1)"
-    expected = (
-        "without attention gated cells beat the SimpleRNN (BLEU-4, `ci`, seeds 60–64, r2, range: "
-        "GRU 73.2–78.3, LSTM 83.4–89.1, SimpleRNN 44.7–50.5); Luong attention at least halves the "
-        "gated cells' error (100 − BLEU) on 13+-word inputs — `ci`: 26–30 → 0.00–0.02 — and "
-        "brings every cell, the SimpleRNN included, to ≥ 99. In `default` (seed 0, r1) the "
-        "gated cells reach 95.5/99.5 there without attention and attention removes the rest "
-        "(error 2.5 → 0)"
+        "encoder–decoder seq2seq (study notes 000/001/002/004): numbers in English words → "
+        "French words (num2words, offline) or an Anki/Tatoeba TSV file; bidirectional encoder, "
+        "state bridge, teacher forcing, greedy and beam search; attention none/Luong/Bahdanau × "
+        "cell"
     )
     config = TranslationConfig()
     profiles = {

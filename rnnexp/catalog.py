@@ -159,10 +159,12 @@ class Experiment:
 
     Class attributes:
         name: the CLI name (also the file name in `experiments/`).
-        description: one line saying what the experiment shows.
-        shows, runtime, expected: its row of the README's experiments table
-            (`rnnexp.experiments_table`): what it shows, what each profile
-            costs, the result measured. Measured numbers live here only.
+        description: the claim, one line (the README's findings table).
+        shows: what it shows, a few lines (its page, `docs/experiments/NAME.md`).
+            Neither holds a measured number: what a run measured lives in
+            `robustness/NAME-PROFILE.json`, and its page is generated from it.
+        headline: the label of the check the README's row quotes (default: the
+            finding's first check).
         config: the default config (a frozen dataclass instance).
         profiles: named dotted-override dicts; must include `"ci"`.
             `"default"` (no overrides) always exists.
@@ -175,8 +177,7 @@ class Experiment:
     name: str = ""
     description: str = ""
     shows: str = ""
-    runtime: str = ""
-    expected: str = ""
+    headline: str = ""
     metric: str | None = None
     higher_is_better: bool = True
     expects_failed_trials: bool = False

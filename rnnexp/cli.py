@@ -1,4 +1,4 @@
-"""`python -m rnnexp`: list, show, run, robustness, compare, ui, bench.
+"""`python -m rnnexp`: list, show, run, robustness, compare, ui, bench, docs.
 
 Bad input (unknown experiment, profile or key; wrong type or value) is refused
 before anything trains, with a one-line error and exit status 2.
@@ -174,11 +174,22 @@ def _add_robustness_parsers(sub):
     )
     _add_verbose(rob)
     table = sub.add_parser(
-        "robustness-table", help="the README's robustness table, from the JSON records"
+        "robustness-table", help="the robustness table (docs/robustness.md), from the records"
     )
     table.add_argument("--records", default="robustness", help="folder of records")
     table.add_argument(
         "--write", metavar="README", help="replace the table between its markers in this file"
+    )
+    docs = sub.add_parser(
+        "docs",
+        help="the README's findings table, docs/experiments/*.md and their figures, from the "
+        "records: list what drifted (exit 1), or --write",
+    )
+    docs.add_argument(
+        "--write", action="store_true", help="rewrite every generated page, table and figure"
+    )
+    docs.add_argument(
+        "--root", default=".", help="the checkout to write into (default: the working directory)"
     )
 
 
@@ -367,6 +378,27 @@ def _cmd_robustness(args):
     return 1 if args.check and not all(o["passed"] for o in this_run) else 0
 
 
+def _cmd_docs(args):
+    from pathlib import Path
+
+    from rnnexp import catalog, pages
+
+    root = Path(args.root)
+    experiments = catalog.load_catalog()
+    if args.write:
+        written = pages.write_all(experiments, root)
+        print(f"wrote {len(written)} files: the README's table, docs/ pages and figures")
+        return 0
+    drifted = pages.stale(experiments, root)
+    for path in drifted:
+        print(f"stale: {path}")
+    if drifted:
+        print("regenerate with `python -m rnnexp docs --write`")
+        return 1
+    print("every generated page and table matches the records")
+    return 0
+
+
 def _cmd_robustness_table(args):
     from rnnexp.robustness_table import render, write_between_markers
 
@@ -523,6 +555,7 @@ def main(argv=None) -> int:
         "run": _cmd_run,
         "robustness": _cmd_robustness,
         "robustness-table": _cmd_robustness_table,
+        "docs": _cmd_docs,
         "compare": _cmd_compare,
         "ui": _cmd_ui,
     }

@@ -59,9 +59,24 @@ class SeedOutcome:
     parent_run_id: str | None = None
     git_commit: str | None = None
     layers: str | None = None  # what computed the layers: "tensorflow, step (r2)"
+    # What a page quotes besides the checks (absent from outcomes recorded before them):
+    numbers: dict = dataclasses.field(default_factory=dict)  # the finding's numbers per arm
+    backend: str | None = None  # the Keras backend
+    device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
+    data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
 
     @classmethod
-    def of(cls, seed, finding, wall_s, parent_run_id=None, git_commit=None, layers=None):
+    def of(
+        cls,
+        seed,
+        finding,
+        wall_s,
+        parent_run_id=None,
+        git_commit=None,
+        layers=None,
+        environment=None,
+        data=None,
+    ):
         checks = [
             {
                 "label": c.label,
@@ -73,16 +88,21 @@ class SeedOutcome:
             }
             for c in finding.checks
         ]
-        passed = bool(finding.passed)
+        numbers = {str(k): _finite_or_none(v) for k, v in finding.numbers.items() if _is_number(v)}
+        environment = environment or {}
         return cls(
             seed,
-            passed,
+            bool(finding.passed),
             round(wall_s, 1),
             checks,
             finding.message,
             parent_run_id,
             git_commit,
             layers,
+            numbers,
+            environment.get("keras.backend"),
+            environment.get("device"),
+            data,
         )
 
 
@@ -94,6 +114,15 @@ def sweep_seed_span(exp, cfg) -> int:
     """
     seeds = [t["seed"] for t in exp.trials(cfg) if "seed" in t]
     return max(seeds) - min(seeds) + 1 if seeds else 1
+
+
+def _is_number(value) -> bool:
+    """A scalar a record can hold (Python or NumPy number); strings and arrays are not."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, str)
 
 
 def _finite_or_none(value):
@@ -437,7 +466,7 @@ def run_robustness(
         merged with those already in `record_path`) and `summary`.
     """
     from rnnexp.layers.recurrent import layers_label
-    from rnnexp.tracking import git_tags
+    from rnnexp.tracking import environment_tags, git_tags
 
     overrides = {k: v for k, v in (overrides or {}).items() if k != "seed"}
     commit = git_tags().get("git.commit")
@@ -471,8 +500,14 @@ def run_robustness(
             seeds = [s for s in seeds if s not in recorded]
     outcomes = []
     for seed in seeds:
-        outcome = _run_seed(exp, profile, overrides, seed, tracker, record_path)
-        result = dataclasses.asdict(SeedOutcome.of(seed, *outcome, commit, layers))
+        finding, wall_s, parent_run_id, data = _run_seed(
+            exp, profile, overrides, seed, tracker, record_path
+        )
+        result = dataclasses.asdict(
+            SeedOutcome.of(
+                seed, finding, wall_s, parent_run_id, commit, layers, environment_tags(), data
+            )
+        )
         outcomes.append(result)
         _print_seed(result)
         if record_path is not None:
@@ -490,7 +525,7 @@ def run_robustness(
 
 
 def _run_seed(exp, profile, overrides, seed, tracker, record_path):
-    """`(finding, wall_s, parent_run_id)` of one seed's sweep, if it ran its trials.
+    """`(finding, wall_s, parent_run_id, data source)` of one seed's sweep, if it ran its trials.
 
     Raises:
         The sweep's own error, or `RecordError` for a sweep that lost a trial
@@ -520,7 +555,8 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
             f"seed {seed}'s sweep {what} ({first}): a fault, not a finding, so it is not "
             f"recorded{kept}"
         )
-    return outcome.finding, time.monotonic() - start, outcome.parent_run_id
+    wall_s = time.monotonic() - start
+    return outcome.finding, wall_s, outcome.parent_run_id, outcome.data_source
 
 
 def _print_seed(o: dict):

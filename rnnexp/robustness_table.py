@@ -1,9 +1,9 @@
-"""The README's robustness table, generated from `robustness/*.json` records.
+"""The robustness table of `docs/robustness.md`, generated from `robustness/*.json` records.
 
 Numbers measured by `python -m rnnexp robustness` live in its records; the
-README quotes them through this table (`python -m rnnexp robustness-table
---write README.md`), so they are never typed by hand. A test keeps the two in
-step.
+page quotes them through this table (`python -m rnnexp docs --write`, or
+`python -m rnnexp robustness-table --write FILE` for this table alone), so they
+are never typed by hand. A test keeps the two in step.
 """
 
 import json

@@ -40,6 +40,7 @@ class RunOutcome:
     finding: Finding | None
     table: list[dict]
     lost: int = 0  # trials lost with a dead worker process: --resume runs them
+    data_source: str | None = None  # what the trials read: "path", "synthetic", "generated", ...
 
 
 def plan(exp: Experiment, cfg) -> list[dict]:
@@ -203,7 +204,7 @@ def run_experiment(
     console.say(f"finding: {verdict} - {finding.message}")
     console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
     console.say(f"browse: {tracker_ui_hint(tracker)}")
-    return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost))
+    return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
 
 
 def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:

@@ -1,6 +1,6 @@
 """Encoder-decoder models from our recurrent layers (one-to-many and seq2seq).
 
-Seeds 001/002/004: an encoder reads the input (an image, or a whole sentence)
+Study notes 001/002/004: an encoder reads the input (an image, or a whole sentence)
 into a state; a decoder RNN starts from that state and emits one token per
 step, fed its previous token (the true one in training: teacher forcing).
 

@@ -1,47 +1,109 @@
-"""The README's experiments table is generated from the catalog and the robustness records."""
+"""What a person reads about results is generated from the records: the README's findings
+table, `docs/experiments/NAME.md` and their figures (`python -m rnnexp docs --write`)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from rnnexp import catalog, cli, experiments_table
+from rnnexp import catalog, cli, experiments_table, pages, robustness_table
 from rnnexp.catalog import Experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_table_is_the_generated_one():
-    """Regenerate with `python -m rnnexp list --format markdown --write README.md`."""
+    """Regenerate with `python -m rnnexp docs --write`."""
     table = experiments_table.render(catalog.load_catalog(), ROOT / "robustness")
     readme = (ROOT / "README.md").read_text()
     assert f"{experiments_table.BEGIN}\n{table}\n{experiments_table.END}" in readme
 
 
+def test_every_page_and_table_matches_the_records_and_catalog():
+    """A new record, a changed claim or docstring: `python -m rnnexp docs --write`."""
+    drifted = pages.stale(catalog.load_catalog(), ROOT)
+    assert not drifted, f"regenerate with `python -m rnnexp docs --write`: {drifted}"
+
+
+def test_every_figure_a_generated_text_shows_exists():
+    experiments = catalog.load_catalog()
+    assert (ROOT / pages.FOREST).is_file()
+    for name in experiments:
+        for record in pages.records_of(name, ROOT / "robustness"):
+            assert (ROOT / pages.figure_path(name, record["profile"])).is_file(), name
+
+
+def test_the_readme_is_read_in_two_minutes():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 150
+    rows = [line for line in lines if line.startswith("| [`")]
+    assert len(rows) == len(catalog.load_catalog()), "one row per experiment"
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").replace("\\|", "¦").split("|")]
+        for cell in cells:
+            assert len(cell) <= experiments_table.CELL_LIMIT, cell
+
+
 @pytest.mark.parametrize("name", sorted(catalog.load_catalog()))
-def test_every_experiment_states_its_row(name):
+def test_every_experiment_states_its_claim_without_measured_numbers(name):
     exp = catalog.get(name)
-    for column in ("shows", "runtime", "expected"):
+    for column in ("description", "shows"):
         text = getattr(exp, column)
         assert text.strip(), f"{name}.{column} is empty"
         assert "\n" not in text, f"{name}.{column}: one paragraph, no line breaks"
-    assert "`ci`" in exp.runtime, f"{name}.runtime says nothing about the ci profile"
+    assert len(exp.description) <= experiments_table.CELL_LIMIT
+    assert experiments_table.hand_typed_measurements(exp) == []
 
 
 class _Row(Experiment):
     name = "toy_row"
-    shows = "a | b"
-    runtime = "`ci` 1 min"
-    expected = ""
+    description = "a | b"
+    shows = "what the toy shows"
 
 
-def _record(folder, name="toy_row", per_sweep=None, margins=None):
+class _Expected(_Row):
+    expected = "the LSTM scores well"
+
+
+class _Typed(_Row):
+    shows = "the LSTM reaches 0.85 on the toy (Le et al. 2015)"
+
+
+class _Cited(_Row):
+    shows = "identity init (Le et al. 2015) at T=50..200, 1/6 baseline"
+
+
+def test_a_class_with_a_hand_typed_measurement_is_caught():
+    (fault,) = experiments_table.hand_typed_measurements(_Expected())
+    assert fault.startswith("_Expected.expected: measured results live in robustness/")
+    (fault,) = experiments_table.hand_typed_measurements(_Typed())
+    assert "toy_row.shows: a decimal number" in fault and "0.85" in fault
+    assert experiments_table.hand_typed_measurements(_Cited()) == []
+
+
+def _outcome(seed, value, margin, passed=True, **extra):
+    check = {"label": "gain", "value": value, "op": ">=", "threshold": 0.1, "log": False}
+    ratio = {"label": "ratio", "value": 10.0**seed, "op": ">=", "threshold": 1.0, "log": True}
+    return {
+        "seed": seed,
+        "passed": passed,
+        "wall_s": 60.0 + seed,
+        "checks": [{**check, "margin": margin}, {**ratio, "margin": float(seed)}],
+        "layers": "tensorflow, step (r2)",
+        **extra,
+    }
+
+
+def _record(folder, name="toy_row", per_sweep=None, margins=None, outcomes=None):
     record = {
         "experiment": name,
         "profile": "ci",
+        "overrides": {},
+        "outcomes": outcomes if outcomes is not None else [],
         "summary": {
             "seeds": [10, 11, 12],
             "passed": 2,
+            "mean_wall_s": 61.0,
             "smallest_margins": margins
             if margins is not None
             else {
@@ -55,12 +117,14 @@ def _record(folder, name="toy_row", per_sweep=None, margins=None):
         record["seeds_per_sweep"] = per_sweep
     folder.mkdir(exist_ok=True)
     (folder / f"{name}-ci.json").write_text(json.dumps(record))
+    return record
 
 
 def test_a_row_without_a_record_says_not_measured(tmp_path):
     _record(tmp_path, name="other_row")  # the folder holds records, not toy_row's
     table = experiments_table.render({"toy_row": _Row(), "other_row": _Row()}, tmp_path)
-    assert table.splitlines()[3] == "| `toy_row` | a \\| b | `ci` 1 min | – | not measured |"
+    link = "[`toy_row`](docs/experiments/toy_row.md)"
+    assert f"| {link} | a \\| b | not measured | not measured |" in table.splitlines()
 
 
 def test_the_robustness_column_quotes_the_tightest_check(tmp_path):
@@ -70,6 +134,25 @@ def test_the_robustness_column_quotes_the_tightest_check(tmp_path):
     _record(tmp_path, per_sweep=4, margins={})
     cell = experiments_table.robustness_cell("toy_row", tmp_path)
     assert cell == "2/3 at seeds 10–15 (3 sweeps of 4)"
+
+
+def test_the_headline_is_the_mean_and_interval_over_the_recorded_seeds(tmp_path):
+    outcomes = [_outcome(10, 0.30, 0.20), _outcome(11, 0.40, 0.30), _outcome(12, 0.50, 0.40)]
+    _record(tmp_path, outcomes=outcomes)
+    # mean 0.4; t(0.975, 2) 4.303 x sd 0.1 / sqrt(3) = 0.248
+    assert experiments_table.headline_cell(_Row(), tmp_path) == (
+        "gain: 0.4 ± 0.25 (3 seeds), asserted >= 0.1"
+    )
+
+    class Named(_Row):
+        headline = "ratio"
+
+    # a log-scale check: the interval of log10(value), seeds 10-12 -> 11 ± 2.5
+    assert experiments_table.headline_cell(Named(), tmp_path) == (
+        "ratio: 10^(11 ± 2.5) (3 seeds), asserted >= 1"
+    )
+    _record(tmp_path, outcomes=outcomes[:1])
+    assert "gain: 0.3 (1 seed)" in experiments_table.headline_cell(_Row(), tmp_path)
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"summary": {}}', "[]"])
@@ -96,9 +179,11 @@ def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_t
     _record(tmp_path / "robustness", name="tagging")
     assert cli.main(["list", "--format", "markdown", "--write", str(readme)]) == 0
     text = readme.read_text()
-    assert text.startswith(f"intro\n{experiments_table.BEGIN}\n| name |")
+    assert text.startswith(f"intro\n{experiments_table.BEGIN}\n| experiment |")
     assert text.endswith(f"\n{experiments_table.END}\nrest\n") and "\nold\n" not in text
-    assert text.count("not measured") == len(catalog.load_catalog()) - 1
+    tagging_row = next(line for line in text.splitlines() if "[`tagging`]" in line)
+    assert tagging_row.endswith("| 2/3 at seeds 10–12; smallest margin -0.5 (seed 10): floor |")
+    assert text.count("not measured") == 2 * (len(catalog.load_catalog()) - 1)
     capsys.readouterr()
     readme.write_text("no markers\n")
     assert cli.main(["list", "--write", str(readme)]) == 2
@@ -107,8 +192,83 @@ def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_t
     assert readme.read_text() == "no markers\n"
 
 
-def test_show_prints_the_row(capsys):
+def test_show_prints_the_generated_row(capsys):
     assert cli.main(["show", "tagging"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["expected"] == catalog.get("tagging").expected
-    assert set(shown) >= {"shows", "runtime", "expected", "robustness", "config"}
+    assert shown["claim"] == catalog.get("tagging").description
+    assert shown["headline"] == experiments_table.headline_cell(catalog.get("tagging"))
+    assert set(shown) >= {"claim", "headline", "robustness", "page", "config"}
+    assert "expected" not in shown and "runtime" not in shown
+
+
+def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_path):
+    old = _outcome(10, 0.30, 0.20)  # recorded before outcomes carried numbers or a device
+    new = _outcome(11, 0.05, -0.05, passed=False, numbers={"lstm_gain": 0.4}, device="CPU: x")
+    _record(tmp_path, outcomes=[old, new])
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "toy_row.md").write_text("### Restatements\n\nOnce, at seed 9.\n")
+    page = pages.render_page(_Row(), tmp_path, notes)
+    assert page.startswith("<!-- generated by `python -m rnnexp docs --write`")
+    assert "**Claim.** a | b" in page
+    assert "| gain | >= 0.1 | 0.175 ± 1.6 (2 seeds) | -0.05 (seed 11) |" in page
+    assert "| 11 | FAIL | gain | 0.05 | >= 0.1 | -0.05 |" in page
+    assert "| | | ratio | 1e+11 | >= 1 | +11 dec |" in page
+    assert "| `lstm_gain` | 0.4 (1 seed) |" in page
+    assert "data not recorded; layers tensorflow, step (r2); device CPU: x; not recorded" in page
+    assert "wall time per seed 70 s ± 6 s (2 seeds, 70 s to 71 s)" in page
+    assert "python -m rnnexp robustness toy_row --seeds 5 --start 13" in page
+    assert "![margins of every check across seeds](toy_row-ci-margins.png)" in page
+    assert page.endswith("## Notes and history\n\n### Restatements\n\nOnce, at seed 9.\n")
+
+
+def test_a_page_without_a_record_says_how_to_make_one(tmp_path):
+    page = pages.render_page(_Row(), tmp_path / "none", tmp_path / "no-notes")
+    assert "Not measured: no record in `robustness/` yet." in page
+    assert "Notes and history" not in page
+
+
+def test_docs_refuses_a_folder_without_records(tmp_path, capsys):
+    (tmp_path / "README.md").write_text(f"{experiments_table.BEGIN}\n{experiments_table.END}\n")
+    assert cli.main(["docs", "--root", str(tmp_path), "--write"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no robustness records in" in err
+    assert not (tmp_path / "docs").exists()
+
+
+def test_docs_lists_what_drifted_then_writes_it(tmp_path, monkeypatch, capsys):
+    _record(tmp_path / "robustness", name="tagging", outcomes=[_outcome(10, 0.3, 0.2)])
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"{experiments_table.BEGIN}\n{experiments_table.END}\n"
+        f"{pages.COST_BEGIN}\n{pages.COST_END}\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / pages.ROBUSTNESS_PAGE).write_text(
+        f"{robustness_table.BEGIN}\n{robustness_table.END}\n"
+    )
+    assert cli.main(["docs", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"stale: {readme}" in out and "tagging.md" in out and "docs --write" in out
+    assert cli.main(["docs", "--root", str(tmp_path), "--write"]) == 0
+    capsys.readouterr()
+    assert cli.main(["docs", "--root", str(tmp_path)]) == 0
+    assert (tmp_path / "docs" / "experiments" / "tagging.md").is_file()
+    assert "| [`tagging`](docs/experiments/tagging.md) |" in readme.read_text()
+    # A page whose experiment left the catalog is stale, and --write removes it.
+    gone = tmp_path / "docs" / "experiments" / "retired.md"
+    gone.write_text("old page\n")
+    assert cli.main(["docs", "--root", str(tmp_path)]) == 1
+    assert f"stale: {gone}" in capsys.readouterr().out
+    assert cli.main(["docs", "--root", str(tmp_path), "--write"]) == 0
+    assert not gone.exists()
+
+
+def test_figures_are_drawn_from_the_records(tmp_path):
+    outcomes = [_outcome(10, 0.30, 0.20), _outcome(11, None, None, passed=False)]
+    _record(tmp_path / "robustness", outcomes=outcomes)
+    written = pages.write_figures({"toy_row": _Row()}, tmp_path, tmp_path / "robustness")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
+        [pages.FOREST, pages.figure_path("toy_row", "ci")]
+    )
+    assert all(p.stat().st_size > 1000 for p in written)

@@ -39,7 +39,8 @@ class Toy(Experiment):
             Check("score", score, ">=", 1.0),
             Check("ratio", 10**score, ">=", 10, log=True),
         ]
-        return Finding.from_checks(f"score {score}", checks)
+        numbers = {"score": score, "note": "not a number: left out of the record"}
+        return Finding.from_checks(f"score {score}", checks, numbers)
 
 
 @pytest.fixture
@@ -62,6 +63,12 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
     assert summary["smallest_margins"]["score"] == {"margin": -1.0, "seed": 12, "log": False}
     assert summary["smallest_margins"]["ratio"]["log"] is True
     assert json.loads(record_path.read_text()) == record
+    # What a page quotes besides the checks: the numbers per arm, and what the seed ran on.
+    first = record["outcomes"][0]
+    assert first["numbers"] == {"score": 1.0}
+    assert first["backend"] in ("tensorflow", "jax", "torch")
+    assert first["device"].startswith(("CPU: ", "GPU: "))
+    assert first["data"] == "generated"
 
     mlflow.set_tracking_uri(tracker.uri)
     found = mlflow.search_runs(experiment_names=["toy_robust"], output_format="list")
@@ -211,14 +218,14 @@ def test_seed_ranges():
     assert robustness_table.seed_ranges([12, 10, 11, 20, 22, 21, 30]) == "10–12, 20–22, 30"
 
 
-def test_the_readme_table_is_the_generated_one():
-    """The README quotes the records; regenerate with `rnnexp robustness-table --write`."""
+def test_the_robustness_page_table_is_the_generated_one():
+    """docs/robustness.md quotes the records; regenerate with `rnnexp docs --write`."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text()
+    page = (root / "docs" / "robustness.md").read_text()
     table = robustness_table.render(root / "robustness")
-    assert f"{robustness_table.BEGIN}\n{table}\n{robustness_table.END}" in readme
+    assert f"{robustness_table.BEGIN}\n{table}\n{robustness_table.END}" in page
 
 
 def test_pooled_sweeps_list_every_seed_they_trained(tracker, tmp_path):

@@ -11,7 +11,7 @@ and layouts, so weights copy one-to-one from `keras.layers.*Cell`:
 - GRU: gates z, r, h (`kernel (d, 3u)`, `recurrent_kernel (u, 3u)`); with
   `reset_after=True` (the cuDNN convention) `bias` is `(2, 3u)`: input bias
   then recurrent bias. Keras's `z` is the *keep* gate:
-  `h_t = z * h_{t-1} + (1 - z) * h~_t` (the seed notes write `1 - z`; the two
+  `h_t = z * h_{t-1} + (1 - z) * h~_t` (the study notes write `1 - z`; the two
   conventions are the same model with `z` relabelled).
 
 Every cell splits its step in two: `project_inputs` (the input half, which
@@ -165,7 +165,7 @@ class SimpleRNNCell(_GatedCellBase):
     """Elman cell: `h_t = activation(x_t W + h_{t-1} U + b)`.
 
     `activation="relu"` with `recurrent_initializer="identity"` is the IRNN of
-    Le et al. (2015), the ReLU remedy for vanishing gradients of seed 000.
+    Le et al. (2015), the ReLU remedy for vanishing gradients of study note 000.
 
     Args:
         units: size of the hidden state.

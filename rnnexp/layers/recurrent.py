@@ -45,16 +45,9 @@ _CELL_KEYS = (
 )
 
 
-# Whether a layer projects every step's input before the loop, per backend
-# and device; measured with `python -m rnnexp bench --loop both` (README, "The
-# layers, and their speed"). Anything not listed steps the cell as Keras does.
-# TensorFlow on CPU: stepping is faster for all three cells (projecting first
-# moves a (T, B, G*u) tensor and its gradient through the loop's
-# TensorArrays); the default since revision 2 (below).
-# JAX on CPU: stepping is faster too (LSTM 1.00x Keras stepping, 0.86x
-# projecting). JAX (`lax.scan`) on a GPU (an H100): projecting first trained
-# 1.11-1.29x faster. PyTorch on CPU: projecting first trained faster (no
-# GPU measured; it keeps the CPU's choice).
+# Whether a layer projects every step's input before the loop, per backend and device:
+# whichever loop `python -m rnnexp bench --loop both` measured faster (docs/layers-and-speed.md);
+# anything not listed steps the cell as Keras does.
 PROJECT_FIRST = {
     ("tensorflow", "cpu"): False,
     ("jax", "cpu"): False,

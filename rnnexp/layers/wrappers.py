@@ -1,8 +1,8 @@
 """Bidirectional with a learned weighted-sum merge, and the deep (stacked) RNN.
 
-Seed 000: "the final output of the bidirectional RNN is the weighted sum of the
+Study note 000: "the final output of the bidirectional RNN is the weighted sum of the
 outputs of the two composing RNNs" -- `WeightedSumBidirectional` learns that
-weighting per unit. Seeds 002/004: a deep RNN feeds each layer's output
+weighting per unit. Study notes 002/004: a deep RNN feeds each layer's output
 sequence to the next layer -- `DeepRNN`.
 """
 
