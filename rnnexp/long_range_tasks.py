@@ -212,7 +212,8 @@ def ratio_figure(exp, cfg, results):
         panels.append("accuracy on the recalled symbols")
     fig, axes = plots.answer_panels(
         panels,
-        title=f"{exp.name}: {exp.description}",
+        title=f"{exp.name}: does the best of {' / '.join(plain(a) for a in exp.winners)} "
+        f"remember across T steps while {plain(exp.loser)} stays near the baseline?",
         note=plots.seed_note(counts, geometric=True),
         sharey=False,
     )

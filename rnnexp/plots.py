@@ -147,6 +147,7 @@ def answer_panels(
     `title` says what the study asks, `note` what the bars are (`seed_note`).
     """
     plt = _pyplot()
+    width = max(width, 6.5) if len(titles) == 1 else width
     fig, axes = plt.subplots(
         1,
         len(titles),
@@ -159,8 +160,16 @@ def answer_panels(
     for ax, panel in zip(axes, titles):
         ax.set_title(panel, fontsize=10)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{title}\n{note}", fontsize=10.5)
+    fig.suptitle(_wrapped(f"{title}\n{note}", fig), fontsize=10.5)
     return fig, axes
+
+
+def _wrapped(text: str, fig) -> str:
+    """`text` broken into lines that fit the figure's width (a title must not be clipped)."""
+    import textwrap
+
+    chars = max(30, int(fig.get_figwidth() * 12))
+    return "\n".join(textwrap.fill(line, chars) for line in text.splitlines())
 
 
 def interval_lines(
@@ -244,6 +253,10 @@ def reference_line(ax, y, label, *, color="grey", linestyle="--"):
     if y is None or not math.isfinite(float(y)):
         return
     ax.axhline(y, color=color, linestyle=linestyle, linewidth=1.2, label=label)
+    # the line inside the panel, not on its edge: its y joins the data limits
+    x = ax.dataLim.x0 if math.isfinite(ax.dataLim.x0) else 0.0
+    ax.update_datalim([(x, float(y))], updatex=False)
+    ax.autoscale_view()
 
 
 def finish(fig, axes, *, shared_legend: bool = False, columns: int = 3):
@@ -284,7 +297,7 @@ def no_results(title: str, why: str):
     fig, ax = plt.subplots(figsize=(6.5, 2.6), layout="constrained")
     ax.axis("off")
     ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, fontsize=11)
-    fig.suptitle(title, fontsize=10.5)
+    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
     return fig
 
 
@@ -345,7 +358,9 @@ def curves_by(results, extra: str, by: Callable[[dict], str]) -> dict[str, list]
     return groups
 
 
-def mean_curves(ax, groups: dict[str, list], *, x=None, logy=False, start=1):
+def mean_curves(
+    ax, groups: dict[str, list], *, x=None, logy=False, start=1, dodge=True, bands=True
+):
     """Each group's mean curve with its t interval as a band (from 2 seeds up).
 
     Curves of different lengths (early stopping) are averaged over the trials
@@ -363,7 +378,7 @@ def mean_curves(ax, groups: dict[str, list], *, x=None, logy=False, start=1):
         low = np.array([s[1] for s in stats])
         high = np.array([s[2] for s in stats])
         xs = np.arange(start, start + steps) if x is None else np.asarray(x)[:steps]
-        xs = _dodged(xs, i, k)
+        xs = _dodged(xs, i, k) if dodge and steps <= 30 else xs
         (line,) = ax.plot(
             xs,
             centre,
@@ -372,7 +387,7 @@ def mean_curves(ax, groups: dict[str, list], *, x=None, logy=False, start=1):
             linestyle=LINESTYLES[i % len(LINESTYLES)],
             label=label,
         )
-        if len(curves) > 1:
+        if bands and len(curves) > 1:
             ax.fill_between(xs, low, high, alpha=0.15, color=line.get_color())
         most = max(most, len(curves))
     if logy:
@@ -408,7 +423,7 @@ def mean_curves_figure(
     reference_line(ax, hline, hline_label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
-    fig.suptitle(f"{title}\n{seed_note([seeds], geometric=logy)}", fontsize=10.5)
+    fig.suptitle(_wrapped(f"{title}\n{seed_note([seeds], geometric=logy)}", fig), fontsize=10.5)
     finish(fig, [ax])
     return [save(fig, path)]
 
@@ -437,7 +452,7 @@ def lines_with_spread(
     if hline is not None:
         reference_line(ax, hline, hline_label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    fig.suptitle(title, fontsize=10.5)
+    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
     if logx:
         ax.set_xscale("log")
     if logy:
