@@ -392,6 +392,10 @@ def mean_curves(
         most = max(most, len(curves))
     if logy:
         ax.set_yscale("log")
+    if x is None:  # epochs, steps, positions: whole numbers only
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return most
 
 
