@@ -297,27 +297,36 @@ class Captioning(Experiment):
         )
         return TrialResult(trial, metrics=metrics)
 
-    def summarize(self, cfg, results, out_dir):
+    def answer_figure(self, cfg, results):
+        """BLEU-4 by decoder cell against the two captioners that read no sequence."""
         bleu = group_metric(results, "bleu4", ("cell",))
-        if not bleu:
-            return []
-        done = next(r for r in results if r.status == "FINISHED")
-        series = {
-            "greedy": (
-                [c for (c,) in bleu],
-                [np.mean(v) for v in bleu.values()],
-                [np.std(v) for v in bleu.values()] if cfg.sweep.seeds > 1 else None,
-            )
-        }
-        fig = plots.lines_with_spread(
-            series,
-            xlabel="decoder cell",
-            ylabel="test BLEU-4",
-            title="captioning: BLEU-4 by decoder cell",
-            hline=done.metrics["baseline_nearest_bleu4"],
-            hline_label="nearest training image's caption",
+        done = next((r for r in results if r.status == "FINISHED"), None)
+        fig, axes = plots.answer_panels(
+            ["test BLEU-4 by decoder cell"],
+            title="captioning: does a recurrent decoder beat copying the nearest "
+            "training image's caption?",
+            note=plots.seed_note([len(v) for v in bleu.values()]),
+            width=6.5,
         )
-        return [plots.save(fig, out_dir / "bleu4_by_cell.png")]
+        series = {"greedy decoding": {c: v for (c,), v in bleu.items()}}
+        order = {c: i for i, c in enumerate(cfg.sweep.cells)}
+        plots.interval_lines(axes[0], series, positions=order)
+        if done is not None:
+            nearest = done.metrics["baseline_nearest_bleu4"]
+            frequent = done.metrics["baseline_frequent_bleu4"]
+            plots.reference_line(
+                axes[0], nearest, f"nearest training image's caption ({nearest:.1f})"
+            )
+            plots.reference_line(
+                axes[0], frequent, f"most frequent caption ({frequent:.1f})", linestyle=":"
+            )
+        axes[0].set(xlabel="decoder cell", ylabel="test BLEU-4")
+        return plots.finish(fig, axes)
+
+    def summarize(self, cfg, results, out_dir):
+        if not any(r.status == "FINISHED" for r in results):
+            return []
+        return [plots.save(self.answer_figure(cfg, results), out_dir / "bleu4_by_cell.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

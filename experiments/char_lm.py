@@ -34,9 +34,10 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
+from rnnexp.names import plain
 from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
@@ -209,35 +210,54 @@ class CharLM(SupervisedExperiment):
             },
         )
 
+    def answer_figure(self, cfg, results):
+        """Test bits per character by cell, each cell's distance below the unigram model
+        in its legend | validation bits per character by epoch, sharing y."""
+        bpc = group_metric(results, "test_bpc", ("cell",))
+        unigram = next((r.metrics["unigram_bpc"] for r in results if r.status == "FINISHED"), None)
+        fig, axes = plots.answer_panels(
+            ["test bits per character by cell", "test bits per character by epoch"],
+            title="char_lm: does every cell learn more than letter frequencies?",
+            note=plots.seed_note([len(v) for v in bpc.values()])
+            + "; legend: bits below the unigram model",
+        )
+        series = {}
+        for (cell,), values in bpc.items():
+            below = f": {plots.interval_text([unigram - v for v in values])} bits below unigram"
+            series[plain(cell) + (below if unigram is not None else "")] = {cell: values}
+        order = {c: i for i, c in enumerate(cfg.sweep.cells)}
+        plots.interval_lines(axes[0], series, positions=order, dodge=False)
+        plots.reference_line(axes[0], unigram, "unigram (no memory)")
+        axes[0].set(xlabel="cell", ylabel="bits per character (lower is better)")
+        plots.mean_curves(axes[1], plots.curves_by(results, "val_bpc", lambda t: plain(t["cell"])))
+        plots.reference_line(axes[1], unigram, "unigram (no memory)")
+        axes[1].set(xlabel="epoch")
+        return plots.finish(fig, axes)
+
     def summarize(self, cfg, results, out_dir):
         finished = [r for r in results if r.status == "FINISHED"]
-        series = {
-            f"{r.trial['cell']} seed {r.trial['seed']}": (
-                np.arange(1, len(r.extras["val_bpc"]) + 1),
-                r.extras["val_bpc"],
-                None,
-            )
-            for r in finished
-        }
         unigram = finished[0].metrics["unigram_bpc"] if finished else None
-        fig = plots.lines_with_spread(
-            series,
+        paths = plots.mean_curves_figure(
+            results,
+            "val_bpc",
+            lambda t: plain(t["cell"]),
+            out_dir / "bpc_by_epoch.png",
+            title="char_lm: test bits per character",
             xlabel="epoch",
             ylabel="test bits per character",
-            title="char_lm: test bits per character",
             hline=unigram,
             hline_label="unigram (no memory)",
         )
         samples = out_dir / "samples.md"
         samples.write_text(
             "\n".join(
-                f"# {r.trial['cell']} seed {r.trial['seed']} "
+                f"# {plain(r.trial['cell'])} seed {r.trial['seed']} "
                 f"({r.metrics['test_bpc']:.2f} bpc)\n\n"
                 + "\n".join(f"T={t}:\n```\n{s}\n```\n" for t, s in r.extras["samples"].items())
                 for r in finished
             )
         )
-        return [plots.save(fig, out_dir / "bpc_by_epoch.png"), samples]
+        return paths + [samples]
 
     def finding(self, cfg, results):
         f = cfg.finding

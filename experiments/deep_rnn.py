@@ -29,9 +29,10 @@ import dataclasses
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
 from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
@@ -76,6 +77,28 @@ class DeepRNNConfig:
     train: TrainConfig = TrainConfig(epochs=20, learning_rate=3e-3)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
+
+
+def _stack_name(trial) -> str:
+    residual = ", residual" if trial["residual"] else ""
+    return f"{plain(trial['cell'])}, depth {trial['depth']}{residual}"
+
+
+def _depth_gains(results, acc, cell) -> list[float]:
+    """Per seed: the accuracy of the cell's best deeper stack (by mean) minus depth 1's."""
+    deeper = {(d, r): np.mean(v) for (c, d, r), v in acc.items() if c == cell and d > 1}
+    if not deeper or (cell, 1, False) not in acc:
+        return []
+    depth, residual = max(deeper, key=deeper.get)
+    by_seed = {}
+    for r in results:
+        t = r.trial
+        if r.status == "FINISHED" and t["cell"] == cell:
+            by_seed.setdefault(t["seed"], {})[(t["depth"], t["residual"])] = r.metrics[
+                "test_accuracy"
+            ]
+    best, shallow = (depth, residual), (1, False)
+    return [v[best] - v[shallow] for v in by_seed.values() if best in v and shallow in v]
 
 
 def window_sums(n, cfg: WindowSumData, rng):
@@ -148,29 +171,45 @@ class DeepRnn(SupervisedExperiment):
             extras={"val_accuracy": [float(v) for v in fitted.history.history["val_accuracy"]]},
         )
 
-    def summarize(self, cfg, results, out_dir):
+    def answer_figure(self, cfg, results):
+        """Accuracy by depth (each cell's gain of its best deeper stack over depth 1 in
+        its legend) | validation accuracy by epoch, sharing y."""
+        acc = group_metric(results, "test_accuracy", ("cell", "depth", "residual"))
+        fig, axes = plots.answer_panels(
+            ["test accuracy by depth", "validation accuracy by epoch"],
+            title=f"deep_rnn: does depth help on the sum of the last {cfg.data.window} "
+            f"symbols mod {cfg.data.classes}?",
+            note=plots.seed_note([len(v) for v in acc.values()])
+            + "; gain = best deeper stack minus depth 1",
+        )
         series = {}
-        for r in results:
-            if r.status == "FINISHED":
-                t = r.trial
-                key = f"{t['cell']} depth {t['depth']}{' residual' if t['residual'] else ''}"
-                series.setdefault(key, []).append(r.extras["val_accuracy"])
-        fig = plots.lines_with_spread(
-            {
-                k: (
-                    np.arange(1, len(v[0]) + 1),
-                    np.mean(v, 0),
-                    np.std(v, 0) if len(v) > 1 else None,
-                )
-                for k, v in series.items()
-            },
+        for cell in cfg.sweep.cells:
+            gain = plots.interval_text(_depth_gains(results, acc, cell))
+            for residual in cfg.sweep.residual:
+                points = {d: v for (c, d, r), v in acc.items() if (c, r) == (cell, residual)}
+                if points:
+                    label = plain(cell) + (", residual" if residual else "")
+                    series[f"{label}: gain {gain}" if not residual else label] = points
+        plots.interval_lines(axes[0], series)
+        plots.reference_line(axes[0], 1 / cfg.data.classes, "chance")
+        axes[0].set(xlabel="depth (stacked layers)", ylabel="per-step test accuracy")
+        plots.mean_curves(axes[1], plots.curves_by(results, "val_accuracy", _stack_name))
+        plots.reference_line(axes[1], 1 / cfg.data.classes, "chance")
+        axes[1].set(xlabel="epoch")
+        return plots.finish(fig, axes)
+
+    def summarize(self, cfg, results, out_dir):
+        return plots.mean_curves_figure(
+            results,
+            "val_accuracy",
+            _stack_name,
+            out_dir / "accuracy_by_depth.png",
+            title=f"deep_rnn: sum of the last {cfg.data.window} symbols mod {cfg.data.classes}",
             xlabel="epoch",
             ylabel="per-step test accuracy",
-            title=f"deep_rnn: sum of the last {cfg.data.window} symbols mod {cfg.data.classes}",
             hline=1 / cfg.data.classes,
             hline_label="chance",
         )
-        return [plots.save(fig, out_dir / "accuracy_by_depth.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

@@ -52,10 +52,29 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
 from rnnexp.recipes import grid
 from rnnexp.training import set_seed
 
 Clip = Literal["none", "per_tensor", "global"]
+
+
+CLIP_NAMES = {
+    "none": "no clipping",
+    "per_tensor": "per-tensor clipping",
+    "global": "global-norm clipping",
+}
+
+
+def _peaks(results) -> list[float]:
+    """Each trial's largest finite gradient norm before clipping (a diverged one's too)."""
+    peaks = []
+    for r in results:
+        norms = np.asarray(r.extras.get("grad_norm_pre_clip", []), dtype="float64")
+        norms = norms[np.isfinite(norms)]
+        if len(norms):
+            peaks.append(float(norms.max()))
+    return peaks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +205,43 @@ class ExplodingClipping(Experiment):
             raise ValueError(f"test loss is {test_loss} after training")
         return TrialResult(trial, metrics=metrics, extras=history)
 
+    def answer_figure(self, cfg, results):
+        """Per clipping setting: the share of trials that trained to the end | the peak
+        gradient norm relative to the clip value (log)."""
+        by_clip = {c: [r for r in results if r.trial["clip"] == c] for c in cfg.sweep.clips}
+        by_clip = {c: rs for c, rs in by_clip.items() if rs}
+        # a share of seeds is a count, not a seed mean: drawn without an interval
+        finished = {c: sum(r.status == "FINISHED" for r in rs) for c, rs in by_clip.items()}
+        peaks = {
+            c: {c: [p / cfg.train.clip_value for p in _peaks(rs)]} for c, rs in by_clip.items()
+        }
+        fig, axes = plots.answer_panels(
+            ["trials that trained to the end", "peak gradient norm / clip value"],
+            title=f"exploding_clipping: ReLU SimpleRNN, recurrent gain "
+            f"{cfg.model.recurrent_gain}: does clipping stop the explosion?",
+            note="peaks: " + plots.seed_note([len(rs) for rs in by_clip.values()], geometric=True),
+            sharey=False,
+        )
+        order = {c: i for i, c in enumerate(by_clip)}
+        names = [CLIP_NAMES.get(c, plain(c)) for c in by_clip]
+        series = {
+            f"{CLIP_NAMES.get(c, plain(c))}: {k} of {len(by_clip[c])} seeds": {
+                c: [k / len(by_clip[c])]
+            }
+            for c, k in finished.items()
+        }
+        plots.interval_lines(axes[0], series, positions=order, dodge=False)
+        plots.ticks_at(axes[0], list(order.values()), names)
+        axes[0].set(xlabel="gradient clipping", ylabel="fraction of seeds", ylim=(-0.05, 1.05))
+        series = {CLIP_NAMES.get(c, plain(c)): v for c, v in peaks.items() if v[c]}
+        plots.interval_lines(
+            axes[1], series, positions=order, geometric=True, logy=True, dodge=False
+        )
+        plots.ticks_at(axes[1], list(order.values()), names)
+        plots.reference_line(axes[1], 1.0, "the clip value")
+        axes[1].set(xlabel="gradient clipping", ylabel="peak norm before clipping / clip value")
+        return plots.finish(fig, axes)
+
     def summarize(self, cfg, results, out_dir):
         paths = []
         for key, label in (
@@ -196,7 +252,8 @@ class ExplodingClipping(Experiment):
             for r in results:
                 values = np.asarray(r.extras.get(key, []), dtype="float64")
                 if len(values):
-                    name = f"{r.trial['clip']} seed {r.trial['seed']}"
+                    clip = CLIP_NAMES.get(r.trial["clip"], plain(r.trial["clip"]))
+                    name = f"{clip}, seed {r.trial['seed']}"
                     name += " (FAILED)" if r.status == "FAILED" else ""
                     values[~np.isfinite(values)] = np.nan  # a gap where it overflowed
                     series[name] = (np.arange(1, len(values) + 1), values, None)

@@ -40,6 +40,7 @@ from rnnexp import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
+from rnnexp.names import plain
 from rnnexp.recipes import grid
 from rnnexp.training import TrainConfig
 
@@ -73,6 +74,16 @@ class GradientFlowConfig:
     probe: Probe = Probe()
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
+
+
+def _norm_curves(results, phase) -> dict[str, list]:
+    """`{arch: [||dL/dh_t|| / ||dL/dh_T|| of each finished trial]}` at `phase`."""
+    curves = {}
+    for r in results:
+        if r.status == "FINISHED" and phase in r.extras:
+            norms = np.asarray(r.extras[phase], dtype="float64")
+            curves.setdefault(r.trial["arch"], []).append(norms / norms[-1])
+    return curves
 
 
 def first_to_last(norms) -> float:
@@ -115,24 +126,32 @@ class GradientFlow(Experiment):
             trial, metrics=metrics, extras={"init": at_init.tolist(), "trained": trained.tolist()}
         )
 
+    def answer_figure(self, cfg, results):
+        """At initialisation | after training, sharing y: ||dL/dh_t|| / ||dL/dh_T|| along
+        the chain per architecture, each line's first-to-last ratio in its legend."""
+        phases = {"init": "at initialisation", "trained": "after training"}
+        curves = {phase: _norm_curves(results, phase) for phase in phases}
+        seeds = [len(v) for groups in curves.values() for v in groups.values()]
+        fig, axes = plots.answer_panels(
+            list(phases.values()),
+            title=f"gradient_flow: how much gradient reaches step 1 of {cfg.probe.length} "
+            "(adding problem)?",
+            note=plots.seed_note(seeds, geometric=True) + "; legend: ||dL/dh_1|| / ||dL/dh_T||",
+        )
+        for ax, phase in zip(axes, phases):
+            groups = {}
+            for arch, norms in curves[phase].items():
+                first = [n[0] for n in norms]
+                ratio = 10 ** np.mean(np.log10(np.maximum(first, 1e-45)))
+                groups[f"{plain(arch)}: {ratio:.2g}"] = norms
+            plots.mean_curves(ax, groups, logy=True)
+            ax.set(xlabel="step t (T = the read-out)")
+        axes[0].set_ylabel("||dL/dh_t|| / ||dL/dh_T||")
+        return plots.finish(fig, axes)
+
     def summarize(self, cfg, results, out_dir):
-        paths = []
-        finished = [r for r in results if r.status == "FINISHED"]
-        for phase, title in (("init", "at initialization"), ("trained", "after training")):
-            series = {}
-            for r in finished:
-                norms = np.asarray(r.extras[phase])
-                label = f"{r.trial['arch']} seed {r.trial['seed']}"
-                series[label] = (np.arange(1, len(norms) + 1), norms / norms[-1], None)
-            fig = plots.lines_with_spread(
-                series,
-                xlabel="step t",
-                ylabel="||dL/dh_t|| / ||dL/dh_T||",
-                title=f"gradient_flow: BPTT gradient norms {title} (adding, T={cfg.probe.length})",
-                logy=True,
-            )
-            paths.append(plots.save(fig, out_dir / f"grad_norms_{phase}.png"))
-        return paths
+        fig = self.answer_figure(cfg, results)
+        return [plots.save(fig, out_dir / "grad_norms.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

@@ -47,6 +47,7 @@ from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
 from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
+from rnnexp.names import plain
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
 from rnnexp.recipes import CELLS, Cell
 from rnnexp.stats import mean_interval
@@ -397,7 +398,7 @@ class ImdbSeqlen(Experiment):
             {"at init": (t, grad_init, None), "trained": (t, grad_trained, None)},
             xlabel="time step t (1 = farthest from the read-out)",
             ylabel="||dL/dx_t||",
-            title=f"{trial['model']}, L={trial['length']}, {trial['truncation']}: "
+            title=f"{plain(trial['model'])}, L={trial['length']}, {plain(trial['truncation'])}: "
             "gradient reaching each step",
             logy=True,
         )
@@ -405,59 +406,35 @@ class ImdbSeqlen(Experiment):
         plots.close(fig)
 
     # -- summary ---------------------------------------------------------
+    def answer_figure(self, cfg, results):
+        """keep-the-end | keep-the-start, sharing y: accuracy against the window, each
+        line's gain from the shortest to the longest window in its legend."""
+        return accuracy_panels(cfg, results, cfg.sweep.truncations)
+
     def summarize(self, cfg, results, out_dir):
-        acc = group_metric(results, "test_accuracy", ("truncation", "model", "length"))
         paths = []
         for side in cfg.sweep.truncations:
-            series = {}
-            for model in _model_names(cfg.sweep):
-                lengths = sorted(n for s, m, n in acc if (s, m) == (side, model))
-                if lengths:
-                    ivs = [mean_interval(acc[(side, model, n)]) for n in lengths]
-                    series[model] = (
-                        lengths,
-                        [iv.mean for iv in ivs],
-                        [iv.half if np.isfinite(iv.half) else 0.0 for iv in ivs],
-                    )
-            if not series:
-                continue
-            source = next(
-                (r.extras["data_source"] for r in results if "data_source" in r.extras), "?"
-            )
-            fig = plots.lines_with_spread(
-                series,
-                xlabel="max_seq_len (tokens kept)",
-                ylabel="test accuracy",
-                title=f"imdb_seqlen ({side}-truncated, data: {source}): mean and 95% interval "
-                f"over {cfg.sweep.seeds} seed(s)",
-                logx=True,
-                hline=0.5,
-                hline_label="chance",
-            )
-            paths.append(plots.save(fig, out_dir / f"accuracy_vs_length_{side}.png"))
-
+            if any(r.status == "FINISHED" and r.trial["truncation"] == side for r in results):
+                fig = accuracy_panels(cfg, results, (side,))
+                paths.append(plots.save(fig, out_dir / f"accuracy_vs_length_{side}.png"))
         longest = max(cfg.sweep.lengths)
         for side in cfg.sweep.truncations:
             for when in ("init", "trained"):
-                curves = {}
-                for r in results:
-                    t = r.trial
-                    if r.status == "FINISHED" and (t["truncation"], t["length"]) == (side, longest):
-                        if f"grad_{when}" in r.extras:
-                            curves.setdefault(t["model"], []).append(r.extras[f"grad_{when}"])
-                series = {
-                    m: (np.arange(1, longest + 1), np.mean(v, axis=0), None)
-                    for m, v in curves.items()
-                }
-                if series:
-                    fig = plots.lines_with_spread(
-                        series,
-                        xlabel="time step t (1 = farthest from the read-out)",
-                        ylabel="mean ||dL/dx_t|| (validation reviews)",
-                        logy=True,
-                        title=f"gradient reaching each step, L={longest}, {side}, {when}",
-                    )
-                    paths.append(plots.save(fig, out_dir / f"grad_norm_vs_t_{side}_{when}.png"))
+                paths += plots.mean_curves_figure(
+                    [
+                        r
+                        for r in results
+                        if (r.trial["truncation"], r.trial["length"]) == (side, longest)
+                    ],
+                    f"grad_{when}",
+                    lambda t: plots.group_label(t["model"]),
+                    out_dir / f"grad_norm_vs_t_{side}_{when}.png",
+                    title=f"imdb_seqlen: gradient reaching each step, L={longest}, "
+                    f"{plain(side)}, {'at initialisation' if when == 'init' else 'trained'}",
+                    xlabel="time step t (1 = farthest from the read-out)",
+                    ylabel="||dL/dx_t|| (validation reviews)",
+                    logy=True,
+                )
         table = interval_table(cfg, results)
         if table:
             (out_dir / "accuracy_intervals.md").write_text(table + "\n")
@@ -466,6 +443,34 @@ class ImdbSeqlen(Experiment):
 
     def finding(self, cfg, results):
         return evaluate_finding(cfg, results)
+
+
+def accuracy_panels(cfg, results, sides):
+    """Test accuracy against the window kept, one panel per truncation in `sides`
+    (a shared y axis), each line a model's seed mean and t interval; its legend
+    gives the model's gain from the shortest to the longest window."""
+    acc = group_metric(results, "test_accuracy", ("truncation", "model", "length"))
+    short, long_ = min(cfg.sweep.lengths), max(cfg.sweep.lengths)
+    source = next((r.extras["data_source"] for r in results if "data_source" in r.extras), None)
+    data = {None: "no data", "synthetic": plain("synthetic")}.get(source, "real IMDB")
+    counts = [len(v) for v in acc.values()]
+    fig, axes = plots.answer_panels(
+        [plain(side) for side in sides],
+        title=f"imdb_seqlen ({data}): which models gain from a longer window?",
+        note=plots.seed_note(counts) + f"; gain = accuracy at L={long_} minus at L={short}",
+    )
+    for ax, side in zip(axes, sides):
+        series = {}
+        for model in _model_names(cfg.sweep):
+            points = {n: v for (s, m, n), v in acc.items() if (s, m) == (side, model)}
+            if points:
+                gain = plots.interval_text(_gains(results, side, model, short, long_))
+                series[f"{plain(model)}: gain {gain}"] = points
+        plots.interval_lines(ax, series, logx=True)
+        plots.reference_line(ax, 0.5, "chance")
+        ax.set(xlabel="tokens kept (the window L)")
+    axes[0].set_ylabel("test accuracy")
+    return plots.finish(fig, axes)
 
 
 def _gradient_metrics(grad_init, grad_trained) -> dict:

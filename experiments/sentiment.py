@@ -63,6 +63,7 @@ from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
+from rnnexp.names import plain
 from rnnexp.presets import Stack
 from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
 from rnnexp.stats import mean_interval
@@ -325,6 +326,40 @@ class Sentiment(SupervisedExperiment):
             },
         )
 
+    def answer_figure(self, cfg, results):
+        """Test accuracy by variant, one line per cell; each gated cell's lead over the
+        SimpleRNN (per seed, in the same variant) in its legend."""
+        acc = group_metric(results, "test_accuracy", ("cell", "variant"))
+        synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
+        data = "synthetic stand-in" if synthetic else "real IMDB"
+        fig, axes = plots.answer_panels(
+            ["test accuracy by variant"],
+            title=f"sentiment ({data}): do gated cells beat the SimpleRNN, and does reading "
+            "both ways help?",
+            note=plots.seed_note([len(v) for v in acc.values()])
+            + "; lead = gated minus SimpleRNN, same variant and seed",
+            width=6.5,
+        )
+        series = {}
+        for cell in cfg.sweep.cells:
+            points = {v: values for (c, v), values in acc.items() if c == cell}
+            if not points:
+                continue
+            label = plain(cell)
+            if cell != "rnn" and any(c == "rnn" for c, _ in acc):
+                leads = ", ".join(
+                    f"{plain(v)} {plots.interval_text(_lead(results, cell, v))}"
+                    for v in VARIANT_ORDER
+                    if v in points and ("rnn", v) in acc
+                )
+                label += f": lead {leads}"
+            series[label] = points
+        order = {v: i for i, v in enumerate(VARIANT_ORDER)}
+        plots.interval_lines(axes[0], series, positions=order)
+        plots.reference_line(axes[0], 0.84, "keras-io anchor on real IMDB (0.84)")
+        axes[0].set(xlabel="layers and direction", ylabel="test accuracy")
+        return plots.finish(fig, axes)
+
     def summarize(self, cfg, results, out_dir):
         table = interval_table(results)
         lines = [
@@ -334,45 +369,19 @@ class Sentiment(SupervisedExperiment):
         lines += [f"| {c} | {v} | {i} | {i.n} |" for (c, v), i in sorted(table.items())]
         summary = out_dir / "accuracy_intervals.md"
         summary.write_text("\n".join(lines) + "\n")
-        variants = [v for v in VARIANT_ORDER if any(k[1] == v for k in table)]
-        by_cell = {}
-        for (c, v), i in table.items():
-            by_cell.setdefault(c, {})[variants.index(v)] = i
-        spread = {
-            c: (
-                sorted(points),
-                [points[k].mean for k in sorted(points)],
-                # A single seed has no interval: draw none rather than an infinite band.
-                [points[k].half if points[k].n > 1 else 0.0 for k in sorted(points)],
-            )
-            for c, points in sorted(by_cell.items())
-        }
-        fig = plots.lines_with_spread(
-            spread,
-            xlabel="variant",
-            ylabel="test accuracy",
-            title="sentiment: test accuracy, seed mean ± 95% interval",
-            hline=0.84,
-            hline_label="keras-io anchor on real IMDB (0.84)",
-        )
-        fig.axes[0].set_xticks(range(len(variants)), variants)
-        paths = [summary, plots.save(fig, out_dir / "accuracy_by_variant.png")]
-        series = {
-            f"{r.trial['cell']}-{r.trial['variant']} seed {r.trial['seed']}": (
-                np.arange(1, len(r.extras["val_accuracy"]) + 1),
-                r.extras["val_accuracy"],
-                None,
-            )
-            for r in results
-            if r.status == "FINISHED"
-        }
-        fig = plots.lines_with_spread(
-            series,
+        paths = [summary]
+        if table:
+            figure = self.answer_figure(cfg, results)
+            paths.append(plots.save(figure, out_dir / "accuracy_by_variant.png"))
+        return paths + plots.mean_curves_figure(
+            results,
+            "val_accuracy",
+            lambda t: plots.group_label(t["cell"], t["variant"]),
+            out_dir / "val_accuracy_by_epoch.png",
+            title="sentiment: validation accuracy per epoch (carved from train)",
             xlabel="epoch",
             ylabel="validation accuracy",
-            title="sentiment: validation accuracy per epoch (carved from train)",
         )
-        return paths + [plots.save(fig, out_dir / "val_accuracy_by_epoch.png")]
 
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
@@ -380,6 +389,16 @@ class Sentiment(SupervisedExperiment):
 
 VARIANT_ORDER = ("uni1", "uni2", "bi1", "bi2")
 GATED = ("gru", "lstm")
+
+
+def _lead(results, cell, variant) -> list[float]:
+    """Per seed: `cell`'s test accuracy minus the SimpleRNN's, in `variant`."""
+    by_seed = {}
+    for r in results:
+        t = r.trial
+        if r.status == "FINISHED" and t["variant"] == variant:
+            by_seed.setdefault(t["seed"], {})[t["cell"]] = r.metrics["test_accuracy"]
+    return [v[cell] - v["rnn"] for v in by_seed.values() if cell in v and "rnn" in v]
 
 
 def interval_table(results) -> dict:

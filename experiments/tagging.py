@@ -29,9 +29,10 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
 from rnnexp.recipes import CELLS, Cell, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
@@ -70,6 +71,28 @@ class TaggingConfig:
     train: TrainConfig = TrainConfig(epochs=15, learning_rate=3e-3)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
+
+
+def _direction_gains(results, cell) -> list[float]:
+    """Per seed: the cell's bidirectional accuracy minus its left-to-right one."""
+    by_seed = {}
+    for r in results:
+        if r.status == "FINISHED" and r.trial["cell"] == cell:
+            by_seed.setdefault(r.trial["seed"], {})[r.trial["direction"]] = r.metrics[
+                "test_accuracy"
+            ]
+    return [v["bi"] - v["uni"] for v in by_seed.values() if {"bi", "uni"} <= set(v)]
+
+
+def _per_position(results) -> dict:
+    return plots.curves_by(
+        results, "per_position", lambda t: plots.group_label(t["cell"], t["direction"])
+    )
+
+
+def _position_ticks(length: int) -> list[int]:
+    step = max(1, length // 10)
+    return sorted({1, *range(step, length + 1, step), length})
 
 
 def make_tagging(n, cfg: TaggingData, rng):
@@ -132,25 +155,45 @@ class Tagging(SupervisedExperiment):
             extras={"per_position": per_position},
         )
 
+    def answer_figure(self, cfg, results):
+        """Accuracy left-to-right vs bidirectional per cell (each cell's gain in its
+        legend) | accuracy at each position, sharing y."""
+        acc = group_metric(results, "test_accuracy", ("cell", "direction"))
+        fig, axes = plots.answer_panels(
+            ["test accuracy by direction", "accuracy at each position t"],
+            title="tagging: a tag that depends on the next token needs a bidirectional RNN",
+            note=plots.seed_note([len(v) for v in acc.values()])
+            + "; gain = bidirectional minus left-to-right",
+        )
+        series = {}
+        for cell in cfg.sweep.cells:
+            points = {d: v for (c, d), v in acc.items() if c == cell}
+            if points:
+                gain = plots.interval_text(_direction_gains(results, cell))
+                series[f"{plain(cell)}: gain {gain}"] = points
+        order = {d: i for i, d in enumerate(cfg.sweep.directions)}
+        plots.interval_lines(axes[0], series, positions=order)
+        plots.reference_line(axes[0], 1 / cfg.data.classes, "chance")
+        axes[0].set(xlabel="direction", ylabel="per-token test accuracy")
+        plots.mean_curves(axes[1], _per_position(results))
+        plots.reference_line(axes[1], 1 / cfg.data.classes, "chance")
+        plots.ticks_at(axes[1], _position_ticks(cfg.data.length))
+        axes[1].set(xlabel="position t (its tag is the class of token t+1)")
+        plots.finish(fig, axes)
+        return fig
+
     def summarize(self, cfg, results, out_dir):
-        curves = {}
-        for r in results:
-            if r.status == "FINISHED":
-                curves.setdefault(f"{r.trial['cell']}-{r.trial['direction']}", []).append(
-                    r.extras["per_position"]
-                )
-        series = {
-            k: (np.arange(1, cfg.data.length + 1), np.mean(v, 0), None) for k, v in curves.items()
-        }
-        fig = plots.lines_with_spread(
-            series,
+        return plots.mean_curves_figure(
+            results,
+            "per_position",
+            lambda t: plots.group_label(t["cell"], t["direction"]),
+            out_dir / "accuracy_per_position.png",
+            title="tagging: accuracy per position",
             xlabel="position t",
             ylabel="tag accuracy",
-            title="tagging: accuracy per position",
             hline=1 / cfg.data.classes,
             hline_label="chance",
         )
-        return [plots.save(fig, out_dir / "accuracy_per_position.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

@@ -35,9 +35,10 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_mean, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
 from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
@@ -191,30 +192,56 @@ class Timeseries(SupervisedExperiment):
             extras={"years": s.years[test_t].tolist(), "forecast": forecast.tolist()},
         )
 
-    def summarize(self, cfg, results, out_dir):
-        finished = [r for r in results if r.status == "FINISHED"]
-        if not finished:
-            return []
-        s = load_series(cfg.data)
-        test_t = np.arange(s.split, len(s.values))
-        series = {
-            "observed": (s.years[test_t], s.values[test_t], None),
-            "naive (last year)": (s.years[test_t], s.values[test_t - 1], None),
-        }
-        for cell in sorted({r.trial["cell"] for r in finished}):
-            runs = [r.extras["forecast"] for r in finished if r.trial["cell"] == cell]
-            series[f"{cell} (mean of {len(runs)} seeds)"] = (
-                s.years[test_t],
-                np.mean(runs, 0),
-                None,
-            )
-        fig = plots.lines_with_spread(
-            series,
-            xlabel="year",
-            ylabel="sunspot number",
-            title="timeseries: one-step-ahead forecasts on the test years",
+    def answer_figure(self, cfg, results):
+        """MAE relative to the naive forecast by cell | the test years' forecasts."""
+        ratio = group_metric(results, "mae_vs_naive", ("cell",))
+        fig, axes = plots.answer_panels(
+            [
+                "test MAE / naive forecast's MAE",
+                "one-step-ahead forecasts, test years (seed means)",
+            ],
+            title="timeseries: do recurrent cells beat last year's sunspot number?",
+            note=plots.seed_note([len(v) for v in ratio.values()]),
+            sharey=False,
         )
-        return [plots.save(fig, out_dir / "forecasts.png")]
+        series = {
+            f"{plain(c)}: {plots.interval_text(v, signed=False)}": {c: v}
+            for (c,), v in ratio.items()
+        }
+        order = {c: i for i, c in enumerate(cfg.sweep.cells)}
+        plots.interval_lines(axes[0], series, positions=order, dodge=False)
+        plots.reference_line(axes[0], 1.0, "naive forecast (last year)")
+        plots.reference_line(
+            axes[0],
+            cfg.finding.max_mae_vs_naive,
+            f"asserted: best cell below {cfg.finding.max_mae_vs_naive:g}",
+            color="tab:green",
+            linestyle=":",
+        )
+        axes[0].set(xlabel="cell", ylabel="MAE / naive MAE (lower is better)")
+        finished = [r for r in results if r.status == "FINISHED"]
+        if finished:
+            s = load_series(cfg.data)
+            test_t = np.arange(s.split, len(s.values))
+            years = s.years[test_t]
+            ax = axes[1]
+            ax.plot(years, s.values[test_t], color="black", linewidth=1.6, label="observed")
+            ax.plot(years, s.values[test_t - 1], color="grey", linestyle="--", label="naive")
+            groups = {
+                f"{plain(c)} (mean of seeds)": [
+                    r.extras["forecast"] for r in finished if r.trial["cell"] == c
+                ]
+                for c in cfg.sweep.cells
+                if any(r.trial["cell"] == c for r in finished)
+            }
+            plots.mean_curves(ax, groups, x=years, dodge=False, bands=False)
+            ax.set(xlabel="year", ylabel="sunspot number")
+        return plots.finish(fig, axes)
+
+    def summarize(self, cfg, results, out_dir):
+        if not any(r.status == "FINISHED" for r in results):
+            return []
+        return [plots.save(self.answer_figure(cfg, results), out_dir / "forecasts.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

@@ -40,10 +40,19 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots, text_metrics
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_mean, register
+from rnnexp.catalog import (
+    Check,
+    Experiment,
+    Finding,
+    TrialResult,
+    group_mean,
+    group_metric,
+    register,
+)
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.generation import DecodeConfig, Writer, samples_table
+from rnnexp.names import plain
 from rnnexp.recipes import CELLS, Cell, grid
 from rnnexp.training import TrainConfig, set_seed
 
@@ -275,27 +284,40 @@ class Translation(Experiment):
             )
         return TrialResult(trial, metrics=metrics, extras={"by_length": by_length})
 
-    def summarize(self, cfg, results, out_dir):
-        curves = {}
-        for r in results:
-            if r.status == "FINISHED":
-                key = f"{r.trial['cell']}-{r.trial['attention']}"
-                curves.setdefault(key, []).append(r.extras["by_length"])
-        if not curves:
-            return []
-        series = {}
-        for key, runs in curves.items():
-            buckets = list(runs[0])
-            x = [int(b.split("_")[0]) for b in buckets]
-            values = np.array([[run[b] for b in buckets] for run in runs])
-            series[key] = (x, values.mean(0), values.std(0) if len(runs) > 1 else None)
-        fig = plots.lines_with_spread(
-            series,
-            xlabel="source length (words, bucket start)",
-            ylabel="test BLEU-4 (greedy)",
-            title="translation: BLEU by input length",
+    def answer_figure(self, cfg, results):
+        """BLEU-4 by source length, one panel per attention setting (sharing y), one
+        line per cell with its overall BLEU-4 in the legend."""
+        edges = cfg.finding.length_buckets
+        labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
+        bleu = group_metric(results, "bleu4", ("cell", "attention"))
+        fig, axes = plots.answer_panels(
+            [ATTENTION_NAMES.get(a, plain(a)) for a in cfg.sweep.attention],
+            title="translation: do gated cells and attention keep long inputs right?",
+            note=plots.seed_note([len(v) for v in bleu.values()])
+            + "; legend: BLEU-4 over all test sentences",
         )
-        return [plots.save(fig, out_dir / "bleu_by_length.png")]
+        for ax, attention in zip(axes, cfg.sweep.attention):
+            series = {}
+            for cell in cfg.sweep.cells:
+                points = {}
+                for r in results:
+                    t = r.trial
+                    if r.status == "FINISHED" and (t["cell"], t["attention"]) == (cell, attention):
+                        for bucket, value in r.extras["by_length"].items():
+                            points.setdefault(int(bucket.split("_")[0]), []).append(value)
+                if points:
+                    overall = plots.interval_text(bleu[(cell, attention)], digits=1, signed=False)
+                    series[f"{plain(cell)}: {overall}"] = points
+            plots.interval_lines(ax, series)
+            plots.ticks_at(ax, list(edges), labels)
+            ax.set(xlabel="source length (words)")
+        axes[0].set_ylabel("test BLEU-4 (greedy)")
+        return plots.finish(fig, axes)
+
+    def summarize(self, cfg, results, out_dir):
+        if not any(r.status == "FINISHED" for r in results):
+            return []
+        return [plots.save(self.answer_figure(cfg, results), out_dir / "bleu_by_length.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding
@@ -341,6 +363,9 @@ class Translation(Experiment):
         detail = ", ".join(f"{c}/{a}: {v:.1f}" for (c, a), v in sorted(bleu.items()))
         detail += "; " + "; ".join(long_detail)
         return Finding.from_checks(f"test BLEU-4 {detail}", checks, numbers)
+
+
+ATTENTION_NAMES = {"none": "no attention"}
 
 
 def bleu_by_length(sources, references, hypotheses, edges):

@@ -224,6 +224,20 @@ class Experiment:
         """Write plots for the parent run into `out_dir`; return their paths."""
         return []
 
+    def answer_figure(self, cfg, results: list[TrialResult]):
+        """The study's answer as one matplotlib figure: the parent run's `00_answer.png`.
+
+        The default draws `metric` for every group of trials (each parameter but
+        the seed), seed mean and t interval, the numeric parameter on the x axis
+        (`rnnexp.plots.default_answer`). Override it to draw the panels the
+        claim needs side by side, with the quantity the finding is about
+        annotated; `rnnexp.plots` has the pieces (`answer_panels`,
+        `interval_lines`, `seed_note`, `finish`).
+        """
+        from rnnexp import plots
+
+        return plots.default_answer(self, cfg, results)
+
     def finding(self, cfg, results: list[TrialResult]) -> Finding:
         """Evaluate the expected finding on the results."""
         raise NotImplementedError

@@ -25,6 +25,7 @@ from rnnexp.data.long_range import (
     copy_memory,
 )
 from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
 from rnnexp.presets import ARCHS, Arch
 from rnnexp.training import fit, set_seed
 
@@ -44,6 +45,7 @@ __all__ = [
     "long_range_trials",
     "mean_ratio_at_longest",
     "prepare_run",
+    "ratio_figure",
     "ratio_plots",
 ]
 
@@ -197,45 +199,82 @@ def long_range_trials(sweep, seed: int = 0):
     ]
 
 
-def ratio_plots(results, out_dir, title, baseline_label):
-    """`loss_ratio` vs T per architecture, and test-loss curves at the longest T."""
+def ratio_figure(exp, cfg, results):
+    """Test loss / baseline against T, one line per architecture (geometric mean over
+    seeds, log scale), with the finding's thresholds; for copy also the recall accuracy."""
     ratios = group_metric(results, "loss_ratio", ("arch", "length"))
-    by_arch = {}
-    for (arch, length), values in sorted(ratios.items()):
-        by_arch.setdefault(arch, []).append((length, np.mean(values)))
-    series = {a: ([t for t, _ in v], [r for _, r in v], None) for a, v in by_arch.items()}
-    fig = plots.lines_with_spread(
-        series,
-        xlabel="T",
-        ylabel="test loss / baseline",
-        title=f"{title}: test loss relative to the memoryless baseline",
-        logy=True,
-        hline=1.0,
-        hline_label=baseline_label,
+    recalled = [r for r in results if "copy_accuracy" in r.metrics]
+    recall = group_metric(recalled, "copy_accuracy", ("arch", "length"))
+    longest = max((t for _, t in ratios), default=None)
+    counts = [len(v) for v in ratios.values()]
+    panels = ["test loss / memoryless baseline (lower: remembers)"]
+    if recall:
+        panels.append("accuracy on the recalled symbols")
+    fig, axes = plots.answer_panels(
+        panels,
+        title=f"{exp.name}: does the best of {' / '.join(plain(a) for a in exp.winners)} "
+        f"remember across T steps while {plain(exp.loser)} stays near the baseline?",
+        note=plots.seed_note(counts, geometric=True),
+        sharey=False,
     )
-    paths = [plots.save(fig, out_dir / "loss_ratio_by_length.png")]
+    series = {}
+    for arch in cfg.sweep.archs:
+        points = {t: v for (a, t), v in ratios.items() if a == arch}
+        if points:
+            at_longest = 10 ** np.mean(np.log10(np.maximum(points.get(longest, [np.nan]), 1e-30)))
+            series[f"{plain(arch)}: {at_longest:.2g} at T={longest}"] = points
+    plots.interval_lines(axes[0], series, geometric=True, logy=True)
+    plots.reference_line(axes[0], 1.0, exp.baseline_label)
+    f = cfg.finding
+    plots.reference_line(
+        axes[0],
+        f.solved_ratio,
+        f"solved below {f.solved_ratio:g}",
+        color="tab:green",
+        linestyle=":",
+    )
+    if f.stuck_ratio is not None:
+        plots.reference_line(
+            axes[0], f.stuck_ratio, f"stuck above {f.stuck_ratio:g}", color="tab:red", linestyle=":"
+        )
+    axes[0].set(xlabel="sequence length T", ylabel="test loss / baseline")
+    if recall:
+        series = {
+            plain(a): {t: v for (b, t), v in recall.items() if b == a}
+            for a in cfg.sweep.archs
+            if any(b == a for b, _ in recall)
+        }
+        plots.interval_lines(axes[1], series)
+        plots.reference_line(axes[1], 1 / cfg.data.symbols, "chance")
+        axes[1].set(xlabel="sequence length T", ylabel="recall accuracy")
+    return plots.finish(fig, axes)
+
+
+def ratio_plots(exp, cfg, results, out_dir):
+    """Test loss / baseline against T, and the mean learning curves at the longest T."""
+    paths = [plots.save(ratio_figure(exp, cfg, results), out_dir / "loss_ratio_by_length.png")]
     finished = [r for r in results if r.status == "FINISHED"]
     if finished:
         longest = max(r.trial["length"] for r in finished)
-        curves = {
-            f"{r.trial['arch']} seed {r.trial['seed']}": (
-                np.arange(1, len(r.extras["test_loss"]) + 1),
-                np.asarray(r.extras["test_loss"]) / r.metrics["baseline"],
-                None,
+        at_longest = [
+            dataclasses.replace(
+                r, extras={"test_loss": np.asarray(r.extras["test_loss"]) / r.metrics["baseline"]}
             )
             for r in finished
-            if r.trial["length"] == longest
-        }
-        fig = plots.lines_with_spread(
-            curves,
+            if r.trial["length"] == longest and "test_loss" in r.extras
+        ]
+        paths += plots.mean_curves_figure(
+            at_longest,
+            "test_loss",
+            lambda t: plain(t["arch"]),
+            out_dir / "learning_curves.png",
+            title=f"{exp.name}: learning curves at T={longest}",
             xlabel="epoch",
             ylabel="test loss / baseline",
-            title=f"{title}: learning curves at T={longest}",
             logy=True,
             hline=1.0,
-            hline_label=baseline_label,
+            hline_label=exp.baseline_label,
         )
-        paths.append(plots.save(fig, out_dir / "learning_curves.png"))
     return paths
 
 
@@ -278,8 +317,11 @@ class LongRangeExperiment(Experiment):
         metrics, curve = fit_and_score(cfg.data, run, cfg.train, trial["length"], ctx)
         return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
 
+    def answer_figure(self, cfg, results):
+        return ratio_figure(self, cfg, results)
+
     def summarize(self, cfg, results, out_dir):
-        return ratio_plots(results, out_dir, self.name, self.baseline_label)
+        return ratio_plots(self, cfg, results, out_dir)
 
     def finding(self, cfg, results):
         f = cfg.finding

@@ -30,6 +30,18 @@ PLAIN: dict[str, str] = {
     "global": "global-norm clipping",
     "luong": "Luong attention",
     "bahdanau": "Bahdanau attention",
+    # metrics and trial parameters, where a figure names them
+    "test_accuracy": "test accuracy",
+    "val_accuracy": "validation accuracy",
+    "loss_ratio": "test loss / baseline",
+    "test_loss_ratio": "test loss / baseline",
+    "bleu4": "BLEU-4",
+    "test_bpc": "bits per character",
+    "mae_vs_naive": "MAE / naive forecast's",
+    "ratio_trained": "||dL/dh_1|| / ||dL/dh_T|| after training",
+    "length": "sequence length",
+    "arch": "architecture",
+    "clip": "gradient clipping",
     # data sources
     "path": "a local copy",
     "synthetic": "synthetic stand-in",

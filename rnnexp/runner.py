@@ -169,6 +169,7 @@ def run_experiment(
         # A sweep taken over while its last trial ran gets one summary: the new owner's.
         host.check()
         rows = results_table(results)
+        _log_answer_figure(exp, cfg, results, parent)
         with tempfile.TemporaryDirectory(prefix="rnnexp-summary-") as tmp:
             tmp = Path(tmp)
             for path in _write_table(rows, tmp):
@@ -205,6 +206,22 @@ def run_experiment(
     console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
     console.say(f"browse: {tracker_ui_hint(tracker)}")
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
+
+
+def _log_answer_figure(exp, cfg, results, parent):
+    """The study's figure, first among the summary's artifacts (`00_answer.png`)."""
+    from rnnexp import plots
+
+    try:
+        figure = exp.answer_figure(cfg, results)
+    except Exception as err:  # a figure that cannot be drawn must not cost the finding
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        console.say(f"rnnexp: no {plots.ANSWER_FIGURE} ({reason})")
+        return
+    try:
+        parent.log_figure(figure, plots.ANSWER_FIGURE)
+    finally:
+        plots.close(figure)
 
 
 def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:
