@@ -53,6 +53,7 @@ class SeedOutcome:
     backend: str | None = None  # the Keras backend
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
     data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
+    cpu_s: float | None = None  # this process's CPU time: a cost that other jobs' load leaves alone
 
     @classmethod
     def of(
@@ -65,6 +66,7 @@ class SeedOutcome:
         layers=None,
         environment=None,
         data=None,
+        cpu_s=None,
     ):
         checks = [
             {
@@ -92,6 +94,7 @@ class SeedOutcome:
             environment.get("keras.backend"),
             environment.get("device"),
             data,
+            None if cpu_s is None else round(cpu_s, 1),
         )
 
 
@@ -252,7 +255,7 @@ def run_robustness(
         seed_overrides = {**overrides, "seed": seed}
         cfg = exp.resolve(profile, seed_overrides)
         console.say(f"robustness: {exp.name} ({profile}) at seed {seed}")
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.process_time()
         try:
             outcome = runner.run_experiment(
                 exp, cfg, profile=profile, tracker=tracker, overrides=seed_overrides
@@ -264,7 +267,14 @@ def run_robustness(
             console.say(f"robustness: seed {seed} raised {reason}")
             wall = time.monotonic() - start
             result = SeedOutcome.of(
-                seed, Finding(False, reason), wall, None, commit, layers, environment_tags()
+                seed,
+                Finding(False, reason),
+                wall,
+                None,
+                commit,
+                layers,
+                environment_tags(),
+                cpu_s=time.process_time() - cpu_start,
             )
         else:
             result = SeedOutcome.of(
@@ -276,6 +286,7 @@ def run_robustness(
                 layers,
                 environment_tags(),
                 outcome.data_source,
+                time.process_time() - cpu_start,
             )
         outcomes.append(dataclasses.asdict(result))
         _print_seed(outcomes[-1])
