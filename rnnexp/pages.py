@@ -131,7 +131,10 @@ def _module_doc(exp) -> str:
     module = sys.modules.get(type(exp).__module__)
     doc = inspect.cleandoc(module.__doc__ or "") if module else ""
     first, _, rest = doc.partition("\n")
-    return rest.strip() if first.startswith(f"{exp.name}:") and rest.strip() else doc
+    doc = rest.strip() if first.startswith(f"{exp.name}:") and rest.strip() else doc
+    # The paragraph that points the module's reader to this page says nothing on the page.
+    own = f"docs/experiments/{exp.name}.md"
+    return "\n\n".join(p for p in doc.split("\n\n") if own not in p)
 
 
 def _fence_commands(doc: str) -> str:
