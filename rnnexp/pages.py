@@ -86,11 +86,25 @@ def _wall_text(record: dict) -> str:
         return "not recorded"
     iv = mean_interval(walls)
     if iv.n < 2:
-        return f"{_duration(iv.mean)} (1 seed)"
-    return (
+        return f"{_duration(iv.mean)} (1 seed)" + _cpu_text(record)
+    text = (
         f"{_duration(iv.mean)} ± {_duration(iv.half)} ({iv.n} seeds, "
         f"{_duration(min(walls))} to {_duration(max(walls))})"
     )
+    return text + _cpu_text(record)
+
+
+def _cpu_text(record: dict) -> str:
+    """`; process CPU time ...` over the outcomes that recorded it (load on the machine aside)."""
+    from rnnexp.stats import mean_interval
+
+    cpus = [o["cpu_s"] for o in record["outcomes"] if o.get("cpu_s") is not None]
+    if not cpus:
+        return ""
+    iv = mean_interval(cpus)
+    spread = f" ± {_duration(iv.half)}" if iv.n >= 2 else ""
+    seeds = "1 seed" if iv.n == 1 else f"{iv.n} seeds"
+    return f"; process CPU time {_duration(iv.mean)}{spread} (recorded at {seeds})"
 
 
 def _where(record: dict) -> str:
@@ -117,7 +131,10 @@ def _module_doc(exp) -> str:
     module = sys.modules.get(type(exp).__module__)
     doc = inspect.cleandoc(module.__doc__ or "") if module else ""
     first, _, rest = doc.partition("\n")
-    return rest.strip() if first.startswith(f"{exp.name}:") and rest.strip() else doc
+    doc = rest.strip() if first.startswith(f"{exp.name}:") and rest.strip() else doc
+    # The paragraph that points the module's reader to this page says nothing on the page.
+    own = f"docs/experiments/{exp.name}.md"
+    return "\n\n".join(p for p in doc.split("\n\n") if own not in p)
 
 
 def _fence_commands(doc: str) -> str:

@@ -64,6 +64,7 @@ class SeedOutcome:
     backend: str | None = None  # the Keras backend
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
     data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
+    cpu_s: float | None = None  # this process's CPU time: a cost that other jobs' load leaves alone
 
     @classmethod
     def of(
@@ -76,6 +77,7 @@ class SeedOutcome:
         layers=None,
         environment=None,
         data=None,
+        cpu_s=None,
     ):
         checks = [
             {
@@ -103,6 +105,7 @@ class SeedOutcome:
             environment.get("keras.backend"),
             environment.get("device"),
             data,
+            None if cpu_s is None else round(cpu_s, 1),
         )
 
 
@@ -500,12 +503,20 @@ def run_robustness(
             seeds = [s for s in seeds if s not in recorded]
     outcomes = []
     for seed in seeds:
-        finding, wall_s, parent_run_id, data = _run_seed(
+        finding, wall_s, cpu_s, parent_run_id, data = _run_seed(
             exp, profile, overrides, seed, tracker, record_path
         )
         result = dataclasses.asdict(
             SeedOutcome.of(
-                seed, finding, wall_s, parent_run_id, commit, layers, environment_tags(), data
+                seed,
+                finding,
+                wall_s,
+                parent_run_id,
+                commit,
+                layers,
+                environment_tags(),
+                data,
+                cpu_s,
             )
         )
         outcomes.append(result)
@@ -525,7 +536,7 @@ def run_robustness(
 
 
 def _run_seed(exp, profile, overrides, seed, tracker, record_path):
-    """`(finding, wall_s, parent_run_id, data source)` of one seed's sweep, if it ran its trials.
+    """`(finding, wall_s, cpu_s, parent_run_id, data source)` of one seed's sweep, if it ran.
 
     Raises:
         The sweep's own error, or `RecordError` for a sweep that lost a trial
@@ -536,7 +547,7 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
     seed_overrides = {**overrides, "seed": seed}
     cfg = exp.resolve(profile, seed_overrides)
     console.say(f"robustness: {exp.name} ({profile}) at seed {seed}")
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     kept = f"; {record_path} keeps the seeds finished before" if record_path else ""
     try:
         outcome = runner.run_experiment(
@@ -555,8 +566,8 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
             f"seed {seed}'s sweep {what} ({first}): a fault, not a finding, so it is not "
             f"recorded{kept}"
         )
-    wall_s = time.monotonic() - start
-    return outcome.finding, wall_s, outcome.parent_run_id, outcome.data_source
+    wall_s, cpu_s = time.monotonic() - start, time.process_time() - cpu_start
+    return outcome.finding, wall_s, cpu_s, outcome.parent_run_id, outcome.data_source
 
 
 def _print_seed(o: dict):

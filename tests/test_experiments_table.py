@@ -203,7 +203,9 @@ def test_show_prints_the_generated_row(capsys):
 
 def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_path):
     old = _outcome(10, 0.30, 0.20)  # recorded before outcomes carried numbers or a device
-    new = _outcome(11, 0.05, -0.05, passed=False, numbers={"lstm_gain": 0.4}, device="CPU: x")
+    new = _outcome(
+        11, 0.05, -0.05, passed=False, numbers={"lstm_gain": 0.4}, device="CPU: x", cpu_s=40.0
+    )
     _record(tmp_path, outcomes=[old, new])
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -216,7 +218,10 @@ def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_pat
     assert "| | | ratio | 1e+11 | >= 1 | +11 dec |" in page
     assert "| `lstm_gain` | 0.4 (1 seed) |" in page
     assert "data not recorded; layers tensorflow, step (r2); device CPU: x; not recorded" in page
-    assert "wall time per seed 70 s ± 6 s (2 seeds, 70 s to 71 s)" in page
+    assert (
+        "wall time per seed 70 s ± 6 s (2 seeds, 70 s to 71 s); "
+        "process CPU time 40 s (recorded at 1 seed)" in page
+    )
     assert "python -m rnnexp robustness toy_row --seeds 5 --start 13" in page
     assert "![margins of every check across seeds](toy_row-ci-margins.png)" in page
     assert page.endswith("## Notes and history\n\n### Restatements\n\nOnce, at seed 9.\n")

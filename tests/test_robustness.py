@@ -69,6 +69,7 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
     assert first["backend"] in ("tensorflow", "jax", "torch")
     assert first["device"].startswith(("CPU: ", "GPU: "))
     assert first["data"] == "generated"
+    assert first["cpu_s"] >= 0
 
     mlflow.set_tracking_uri(tracker.uri)
     found = mlflow.search_runs(experiment_names=["toy_robust"], output_format="list")

@@ -1,4 +1,4 @@
-"""GPU table for README: our cells vs Keras's built-ins vs torch.nn, training throughput.
+"""GPU throughput (docs/layers-and-speed.md): our cells vs Keras's built-ins vs torch.nn.
 
 Runs under Keras's JAX backend (the lent GPU machines have JAX and PyTorch, no
 TensorFlow). Everything is fp32: JAX matmuls at precision "highest" and
