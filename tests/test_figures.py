@@ -330,3 +330,19 @@ def test_the_runner_logs_the_answer_figure_first_on_the_parent(tmp_path, monkeyp
     assert sorted(a.path for a in artifacts)[0] == plots.ANSWER_FIGURE
     folder = Path(mlflow.MlflowClient(uri).download_artifacts(outcome.parent_run_id, ""))
     assert (folder / plots.ANSWER_FIGURE).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_figure_that_cannot_be_drawn_costs_the_sweep_nothing(tmp_path, capsys):
+    from rnnexp import runner, tracking
+
+    class Broken(Sweep):
+        def answer_figure(self, cfg, results):
+            raise ValueError("no panels for this grid")
+
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    exp = Broken()
+    outcome = runner.run_experiment(
+        exp, exp.config, profile="ci", tracker=tracking.Tracker("b", uri)
+    )
+    assert outcome.finding.passed and len(outcome.results) == 4
+    assert "no 00_answer.png (ValueError: no panels for this grid)" in capsys.readouterr().out
