@@ -623,7 +623,7 @@ def evaluate_finding(cfg, results) -> Finding:
         return Finding(
             False, f"{detail}; missing results: post cells at L={short} and L={long_}", numbers
         )
-    gated_name = " / ".join(plain(c) for c in gated)
+    gated_name = plain(gated[0]) if len(gated) == 1 else "weaker of " + "/".join(map(plain, gated))
     gap = paired_interval(
         [gated_gains[s] for s in seeds], [rnn_gains[s] for s in seeds], f.gap_level
     )

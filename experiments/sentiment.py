@@ -446,7 +446,7 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
         for c in GATED:
             if (c, "uni1") in acc:
                 iv = mean_interval(_by_seed(results, c, "uni1").values(), f.accuracy_level)
-                if iv.n >= f.gap_min_seeds:
+                if iv.n >= max(2, f.gap_min_seeds):  # one seed has no interval
                     label = f"{c}-uni1 accuracy, low end of its {f.accuracy_level:.0%} interval"
                     checks.append(Check(label, iv.low, ">=", f.min_gated_accuracy))
                 else:
@@ -466,12 +466,16 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                     [bi[s] for s in seeds], [uni[s] for s in seeds], f.direction_level
                 )
                 numbers[f"{c}_bi1_minus_uni1"] = gain.mean
-                if gain.n >= f.gap_min_seeds:
+                if gain.n >= max(2, f.gap_min_seeds):  # one seed has no interval
                     label = (
                         f"{c} bi1-uni1 gain, high end of its {f.direction_level:.0%} "
                         f"paired interval over {gain.n} seeds"
                     )
                     checks.append(Check(label, gain.high, "<=", f.max_direction_gain))
+                elif gain.n >= f.gap_min_seeds:
+                    checks.append(
+                        Check(f"{c} bi1-uni1 gain", gain.mean, "<=", f.max_direction_gain)
+                    )
                 else:
                     gaps.append(f"{c} bi1-uni1 {gain.mean:+.3f}")
     data = "synthetic stand-in" if synthetic else "real IMDB"

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnnexp import console
+from rnnexp import console, false_alarm
 from rnnexp.config import flatten
 
 __all__ = [
@@ -268,6 +268,8 @@ def run_robustness(
         record = this_run
     _log_summary(exp, profile, tracker, this_run, seeds)
     _print_summary(this_run["summary"], record_path, record)
+    for label, (estimate, _) in false_alarm.record_estimates(record).items():
+        console.say(f"    chance a fresh ci run fails {label}: {estimate}")
     return record
 
 
