@@ -4,8 +4,8 @@ The keras-io example "Bidirectional LSTM on IMDB" (our anchor): reviews cut
 to their last 200 tokens, Embedding(128) -> Bidirectional LSTM(64), two
 layers -> Dense(sigmoid), Adam, 2 epochs; keras-io reports 0.8428 on the real
 IMDB. Here the anchor model (`bi2`: bidirectional, depth 2) is trained next to
-a one-layer left-to-right model (`uni1`) of the same width, and -- in `ci` and
-`full` -- next to `bi1` and the SimpleRNN / GRU cells.
+a one-layer left-to-right model (`uni1`) of the same width; `ci` runs `uni1`
+against `bi1`, and `full` adds the SimpleRNN / GRU cells.
 
 Protocol: `data.val_size` reviews are carved from the training reviews (never
 the test set) for per-epoch validation and, with `patience`, the choice of
@@ -30,25 +30,24 @@ own steps.
     python -m rnnexp run sentiment --profile ci --check   # no IMDB here: the stand-in
 
 Profiles (measured results, and what each costs: `docs/experiments/sentiment.md`):
-- `ci`: rnn and lstm x uni1 and bi1, one seed; 3,000 training reviews (500
-  more for validation), 2,000 test reviews, up to 3 epochs (patience 1).
+- `ci`: lstm x uni1 and bi1, 3 seeds paired by seed; 3,000 training reviews
+  (500 more for validation), 2,000 test reviews, up to 3 epochs (patience 1).
 - `default`: lstm uni1 and bi2, all 24,000 training reviews (1,000 carved for
   validation), the 25,000 test reviews, 2 epochs.
 - `full`: rnn, gru, lstm x uni1, bi1, bi2 x 3 seeds on the full data; not run.
 
 Expected result (asserted by `--check`; thresholds and where they come from in
 `FindingThresholds`):
-- real IMDB: the anchor bi2 reaches `anchor_min_accuracy` (keras-io reports
-  0.8428); the LSTM (uni1) learns the reviews (`min_gated_accuracy` on the ci
-  subset). Over at least `gap_min_seeds` seeds (`--set sweep.seeds=3`, `full`)
-  the LSTM beats the SimpleRNN on average in each variant, and reading
-  backwards gives it no more than `max_direction_gain` on average (bi1 -
-  uni1): unlike the stand-in, real reviews need no long-range carry from the
-  start of the window (our reading; not tested here). At one seed (`ci`)
-  both are only reported: the SimpleRNN's accuracy depends on the seed
-  (0.51-0.80; at seed 30 it beat the LSTM), and so, less, does the LSTM's
-  (uni1 0.75-0.83: at seed 64 bi1 led uni1 by 0.052). The GRU is not in
-  `ci`.
+- real IMDB, the claim `ci` asserts over 3 seeds paired by seed: reading
+  backwards too gives the LSTM no more than `max_direction_gain` (the high end
+  of the `direction_level` paired interval of bi1 - uni1), and uni1 learns the
+  reviews (the low end of its `accuracy_level` interval >= `min_gated_accuracy`):
+  unlike the stand-in, real reviews need no long-range carry from the start of
+  the window (our reading; not tested here). Where swept (`default`, `full`):
+  the anchor bi2 reaches `anchor_min_accuracy` (keras-io reports 0.8428), and
+  over >= `gap_min_seeds` seeds the mean gated-minus-SimpleRNN gap is reported
+  and asserted; it is no claim of `ci`: the SimpleRNN's accuracy depends on the
+  seed (at some seeds it beat the LSTM).
 - the stand-in: bidirectional gated models beat left-to-right ones by
   `min_gain_synthetic` (and bi2 reaches `synthetic_anchor_min_accuracy`): the
   reverse of real IMDB, by construction.
@@ -66,7 +65,7 @@ from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.names import plain
 from rnnexp.presets import Stack
 from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
-from rnnexp.stats import mean_interval
+from rnnexp.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
 
@@ -131,8 +130,10 @@ class FindingThresholds:
 
     # Real IMDB. keras-io reports 0.8428 for bi2 after 2 epochs on all 25,000 reviews.
     anchor_min_accuracy: float = 0.84
-    # LSTM uni1: 0.768-0.826 at every seed measured (10-12, 20-24, 30-32, 40-46): margin 0.028.
+    # Gated uni1 learns the reviews: with >= gap_min_seeds seeds, the low end of its
+    # `accuracy_level` interval (one seed: its value); least favourable seed 0.743 (issue 30).
     min_gated_accuracy: float = 0.74
+    accuracy_level: float = 0.50
     # Gated minus SimpleRNN in the same variant, as a mean over >= gap_min_seeds
     # seeds: the gated cell is the better one on average. Single seeds (15, ci):
     # uni1 -0.029 to +0.27, bi1 +0.019 to +0.27; means of 3 consecutive seeds
@@ -146,6 +147,9 @@ class FindingThresholds:
     # uni1 draw can open the gap. Means of 3 consecutive seeds -0.018 to +0.008
     # (seeds 40-46, 60-64): margin 0.03. `ci` runs one seed and reports it.
     max_direction_gain: float = 0.04
+    # The high end of the `direction_level` paired interval (bi1 - uni1) is asserted:
+    # 50%, since 3 seeds leave the t 2 degrees of freedom (rnnexp.false_alarm).
+    direction_level: float = 0.50
     # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
     # gated cell is at chance and the backward half of a bidirectional one reads it.
     synthetic_anchor_min_accuracy: float = 0.8  # bi2 on the stand-in
@@ -204,21 +208,25 @@ def _windows(sequences, labels, index, maxlen):
 class Sentiment(SupervisedExperiment):
     name = "sentiment"
     metric = "test_accuracy"
-    description = "many-to-one sentiment: bidirectional 2-layer LSTM (keras-io anchor) vs uni"
+    description = (
+        "real IMDB, each review's last 200 tokens: an LSTM reading backwards too is no better "
+        "than a left-to-right one"
+    )
     shows = (
         "many-to-one: the keras-io bidirectional 2-layer LSTM "
-        "next to a 1-layer left-to-right LSTM, and in `ci`/`full` bi1 and the SimpleRNN/GRU cells;"
+        "next to a 1-layer left-to-right LSTM; `ci` pairs LSTM uni1 with bi1 over 3 seeds, `full`"
+        " adds the SimpleRNN/GRU cells;"
         " validation carved from train, test read once; real IMDB or the announced stand-in"
     )
     config = SentimentConfig()
     profiles = {
-        # A real subset that runs in minutes: the cell gap and the direction check need
-        # uni1 and bi1 of a gated and an ungated cell; bi2 (4x uni1's cost) stays out.
-        # The LSTM's validation accuracy peaks at epoch 2 or 3, so 3 epochs with
-        # patience 1 let validation pick the epoch.
+        # The claim's two arms, 3 seeds paired by seed, on a real subset; bi2 (4x uni1's
+        # cost) and the SimpleRNN stay out. The LSTM's validation accuracy peaks at
+        # epoch 2 or 3, so 3 epochs with patience 1 let validation pick the epoch.
         "ci": {
-            "sweep.cells": ("rnn", "lstm"),
+            "sweep.cells": ("lstm",),
             "sweep.variants": ("uni1", "bi1"),
+            "sweep.seeds": 3,
             "data.max_train": 3000,
             "data.val_size": 500,
             "data.max_test": 2000,
@@ -407,6 +415,15 @@ def interval_table(results) -> dict:
     return {k: mean_interval(v) for k, v in grouped.items()}
 
 
+def _by_seed(results, cell, variant) -> dict[int, float]:
+    """`{seed: test accuracy}` of one arm's finished trials."""
+    return {
+        r.trial["seed"]: r.metrics["test_accuracy"]
+        for r in results
+        if r.status == "FINISHED" and (r.trial["cell"], r.trial["variant"]) == (cell, variant)
+    }
+
+
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     """The finding for `results` (real IMDB or the stand-in, as the trials say)."""
     table = interval_table(results)
@@ -429,9 +446,12 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     else:
         for c in GATED:
             if (c, "uni1") in acc:
-                checks.append(
-                    Check(f"{c}-uni1 accuracy", acc[(c, "uni1")], ">=", f.min_gated_accuracy)
-                )
+                iv = mean_interval(_by_seed(results, c, "uni1").values(), f.accuracy_level)
+                if iv.n >= max(2, f.gap_min_seeds):  # one seed has no interval
+                    label = f"{c}-uni1 accuracy, low end of its {f.accuracy_level:.0%} interval"
+                    checks.append(Check(label, iv.low, ">=", f.min_gated_accuracy))
+                else:
+                    checks.append(Check(f"{c}-uni1 accuracy", iv.mean, ">=", f.min_gated_accuracy))
         for (c, v), a in sorted(acc.items()):
             if c in GATED and ("rnn", v) in acc:
                 gain = a - acc[("rnn", v)]
@@ -441,12 +461,24 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                 else:
                     gaps.append(f"{c}-rnn ({v}) {gain:+.3f}")
             if c in GATED and v == "bi1" and (c, "uni1") in acc:
-                gain = a - acc[(c, "uni1")]
-                numbers[f"{c}_bi1_minus_uni1"] = gain
-                if min(table[(c, v)].n, table[(c, "uni1")].n) >= f.gap_min_seeds:
-                    checks.append(Check(f"{c} bi1-uni1 gain", gain, "<=", f.max_direction_gain))
+                bi, uni = _by_seed(results, c, "bi1"), _by_seed(results, c, "uni1")
+                seeds = sorted(set(bi) & set(uni))
+                gain = paired_interval(
+                    [bi[s] for s in seeds], [uni[s] for s in seeds], f.direction_level
+                )
+                numbers[f"{c}_bi1_minus_uni1"] = gain.mean
+                if gain.n >= max(2, f.gap_min_seeds):  # one seed has no interval
+                    label = (
+                        f"{c} bi1-uni1 gain, high end of its {f.direction_level:.0%} "
+                        f"paired interval over {gain.n} seeds"
+                    )
+                    checks.append(Check(label, gain.high, "<=", f.max_direction_gain))
+                elif gain.n >= f.gap_min_seeds:
+                    checks.append(
+                        Check(f"{c} bi1-uni1 gain", gain.mean, "<=", f.max_direction_gain)
+                    )
                 else:
-                    gaps.append(f"{c} bi1-uni1 {gain:+.3f}")
+                    gaps.append(f"{c} bi1-uni1 {gain.mean:+.3f}")
     data = "synthetic stand-in" if synthetic else "real IMDB"
     detail = f"{data}: " + ", ".join(f"{c}-{v} {i}" for (c, v), i in sorted(table.items()))
     if gaps:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnnexp import console
+from rnnexp import console, false_alarm
 from rnnexp.config import ConfigError, flatten
 
 __all__ = [
@@ -532,7 +532,10 @@ def run_robustness(
         return record or this_run
     _log_summary(exp, profile, tracker, this_run, seeds)
     _print_summary(this_run["summary"], record_path, record)
-    return record if record_path is not None else this_run
+    kept = record if record_path is not None else this_run
+    for label, (estimate, _) in false_alarm.record_estimates(kept).items():
+        console.say(f"    chance a fresh ci run fails {label}: {estimate}")
+    return kept
 
 
 def _run_seed(exp, profile, overrides, seed, tracker, record_path):

@@ -311,36 +311,43 @@ def _imdb_seqlen_results(acc, source="path", seeds=1):
 
 
 def _imdb_seqlen_exact(cfg):
-    """Binary-exact thresholds, so a difference of gains lands exactly on one."""
-    exact = dict(min_control_gain=0.125, min_gated_gain=0.125, min_mean_pre_rnn_gain=0.0)
-    exact |= dict(max_rnn_lead=0.0625, synthetic_min_gain_gap=0.0625)
-    exact |= dict(min_mean_gain_gap=0.0625)
-    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+    """A binary-exact stand-in gap, so a difference of gains lands exactly on it."""
+    return dataclasses.replace(
+        cfg, finding=dataclasses.replace(cfg.finding, synthetic_min_gain_gap=0.0625)
+    )
 
 
-def _imdb_seqlen_at_margin(cfg, synthetic=False, seeds=1):
-    # Accuracy 0 at L=10, so each gain is exactly its L=200 accuracy.
+def _imdb_seqlen_post(rnn_gain, lstm_gain, source="path", seeds=3):
+    """Accuracy 0 at L=10, so each gain is its L=200 accuracy; every seed alike."""
+    acc = {("post", m, 10): 0.0 for m in ("rnn", "lstm")}
+    acc |= {("post", "rnn", 200): rnn_gain, ("post", "lstm", 200): lstm_gain}
+    return _imdb_seqlen_results(acc, source, seeds)
+
+
+def _spread_at_low(level, low, spread=0.01):
+    """Three per-seed values whose `level` t interval has its low end exactly at `low`."""
+    from scipy import stats
+
+    mean = low + stats.t.ppf(0.5 + level / 2, 2) * spread / 3**0.5
+    return [mean - spread, mean, mean + spread]
+
+
+def _imdb_seqlen_spread_at_margin(cfg):
+    """Seeds that differ: the gain's and the gap's interval ends sit exactly on 0."""
     f = cfg.finding
-    if synthetic:  # the gated cell out-gains the SimpleRNN by exactly the gap
-        rnn = {side: f.min_gated_gain - f.synthetic_min_gain_gap for side in ("pre", "post")}
-    elif seeds >= f.gap_min_seeds:  # pre: the least mean gain; post: the least mean gap
-        rnn = {"pre": f.min_mean_pre_rnn_gain, "post": f.min_gated_gain - f.min_mean_gain_gap}
-    else:  # the SimpleRNN leads the gated cell by exactly the most allowed, both sides
-        rnn = {side: f.min_gated_gain + f.max_rnn_lead for side in ("pre", "post")}
-    long_ = {("pre", "rnn"): rnn["pre"], ("post", "rnn"): rnn["post"]}
-    for side in ("pre", "post"):
-        long_ |= {(side, "lstm"): f.min_gated_gain, (side, "bow"): f.min_control_gain}
-    acc = {(side, m, 10): 0.0 for side, m in long_} | {
-        (side, m, 200): a for (side, m), a in long_.items()
-    }
-    return _imdb_seqlen_results(acc, "synthetic" if synthetic else "path", seeds)
-
-
-def _imdb_seqlen_measured(cfg):
-    acc = {(side, m, 10): 0.6 for side in ("pre", "post") for m in ("rnn", "lstm", "bow")}
-    acc |= {("pre", "rnn", 200): 0.7, ("pre", "lstm", 200): 0.74, ("pre", "bow", 200): 0.75}
-    acc |= {("post", "rnn", 200): 0.59, ("post", "lstm", 200): 0.75, ("post", "bow", 200): 0.79}
-    return _imdb_seqlen_results(acc)
+    lstm = _spread_at_low(f.gated_gain_level, 0.0)
+    gap = _spread_at_low(f.gap_level, 0.0, spread=0.02)
+    gains = {"lstm": lstm, "rnn": [g - d for g, d in zip(lstm, gap)]}
+    return [
+        TrialResult(
+            {"truncation": "post", "model": m, "length": n, "seed": seed},
+            metrics={"test_accuracy": gain if n == 200 else 0.0},
+            extras={"data_source": "path"},
+        )
+        for m, per_seed in gains.items()
+        for seed, gain in enumerate(per_seed)
+        for n in (10, 200)
+    ]
 
 
 def _sentiment_results(accuracies, synthetic=False, seeds=1):
@@ -376,6 +383,25 @@ def _sentiment_real_at_margin(cfg):
         },
         seeds=f.gap_min_seeds,  # enough seeds for the cell gap to be asserted
     )
+
+
+def _sentiment_spread_at_margin(cfg):
+    """Seeds that differ: uni1's and bi1 - uni1's interval ends sit on their thresholds."""
+    f = cfg.finding
+    uni = _spread_at_low(f.accuracy_level, f.min_gated_accuracy)
+    # the high end of bi1 - uni1 at max_direction_gain: minus the low end of uni1 - bi1
+    down = _spread_at_low(f.direction_level, -f.max_direction_gain, spread=0.02)
+    bi = [u - d for u, d in zip(uni, down)]
+    arms = {("lstm", "uni1"): uni, ("lstm", "bi1"): bi}
+    return [
+        TrialResult(
+            {"cell": c, "variant": v, "seed": seed},
+            metrics={"test_accuracy": a},
+            extras={"synthetic": False},
+        )
+        for (c, v), values in arms.items()
+        for seed, a in enumerate(values)
+    ]
 
 
 def _sentiment_stand_in_at_margin(cfg):
@@ -474,21 +500,24 @@ FINDING_CASES = {
     ),
     "imdb_seqlen": dict(
         adapt=_imdb_seqlen_exact,
-        passing=_imdb_seqlen_measured,
-        failing=lambda cfg: _imdb_seqlen_at_margin(
-            dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, min_control_gain=0))
-        ),  # the bow control gains nothing: the longer window holds no evidence
+        passing=lambda cfg: _imdb_seqlen_post(0.0, 0.15),
+        failing=lambda cfg: _imdb_seqlen_post(0.16, 0.15),  # the SimpleRNN keeps up
         at_margin=[
-            _imdb_seqlen_at_margin,
-            lambda cfg: _imdb_seqlen_at_margin(cfg, True),
-            lambda cfg: _imdb_seqlen_at_margin(cfg, seeds=cfg.finding.gap_min_seeds),
+            # identical seeds: each interval is its mean; gains and gap exactly 0
+            lambda cfg: _imdb_seqlen_post(0.0, 0.0),
+            lambda cfg: _imdb_seqlen_post(0.125, 0.1875, "synthetic", seeds=1),
+            _imdb_seqlen_spread_at_margin,
         ],
     ),
     "sentiment": dict(
         adapt=_sentiment_exact,
         passing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.8}),
         failing=lambda cfg: _sentiment_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.55}),
-        at_margin=[_sentiment_real_at_margin, _sentiment_stand_in_at_margin],
+        at_margin=[
+            _sentiment_real_at_margin,
+            _sentiment_stand_in_at_margin,
+            _sentiment_spread_at_margin,
+        ],
     ),
 }
 

@@ -238,3 +238,36 @@ def test_subsets_are_random_draws_not_prefixes():
 def test_validation_larger_than_train_is_refused():
     with pytest.raises(ConfigError, match="val_size"):
         sentiment.split_indices(10, 10, val_size=10)
+
+
+# -- ci: the LSTM's two directions, 3 seeds paired by seed ----------------------
+DIRECTION = "lstm bi1-uni1 gain, high end of its 50% paired interval over 3 seeds"
+ACCURACY = "lstm-uni1 accuracy, low end of its 50% interval"
+
+
+def test_ci_runs_the_claims_two_arms_at_three_seeds():
+    cfg = EXP.resolve("ci", {})
+    trials = EXP.trials(cfg)
+    assert {(t["cell"], t["variant"]) for t in trials} == {("lstm", "uni1"), ("lstm", "bi1")}
+    assert {t["seed"] for t in trials} == {0, 1, 2}
+
+
+def test_ci_asserts_the_direction_on_a_paired_interval_and_uni1_on_its_interval():
+    # uni1 swings with the seed and bi1 follows it: paired, the gap stays small.
+    accs = {("lstm", "uni1"): [0.75, 0.8125, 0.875], ("lstm", "bi1"): [0.75, 0.8125, 0.875]}
+    f = sentiment.evaluate_finding(EXACT, results(accs))
+    assert f.passed, f.message
+    assert set(f.margins) == {DIRECTION, ACCURACY}
+    assert margins(f)[DIRECTION] == 0.0625
+    # bi1 ahead by 0.0625 at every seed: the high end is exactly the threshold.
+    ahead = {**accs, ("lstm", "bi1"): [0.8125, 0.875, 0.9375]}
+    at = sentiment.evaluate_finding(EXACT, results(ahead))
+    assert at.passed and margins(at)[DIRECTION] == 0
+    further = {**accs, ("lstm", "bi1"): [0.8125, 0.875, 0.94]}
+    assert not sentiment.evaluate_finding(EXACT, results(further)).passed
+
+
+def test_ci_fails_an_lstm_that_does_not_learn_the_reviews():
+    accs = {("lstm", "uni1"): [0.5, 0.625, 0.75], ("lstm", "bi1"): [0.5, 0.625, 0.75]}
+    f = sentiment.evaluate_finding(EXACT, results(accs))
+    assert not f.passed and ACCURACY in f.message.split("NOT MET: ")[1]
