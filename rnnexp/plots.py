@@ -4,9 +4,13 @@ Matplotlib is imported when the first figure is drawn, not when an experiment
 that draws figures is declared.
 """
 
+import contextlib
+
 import numpy as np
 
-__all__ = ["attention_maps", "captioned_images", "close", "lines_with_spread", "save"]
+__all__ = ["attention_maps", "captioned_images", "close", "lines_with_spread", "noted", "save"]
+
+_NOTES: list[str] = []  # what every figure saved now must say under it (see `noted`)
 
 
 def _pyplot():
@@ -45,9 +49,23 @@ def lines_with_spread(
 
 def save(fig, path):
     plt = _pyplot()
-    fig.savefig(path, dpi=110)
+    if _NOTES:  # below the figure, in a strip the tight bounding box adds: nothing is covered
+        fig.text(0.5, 0, _NOTES[-1], ha="center", va="top", color="firebrick", fontsize=11)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    else:
+        fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+@contextlib.contextmanager
+def noted(text: str):
+    """Every figure saved inside says `text` under it (e.g. "partial: 20 of 72 trials")."""
+    _NOTES.append(text)
+    try:
+        yield
+    finally:
+        _NOTES.pop()
 
 
 def close(fig):

@@ -101,7 +101,7 @@ def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_t
 
 
 def test_show_prints_the_row(capsys):
-    assert cli.main(["show", "tagging"]) == 0
+    assert cli.main(["show", "tagging", "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["expected"] == catalog.get("tagging").expected
     assert set(shown) >= {"shows", "runtime", "expected", "robustness", "config"}
