@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--format", choices=["table", "markdown", "csv"], default="table")
     compare.add_argument(
+        "--wide", action="store_true", help="every metric in the table (default: what fits 120)"
+    )
+    compare.add_argument(
         "--plots", metavar="DIR", help="download the sweep's summary plots into DIR"
     )
     compare.add_argument("--tracking-uri", help="MLflow tracking URI (as for run)")
@@ -460,6 +463,7 @@ def _cmd_compare(args):
         metric_given=args.metric is not None,
         sort=args.metric is not None or args.ascending,
         exp=exp,
+        wide=args.wide,
     )
     return 0
 

@@ -153,6 +153,27 @@ def _planned_axes(exp, parent) -> tuple:
         return ()
 
 
+def narrow(rows: list[dict], metric: str | None, width: int = 120) -> list[dict]:
+    """The rows with the columns that fit `width`: the trial, status, `metric`, then the other
+    metrics while they fit; a run id as its first 8 characters (the rest: `--wide`)."""
+    if not rows:
+        return rows
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    trial = columns[: columns.index("status") + 1]
+    others = [c for c in columns if c not in trial and c not in ("run_id", "error")]
+    if metric in others:
+        others.remove(metric)
+        others.insert(0, metric)
+    ids = [{**r, "run_id": r["run_id"][:8]} if "run_id" in r else r for r in rows]
+    keep = [*trial, *(["error"] if "error" in columns else []), "run_id"]
+    for column in others:
+        text = console.format_table(ids, [*keep, column])
+        if max(len(line) for line in text.splitlines()) > width:
+            break
+        keep.insert(len(keep) - 1, column)
+    return [{c: r[c] for c in keep if c in r} for r in ids]
+
+
 def render(rows: list[dict], fmt: str) -> str:
     columns = list(dict.fromkeys(k for row in rows for k in row))
     if fmt == "csv":
@@ -175,6 +196,7 @@ def compare(
     metric_given=True,
     sort=False,
     exp=None,
+    wide=False,
 ):
     """Print the trials (study order, or sorted by `metric` when `sort`), the pivot and the
     finding; download the sweep's summary plots. Returns the rows."""
@@ -204,7 +226,7 @@ def compare(
             print(f"{console.format_table(shown[0], markdown=True)}\n\n_{shown[1]}_\n")
         print(f"Trials ({order}):\n\n{render(rows, fmt)}")
     else:
-        print(render(rows, fmt))
+        print(render(rows if wide else narrow(rows, metric), fmt))
         print(f"\n{about}; {order}")
         if shown:
             print(f"\n{console.format_table(shown[0])}\n({shown[1]})")

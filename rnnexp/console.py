@@ -272,8 +272,7 @@ class SweepProgress:
 
     def __init__(self, todo, names, eta: EtaModel, metric=None, bar: bool | None = None):
         self.todo, self.names, self.eta, self.metric = list(todo), names, eta, metric
-        self.done, self.start = 0, time.monotonic()
-        self._trial_start = self.start
+        self.done, self._trial_start = 0, time.monotonic()
         self.bar = None
         if is_tty() if bar is None else bar:
             from tqdm import tqdm
@@ -304,9 +303,8 @@ class SweepProgress:
 
     def begin(self, index: int):
         self._trial_start = time.monotonic()
-        self._running = self.names[index]
         if self.bar is not None:
-            self.bar.set_description_str(f"{self.done + 1}/{len(self.todo)} {self._running}")
+            self.bar.set_description_str(f"{self.done + 1}/{len(self.todo)} {self.names[index]}")
             self.bar.set_postfix_str(self._eta_now(), refresh=True)
 
     def epoch(self, epoch: int, epochs: int):
@@ -335,9 +333,6 @@ class SweepProgress:
         if seconds is not None:  # less what the running trial has already spent
             seconds = max(0.0, seconds - (time.monotonic() - self._trial_start))
         return eta_text(seconds, basis)
-
-    def elapsed(self) -> str:
-        return duration(time.monotonic() - self.start)
 
 
 def epoch_done(epoch: int, epochs: int) -> bool:

@@ -266,6 +266,7 @@ def test_compare_keeps_the_study_order_and_shows_the_pivot_and_finding(toy, caps
         [m, n] for _ in range(2) for m in ("rnn", "lstm") for n in ("2", "8")
     ]
     assert "study order" in out and "gain L=2→L=8" in out
+    assert all(len(line) <= 120 for line in body[:10]) and "run_id" in body[0]
     assert "finding: PASS - 8 finished | all | good" in out
     code, out, _ = run_cli(
         capsys, "compare", "console_toy", "--tracking-uri", toy, "--metric", "score"

@@ -537,7 +537,8 @@ def test_2_resume_refuses_a_live_sweep_and_the_sweep_is_recorded_once(toy):
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=1.5", "--tracking-uri", uri)
     seen = []
     try:
-        lines_until(proc, "[1/4] ", seen)  # trial 2 runs
+        lines_until(proc, "[1/4] ", seen)  # trial 2 starts
+        time.sleep(0.5)  # into its sleep: stopped mid-write, it would hold the store locked
         proc.send_signal(signal.SIGSTOP)
         out = rnnexp(env, "run", "fault_toy", "--resume", "--tracking-uri", uri)
         assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
