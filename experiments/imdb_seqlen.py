@@ -226,12 +226,14 @@ class ImdbSeqlen(Experiment):
 
     # -- plan ------------------------------------------------------------
     def trials(self, cfg):
+        # Seed-major, so each finished seed answers the question once; the length varies
+        # fastest, so the sweep's ETA sees a short and a long trial from the start.
         return [
             {"truncation": side, "model": model, "length": length, "seed": cfg.seed + k}
-            for side in cfg.sweep.truncations
-            for length in cfg.sweep.lengths
             for k in range(cfg.sweep.seeds)
+            for side in cfg.sweep.truncations
             for model in _model_names(cfg.sweep)
+            for length in cfg.sweep.lengths
         ]
 
     def data_source(self, cfg, data=None):

@@ -26,6 +26,7 @@ class EpochReporter(keras.callbacks.Callback):
         super().__init__()
         self.reporter, self.epochs, self.label = reporter, epochs, label
         self.print_lines = print_lines
+        self.epochs_run = 0
         self._t0 = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -38,7 +39,9 @@ class EpochReporter(keras.callbacks.Callback):
             raise NonFiniteLoss(f"loss became {loss} at epoch {epoch + 1}")
         seconds = time.monotonic() - self._t0
         self.reporter.log_metrics({**logs, "epoch_seconds": seconds}, step=epoch)
-        if self.print_lines:
+        self.epochs_run = epoch + 1
+        # In a terminal the sweep's bar shows the epoch; elsewhere a plain line does.
+        if self.print_lines and not console.epoch_done(epoch + 1, self.epochs):
             values = " ".join(f"{k}={float(v):.4f}" for k, v in logs.items())
             console.say(
                 f"    {self.label} epoch {epoch + 1}/{self.epochs} {values} ({seconds:.1f}s)"

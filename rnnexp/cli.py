@@ -47,8 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--seed", type=int, help="base random seed (same as --set seed=N)")
 
-    show = sub.add_parser("show", help="the fully resolved config")
+    show = sub.add_parser("show", help="what an experiment shows, costs and found; its config")
     add_config_args(show)
+    show.add_argument(
+        "--format", choices=["text", "json"], default="text", help="json: for machines"
+    )
 
     run = sub.add_parser("run", help="run an experiment (a sweep of tracked trials)")
     add_config_args(run)
@@ -98,14 +101,23 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_robustness_parsers(sub)
 
-    compare = sub.add_parser("compare", help="a recorded sweep's trials, best first")
+    compare = sub.add_parser(
+        "compare", help="a recorded sweep's trials in the study's order, its pivot and finding"
+    )
     compare.add_argument("name", help="experiment name")
     compare.add_argument("--run", help="parent run id (or a prefix); default: the newest sweep")
-    compare.add_argument("--metric", help="sort by this final metric (default: the experiment's)")
     compare.add_argument(
-        "--ascending", action="store_true", help="lowest first (the default for loss metrics)"
+        "--metric", help="sort trials by this final metric, best first (default: study order)"
+    )
+    compare.add_argument(
+        "--ascending",
+        action="store_true",
+        help="sort lowest first (by --metric, or the experiment's metric)",
     )
     compare.add_argument("--format", choices=["table", "markdown", "csv"], default="table")
+    compare.add_argument(
+        "--wide", action="store_true", help="every metric in the table (default: what fits 120)"
+    )
     compare.add_argument(
         "--plots", metavar="DIR", help="download the sweep's summary plots into DIR"
     )
@@ -237,13 +249,19 @@ def _cmd_show(args):
     from rnnexp.experiments_table import row
 
     exp, cfg, _ = _resolve(args)
-    print(
-        json.dumps(
-            {"experiment": exp.name, "profile": args.profile, **row(exp), "config": to_dict(cfg)},
-            indent=2,
-            ensure_ascii=False,
-        )
-    )
+    shown = {
+        "experiment": exp.name,
+        "profile": args.profile,
+        "description": exp.description,
+        **row(exp),
+        "config": to_dict(cfg),
+    }
+    if args.format == "json":
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+    else:
+        from rnnexp.console import show_text
+
+        print(show_text(shown))
     return 0
 
 
@@ -302,6 +320,11 @@ def _cmd_run(args):
                 indent=2,
             )
         )
+        print(f"data: {_planned_data(exp, cfg)}")
+        print(
+            f"estimated time: {console.recorded_estimate(exp, args.profile, cfg, overrides)}, "
+            "on the machine that recorded them"
+        )
         kept = [t for t in trials if trial_key(t) in finished]
         detail = f", {len(trials) - len(kept)} to run, {len(kept)} kept" if resume else ""
         print(f"planned trials ({len(trials)}{detail}):")
@@ -336,6 +359,27 @@ def _cmd_run(args):
         console.say(f"--check: the expected finding was not reproduced ({exp.name})")
         return 1
     return 0
+
+
+def _planned_data(exp, cfg) -> str:
+    """Which data a run of `cfg` will use, decided without loading it (nor a framework)."""
+    from rnnexp.data import imdb
+    from rnnexp.names import plain
+
+    data = getattr(cfg, "data", None)
+    if not isinstance(data, imdb.ImdbDataConfig):
+        return plain(exp.data_source(cfg))
+    source, path = data.source, data.path or os.environ.get(imdb.PATH_ENV, "")
+    if source == "synthetic":
+        return "the synthetic stand-in (data.source=synthetic), not IMDB"
+    if source == "path" or (source == "auto" and path):
+        return f"real IMDB at {path or '(data.path is empty)'}"
+    if source in ("tfds", "keras"):
+        return f"real IMDB from {'TFDS' if source == 'tfds' else 'the Keras cache or a download'}"
+    return (
+        "real IMDB from TFDS or the Keras cache if prepared or downloadable, else the synthetic "
+        f"stand-in (set ${imdb.PATH_ENV} to a local copy to be sure)"
+    )
 
 
 def _cmd_robustness(args):
@@ -460,6 +504,9 @@ def _cmd_compare(args):
         fmt=args.format,
         plots_dir=args.plots,
         metric_given=args.metric is not None,
+        sort=args.metric is not None or args.ascending,
+        exp=exp,
+        wide=args.wide,
     )
     return 0
 

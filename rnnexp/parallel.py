@@ -118,8 +118,8 @@ class DoneCounter:
     def __call__(self, result: TrialResult):
         self.done += 1
         console.say(
-            f"[{self.done}/{self.total} done] {self.exp.trial_name(result.trial)}: {result.status}"
-            + (f" ({result.error})" if result.error else "")
+            f"[{self.done}/{self.total} done] {console.trial_label(result.trial)}: "
+            + console.trial_result_text(result, self.exp.metric)
         )
 
 

@@ -18,6 +18,7 @@ Matplotlib is imported when the first figure is drawn, not when an experiment
 that draws figures is declared.
 """
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "interval_text",
     "lines_with_spread",
     "margins_forest",
+    "noted",
     "mean_curves",
     "mean_curves_figure",
     "no_results",
@@ -55,6 +57,7 @@ ANSWER_FIGURE = "00_answer.png"  # sorts first among the parent run's artifacts
 LEVEL = 0.95  # the interval drawn around a seed mean
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
+_NOTES: list[str] = []  # what every figure saved now must say under it (see `noted`)
 DODGE = 0.012  # sideways offset between neighbouring lines, as a fraction of the x span
 
 
@@ -472,9 +475,21 @@ def lines_with_spread(
 def save(fig, path):
     """Write `fig` to `path` (nothing clipped) and free it."""
     plt = _pyplot()
+    if _NOTES:  # below the figure, in a strip the tight bounding box adds: nothing is covered
+        fig.text(0.5, 0, _NOTES[-1], ha="center", va="top", color="firebrick", fontsize=11)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+@contextlib.contextmanager
+def noted(text: str):
+    """Every figure saved inside says `text` under it (e.g. "partial: 20 of 72 trials")."""
+    _NOTES.append(text)
+    try:
+        yield
+    finally:
+        _NOTES.pop()
 
 
 def close(fig):

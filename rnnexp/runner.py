@@ -10,13 +10,15 @@ import csv
 import dataclasses
 import io
 import json
+import shlex
 import tempfile
 import time
 from pathlib import Path
 
-from rnnexp import console, lease
+from rnnexp import console, lease, plots
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.config import ConfigError, flatten, to_dict
+from rnnexp.training import EPOCHS_RUN_TAG, STOPPED_TAG
 from rnnexp.trial import (
     TRIAL,
     TRIAL_HASH,
@@ -152,20 +154,21 @@ def run_experiment(
             for card in _sweep_datasets(exp, cfg, trials, data):
                 parent.log_dataset(card)  # the parent's row in the runs table names its data
         todo = [i for i, r in enumerate(results) if r is None]
-        progress = console.Progress(len(todo))
-        if executor == "ray":
-            from rnnexp.ray_executor import run_on_ray
+        started = time.monotonic()
+        try:
+            if executor == "ray":
+                from rnnexp.ray_executor import run_on_ray
 
-            run_on_ray(setup, tracker, trials, todo, results, workers, address)
-        elif workers > 1 and len(todo) > 1:
-            from rnnexp.parallel import run_parallel
+                run_on_ray(setup, tracker, trials, todo, results, workers, address)
+            elif workers > 1 and len(todo) > 1:
+                from rnnexp.parallel import run_parallel
 
-            run_parallel(setup, tracker, trials, todo, results, workers)
-        else:
-            for k, index in enumerate(todo):
-                progress.begin(k, exp.trial_name(trials[index]))
-                results[index] = host.run(index, trials[index])
-                progress.end()
+                run_parallel(setup, tracker, trials, todo, results, workers)
+            else:
+                _run_serial(exp, cfg, host, tracker, setup, trials, todo, results)
+        except KeyboardInterrupt:
+            _interrupted(exp, cfg, parent, tracker, trials, results)
+            raise
         # A sweep taken over while its last trial ran gets one summary: the new owner's.
         host.check()
         rows = results_table(results)
@@ -186,6 +189,7 @@ def run_experiment(
                 "finding.message": finding.message[:4000],
                 "trials.failed": len(failed),
                 "trials.failed_names": "; ".join(exp.trial_name(r.trial) for r in failed)[:4000],
+                **({"summary.partial": "no: every trial"} if resume else {}),
             }
         )
         parent.log_metrics({"finding_passed": float(finding.passed)})
@@ -203,7 +207,9 @@ def run_experiment(
             + "; ".join(f"{exp.trial_name(r.trial)}: {r.error}" for r in failed)
         )
     console.say(f"finding: {verdict} - {finding.message}")
-    console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
+    console.say(
+        f"done in {console.duration(time.monotonic() - started)}; parent run {parent.run_id}"
+    )
     console.say(f"browse: {tracker_ui_hint(tracker)}")
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
 
@@ -222,6 +228,86 @@ def _log_answer_figure(exp, cfg, results, parent):
         parent.log_figure(figure, plots.ANSWER_FIGURE)
     finally:
         plots.close(figure)
+
+
+def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
+    """Run `todo` in this process: a line per finished trial, an ETA, a bar in a terminal."""
+    costs = [console.trial_cost(cfg, t) for t in trials]
+    basis = costs[0][1] if costs else ""
+    epochs = getattr(getattr(cfg, "train", None), "epochs", None) if "epochs" in basis else None
+    last = _last_times(tracker, setup, trials)
+    eta = console.EtaModel([c for c, _ in costs], basis, last, epochs)
+    names = [console.trial_label(t) for t in trials]
+    with console.SweepProgress(todo, names, eta, metric=exp.metric) as progress:
+        for index in todo:
+            progress.begin(index)
+            results[index] = result = host.run(index, trials[index])
+            tags = tracker.run_tags(result.run_id) if result.run_id else {}
+            run = tags.get(EPOCHS_RUN_TAG)
+            progress.finish(index, result, tags.get(STOPPED_TAG), epochs_run=run and int(run))
+
+
+def _last_times(tracker, setup, trials, sweeps=5) -> list[float | None]:
+    """Each trial's wall time in the newest earlier sweep of the same profile, overrides and data.
+
+    Up to `sweeps` earlier sweeps are read; a trial none of them finished gets None.
+    """
+    hashes = {trial_hash(t): i for i, t in enumerate(trials)}
+    times: list[float | None] = [None] * len(trials)
+    same = ("rnnexp.profile", "rnnexp.overrides", "data.source")
+    here = tracker.run_tags(setup.parent_id)
+    earlier = [
+        s
+        for s in tracker.sweeps()
+        if s.run_id != setup.parent_id and all(s.tags.get(k) == here.get(k) for k in same)
+    ]
+    for sweep in earlier[:sweeps]:
+        for child in tracker.trial_runs(sweep.run_id, status="FINISHED"):
+            index = hashes.get(child.tags.get(TRIAL_HASH))
+            if index is not None and times[index] is None and child.seconds:
+                times[index] = child.seconds
+        if all(t is not None for t in times):
+            break
+    return times
+
+
+def _interrupted(exp, cfg, parent, tracker, trials, results):
+    """Ctrl-C: log and print what the finished trials say, and how to finish the sweep."""
+    finished = [r for r in results if r is not None and r.status == "FINISHED"]
+    mark = f"{len(finished)} of {len(trials)} trials"
+    console.say("")
+    console.say(f"interrupted after {mark}; a partial summary ({mark}):")
+    try:
+        if finished:
+            rows = results_table(finished)
+            console.say(console.format_table(rows))
+            with (
+                tempfile.TemporaryDirectory(prefix="rnnexp-partial-") as tmp,
+                plots.noted(f"partial: {mark} (interrupted)"),
+            ):
+                tmp = Path(tmp)
+                paths = _write_table(rows, tmp)
+                try:
+                    paths += exp.summarize(cfg, finished, tmp)
+                except Exception as err:  # noqa: BLE001 - a partial sweep may lack a figure's data
+                    console.say(f"no partial figure: {type(err).__name__}: {err}".splitlines()[0])
+                for path in paths:
+                    parent.log_artifact(path, "summary")
+            parent.set_tags({"summary.partial": mark})
+            console.say(f'logged to the parent run\'s summary/ (marked "partial: {mark}")')
+    except KeyboardInterrupt:
+        console.say("(partial summary skipped: interrupted again)")
+    except Exception as err:  # noqa: BLE001 - the resume line below matters more
+        console.say(f"no partial summary: {type(err).__name__}: {err}".splitlines()[0])
+    console.say(f"finish it with: {resume_command(exp.name, parent.run_id, tracker.uri)}")
+
+
+def resume_command(name: str, parent_id: str, uri: str) -> str:
+    """The exact command that finishes sweep `parent_id` (naming its store unless the default)."""
+    from rnnexp.tracking import DEFAULT_TRACKING_URI
+
+    store = "" if uri == DEFAULT_TRACKING_URI else f" --tracking-uri {shlex.quote(uri)}"
+    return f"python -m rnnexp run {name} --resume {parent_id}{store}"
 
 
 def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:

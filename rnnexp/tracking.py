@@ -721,9 +721,11 @@ class RunRecord:
     tags: dict
     params: dict
     metrics: dict
+    seconds: float | None = None  # wall time from start to end; None while it runs
 
     @classmethod
     def of(cls, run):
+        start, end = run.info.start_time, run.info.end_time
         return cls(
             run.info.run_id,
             run.info.run_name,
@@ -731,6 +733,7 @@ class RunRecord:
             dict(run.data.tags),
             dict(run.data.params),
             dict(run.data.metrics),
+            (end - start) / 1000 if start and end else None,
         )
 
 

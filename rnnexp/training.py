@@ -10,7 +10,6 @@ the functions that train, so that `TrainConfig` is declared without them.
 
 import dataclasses
 
-from rnnexp import console
 from rnnexp.config import check
 
 
@@ -41,6 +40,7 @@ __all__ = [
     "TrainConfig",
     "fit",
     "set_seed",
+    "stop_reason",
 ]
 
 
@@ -90,22 +90,41 @@ def set_seed(seed: int):
 
 
 def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=()):
-    """`model.fit` with progress bars on a TTY and one line per epoch otherwise.
+    """`model.fit` with no Keras progress bar: the sweep's console shows each epoch.
 
     `callbacks` run before the reporter, so metrics they add to the epoch's
     logs (see `rnnexp.callbacks.EvaluateEachEpoch`) are reported and printed with the rest.
+    Why training stopped (every epoch, or early stopping at epoch k) is tagged `train.stopped`.
     """
     from rnnexp.callbacks import EpochReporter
 
-    tty = console.is_tty()
-    callbacks = list(callbacks) + [EpochReporter(reporter, epochs, label, print_lines=not tty)]
-    return model.fit(
+    epoch_reporter = EpochReporter(reporter, epochs, label)
+    callbacks = list(callbacks) + [epoch_reporter]
+    history = model.fit(
         x,
         y,
         epochs=epochs,
         batch_size=batch_size,
         validation_data=validation_data,
         callbacks=callbacks,
-        verbose=1 if tty else 0,
+        verbose=0,
         shuffle=True,
     )
+    run = epoch_reporter.epochs_run
+    reporter.set_tags({STOPPED_TAG: stop_reason(callbacks, run, epochs), EPOCHS_RUN_TAG: run})
+    return history
+
+
+STOPPED_TAG, EPOCHS_RUN_TAG = "train.stopped", "train.epochs_run"
+
+
+def stop_reason(callbacks, epochs_run: int, epochs: int) -> str:
+    """Why `fit` ended: `all 12 epochs`, or `early stopping at epoch 5 of 12 (best epoch 3)`."""
+    for cb in callbacks:
+        if getattr(cb, "stopped_epoch", 0) and hasattr(cb, "patience"):  # keras EarlyStopping
+            best = getattr(cb, "best_epoch", None)
+            best = f", best epoch {best + 1}" if isinstance(best, int) else ""
+            return f"early stopping at epoch {epochs_run} of {epochs}{best}"
+    if epochs_run < epochs:
+        return f"stopped at epoch {epochs_run} of {epochs}"
+    return "its 1 epoch" if epochs == 1 else f"all {epochs} epochs"

@@ -83,7 +83,7 @@ def test_show_prints_resolved_config(capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert '"units": 7' in out and '"seed": 5' in out
+    assert "  model.units = 7\n" in out and "  seed = 5\n" in out
 
 
 def test_finding_from_checks_lists_failures():

@@ -193,7 +193,7 @@ def test_list_markdown_writes_between_the_markers_and_refuses_a_readme_without_t
 
 
 def test_show_prints_the_generated_row(capsys):
-    assert cli.main(["show", "tagging"]) == 0
+    assert cli.main(["show", "tagging", "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["claim"] == catalog.get("tagging").description
     assert shown["headline"] == experiments_table.headline_cell(catalog.get("tagging"))

@@ -519,7 +519,7 @@ def test_13_compare_shows_a_sweep_whose_trials_all_failed(toy, tmp_path, capsys)
                 "--tracking-uri", uri)[0] == 0  # fmt: skip
     code, out, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
     assert code == 0 and "FAILED" in out and "loss became nan" in out, err
-    assert "0 of 1 planned trial(s) finished" in out and "sorted by run order" in out
+    assert "0 of 1 planned trial(s) finished" in out and "study order" in out
     code, _, err = main(capsys, "compare", "fault_toy", "--metric", "score", "--tracking-uri", uri)
     assert code == 2 and one_line_error(err) and "none FINISHED" in err
     for flag in ("--run", "--plots"):  # an empty value is refused, not read as "none given"
@@ -537,7 +537,8 @@ def test_2_resume_refuses_a_live_sweep_and_the_sweep_is_recorded_once(toy):
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=1.5", "--tracking-uri", uri)
     seen = []
     try:
-        lines_until(proc, "[trial 2/4]", seen)
+        lines_until(proc, "[1/4] ", seen)  # trial 2 starts
+        time.sleep(0.5)  # into its sleep: stopped mid-write, it would hold the store locked
         proc.send_signal(signal.SIGSTOP)
         out = rnnexp(env, "run", "fault_toy", "--resume", "--tracking-uri", uri)
         assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
@@ -554,7 +555,7 @@ def test_2_resume_refuses_a_live_sweep_and_the_sweep_is_recorded_once(toy):
 def test_2_a_dead_sweep_is_marked_killed_by_the_next_run_and_stays_resumable(toy):
     env, uri = toy
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=1", "--tracking-uri", uri)
-    lines_until(proc, "[trial 2/4]", [])
+    lines_until(proc, "[1/4] ", [])  # trial 2 runs
     proc.kill()
     proc.wait()
     out = rnnexp(env, "run", "fault_toy", "--set", "values=[9]", "--tracking-uri", uri)

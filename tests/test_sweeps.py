@@ -167,7 +167,7 @@ def test_kill_9_then_resume_reruns_only_the_unfinished_trials(toy_env):
     seen = []
     for line in proc.stdout:  # kill it while its third trial runs
         seen.append(line)
-        if line.startswith("[trial 3/4]"):
+        if line.startswith("[2/4] "):  # trial 3 runs
             time.sleep(0.5)
             proc.send_signal(signal.SIGKILL)
             break
@@ -207,6 +207,8 @@ def test_compare_ranks_trials_and_fetches_plots(toy_env, tmp_path):
     assert low.returncode == 0
     body = low.stdout.splitlines()
     assert body[2].startswith("0.04") and "4 of 4 planned trial(s) finished" in low.stdout
+    best = rnnexp(env, "compare", "toy", "--tracking-uri", uri, "--metric", "score")
+    assert best.stdout.splitlines()[2].startswith("0.01") and "sorted by score" in best.stdout
     assert (tmp_path / "p" / "summary" / "results.csv").is_file()
     bad = rnnexp(env, "compare", "toy", "--tracking-uri", uri, "--metric", "bleu")
     assert bad.returncode == 2 and "unknown metric 'bleu'; choose one of" in bad.stderr
