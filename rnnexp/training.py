@@ -89,11 +89,15 @@ def set_seed(seed: int):
     keras.utils.set_random_seed(seed)
 
 
-def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=()):
+def fit(
+    model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=(),
+    shuffle=True,
+):
     """`model.fit` with progress bars on a TTY and one line per epoch otherwise.
 
     `callbacks` run before the reporter, so metrics they add to the epoch's
     logs (see `rnnexp.callbacks.EvaluateEachEpoch`) are reported and printed with the rest.
+    `shuffle=False` keeps the batches in order (a stateful model reading streams).
     """
     from rnnexp.callbacks import EpochReporter
 
@@ -107,5 +111,5 @@ def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=
         validation_data=validation_data,
         callbacks=callbacks,
         verbose=1 if tty else 0,
-        shuffle=True,
+        shuffle=shuffle,
     )
