@@ -144,3 +144,21 @@ def test_param_count_matches_the_built_model(cell):
     assert abs(jsb.param_count(cell, units) - 20000) < 400
     model = jsb.build_music_model(cell, units)
     assert model.count_params() == jsb.param_count(cell, units)
+
+
+def test_one_seed_of_full_is_a_single_value_check_not_a_failed_interval():
+    from rnnexp.catalog import TrialResult
+
+    exp = catalog.get("ptb_lm")
+    cfg = exp.resolve("full")
+    metrics = {
+        "valid_perplexity": 120.0,
+        "test_perplexity": 115.0,
+        "unigram_valid_perplexity": 690.0,
+        "bigram_valid_perplexity": 210.0,
+    }
+    finding = exp.finding(cfg, [TrialResult({"cell": "lstm", "seed": 0}, metrics=metrics)])
+    assert finding.passed, finding.message
+    assert "test perplexity 115.000 (1 seed)" in finding.message
+    worse = {**metrics, "valid_perplexity": 250.0}
+    assert not exp.finding(cfg, [TrialResult({"cell": "lstm", "seed": 0}, metrics=worse)]).passed

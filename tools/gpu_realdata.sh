@@ -88,7 +88,8 @@ rows = []
 try:
     for line in open(sys.argv[1]):
         name, profile, rc, wall, finding = line.rstrip("\n").split("\t")
-        rows.append({"experiment": name, "profile": profile, "exit": int(rc),
+        rows.append({"experiment": name, "profile": profile,
+                     "exit": int(rc) if rc.lstrip("-").isdigit() else None,
                      "wall_s": float(wall), "finding": finding})
 except FileNotFoundError:
     pass
