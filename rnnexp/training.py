@@ -89,11 +89,15 @@ def set_seed(seed: int):
     keras.utils.set_random_seed(seed)
 
 
-def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=()):
+def fit(
+    model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=(),
+    shuffle=True,
+):
     """`model.fit` with no Keras progress bar: the sweep's console shows each epoch.
 
     `callbacks` run before the reporter, so metrics they add to the epoch's
     logs (see `rnnexp.callbacks.EvaluateEachEpoch`) are reported and printed with the rest.
+    `shuffle=False` keeps the batches in order (a stateful model reading streams).
     Why training stopped (every epoch, or early stopping at epoch k) is tagged `train.stopped`.
     """
     from rnnexp.callbacks import EpochReporter
@@ -108,7 +112,7 @@ def fit(model, x, y, *, epochs, batch_size, reporter, label="", validation_data=
         validation_data=validation_data,
         callbacks=callbacks,
         verbose=0,
-        shuffle=True,
+        shuffle=shuffle,
     )
     run = epoch_reporter.epochs_run
     reporter.set_tags({STOPPED_TAG: stop_reason(callbacks, run, epochs), EPOCHS_RUN_TAG: run})

