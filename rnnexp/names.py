@@ -30,6 +30,12 @@ PLAIN: dict[str, str] = {
     "global": "global-norm clipping",
     "luong": "Luong attention",
     "bahdanau": "Bahdanau attention",
+    # MNIST-1D: the paper's baselines and the order of a sequence's positions
+    "cnn": "CNN",
+    "mlp": "MLP",
+    "logistic": "logistic regression",
+    "plain": "positions in order",
+    "shuffled": "positions shuffled",
     # data sources
     "path": "a local copy",
     "synthetic": "synthetic stand-in",
