@@ -260,6 +260,17 @@ class Mnist1d(SupervisedExperiment):
             hline=0.1,
             hline_label="chance (10 digits)",
         )
+        ax = fig.axes[0]
+        ax.xaxis.get_major_locator().set_params(integer=True)  # ticks at epochs run
+        for order, style in (("plain", ":"), ("shuffled", "-.")):
+            if ("gru", order) in table:
+                ax.axhline(
+                    PAPER[("gru", order)],
+                    color="black",
+                    linestyle=style,
+                    label=f"Greydanus 2020: GRU, {plain(order)}",
+                )
+        ax.legend(loc="lower right")
         return [summary, plots.save(fig, out_dir / "test_accuracy_by_epoch.png")]
 
     def finding(self, cfg, results):
