@@ -229,7 +229,7 @@ class PosTagging(SupervisedExperiment):
         summary = out_dir / "accuracy_intervals.md"
         summary.write_text("\n".join(lines) + "\n")
         cells = [c for c in cfg.sweep.cells if any(k[0] == c for k in table)]
-        series = {}
+        series, halves = {}, {}
         for direction in cfg.sweep.directions:
             points = [
                 mean_interval(table[(c, direction)].values())
@@ -237,8 +237,9 @@ class PosTagging(SupervisedExperiment):
                 if (c, direction) in table
             ]
             if len(points) == len(cells) and cells:
-                halves = [p.half if p.n > 1 else 0.0 for p in points]
-                series[plain(direction)] = (np.arange(len(cells)), [p.mean for p in points], halves)
+                series[plain(direction)] = (np.arange(len(cells)), [p.mean for p in points], None)
+                # A single seed has no interval: draw none rather than an infinite bar.
+                halves[plain(direction)] = [p.half if p.n > 1 else 0.0 for p in points]
         fig = plots.lines_with_spread(
             series,
             xlabel="cell",
@@ -247,6 +248,17 @@ class PosTagging(SupervisedExperiment):
             hline=majority,
             hline_label="per-word majority tagger",
         )
+        for line in fig.axes[0].get_lines():
+            if line.get_label() in halves:
+                x, y = line.get_data()
+                fig.axes[0].errorbar(
+                    x,
+                    y,
+                    yerr=halves[line.get_label()],
+                    fmt="none",
+                    capsize=5,
+                    color=line.get_color(),
+                )
         fig.axes[0].set_xticks(range(len(cells)), [plain(c) for c in cells])
         return [summary, plots.save(fig, out_dir / "accuracy_by_direction.png")]
 
