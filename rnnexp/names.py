@@ -42,6 +42,12 @@ PLAIN: dict[str, str] = {
     "length": "sequence length",
     "arch": "architecture",
     "clip": "gradient clipping",
+    # MNIST-1D: the paper's baselines and the order of a sequence's positions
+    "cnn": "CNN",
+    "mlp": "MLP",
+    "logistic": "logistic regression",
+    "plain": "positions in order",
+    "shuffled": "positions shuffled",
     # data sources
     "path": "a local copy",
     "synthetic": "synthetic stand-in",

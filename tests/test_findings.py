@@ -3,7 +3,7 @@
 No training: `TrialResult`s are built by hand with the numbers each finding
 reads. "At the margin" means every check's value sits on its threshold (the
 margin is 0 and the check holds); a hair beyond one threshold must fail.
-`FINDING_CASES` at the end holds all the findings' PASS, FAIL and at-margin
+`FINDING_CASES` at the end holds every finding's PASS, FAIL and at-margin
 cases (imdb_seqlen and sentiment are tested in more depth beside their data).
 """
 
@@ -494,6 +494,41 @@ def _jsb_at_margin(cfg):
     return jsb_results([0.0] * 3, gaps, gaps)  # gated - SimpleRNN = gaps, exactly
 
 
+def mnist1d_results(in_order, shuffled):
+    """GRU test accuracy per seed (paired by position), in order and with positions shuffled."""
+    return [
+        done({"test_accuracy": a}, model="gru", order=order, seed=k)
+        for order, accuracies in (("plain", in_order), ("shuffled", shuffled))
+        for k, a in enumerate(accuracies)
+    ]
+
+
+def _mnist1d_at_margin(cfg):
+    # Every seed at the accuracy floor, shuffling changes nothing: the gain's interval is [0, 0].
+    floor = cfg.finding.gru_min_accuracy
+    return mnist1d_results([floor] * 3, [floor - cfg.finding.min_order_gain] * 3)
+
+
+def pos_results(uni, bi, majority=0.5):
+    """LSTM tagger test accuracy per seed, left-to-right and bidirectional."""
+    return [
+        done(
+            {"test_accuracy": a, "majority_test_accuracy": majority},
+            cell="lstm",
+            direction=direction,
+            seed=k,
+        )
+        for direction, accuracies in (("uni", uni), ("bi", bi))
+        for k, a in enumerate(accuracies)
+    ]
+
+
+def _pos_at_margin(cfg):
+    f = cfg.finding
+    bi = 0.5 + f.min_gain_over_majority
+    return pos_results([bi - f.min_direction_gain] * 3, [bi] * 3, majority=0.5)
+
+
 FINDING_CASES = {
     "adding": _long_range("adding"),
     "copy_memory": _long_range("copy_memory"),
@@ -576,6 +611,16 @@ FINDING_CASES = {
         passing=lambda cfg: jsb_results([8.5, 8.6, 8.7], [9.0, 9.1, 9.2], [9.1, 9.2, 9.4]),
         failing=lambda cfg: jsb_results([9.0, 9.1, 9.2], [9.1, 9.0, 9.3], [9.6, 9.7, 9.8]),
         at_margin=[_jsb_at_margin],
+    ),
+    "mnist1d": dict(
+        passing=lambda cfg: mnist1d_results([0.87, 0.89, 0.85], [0.53, 0.54, 0.52]),
+        failing=lambda cfg: mnist1d_results([0.88, 0.80, 0.90], [0.85, 0.86, 0.84]),
+        at_margin=[_mnist1d_at_margin],
+    ),
+    "pos_tagging": dict(
+        passing=lambda cfg: pos_results([0.80, 0.81, 0.79], [0.93, 0.94, 0.93]),
+        failing=lambda cfg: pos_results([0.90, 0.93, 0.88], [0.93, 0.90, 0.91]),
+        at_margin=[_pos_at_margin],
     ),
 }
 
