@@ -114,6 +114,9 @@ def compare(
         )
         if parent.tags.get("finding"):
             print(f"finding: {parent.tags['finding']} - {parent.tags.get('finding.message', '')}")
+        from rnnexp.tracking import browse_lines
+
+        print("\n".join(browse_lines(tracker, parent.run_id, [r["run_id"] for r in rows])))
     if plots_dir:
         try:
             folder = tracker.download(parent.run_id, "summary", Path(plots_dir))

@@ -928,6 +928,10 @@ def ui_links(uri: str, address: str) -> list[str]:
             if len(children) > 1:
                 ids = [c.info.run_id for c in children]
                 lines.append(f"  its trials  {compare_url(address, eid, ids)}")
+    lines.append(
+        "(an experiment clicked in the list opens on MLflow's GenAI view until the sidebar's "
+        "'Model training' switch is clicked once; the browser remembers it)"
+    )
     return lines
 
 

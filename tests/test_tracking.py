@@ -353,12 +353,19 @@ def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
     assert "  its trials  http://127.0.0.1:5000/#/compare-runs?runs=%5B%22" in out
 
 
-def test_ui_links_name_each_experiments_newest_sweep(tmp_path):
+def test_ui_and_compare_print_deep_links_to_the_newest_sweep(tmp_path, capsys):
+    from rnnexp.compare import compare
     from rnnexp.tracking import ui_links
 
     uri = _uri(tmp_path)
     exp = RealToy()
     outcome = runner.run_experiment(exp, exp.config, profile="ci", tracker=Tracker("toy", uri))
+    capsys.readouterr()
+    compare(Tracker("toy", uri), metric="score")
+    said = capsys.readouterr().out.splitlines()
+    assert said[-3].startswith("browse: `python -m rnnexp ui --tracking-uri sqlite:///")
+    assert outcome.parent_run_id in said[-2] and said[-2].endswith("workflowType=machine_learning")
+    assert said[-1].startswith("  its trials  http://127.0.0.1:5000/#/compare-runs?runs=")
     lines = ui_links(uri, "http://127.0.0.1:5001")
     assert (
         lines[0] == "MLflow UI: http://127.0.0.1:5001/#/experiments?workflowType=machine_learning"
