@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 unless the experiment's expected finding is reproduced",
     )
+    run.add_argument("--wide", action="store_true", help="print every column of the results table")
     _add_verbose(run)
 
     _add_robustness_parsers(sub)
@@ -348,6 +349,7 @@ def _cmd_run(args):
         distribute=args.distribute,
         executor=args.executor,
         address=args.address,
+        wide=args.wide,
     )
     if outcome.lost:
         console.say(
@@ -515,7 +517,7 @@ def _cmd_ui(args):
     import socket
 
     from rnnexp.config import ConfigError
-    from rnnexp.tracking import check_store, resolve_tracking_uri, serve_ui
+    from rnnexp.tracking import check_store, resolve_tracking_uri, serve_ui, ui_links
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be 1-65535, got {args.port}")
@@ -529,8 +531,16 @@ def _cmd_ui(args):
             f"cannot serve on {args.host}:{args.port} ({err.strerror or err}); "
             "pick another --port or --host"
         ) from None
-    print(f"MLflow UI on {uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
-    code = serve_ui(uri, args.host, args.port)
+    print(f"MLflow UI on {uri}: starting on {args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+
+    def ready(address):
+        try:
+            lines = ui_links(uri, address)
+        except Exception as err:  # noqa: BLE001 - the UI itself still serves
+            lines = [f"MLflow UI: {address} (its sweeps could not be listed: {err})"]
+        print("\n".join(lines), flush=True)
+
+    code = serve_ui(uri, args.host, args.port, on_ready=ready)
     if code:
         print(f"error: the MLflow UI server stopped (exit status {code})", file=sys.stderr)
         return 1

@@ -232,6 +232,9 @@ def compare(
             print(f"\n{console.format_table(shown[0])}\n({shown[1]})")
         if finding:
             print(f"\nfinding: {finding}")
+        from rnnexp.tracking import browse_lines
+
+        print("\n".join(browse_lines(tracker, parent.run_id, [r["run_id"] for r in rows])))
     if plots_dir:
         try:
             folder = tracker.download(parent.run_id, "summary", Path(plots_dir))

@@ -51,6 +51,14 @@ PLAIN: dict[str, str] = {
     # data sources
     "path": "a local copy",
     "synthetic": "synthetic stand-in",
+    "imdb": "IMDB",
+    "imdb-standin": "synthetic stand-in (not IMDB)",
+    "generated": "generated data",
+    "file": "a local text file",
+    "folder": "a local folder",
+    "pydoc": "Python's bundled docs",
+    "sklearn-digits": "scikit-learn's digits",
+    "num2words": "num2words number pairs",
 }
 
 

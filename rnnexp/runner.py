@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from rnnexp import card as finding_card
 from rnnexp import console, lease, plots
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.config import ConfigError, flatten, to_dict
@@ -84,6 +85,7 @@ def run_experiment(
     distribute: str = "auto",
     executor: str = "local",
     address: str | None = None,
+    wide: bool = False,
 ) -> RunOutcome:
     """Run every trial of `exp` under `cfg`, tracked by `tracker`.
 
@@ -100,6 +102,7 @@ def run_experiment(
             (each trial a Ray task; `workers` > 1 caps how many run at once).
         address: the Ray cluster to use (`ray start --head` prints it); None
             starts a local Ray for this sweep.
+        wide: print every column of the results table (default: what fits 120).
     """
     overrides = dict(overrides or {})
     if executor not in EXECUTORS:
@@ -107,7 +110,11 @@ def run_experiment(
     trials = plan(exp, cfg)
     data = exp.prepare(cfg)  # bad data is refused before the store is touched
     source = exp.data_source(cfg, data)
-    run_name = f"{exp.name}-{profile}-{source}"
+    from rnnexp import tracking
+
+    first_card = exp.dataset(cfg, trials[0], data) if trials else None
+    run_name = tracking.sweep_run_name(exp.name, profile, tracking.data_label(first_card, source))
+    real_data = first_card is not None and first_card.real
     common_tags = {"rnnexp.profile": profile, "data.source": source}
     results: list[TrialResult | None] = [None] * len(trials)
     seed = f", seed {cfg.seed}" if hasattr(cfg, "seed") else ""  # the absolute seed it starts at
@@ -149,7 +156,8 @@ def run_experiment(
                 f"finished, running the other {len(trials) - len(done)}"
             )
         else:
-            parent.log_params(flatten(cfg))
+            parent.log_params(tracking.params_that_apply(flatten(cfg), real_data))
+            tracker.describe(finding_card.experiment_markdown(exp))
             parent.log_dict(to_dict(cfg), "config.json")
             for card in _sweep_datasets(exp, cfg, trials, data):
                 parent.log_dataset(card)  # the parent's row in the runs table names its data
@@ -195,22 +203,30 @@ def run_experiment(
         parent.log_metrics({"finding_passed": float(finding.passed)})
         parent.log_metrics({f"finding.{k}": v for k, v in finding.numbers.items()})
         parent.log_text(f"{verdict}: {finding.message}\n", "summary/finding.txt")
+        parent.log_table(rows, "summary/results.json")
+        _describe(exp, tracker, parent.run_id, run_name, finding, results, failed)
         if lost:  # unfinished, so a plain --resume finds it and runs what was lost
             parent.end_as("FAILED", f"{len(lost)} trial(s) lost with their worker process")
 
     console.say("")
-    console.say(console.format_table(rows))
+    console.say(
+        finding_card.results_text(rows, list(trials[0]) if trials else [], exp.metric, wide=wide)
+    )
     console.say("")
     if failed:
         console.say(
             f"{len(failed)} trial(s) FAILED: "
             + "; ".join(f"{exp.trial_name(r.trial)}: {r.error}" for r in failed)
         )
-    console.say(f"finding: {verdict} - {finding.message}")
+    for line in finding_card.console_lines(exp, finding):
+        console.say(line)
+    console.say(f"finding: {verdict} (the whole message: the parent's summary/finding.txt)")
     console.say(
         f"done in {console.duration(time.monotonic() - started)}; parent run {parent.run_id}"
     )
-    console.say(f"browse: {tracker_ui_hint(tracker)}")
+    children = [r.run_id for r in results if r.run_id]
+    for line in tracking.browse_lines(tracker, parent.run_id, children):
+        console.say(line)
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
 
 
@@ -363,7 +379,32 @@ def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
     return done
 
 
-def tracker_ui_hint(tracker) -> str:
-    from rnnexp.tracking import ui_command
+def _describe(exp, tracker, parent_id, run_name, finding, results, failed):
+    """The parent run's Description (the finding card) and the experiment's (its question)."""
+    from rnnexp import tracking
 
-    return f"{ui_command(tracker.uri)}  (experiment {tracker.experiment_name!r})"
+    eid = tracker.experiment_id
+    figure = "00_answer.png" if "00_answer.png" in tracker.artifact_files(parent_id) else None
+    if figure is None:  # a sweep without a study figure: its first summary plot
+        plots = [p for p in tracker.artifact_files(parent_id, "summary") if p.endswith(".png")]
+        figure = plots[0] if plots else None
+    children = [r.run_id for r in results if r.run_id]
+    note = ""
+    if failed:
+        note = f"{len(failed)} of {len(results)} trial(s) did not finish: " + "; ".join(
+            f"`{exp.trial_name(r.trial)}` {r.status}" for r in failed
+        )
+    markdown = finding_card.run_markdown(
+        exp,
+        finding,
+        results,
+        figure_src=figure and tracking.artifact_src(parent_id, figure),
+        figure_link=figure and tracking.run_url("", eid, parent_id, figure),
+        compare_link=tracking.compare_url("", eid, children) if len(children) > 1 else None,
+        trials_note=note,
+    )
+    tracker.set_note(parent_id, markdown)
+    newest = f"Newest sweep: [{run_name}]({tracking.run_url('', eid, parent_id)}): " + (
+        finding_card.verdict(exp, finding)
+    )
+    tracker.describe(finding_card.experiment_markdown(exp, latest=newest))

@@ -39,6 +39,7 @@ from rnnexp.config import ConfigError
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
+    "browse_lines",
     "NullReporter",
     "Reporter",
     "RunRecord",
@@ -47,7 +48,15 @@ __all__ = [
     "describe_store_error",
     "resolve_tracking_uri",
     "serve_ui",
+    "compare_url",
+    "experiment_url",
+    "experiments_url",
+    "run_url",
+    "sweep_run_name",
+    "trial_run_name",
+    "ui_base",
     "ui_command",
+    "ui_links",
 ]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
@@ -87,7 +96,123 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
 
 
 def ui_command(uri: str) -> str:
-    return f"mlflow ui --backend-store-uri {uri}"
+    """The command that serves the MLflow UI on store `uri`."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri}"  # a tracking server serves its own UI
+    if uri == DEFAULT_TRACKING_URI:
+        return "python -m rnnexp ui"
+    return f"python -m rnnexp ui --tracking-uri {uri}"
+
+
+# -- what a person reads in the UI: run names and deep links -------------------
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `python -m rnnexp ui` serves by default
+# Without it the UI opens an experiment on its GenAI view (traces, prompts), whatever
+# the experiment's kind tag says; with it, on the Model-training view (runs, metrics).
+ML_VIEW = "workflowType=machine_learning"
+# Short spellings of trial keys in run names (`post·rnn·L200·s0`); other keys say key=value.
+_SHORT_KEYS = {"seed": "s", "length": "L"}
+NOTE = "mlflow.note.content"  # the Description the UI renders (markdown), of a run or experiment
+
+
+def ui_base(uri: str, address: str | None = None) -> str:
+    """The UI's address for store `uri`: `address`, a tracking server itself, or `rnnexp ui`'s."""
+    if address:
+        return address.rstrip("/")
+    if uri.startswith(("http://", "https://")):
+        return uri.rstrip("/")
+    return UI_ADDRESS
+
+
+def experiments_url(base: str) -> str:
+    """The UI's experiment list, opening experiments on their Model-training view."""
+    return f"{base}/#/experiments?{ML_VIEW}"
+
+
+def experiment_url(base: str, experiment_id) -> str:
+    return f"{base}/#/experiments/{experiment_id}/runs?{ML_VIEW}"
+
+
+def run_url(base: str, experiment_id, run_id: str, artifact: str | None = None) -> str:
+    """A run's page (or one of its artifacts) in the Model-training view."""
+    tail = f"/artifactPath/{artifact}" if artifact else ""
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}{tail}?{ML_VIEW}"
+
+
+def compare_url(base: str, experiment_id, run_ids) -> str:
+    """The UI's page comparing `run_ids` side by side (a sweep's trials)."""
+    from urllib.parse import quote
+
+    runs = quote(json.dumps(list(run_ids), separators=(",", ":")), safe="")
+    experiments = quote(json.dumps([str(experiment_id)]), safe="")
+    return f"{base}/#/compare-runs?runs={runs}&experiments={experiments}&{ML_VIEW}"
+
+
+def artifact_src(run_id: str, path: str) -> str:
+    """An artifact's URL relative to the UI's root (an image in a run's Description)."""
+    from urllib.parse import quote
+
+    return f"get-artifact?path={quote(path)}&run_uuid={run_id}"
+
+
+def browse_lines(tracker, parent_id: str, children: list[str], address: str | None = None):
+    """Where to see a sweep in the UI: its parent run and its trials side by side."""
+    base, eid = ui_base(tracker.uri, address), tracker.experiment_id
+    if address or tracker.uri.startswith(("http://", "https://")):
+        lines = ["browse:"]
+    else:
+        lines = [f"browse: `{ui_command(tracker.uri)}`, then open"]
+    lines.append(f"  the study   {run_url(base, eid, parent_id)}")
+    if len(children) > 1:
+        lines.append(f"  its trials  {compare_url(base, eid, children)}")
+    return lines
+
+
+def sweep_run_name(experiment: str, profile: str, data: str) -> str:
+    """A parent run's name: `imdb_seqlen · ci · real IMDB`."""
+    return f"{experiment} · {profile} · {data}"
+
+
+def data_label(card, source: str) -> str:
+    """The data a sweep uses, plainly: "real IMDB", "synthetic stand-in (not IMDB)", ...
+
+    Args:
+        card: the `DataCard` of the sweep's first trial, or None.
+        source: `Experiment.data_source` (a config spelling such as `path`).
+    """
+    from rnnexp.names import plain
+
+    if card is not None and card.real:
+        return f"real {plain(card.name)}"
+    if card is not None and card.name.endswith("-generated"):
+        return plain("generated")
+    return plain(card.name if card is not None else source)
+
+
+def trial_run_name(trial: dict, trials: list[dict]) -> str:
+    """A child run's name, the keys that vary across `trials` first: `post·rnn·L200·s0`.
+
+    Short, so the UI's run-name column (about 20 characters) tells the trials apart.
+    """
+    varying = [k for k in trial if len({json.dumps(t.get(k), default=str) for t in trials}) > 1]
+    keys = varying + [k for k in trial if k not in varying]
+    return "·".join(_short(k, trial[k]) for k in keys) or "trial"
+
+
+def _short(key: str, value) -> str:
+    if key in _SHORT_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return f"{_SHORT_KEYS[key]}{value}"
+    if isinstance(value, bool):
+        return key if value else f"no-{key}"
+    if isinstance(value, str):
+        return value
+    return f"{key}={value}"
+
+
+def params_that_apply(params: dict, real_data: bool) -> dict:
+    """Config parameters less those that do not apply: the stand-in's settings on real data."""
+    if not real_data:
+        return params
+    return {k: v for k, v in params.items() if not k.startswith("data.synthetic.")}
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -335,6 +460,11 @@ class Reporter:
             self.client.log_batch(self.run_id, params=batch)
 
     def log_metrics(self, metrics: dict, step: int | None = None):
+        if step is None:  # bookkeeping scalars are tags: the UI's charts show results
+            kept = {k: v for k, v in metrics.items() if not _bookkeeping(k)}
+            self.set_tags({k: v for k, v in metrics.items() if k not in kept})
+            metrics = kept
+        metrics = {_SERIES_NAMES.get(k, k): v for k, v in metrics.items()}
         values = [
             mlflow.entities.Metric(k, float(v), _now_ms(), step or 0)
             for k, v in metrics.items()
@@ -371,6 +501,12 @@ class Reporter:
 
     def log_figure(self, figure, name: str):
         self.client.log_figure(self.run_id, figure, name)
+
+    def log_table(self, rows: list[dict], name: str):
+        """Rows as an MLflow table (`mlflow.log_table`), which the UI shows as one."""
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        table = {c: [row.get(c) for row in rows] for c in columns}
+        self.client.log_table(self.run_id, table, name)
 
     def log_dataset(self, card):
         """Record a `rnnexp.data.card.DataCard` as the run's dataset input (`log_input`).
@@ -433,6 +569,16 @@ def _system_metrics(run_id: str, uri: str):
         return monitor
     except Exception:  # noqa: BLE001 - metrics about the machine are never worth a trial
         return None
+
+
+# What a trial records about itself rather than its result: tagged, not charted.
+_BOOKKEEPING = ("params", "data.load_seconds", "pool.")
+# Per-epoch bookkeeping, renamed under a prefix the UI charts after the results.
+_SERIES_NAMES = {"epoch_seconds": "zz_time/epoch_seconds"}
+
+
+def _bookkeeping(name: str) -> bool:
+    return name in _BOOKKEEPING or any(name.startswith(p) for p in _BOOKKEEPING if p[-1] == ".")
 
 
 def _param_value(value) -> str:
@@ -652,6 +798,22 @@ class Tracker:
         message = describe_store_error(err, self.uri) if store_side else None
         return StoreError(message) if message else None
 
+    def set_note(self, run_id: str, markdown: str):
+        """Set a run's Description (markdown, rendered by the UI)."""
+        with _store_errors(self.uri):
+            self.client.set_tag(run_id, NOTE, markdown)
+
+    def describe(self, markdown: str):
+        """Set this MLflow experiment's Description (markdown, rendered by the UI)."""
+        with _store_errors(self.uri):
+            self.client.set_experiment_tag(self.experiment_id, NOTE, markdown)
+
+    def artifact_files(self, run_id: str, folder: str | None = None) -> list[str]:
+        """The paths of a run's artifact files in `folder` (its root by default)."""
+        with contextlib.suppress(Exception):
+            return [f.path for f in self.client.list_artifacts(run_id, folder) if not f.is_dir]
+        return []
+
     def run_tags(self, run_id: str) -> dict:
         with _store_errors(self.uri):
             return dict(self.client.get_run(run_id).data.tags)
@@ -742,11 +904,70 @@ def interrupted_reason(err: KeyboardInterrupt) -> str:
     return f"interrupted ({err.args[0] if err.args else 'Ctrl-C'})"
 
 
-def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:
+def ui_links(uri: str, address: str) -> list[str]:
+    """What `rnnexp ui` prints once its server answers: deep links into the UI.
+
+    The experiment list, then each experiment's newest sweep (its parent run)
+    and that sweep's trials side by side, all in the Model-training view.
+    """
+    lines = [f"MLflow UI: {experiments_url(address)}"]
+    client = MlflowClient(tracking_uri=uri)
+    with _store_errors(uri):
+        for experiment in client.search_experiments(order_by=["name ASC"]):
+            eid = experiment.experiment_id
+            sweeps = client.search_runs(
+                [eid],
+                filter_string="tags.`rnnexp.role` = 'sweep'",
+                order_by=["attributes.start_time DESC"],
+                max_results=1,
+            )
+            if not sweeps:
+                continue
+            sweep = sweeps[0]
+            children = client.search_runs(
+                [eid],
+                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{sweep.info.run_id}'",
+                order_by=["attributes.start_time ASC"],
+                max_results=50000,
+            )
+            state = sweep.data.tags.get("finding", sweep.info.status)
+            lines.append(f"{experiment.name}: newest sweep {sweep.info.run_name} ({state})")
+            lines.append(f"  the study   {run_url(address, eid, sweep.info.run_id)}")
+            if len(children) > 1:
+                ids = [c.info.run_id for c in children]
+                lines.append(f"  its trials  {compare_url(address, eid, ids)}")
+    lines.append(
+        "(an experiment clicked in the list opens on MLflow's GenAI view until the sidebar's "
+        "'Model training' switch is clicked once; the browser remembers it)"
+    )
+    return lines
+
+
+def _answers(server, address: str, every: float = 0.5) -> bool:
+    """Wait until the UI at `address` answers (True) or its server process exits (False)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    while server.poll() is None:
+        try:
+            urllib.request.urlopen(address + "/health", timeout=2).close()
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answers, if not with a page
+        except OSError:
+            time.sleep(every)
+    return False
+
+
+def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000, on_ready=None) -> int:
     """Run the MLflow UI on the store `uri` until Ctrl-C or SIGTERM; its exit code.
 
     The server runs in its own process group (it starts a web server and job
     consumers), and stopping this process stops the whole group.
+
+    Args:
+        on_ready: called with the UI's address (`http://HOST:PORT`) once it answers.
     """
     import signal
     import sys
@@ -760,6 +981,11 @@ def serve_ui(uri: str, host: str = "127.0.0.1", port: int = 5000) -> int:
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
+        if on_ready is not None:
+            local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            address = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+            if _answers(server, address):
+                on_ready(address)
         return server.wait()
     except KeyboardInterrupt:
         return 0

@@ -136,12 +136,16 @@ def run_trial(
         WORKER: f"{socket.gethostname()}:{os.getpid()}",  # which process ran it
     }
     name = exp.trial_name(trial)
+    from rnnexp.tracking import params_that_apply, trial_run_name
+
+    short = trial_run_name(trial, exp.trials(cfg))
     child = None
     try:
-        with tracker.run(name, parent=_Parent(parent_id), tags=trial_tags) as child:
-            child.log_params({**flatten(cfg), **{f"trial.{k}": v for k, v in trial.items()}})
-            child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
+        with tracker.run(short, parent=_Parent(parent_id), tags=trial_tags) as child:
             card = exp.dataset(cfg, trial, data)
+            params = params_that_apply(flatten(cfg), card is not None and card.real)
+            child.log_params({**params, **{f"trial.{k}": v for k, v in trial.items()}})
+            child.log_dict({"config": to_dict(cfg), "trial": trial}, "config.json")
             if card is not None:
                 child.log_dataset(card)
             scope, described = strategy_scope(distribute)
@@ -154,6 +158,8 @@ def run_trial(
             result.run_id = child.run_id
             check()
             child.log_metrics({f"final.{k}": v for k, v in result.metrics.items()})
+            if exp.metric in result.metrics:  # the headline under its own name, for the UI
+                child.log_metrics({exp.metric: result.metrics[exp.metric]})
             if result.extras:  # what the summary needs, kept for --resume
                 child.log_dict(_jsonable(result.extras), "extras.json")
             return result

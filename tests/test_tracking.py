@@ -88,6 +88,7 @@ def test_parent_child_tree_with_params_metrics_artifacts(tmp_path):
     assert summary == {
         "summary/results.csv",
         "summary/results.md",
+        "summary/results.json",
         "summary/plot.png",
         "summary/finding.txt",
     }
@@ -256,3 +257,143 @@ def test_a_trial_already_recorded_finished_is_not_run_again(tmp_path):
     assert second.metrics == first.metrics == {"score": 2.0}
     assert children[0].tags["rnnexp.trial_hash"] == trials.trial_hash({"value": 2})
     assert trials.trial_hash({"value": 2}) != trials.trial_hash({"value": 3})
+
+
+# -- what the MLflow UI shows first: names, the card, the headline, deep links ----
+@dataclasses.dataclass(frozen=True)
+class StandInSettings:
+    reviews: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class RealDataConfig:
+    path: str = "reviews.tar.gz"
+    synthetic: StandInSettings = StandInSettings()
+
+
+@dataclasses.dataclass(frozen=True)
+class RealToyConfig(ToyConfig):
+    data: RealDataConfig = RealDataConfig()
+
+
+class RealToy(Toy):
+    """A toy on "real" data that logs bookkeeping as experiments do."""
+
+    description = "the rnn score grows with the value"
+    metric = "score"
+    config = RealToyConfig()
+
+    def trials(self, cfg):
+        return [{"value": v, "seed": 0} for v in cfg.values]
+
+    def run_trial(self, cfg, trial, ctx):
+        ctx.reporter.log_metrics({"params": 10, "pool.fit": 5, "data.load_seconds": 0.1})
+        ctx.reporter.log_metrics({"epoch_seconds": 0.5}, step=0)
+        return super().run_trial(cfg, trial, ctx)
+
+    def data_source(self, cfg, data=None):
+        return "path"
+
+    def dataset(self, cfg, trial, data=None):
+        from rnnexp.data.card import DataCard
+
+        return DataCard("imdb", "reviews.tar.gz", True, {"train": 5})
+
+    def finding(self, cfg, results):
+        from rnnexp.catalog import Check
+
+        top = max(r.metrics["score"] for r in results)
+        return Finding.from_checks(f"top {top}", [Check("rnn top score", top, ">=", 1.0)])
+
+
+def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
+    from rnnexp.tracking import NOTE
+
+    uri = _uri(tmp_path)
+    exp = RealToy()
+    outcome = runner.run_experiment(exp, exp.config, profile="ci", tracker=Tracker("toy", uri))
+    client = MlflowClient(uri)
+    parent = client.get_run(outcome.parent_run_id)
+    children = [client.get_run(r.run_id) for r in outcome.results]
+    assert parent.info.run_name == "toy · ci · real IMDB"
+    assert [c.info.run_name for c in children] == ["value=1·s0", "value=2·s0", "value=3·s0"]
+    for run in (parent, *children):  # the stand-in's settings do not apply to real data
+        assert "data.path" in run.data.params
+        assert not [k for k in run.data.params if k.startswith("data.synthetic.")]
+    child = children[0]
+    assert child.data.metrics["score"] == 1.0 == child.data.metrics["final.score"]
+    assert {"params", "pool.fit", "data.load_seconds", "epoch_seconds"}.isdisjoint(
+        child.data.metrics
+    )
+    assert child.data.tags["params"] == "10" and child.data.tags["pool.fit"] == "5"
+    assert "zz_time/epoch_seconds" in child.data.metrics  # charted after the results
+
+    note = parent.data.tags[NOTE]
+    assert note.startswith("### Holds: the SimpleRNN score grows with the value.")
+    assert "- `PASS SimpleRNN top score = 3 >= 1 (margin 2)`" in note
+    figure = f"get-artifact?path=summary/plot.png&run_uuid={parent.info.run_id}"
+    assert f"![the study figure]({figure})" in note
+    assert "| value | seeds | score |" in note and "| 3 | 1 | 3.000 (1 seed) |" in note
+    assert "/#/compare-runs?runs=" in note
+    about = client.get_experiment(parent.info.experiment_id).tags[NOTE]
+    assert "**Claim:** the SimpleRNN score grows with the value." in about
+    eid = parent.info.experiment_id
+    assert f"Newest sweep: [toy · ci · real IMDB](/#/experiments/{eid}" in about
+    tables = {a.path for a in client.list_artifacts(parent.info.run_id, "summary")}
+    assert "summary/results.json" in tables  # mlflow.log_table: the UI shows it as a table
+
+    out = capsys.readouterr().out
+    assert "Holds: the SimpleRNN score grows with the value.\n  PASS SimpleRNN top score" in out
+    assert "finding: PASS" in out
+    study = (
+        f"  the study   http://127.0.0.1:5000/#/experiments/{eid}/runs/{parent.info.run_id}"
+        "?workflowType=machine_learning"
+    )
+    assert study in out.splitlines()
+    assert "  its trials  http://127.0.0.1:5000/#/compare-runs?runs=%5B%22" in out
+
+
+def test_ui_and_compare_print_deep_links_to_the_newest_sweep(tmp_path, capsys):
+    from rnnexp.compare import compare
+    from rnnexp.tracking import ui_links
+
+    uri = _uri(tmp_path)
+    exp = RealToy()
+    outcome = runner.run_experiment(exp, exp.config, profile="ci", tracker=Tracker("toy", uri))
+    capsys.readouterr()
+    compare(Tracker("toy", uri), metric="score")
+    said = capsys.readouterr().out.splitlines()
+    assert said[-3].startswith("browse: `python -m rnnexp ui --tracking-uri sqlite:///")
+    assert outcome.parent_run_id in said[-2] and said[-2].endswith("workflowType=machine_learning")
+    assert said[-1].startswith("  its trials  http://127.0.0.1:5000/#/compare-runs?runs=")
+    lines = ui_links(uri, "http://127.0.0.1:5001")
+    assert (
+        lines[0] == "MLflow UI: http://127.0.0.1:5001/#/experiments?workflowType=machine_learning"
+    )
+    assert lines[1] == "toy: newest sweep toy · ci · real IMDB (PASS)"
+    assert outcome.parent_run_id in lines[2] and lines[2].startswith("  the study   http://")
+    assert lines[3].startswith("  its trials  http://127.0.0.1:5001/#/compare-runs?runs=")
+
+
+def test_the_ui_is_announced_only_once_it_answers():
+    import http.server
+    import threading
+
+    from rnnexp.tracking import _answers
+
+    class Alive:
+        def poll(self):
+            return None
+
+    class Gone:
+        def poll(self):
+            return 1
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert _answers(Alive(), address, every=0.05)  # any answer, even an error page
+    finally:
+        server.server_close()
+    assert not _answers(Gone(), address)  # the server exited: nothing to announce
