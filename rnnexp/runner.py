@@ -6,6 +6,7 @@ table as CSV and markdown, the experiment's plots) -> the finding, PASS/FAIL.
 A failing trial is marked FAILED with its reason and the sweep goes on.
 """
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -125,7 +126,10 @@ def run_experiment(
             "rnnexp.trials": len(trials),
         }
         parent_cm = tracker.run(run_name, tags=sweep_tags)
-    with parent_cm as parent, lease.Heartbeat(lambda: parent.set_tags(_beat())):
+    with (
+        _store_faults_stop_the_sweep(tracker, parent_cm, exp.name) as parent,
+        lease.Heartbeat(lambda: parent.set_tags(_beat())),
+    ):
         setup = SweepSetup(
             exp.name,
             profile,
@@ -204,6 +208,28 @@ def run_experiment(
     console.say(f"done in {progress.elapsed()}; parent run {parent.run_id}")
     console.say(f"browse: {tracker_ui_hint(tracker)}")
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost))
+
+
+@contextlib.contextmanager
+def _store_faults_stop_the_sweep(tracker, parent_cm, name: str):
+    """A store fault once the sweep has begun: it ends FAILED, and the error says how to finish it.
+
+    (A fault before its parent run exists is the store refused: `StoreError`, as it was.)
+    """
+    from rnnexp.tracking import SweepStoreError
+
+    parent = None
+    try:
+        with parent_cm as parent:  # ends it FAILED with the store's own words
+            yield parent
+    except Exception as err:
+        fault = tracker.store_fault(err) if parent is not None else None
+        if fault is None:
+            raise
+        raise SweepStoreError(
+            f"{fault} (the sweep stopped; then `python -m rnnexp run {name} --resume "
+            f"{parent.run_id}` finishes it)"
+        ) from None
 
 
 def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:

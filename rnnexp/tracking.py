@@ -68,11 +68,17 @@ for _name in ("alembic", "mlflow.store.db.utils", "mlflow.system_metrics"):
 # MLflow retries a tracking server 7 times with backoff factor 2 and waits up
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+# Three tries of 10 s (a server that answers /health but stalls) give up in ~35 s.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+SLOW_STORE_S = 3.0  # a database statement this slow is waiting: say so
 
 _SCHEMES = {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks"}
+
+
+class SweepStoreError(RuntimeError):
+    """The store failed while a sweep ran: the sweep is FAILED and `--resume` finishes it."""
 
 
 class StoreError(ConfigError):
@@ -102,6 +108,11 @@ def _check_uri(uri: str):
     if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
         # MLflow would keep the whole sweep in memory and lose it at exit
         raise StoreError(f"tracking URI {uri!r} names no database file ({DEFAULT_TRACKING_URI})")
+    if uri.startswith("sqlite:///~"):  # SQLAlchemy would make a folder named `~`
+        home = os.path.expanduser(uri[len("sqlite:///") :])
+        raise StoreError(
+            f"tracking URI {uri!r}: `~` is not expanded inside a URI; write sqlite:///{home}"
+        )
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
     if scheme in ("", "file"):
         raise StoreError(
@@ -137,15 +148,22 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     """One line for an error of the store (MLflow, SQLAlchemy, the file system), else None."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    if isinstance(err, SweepStoreError):
+        return str(err)
     where = f"store {uri}" if uri else "the tracking store"
     text = str(err).strip()
-    first = text.splitlines()[0] if text else type(err).__name__
+    # SQLAlchemy's own first line may be "(raised as a result of Query-invoked
+    # autoflush ...)": the database's words are in `orig`.
+    orig = getattr(err, "orig", None)
+    lines = [line for line in (str(orig) if orig else text).splitlines() if line.strip()]
+    lines = [line for line in lines if "Query-invoked autoflush" not in line] or lines
+    first = lines[0].strip() if lines else type(err).__name__
     low = text.lower()
     if isinstance(err, OSError) and err.errno == errno.ENOSPC or "disk is full" in low:
         target = getattr(err, "filename", None) or where
         return (
-            f"disk full while writing {target}; free space, then `--resume` finishes the "
-            "sweep (what was already recorded is kept)"
+            f"disk full while writing {target}; free space and run again (what was "
+            "already recorded is kept)"
         )
     if (
         (isinstance(err, OSError) and err.errno in (errno.EROFS, errno.EACCES, errno.EPERM))
@@ -173,6 +191,74 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     if type(err).__module__.startswith(("requests", "urllib3")):
         return f"tracking server {uri or ''} stopped answering ({first[:200]})"
     return None
+
+
+class _SlowStatements:
+    """Say, within seconds, that a database statement is waiting (a locked sqlite file).
+
+    SQLAlchemy's cursor events time every statement MLflow runs; one that has
+    not returned after `SLOW_STORE_S` gets one console line, instead of the
+    silence of sqlite's 20 s busy timeout. Once a statement has given up on a
+    lock, the ones that end the runs wait 1 s each, not 20: the whole fault
+    is said within ~30 s (a run they cannot end, `--resume` or the next run
+    marks KILLED).
+    """
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.timers: dict[int, object] = {}
+        self.said_at = self.locked_at = -math.inf
+
+    def install(self):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        if not event.contains(Engine, "before_cursor_execute", self.before):
+            event.listen(Engine, "before_cursor_execute", self.before, retval=True)
+            event.listen(Engine, "after_cursor_execute", self.after)
+            event.listen(Engine, "handle_error", self.failed)
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        import threading
+        import time
+
+        if statement.startswith("PRAGMA busy_timeout") and time.monotonic() - self.locked_at < 60:
+            return "PRAGMA busy_timeout = 1000;", parameters
+        timer = threading.Timer(SLOW_STORE_S, self.say, args=(str(conn.engine.url),))
+        timer.daemon = True
+        with self.lock:
+            self.timers[threading.get_ident()] = timer
+        timer.start()
+        return statement, parameters
+
+    def after(self, *args):
+        import threading
+
+        with self.lock:
+            timer = self.timers.pop(threading.get_ident(), None)
+        if timer is not None:
+            timer.cancel()
+
+    def failed(self, context):
+        import time
+
+        self.after()
+        if "database is locked" in str(getattr(context, "original_exception", "")):
+            self.locked_at = time.monotonic()
+
+    def say(self, url: str):
+        import time
+
+        with self.lock:
+            if time.monotonic() - self.said_at < 30:
+                return
+            self.said_at = time.monotonic()
+        print(f"rnnexp: waiting for the store {url}: another process holds it", flush=True)
+
+
+_SLOW = _SlowStatements()
 
 
 @contextlib.contextmanager
@@ -513,6 +599,7 @@ class Tracker:
         if self.uri.startswith(("http://", "https://")):
             _probe_server(self.uri)
         mlflow.set_tracking_uri(self.uri)
+        _SLOW.install()
         self._client = None
         db = _sqlite_path(self.uri)
         if db is not None and not db.is_file():
