@@ -61,15 +61,20 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _markdown_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def format_table(rows: list[dict], columns: list[str] | None = None, markdown=False) -> str:
     """Rows of dicts as an aligned text table (or a markdown table)."""
     if not rows:
         return "(no rows)"
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in cells]
+    if markdown:  # a `|` or line break in a cell (an error message) would split the row
+        cols = [_markdown_cell(c) for c in columns]
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+        lines += ["| " + " | ".join(_markdown_cell(v) for v in r) + " |" for r in cells]
         return "\n".join(lines)
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
