@@ -274,6 +274,40 @@ def _store_errors(uri: str):
         raise StoreError(message) from None
 
 
+def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
+    """Return once the sqlite store can be read; say so if another process holds it.
+
+    sqlite would wait in silence (30 s here, 20 s a statement in MLflow); this
+    says within `SLOW_STORE_S` what is being waited for, and gives up after
+    `most_s` more with one line.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(db, timeout=SLOW_STORE_S)
+    try:
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        except sqlite3.Error as err:
+            if "locked" not in str(err):
+                return  # not a database, say: MLflow's first call reports it
+        print(
+            f"rnnexp: waiting for the store {uri}: another process holds it "
+            f"(at most {most_s:.0f} s)",
+            flush=True,
+        )
+        con.execute(f"PRAGMA busy_timeout = {int(most_s * 1000)}")
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            raise StoreError(
+                f"store {uri} stayed locked by another process for "
+                f"{SLOW_STORE_S + most_s:.0f} s; retry when it is done"
+            ) from None
+    finally:
+        con.close()
+
+
 def _relocate_artifacts(db: Path):
     """Point a copied or moved store's artifact paths at its own `artifacts/` folder.
 
@@ -286,7 +320,7 @@ def _relocate_artifacts(db: Path):
     if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
         return
     root = (db.parent / "artifacts").resolve().as_uri()
-    con = sqlite3.connect(db, timeout=30)
+    con = sqlite3.connect(db, timeout=SLOW_STORE_S)  # after `_wait_while_locked`
     try:
         with con:
             rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")
@@ -606,6 +640,7 @@ class Tracker:
             return  # no store yet; reading finds nothing, `ensure()` creates it
         with _store_lock(self.uri, reading=True), _store_errors(self.uri):
             if db is not None:
+                _wait_while_locked(db, self.uri)
                 _relocate_artifacts(db)
             self._find_experiment()
 
@@ -879,6 +914,7 @@ def check_store(uri: str):
     if db is not None:
         if not db.is_file():
             raise StoreError(f"no store at {db}; `python -m rnnexp run NAME` creates it")
+        _wait_while_locked(db, uri)
         _relocate_artifacts(db)
     with _store_errors(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)

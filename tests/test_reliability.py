@@ -674,3 +674,27 @@ def test_bench_flag_errors_come_before_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.split() == ["2", "False"], done.stderr
     assert "--batch must be >= 1" in done.stderr
+
+
+def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsys, monkeypatch):
+    import sqlite3
+
+    from rnnexp import tracking
+
+    record, uri = toy
+    assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0
+    capsys.readouterr()
+    holder = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(tracking, "SLOW_STORE_S", 0.5)
+    real = tracking._wait_while_locked
+    monkeypatch.setattr(tracking, "_wait_while_locked", lambda db, u: real(db, u, most_s=2))
+    start = time.monotonic()
+    try:
+        code = cli.main(["run", "rel_toy", "--tracking-uri", uri])
+    finally:
+        holder.execute("ROLLBACK")
+    out, err = capsys.readouterr()
+    assert code == 2 and one_line_error(err) and "stayed locked by another process" in err
+    assert "waiting for the store" in out and "(at most 2 s)" in out
+    assert time.monotonic() - start < 10
