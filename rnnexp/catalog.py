@@ -16,6 +16,7 @@ import importlib.util
 import math
 import os
 import pkgutil
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,8 +362,40 @@ def load_catalog() -> dict[str, Experiment]:
     package = experiments_package()
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+            name = f"{package.__name__}.{info.name}"
+            try:
+                importlib.import_module(name)
+            except Exception as err:  # a broken experiment file is the user's to fix: name it
+                raise ExperimentFileError(_file_fault(err, info)) from None
+    if not _REGISTRY:
+        folders = ", ".join(map(str, package.__path__))
+        raise CatalogMissing(f"no experiments in {folders}; add an experiment file there")
     return registry()
+
+
+class ExperimentFileError(ConfigError):
+    """An experiment file that cannot be imported or registered."""
+
+
+def _file_fault(err: Exception, info) -> str:
+    """`FILE:LINE: what went wrong; what to do`, for an experiment module that failed."""
+    import traceback
+
+    path = Path(info.module_finder.path) / f"{info.name}.py"
+    if not path.is_file():
+        path = Path(info.module_finder.path) / info.name / "__init__.py"
+    line = getattr(err, "lineno", None) if isinstance(err, SyntaxError) else None
+    if line is None:
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == str(path)]
+        line = frames[-1].lineno if frames else None
+    where = f"{path}:{line}" if line else str(path)
+    what = (str(err).splitlines() or [""])[0][:300]
+    other = re.match(r"experiment '(.+)' is already registered", what)
+    if other and other.group(1) in _REGISTRY:
+        module = sys.modules.get(type(_REGISTRY[other.group(1)]).__module__)
+        first = getattr(module, "__file__", "another file")
+        return f"{where}: experiment {other.group(1)!r} is also registered by {first}; rename one"
+    return f"{where}: {type(err).__name__}: {what}; fix the file or move it out of the folder"
 
 
 def get(name: str) -> Experiment:

@@ -276,7 +276,7 @@ def _cmd_run(args):
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     if args.address is not None and args.executor != "ray":
         raise ConfigError("--address names a Ray cluster; add --executor ray")
-    backend = startup.keras_backend_name()  # read without importing Keras
+    backend = startup.check_backend()  # read without importing Keras
     if args.distribute == "mirrored" and backend != "tensorflow":
         raise ConfigError(
             "--distribute mirrored is TensorFlow's MirroredStrategy; Keras's backend here is "
@@ -392,6 +392,7 @@ def _cmd_robustness(args):
     from rnnexp.robustness import load_record, run_robustness, sweep_seed_span
     from rnnexp.tracking import Tracker
 
+    startup.check_backend()
     if not 1 <= args.seeds <= MAX_ROBUSTNESS_SEEDS:
         raise ConfigError(f"--seeds must be 1-{MAX_ROBUSTNESS_SEEDS}, got {args.seeds}")
     exp = catalog.get(args.name)
@@ -622,6 +623,7 @@ def main(argv=None) -> int:
                 from rnnexp.bench import check_arguments, run_bench
 
                 check_arguments(args)  # a bad flag: one line, without TensorFlow's seconds
+                startup.check_backend()
                 startup.import_backend()
                 return run_bench(args)
             return handlers[args.command](args)

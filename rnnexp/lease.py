@@ -15,6 +15,7 @@ that a thread refreshes every `HEARTBEAT_S` seconds while the sweep runs.
   records one as finished, and stops without touching the sweep.
 """
 
+import math
 import os
 import socket
 import threading
@@ -41,7 +42,23 @@ HOST, PID, STARTED, HEARTBEAT = (
     "rnnexp.owner.started",
     "rnnexp.heartbeat",
 )
-HEARTBEAT_S = float(os.environ.get("RNNEXP_HEARTBEAT_S", "20"))
+
+
+def _heartbeat_s() -> float:
+    """`$RNNEXP_HEARTBEAT_S` (default 20): seconds, at least 1 (0 would be a busy loop)."""
+    text = os.environ.get("RNNEXP_HEARTBEAT_S", "20")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 1 <= value <= 3600):
+        from rnnexp.config import ConfigError
+
+        raise ConfigError(f"RNNEXP_HEARTBEAT_S={text!r}: expected seconds from 1 to 3600")
+    return value
+
+
+HEARTBEAT_S = _heartbeat_s()
 # A process on another host is presumed dead after this long without a beat:
 # several missed beats, so one slow store write does not hand its sweep away.
 STALE_S = 6 * HEARTBEAT_S

@@ -129,6 +129,7 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     A trial whose worker died gets a `KILLED` result (its run is marked
     KILLED too); a worker's store failure or lost sweep ends the sweep.
     """
+    workers = min(workers, len(todo))  # --workers 8 for 2 trials: 2 workers, 4x the threads
     threads = worker_threads(workers)
     console.say(
         f"rnnexp: {len(todo)} trial(s) in {workers} worker processes, {threads} thread(s) each"

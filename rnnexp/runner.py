@@ -6,6 +6,7 @@ table as CSV and markdown, the experiment's plots) -> the finding, PASS/FAIL.
 A failing trial is marked FAILED with its reason and the sweep goes on.
 """
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -135,7 +136,10 @@ def run_experiment(
             "rnnexp.trials": len(trials),
         }
         parent_cm = tracker.run(run_name, tags=sweep_tags)
-    with parent_cm as parent, lease.Heartbeat(lambda: parent.set_tags(_beat())):
+    with (
+        _store_faults_stop_the_sweep(tracker, parent_cm, exp.name) as parent,
+        lease.Heartbeat(lambda: parent.set_tags(_beat())),
+    ):
         setup = SweepSetup(
             exp.name,
             profile,
@@ -324,6 +328,28 @@ def resume_command(name: str, parent_id: str, uri: str) -> str:
 
     store = "" if uri == DEFAULT_TRACKING_URI else f" --tracking-uri {shlex.quote(uri)}"
     return f"python -m rnnexp run {name} --resume {parent_id}{store}"
+
+
+@contextlib.contextmanager
+def _store_faults_stop_the_sweep(tracker, parent_cm, name: str):
+    """A store fault once the sweep has begun: it ends FAILED, and the error says how to finish it.
+
+    (A fault before its parent run exists is the store refused: `StoreError`, as it was.)
+    """
+    from rnnexp.tracking import SweepStoreError
+
+    parent = None
+    try:
+        with parent_cm as parent:  # ends it FAILED with the store's own words
+            yield parent
+    except Exception as err:
+        fault = tracker.store_fault(err) if parent is not None else None
+        if fault is None:
+            raise
+        raise SweepStoreError(
+            f"{fault} (the sweep stopped; then `python -m rnnexp run {name} --resume "
+            f"{parent.run_id}` finishes it)"
+        ) from None
 
 
 def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:

@@ -17,12 +17,16 @@ import os
 import sys
 import tempfile
 
-__all__ = ["configure_logging", "import_backend"]
+__all__ = ["check_backend", "configure_logging", "import_backend"]
 
 # Loggers whose INFO lines are the libraries' business, not the user's.
 _CHATTY = {
     "alembic": logging.WARNING,  # MLflow's schema migrations on a fresh store
-    "mlflow.store.db.utils": logging.WARNING,  # "Creating initial MLflow database tables..."
+    # "Creating initial MLflow database tables...", and an ERROR with SQLAlchemy's
+    # traceback for every database fault, which rnnexp then says in one line.
+    "mlflow.store.db.utils": logging.CRITICAL,
+    # "Failed to get mlflow run" with SQL when the store is locked: the run's error says it.
+    "mlflow.system_metrics": logging.ERROR,
     "tensorflow": logging.ERROR,  # "5 out of the last 7 calls ... triggered tf.function retracing"
 }
 
@@ -43,6 +47,31 @@ def keras_backend_name() -> str:
             return str(json.load(f).get("backend", "tensorflow"))
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+# Keras's backends, and the package each needs (`pip install` name).
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy"}
+
+
+def check_backend() -> str:
+    """The Keras backend if Keras has it and it is installed; else a one-line `ConfigError`."""
+    import importlib.util
+
+    from rnnexp.config import ConfigError
+
+    name = keras_backend_name()
+    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json's backend"
+    if name not in BACKEND_PACKAGES:
+        raise ConfigError(
+            f"{where}={name!r} is not a Keras backend; use one of "
+            f"{', '.join(BACKEND_PACKAGES)} (rnnexp is tested on tensorflow)"
+        )
+    if importlib.util.find_spec(name) is None:
+        raise ConfigError(
+            f"{where}={name!r}, but {name} is not installed: `pip install "
+            f"{BACKEND_PACKAGES[name]}`, or KERAS_BACKEND=tensorflow"
+        )
+    return name
 
 
 def configure_logging(verbose: bool = False):

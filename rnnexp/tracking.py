@@ -77,11 +77,17 @@ for _name in ("alembic", "mlflow.store.db.utils", "mlflow.system_metrics"):
 # MLflow retries a tracking server 7 times with backoff factor 2 and waits up
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+# Three tries of 10 s (a server that answers /health but stalls) give up in ~35 s.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+SLOW_STORE_S = 3.0  # a database statement this slow is waiting: say so
 
 _SCHEMES = {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks"}
+
+
+class SweepStoreError(RuntimeError):
+    """The store failed while a sweep ran: the sweep is FAILED and `--resume` finishes it."""
 
 
 class StoreError(ConfigError):
@@ -227,6 +233,11 @@ def _check_uri(uri: str):
     if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
         # MLflow would keep the whole sweep in memory and lose it at exit
         raise StoreError(f"tracking URI {uri!r} names no database file ({DEFAULT_TRACKING_URI})")
+    if uri.startswith("sqlite:///~"):  # SQLAlchemy would make a folder named `~`
+        home = os.path.expanduser(uri[len("sqlite:///") :])
+        raise StoreError(
+            f"tracking URI {uri!r}: `~` is not expanded inside a URI; write sqlite:///{home}"
+        )
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
     if scheme in ("", "file"):
         raise StoreError(
@@ -262,15 +273,22 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     """One line for an error of the store (MLflow, SQLAlchemy, the file system), else None."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    if isinstance(err, SweepStoreError):
+        return str(err)
     where = f"store {uri}" if uri else "the tracking store"
     text = str(err).strip()
-    first = text.splitlines()[0] if text else type(err).__name__
+    # SQLAlchemy's own first line may be "(raised as a result of Query-invoked
+    # autoflush ...)": the database's words are in `orig`.
+    orig = getattr(err, "orig", None)
+    lines = [line for line in (str(orig) if orig else text).splitlines() if line.strip()]
+    lines = [line for line in lines if "Query-invoked autoflush" not in line] or lines
+    first = lines[0].strip() if lines else type(err).__name__
     low = text.lower()
     if isinstance(err, OSError) and err.errno == errno.ENOSPC or "disk is full" in low:
         target = getattr(err, "filename", None) or where
         return (
-            f"disk full while writing {target}; free space, then `--resume` finishes the "
-            "sweep (what was already recorded is kept)"
+            f"disk full while writing {target}; free space and run again (what was "
+            "already recorded is kept)"
         )
     if (
         (isinstance(err, OSError) and err.errno in (errno.EROFS, errno.EACCES, errno.EPERM))
@@ -300,6 +318,74 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     return None
 
 
+class _SlowStatements:
+    """Say, within seconds, that a database statement is waiting (a locked sqlite file).
+
+    SQLAlchemy's cursor events time every statement MLflow runs; one that has
+    not returned after `SLOW_STORE_S` gets one console line, instead of the
+    silence of sqlite's 20 s busy timeout. Once a statement has given up on a
+    lock, the ones that end the runs wait 1 s each, not 20: the whole fault
+    is said within ~30 s (a run they cannot end, `--resume` or the next run
+    marks KILLED).
+    """
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.timers: dict[int, object] = {}
+        self.said_at = self.locked_at = -math.inf
+
+    def install(self):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        if not event.contains(Engine, "before_cursor_execute", self.before):
+            event.listen(Engine, "before_cursor_execute", self.before, retval=True)
+            event.listen(Engine, "after_cursor_execute", self.after)
+            event.listen(Engine, "handle_error", self.failed)
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        import threading
+        import time
+
+        if statement.startswith("PRAGMA busy_timeout") and time.monotonic() - self.locked_at < 60:
+            return "PRAGMA busy_timeout = 1000;", parameters
+        timer = threading.Timer(SLOW_STORE_S, self.say, args=(str(conn.engine.url),))
+        timer.daemon = True
+        with self.lock:
+            self.timers[threading.get_ident()] = timer
+        timer.start()
+        return statement, parameters
+
+    def after(self, *args):
+        import threading
+
+        with self.lock:
+            timer = self.timers.pop(threading.get_ident(), None)
+        if timer is not None:
+            timer.cancel()
+
+    def failed(self, context):
+        import time
+
+        self.after()
+        if "database is locked" in str(getattr(context, "original_exception", "")):
+            self.locked_at = time.monotonic()
+
+    def say(self, url: str):
+        import time
+
+        with self.lock:
+            if time.monotonic() - self.said_at < 30:
+                return
+            self.said_at = time.monotonic()
+        print(f"rnnexp: waiting for the store {url}: another process holds it", flush=True)
+
+
+_SLOW = _SlowStatements()
+
+
 @contextlib.contextmanager
 def _store_errors(uri: str):
     try:
@@ -311,6 +397,40 @@ def _store_errors(uri: str):
         if message is None:
             raise
         raise StoreError(message) from None
+
+
+def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
+    """Return once the sqlite store can be read; say so if another process holds it.
+
+    sqlite would wait in silence (30 s here, 20 s a statement in MLflow); this
+    says within `SLOW_STORE_S` what is being waited for, and gives up after
+    `most_s` more with one line.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(db, timeout=SLOW_STORE_S)
+    try:
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        except sqlite3.Error as err:
+            if "locked" not in str(err):
+                return  # not a database, say: MLflow's first call reports it
+        print(
+            f"rnnexp: waiting for the store {uri}: another process holds it "
+            f"(at most {most_s:.0f} s)",
+            flush=True,
+        )
+        con.execute(f"PRAGMA busy_timeout = {int(most_s * 1000)}")
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            raise StoreError(
+                f"store {uri} stayed locked by another process for "
+                f"{SLOW_STORE_S + most_s:.0f} s; retry when it is done"
+            ) from None
+    finally:
+        con.close()
 
 
 def _relocate_artifacts(db: Path):
@@ -325,7 +445,7 @@ def _relocate_artifacts(db: Path):
     if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
         return
     root = (db.parent / "artifacts").resolve().as_uri()
-    con = sqlite3.connect(db, timeout=30)
+    con = sqlite3.connect(db, timeout=SLOW_STORE_S)  # after `_wait_while_locked`
     try:
         with con:
             rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")
@@ -659,12 +779,14 @@ class Tracker:
         if self.uri.startswith(("http://", "https://")):
             _probe_server(self.uri)
         mlflow.set_tracking_uri(self.uri)
+        _SLOW.install()
         self._client = None
         db = _sqlite_path(self.uri)
         if db is not None and not db.is_file():
             return  # no store yet; reading finds nothing, `ensure()` creates it
         with _store_lock(self.uri, reading=True), _store_errors(self.uri):
             if db is not None:
+                _wait_while_locked(db, self.uri)
                 _relocate_artifacts(db)
             self._find_experiment()
 
@@ -1021,6 +1143,7 @@ def check_store(uri: str):
     if db is not None:
         if not db.is_file():
             raise StoreError(f"no store at {db}; `python -m rnnexp run NAME` creates it")
+        _wait_while_locked(db, uri)
         _relocate_artifacts(db)
     with _store_errors(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)

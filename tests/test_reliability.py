@@ -502,3 +502,199 @@ def test_a_data_path_linked_to_dev_zero_is_refused_at_once(tmp_path, capsys, nam
     err = capsys.readouterr().err
     assert code == 2 and one_line_error(err) and "not a regular file" in err, err
     assert time.monotonic() - start < 30
+
+
+# -- 6. store faults: one line, exit 1 mid-sweep, the database's own words, said in time ---
+
+
+def test_a_store_locked_mid_trial_is_said_in_seconds_and_ends_in_one_line(toy, capsys):
+    """Another process holds the sqlite file from trial 2 on: exit 1, the sweep resumable."""
+    import sqlite3
+    import threading
+
+    record, uri = toy
+    db = uri.removeprefix("sqlite:///")
+    assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0  # the store exists
+    capsys.readouterr()
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    from rnnexp.catalog import get
+
+    exp = get("rel_toy")
+    real = type(exp).run_trial
+
+    def lock_at_second_trial(self, cfg, trial, ctx):
+        if trial["value"] == 2:
+            holder.execute("BEGIN EXCLUSIVE")
+            threading.Timer(45, lambda: holder.execute("ROLLBACK")).start()
+        return real(self, cfg, trial, ctx)
+
+    type(exp).run_trial = lock_at_second_trial
+    start = time.monotonic()
+    try:
+        code = cli.main(["run", "rel_toy", "--tracking-uri", uri])
+    finally:
+        type(exp).run_trial = real
+    took = time.monotonic() - start
+    out, err = capsys.readouterr()
+    assert code == 1 and one_line_error(err) and "stayed locked by another process" in err
+    assert "--resume" in err and "Traceback" not in out + err and "ERROR" not in out + err
+    assert "waiting for the store" in out and took < 40, (took, out)
+
+
+def test_a_store_fault_quotes_the_database_not_sqlalchemys_autoflush_note():
+    import sqlalchemy.exc
+
+    from rnnexp.tracking import describe_store_error
+
+    err = sqlalchemy.exc.OperationalError(
+        "INSERT", {}, Exception("attempt to write a readonly database")
+    )
+    err.args = (
+        "(raised as a result of Query-invoked autoflush; consider using a session.no_autoflush "
+        "block if this flush is occurring prematurely)\n" + err.args[0],
+    )
+    message = describe_store_error(err, "sqlite:///x.db")
+    assert "autoflush" not in message and "attempt to write a readonly database" in message
+
+
+def test_a_full_disk_at_start_does_not_promise_a_sweep_to_resume():
+    import errno
+
+    from rnnexp.tracking import describe_store_error
+
+    message = describe_store_error(OSError(errno.ENOSPC, "No space left on device"), "u")
+    assert message.startswith("disk full") and "--resume" not in message
+
+
+# -- 9. the user's input or environment is never "a bug in rnnexp" ---------------------------
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"syn.py": "x = 1\ndef f(:\n"}, "syn.py:2: SyntaxError"),
+        ({"imp.py": '"""x"""\nimport os\nimport not_a_module_here\n'}, "imp.py:3: ModuleNot"),
+        ({"a.py": REL_TOY, "b.py": REL_TOY}, "b.py:"),
+        ({}, "no experiments in"),
+    ],
+)
+def test_a_broken_experiments_folder_names_the_file_and_line(
+    tmp_path, capsys, monkeypatch, files, message
+):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    monkeypatch.setenv("RNNEXP_EXPERIMENTS_DIR", str(folder))
+    assert cli.main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert one_line_error(err) and message in err and "a bug" not in err, err
+    if "b.py" in files:
+        assert "'rel_toy' is also registered by" in err and "a.py" in err
+
+
+@pytest.mark.parametrize(
+    "backend, message",
+    [("nonsense", "is not a Keras backend"), ("jax_missing", "pip install")],
+)
+def test_a_keras_backend_that_cannot_load_is_one_line_also_for_dry_run(
+    toy, capsys, monkeypatch, backend, message
+):
+    import importlib.util
+
+    if backend == "jax_missing":
+        if importlib.util.find_spec("jax") is not None:
+            pytest.skip("jax is installed here")
+        backend = "jax"
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    for argv in (["run", "rel_toy", "--dry-run"], ["robustness", "rel_toy", "--record", "-"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert one_line_error(err) and message in err and "KERAS_BACKEND" in err
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "nan", "-5"])
+def test_a_bad_heartbeat_interval_is_one_line(value):
+    import subprocess
+
+    env = {**os.environ, "RNNEXP_HEARTBEAT_S": value}
+    done = subprocess.run(
+        [sys.executable, "-c", "from rnnexp import lease"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "RNNEXP_HEARTBEAT_S" in done.stderr
+    assert "expected seconds from 1 to 3600" in done.stderr
+
+
+def test_a_resumed_sweep_whose_override_key_was_renamed_is_one_line(toy, capsys):
+    record, uri = toy
+    mlflow.set_tracking_uri(uri)
+    assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0
+    (sweep,) = sweeps(uri)
+    client = mlflow.MlflowClient()
+    client.set_tag(sweep.info.run_id, "rnnexp.overrides", json.dumps({"old_name": 3}))
+    client.set_terminated(sweep.info.run_id, "FAILED")
+    capsys.readouterr()
+    code = cli.main(["run", "rel_toy", "--resume", sweep.info.run_id, "--tracking-uri", uri])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "unknown config key 'old_name'" in err
+
+
+# -- 10. small ones ------------------------------------------------------------------------
+
+
+def test_markdown_tables_escape_pipes_and_line_breaks():
+    from rnnexp import console
+
+    table = console.format_table([{"error": "a|b\nc", "n": 1}], markdown=True)
+    assert table.splitlines()[2] == "| a\\|b c | 1 |"
+
+
+def test_a_tilde_in_a_sqlite_uri_is_refused_not_made_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["compare", "tagging", "--tracking-uri", "sqlite:///~/mlflow.db"])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "`~` is not expanded" in err
+    assert not (tmp_path / "~").exists()
+
+
+def test_workers_beyond_the_trials_share_out_all_the_cores(monkeypatch):
+    from rnnexp import parallel
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert parallel.worker_threads(min(8, 2)) == 4
+
+
+def test_bench_flag_errors_come_before_tensorflow():
+    import subprocess
+
+    code = (
+        "import sys; from rnnexp import cli; rc = cli.main(['bench', '--batch', '0']); "
+        "print(rc, 'tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert "--batch must be >= 1" in done.stderr
+
+
+def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsys, monkeypatch):
+    import sqlite3
+
+    from rnnexp import tracking
+
+    record, uri = toy
+    assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0
+    capsys.readouterr()
+    holder = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(tracking, "SLOW_STORE_S", 0.5)
+    real = tracking._wait_while_locked
+    monkeypatch.setattr(tracking, "_wait_while_locked", lambda db, u: real(db, u, most_s=2))
+    start = time.monotonic()
+    try:
+        code = cli.main(["run", "rel_toy", "--tracking-uri", uri])
+    finally:
+        holder.execute("ROLLBACK")
+    out, err = capsys.readouterr()
+    assert code == 2 and one_line_error(err) and "stayed locked by another process" in err
+    assert "waiting for the store" in out and "(at most 2 s)" in out
+    assert time.monotonic() - start < 10
