@@ -12,8 +12,9 @@ follows the printed experiment list: clicks the experiment, then the sidebar's
 "Model training" switch (MLflow 3.17 opens a listed experiment on its GenAI
 view in a fresh browser), asserts the Model-training runs page with the
 experiment's Description (its question), opens the sweep's parent run and
-asserts its Description is the finding card with the study figure shown. Each child run's page names its parent. Screenshots of the parent page,
-the figure and the trials' compare page are kept as test artifacts in
+asserts its Description is the finding card with the study figure shown.
+Each child run's page names its parent. Screenshots of the parent page, the
+figure and the trials' compare page are kept as test artifacts in
 `$RNNEXP_E2E_OUT` (default: the test's temporary folder); the folder is printed.
 """
 
