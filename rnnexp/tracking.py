@@ -1059,8 +1059,8 @@ def ui_links(uri: str, address: str) -> list[str]:
                 ids = [c.info.run_id for c in children]
                 lines.append(f"  its trials  {compare_url(address, eid, ids)}")
     lines.append(
-        "(an experiment clicked in the list opens on MLflow's GenAI view until the sidebar's "
-        "'Model training' switch is clicked once; the browser remembers it)"
+        "(MLflow opens an experiment clicked in its list on the GenAI view; these links, or "
+        "the sidebar's 'Model training' switch, show its runs)"
     )
     return lines
 
