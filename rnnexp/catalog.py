@@ -367,7 +367,7 @@ def load_catalog() -> dict[str, Experiment]:
                 importlib.import_module(name)
             except Exception as err:  # a broken experiment file is the user's to fix: name it
                 raise ExperimentFileError(_file_fault(err, info)) from None
-    if not _REGISTRY:
+    if not any(type(e).__module__.startswith(f"{package.__name__}.") for e in _REGISTRY.values()):
         folders = ", ".join(map(str, package.__path__))
         raise CatalogMissing(f"no experiments in {folders}; add an experiment file there")
     return registry()
