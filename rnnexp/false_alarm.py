@@ -170,7 +170,9 @@ def interval_check_failure(
         sigma = s * np.sqrt((n0 - 1) / rng.chisquare(n0 - 1, draws))
         mu = float(x.mean()) + sigma / math.sqrt(n0) * rng.standard_normal(draws)
         nc = (mu - threshold) * math.sqrt(n_seeds) / sigma
-        return float(np.mean(stats.nct.cdf(c, n_seeds - 1, nc)))
+        p = stats.nct.cdf(c, n_seeds - 1, nc)
+        # scipy's nct.cdf turns NaN far out in a tail, where it is 0 (or 1) to double precision
+        return float(np.mean(np.where(np.isnan(p), (nc < c).astype("float64"), p)))
     # Two modes: simulate sweeps, each seed in the low mode at a rate drawn from
     # its Jeffreys posterior, each mode's (mu, sigma) drawn from its posterior.
     q = rng.beta(len(low) + 0.5, n0 - len(low) + 0.5, draws)
