@@ -195,8 +195,16 @@ def interval_check_failure(
 # -- records -----------------------------------------------------------------
 
 
-def record_estimates(record: dict) -> dict[str, tuple[Estimate, float]]:
-    """`{check label: (estimate for a fresh ci run, measured pass rate)}` for one record."""
+def record_estimates(record: dict, path: Path | None = None) -> dict[str, tuple[Estimate, float]]:
+    """`{check label: (estimate for a fresh ci run, measured pass rate)}` for one record.
+
+    With the record's `path`, an interval check described in its design file
+    (`NAME-PROFILE.design.json` beside it) is estimated from that file's per-seed values.
+    """
+    design = {}
+    if path is not None and Path(path).with_name(Path(path).stem + ".design.json").exists():
+        design_path = Path(path).with_name(Path(path).stem + ".design.json")
+        design = design_estimates(json.loads(design_path.read_text()))
     margins: dict[str, list] = {}
     for o in record.get("outcomes", []):
         for c in o.get("checks", []):
@@ -205,7 +213,7 @@ def record_estimates(record: dict) -> dict[str, tuple[Estimate, float]]:
     for label, ms in margins.items():
         finite = [m for m in ms if m is not None]
         passed = sum(m >= 0 for m in finite) / len(ms) if ms else math.nan
-        out[label] = (fresh_failure(finite), passed)
+        out[label] = (design.get(label) or fresh_failure(finite), passed)
     return out
 
 
@@ -253,12 +261,7 @@ def table(records_dir: Path = Path("robustness")) -> str:
         name, per_run = record.get("experiment", path.stem), record.get("seeds_per_sweep", 1)
         seeds = sorted(o["seed"] for o in record.get("outcomes", []))
         span = f"{seeds[0]}–{seeds[-1] + per_run - 1}" if seeds else "none"
-        design_path = path.with_name(path.stem + ".design.json")
-        design = (
-            design_estimates(json.loads(design_path.read_text())) if design_path.exists() else {}
-        )
-        for label, (est, passed) in record_estimates(record).items():
-            est = design.get(label, est)
+        for label, (est, passed) in record_estimates(record, path).items():
             statistic = (
                 "interval of a mean over seeds"
                 if "interval" in label

@@ -268,7 +268,7 @@ def run_robustness(
         record = this_run
     _log_summary(exp, profile, tracker, this_run, seeds)
     _print_summary(this_run["summary"], record_path, record)
-    for label, (estimate, _) in false_alarm.record_estimates(record).items():
+    for label, (estimate, _) in false_alarm.record_estimates(record, record_path).items():
         console.say(f"    chance a fresh ci run fails {label}: {estimate}")
     return record
 
