@@ -1,4 +1,4 @@
-"""Write the design files of imdb_seqlen's and sentiment's ci checks (robustness/*.design.json).
+"""Write the design files of imdb_seqlen's and sentiment's ci checks (robustness/design/).
 
 Each interval check's level was set from per-seed values measured before the fresh records:
 the one-seed ci records at the commit before the reshape (their messages hold each seed's
@@ -85,7 +85,7 @@ def main():
 def write(name, checks, seeds):
     for spec in checks.values():
         spec.update(n_seeds=3, seeds=seeds)
-    path = Path("robustness") / f"{name}-ci.design.json"
+    path = Path("robustness") / "design" / f"{name}-ci.json"
     path.write_text(json.dumps({"experiment": name, "profile": "ci", "checks": checks}, indent=1))
     print(f"wrote {path} (seeds {', '.join(map(str, seeds))})")
 
