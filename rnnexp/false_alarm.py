@@ -279,8 +279,9 @@ def table(records_dir: Path = Path("robustness")) -> str:
             estimates.append(est.p)
             flag = " **over 0.1%**" if est.p > TARGET else ""
             runs = len(record.get("outcomes", []))
+            claim, label = (t.replace("|", "\\|") for t in (claims.get(name, "?"), label))
             rows.append(
-                f"| {name} | {claims.get(name, '?')} | {label} | {per_run} | {statistic} | "
+                f"| {name} | {claim} | {label} | {per_run} | {statistic} | "
                 f"{est}{flag} | {passed:.0%} of {runs} ci runs (seeds {span}) |"
             )
     known = [p for p in estimates if np.isfinite(p)]
