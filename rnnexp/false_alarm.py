@@ -43,6 +43,7 @@ import numpy as np
 __all__ = [
     "Estimate",
     "fresh_failure",
+    "design_estimates",
     "interval_check_failure",
     "record_estimates",
     "split_modes",
@@ -170,7 +171,9 @@ def interval_check_failure(
         sigma = s * np.sqrt((n0 - 1) / rng.chisquare(n0 - 1, draws))
         mu = float(x.mean()) + sigma / math.sqrt(n0) * rng.standard_normal(draws)
         nc = (mu - threshold) * math.sqrt(n_seeds) / sigma
-        return float(np.mean(stats.nct.cdf(c, n_seeds - 1, nc)))
+        p = stats.nct.cdf(c, n_seeds - 1, nc)
+        # scipy's nct.cdf turns NaN far out in a tail, where it is 0 (or 1) to double precision
+        return float(np.mean(np.where(np.isnan(p), (nc < c).astype("float64"), p)))
     # Two modes: simulate sweeps, each seed in the low mode at a rate drawn from
     # its Jeffreys posterior, each mode's (mu, sigma) drawn from its posterior.
     q = rng.beta(len(low) + 0.5, n0 - len(low) + 0.5, draws)
@@ -192,8 +195,16 @@ def interval_check_failure(
 # -- records -----------------------------------------------------------------
 
 
-def record_estimates(record: dict) -> dict[str, tuple[Estimate, float]]:
-    """`{check label: (estimate for a fresh ci run, measured pass rate)}` for one record."""
+def record_estimates(record: dict, path: Path | None = None) -> dict[str, tuple[Estimate, float]]:
+    """`{check label: (estimate for a fresh ci run, measured pass rate)}` for one record.
+
+    With the record's `path`, an interval check described in its design file
+    (`design/NAME-PROFILE.json` beside it) is estimated from that file's per-seed values.
+    """
+    design = {}
+    design_path = Path(path).parent / "design" / Path(path).name if path is not None else None
+    if design_path is not None and design_path.exists():
+        design = design_estimates(json.loads(design_path.read_text()))
     margins: dict[str, list] = {}
     for o in record.get("outcomes", []):
         for c in o.get("checks", []):
@@ -202,8 +213,39 @@ def record_estimates(record: dict) -> dict[str, tuple[Estimate, float]]:
     for label, ms in margins.items():
         finite = [m for m in ms if m is not None]
         passed = sum(m >= 0 for m in finite) / len(ms) if ms else math.nan
-        out[label] = (fresh_failure(finite), passed)
+        out[label] = (design.get(label) or fresh_failure(finite), passed)
     return out
+
+
+def design_estimates(design: dict) -> dict[str, Estimate]:
+    """`{check label: estimate}` for the interval checks a design file describes.
+
+    A design file (`robustness/design/NAME-PROFILE.json`) holds, per check on an
+    interval over seeds, the per-seed values its level was set from, with their
+    seeds, the level, the seeds a ci run has, the threshold and which end is
+    checked; the estimate is `interval_check_failure` on those values.
+    """
+    out = {}
+    for label, d in design.get("checks", {}).items():
+        p = interval_check_failure(
+            d["values"], d["n_seeds"], d["level"], d.get("threshold", 0.0), d.get("end", "low")
+        )
+        seeds = d.get("seeds", [])
+        out[label] = Estimate(
+            p, len(d["values"]), 0, f"non-central t over the posterior of seeds {_span(seeds)}"
+        )
+    return out
+
+
+def _span(seeds) -> str:
+    """`[60, 61, 62, 5000, 5001]` -> "60–62, 5000–5001": runs of consecutive seeds."""
+    runs: list[list[int]] = []
+    for s in sorted(seeds):
+        if runs and s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _claims() -> dict[str, str]:
@@ -224,7 +266,7 @@ def table(records_dir: Path = Path("robustness")) -> str:
         name, per_run = record.get("experiment", path.stem), record.get("seeds_per_sweep", 1)
         seeds = sorted(o["seed"] for o in record.get("outcomes", []))
         span = f"{seeds[0]}–{seeds[-1] + per_run - 1}" if seeds else "none"
-        for label, (est, passed) in record_estimates(record).items():
+        for label, (est, passed) in record_estimates(record, path).items():
             statistic = (
                 "interval of a mean over seeds"
                 if "interval" in label
@@ -236,9 +278,11 @@ def table(records_dir: Path = Path("robustness")) -> str:
             )
             estimates.append(est.p)
             flag = " **over 0.1%**" if est.p > TARGET else ""
+            runs = len(record.get("outcomes", []))
+            claim, label = (t.replace("|", "\\|") for t in (claims.get(name, "?"), label))
             rows.append(
-                f"| {name} | {claims.get(name, '?')} | {label} | {per_run} | {statistic} | "
-                f"{est}{flag} | {passed:.0%} of {est.n} (seeds {span}) |"
+                f"| {name} | {claim} | {label} | {per_run} | {statistic} | "
+                f"{est}{flag} | {passed:.0%} of {runs} ci runs (seeds {span}) |"
             )
     known = [p for p in estimates if np.isfinite(p)]
     ci_wide = 1 - float(np.prod([1 - p for p in known])) if known else math.nan
@@ -247,7 +291,9 @@ def table(records_dir: Path = Path("robustness")) -> str:
         "# False-alarm rate of every `ci` check",
         "",
         "Generated by `python -m rnnexp.false_alarm --out docs/false-alarm.md` from "
-        "`robustness/*.json`; the model is `rnnexp/false_alarm.py`'s docstring. "
+        "`robustness/*.json`; the model is `rnnexp/false_alarm.py`'s docstring. A check on "
+        "an interval over seeds is estimated from the per-seed values its level was set from "
+        "(`robustness/design/*.json`), every other from its record's margins. "
         "A ci run is one sweep: one seed, or `seeds per ci run` seeds whose statistic is checked.",
         "",
         f"CI-wide: the chance that at least one of the {len(known)} checks fails by chance in a "

@@ -533,7 +533,7 @@ def run_robustness(
     _log_summary(exp, profile, tracker, this_run, seeds)
     _print_summary(this_run["summary"], record_path, record)
     kept = record if record_path is not None else this_run
-    for label, (estimate, _) in false_alarm.record_estimates(kept).items():
+    for label, (estimate, _) in false_alarm.record_estimates(kept, record_path).items():
         console.say(f"    chance a fresh ci run fails {label}: {estimate}")
     return kept
 

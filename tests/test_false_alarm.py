@@ -91,3 +91,15 @@ def test_the_table_names_each_check_and_the_ci_wide_figure(tmp_path):
 def test_the_command_says_what_is_missing(tmp_path, capsys):
     assert fa.main(["--records", str(tmp_path / "none")]) == 2
     assert "no records folder" in capsys.readouterr().out
+
+
+def test_an_interval_check_is_estimated_from_its_design_file(tmp_path):
+    label = "gap, low end of its 50% paired interval over 3 seeds"
+    (tmp_path / "toy-ci.json").write_text(json.dumps(_record([0.1], label=label, per_run=3)))
+    design = {"values": [0.2, 0.22, 0.18, 0.21, 0.19], "level": 0.5, "n_seeds": 3}
+    design |= {"threshold": 0.0, "end": "low", "seeds": [1, 2, 3, 4, 5]}
+    (tmp_path / "design").mkdir()
+    (tmp_path / "design" / "toy-ci.json").write_text(json.dumps({"checks": {label: design}}))
+    text = fa.table(tmp_path)
+    assert "non-central t over the posterior of seeds 1–5" in text
+    assert "unknown" not in text and text.count("| toy |") == 1

@@ -49,8 +49,8 @@ STAND_IN = {
 
 
 POST = {k: v for k, v in REAL.items() if k[0] == "post" and k[1] in ("rnn", "lstm")}
-GAP_LABEL = "post: LSTM gain - SimpleRNN gain, low end of its 50% paired interval over 3 seeds"
-GAIN_LABEL = "post: LSTM gain L=10->200, low end of its 90% interval over 3 seeds"
+GAP_LABEL = "post: LSTM gain - SimpleRNN gain, low end of its 20% paired interval over 3 seeds"
+GAIN_LABEL = "post: LSTM gain L=10->200, low end of its 50% interval over 3 seeds"
 
 
 def _seeds(*per_seed, source="path"):
