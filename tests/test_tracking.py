@@ -331,7 +331,7 @@ def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
     note = parent.data.tags[NOTE]
     assert note.startswith("### Holds: the SimpleRNN score grows with the value.")
     assert "- `PASS SimpleRNN top score = 3 >= 1 (margin 2)`" in note
-    figure = f"get-artifact?path=summary/plot.png&run_uuid={parent.info.run_id}"
+    figure = f"get-artifact?path=00_answer.png&run_uuid={parent.info.run_id}"
     assert f"![the study figure]({figure})" in note
     assert "| value | seeds | score |" in note and "| 3 | 1 | 3.000 (1 seed) |" in note
     assert "/#/compare-runs?runs=" in note
