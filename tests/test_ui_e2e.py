@@ -138,6 +138,9 @@ def test_a_person_clicks_from_the_experiment_list_to_the_answer(tmp_path):
             expect(page).to_have_url(re.compile(f"/runs/{parent.info.run_id}"))
             verdict = card.verdict(catalog.get("tagging"), None).split(":", 1)[1].strip()
             expect(page.get_by_text(verdict.rstrip(".")).first).to_be_visible()
+            expand = page.get_by_role("button", name="Expand description")
+            if expand.count():  # MLflow folds a long Description behind "Show more"
+                expand.first.click()
             figure = page.locator("img[src*='get-artifact']").first  # its alt text is dropped
             expect(figure).to_be_visible()
             page.wait_for_function(
