@@ -23,14 +23,13 @@ references per image for BLEU.
 
 Measured results, and what each profile costs: `docs/experiments/captioning.md` (generated).
 
-Expected result (asserted by `--check`): the second-best decoder's test
-BLEU-4 beats a nearest-neighbour captioner (the caption of the closest
-training image in pixel space) by `finding.min_gain_over_baseline` points,
-and the best gated decoder reaches `finding.min_gated_bleu4`: two of the
-three decoders learn to caption at every seed, while the GRU decoder, at
-this learning rate, does not train at some (see `FindingThresholds`). The
-most frequent training caption is reported too (it scores ~0 BLEU-4: it is a
-two-word number).
+Expected result (asserted by `--check`): every decoder's test BLEU-4 beats a
+nearest-neighbour captioner (the caption of the closest training image in
+pixel space); see `FindingThresholds`. The image features start the decoder
+through a linear map: a tanh there saturated in the first epoch at some seeds,
+cutting the image's gradient to zero, and the decoder settled on a language
+model that ignores the image (docs/notes/captioning.md). The most frequent
+training caption is reported too (it scores ~0 BLEU-4: it is a two-word number).
 """
 
 import collections
@@ -53,6 +52,8 @@ from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.generation import DecodeConfig, Writer, samples_table
 from rnnexp.recipes import CellSweep, grid
+from rnnexp.names import plain
+from rnnexp.stats import paired_interval
 from rnnexp.training import TrainConfig, set_seed
 
 
@@ -98,16 +99,16 @@ class CaptionModel:
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    """Thresholds of the asserted finding (`ci`: one seed, BLEU-4 on the test strips).
+    """Thresholds of the asserted finding: every decoder beats the nearest-neighbour captioner.
 
-    Two of the three decoders, not all: the GRU decoder does not train at every
-    seed (its page, docs/experiments/captioning.md, says where and why).
+    With several seeds per decoder, the lower end of the 90% interval of its
+    per-seed BLEU-4 gain over the captioner (`rnnexp.stats.paired_interval`)
+    must be above 0; with one seed (`ci`), that seed's gain must reach
+    `min_gain_over_baseline`.
     """
 
-    # least favourable seed 30.6 BLEU-4 points, seeds 60-64; margin 15
-    min_gain_over_baseline: float = 15.0  # second-best decoder - nearest-neighbour captioner
-    # least favourable seed 94.2, seeds 60-64; margin 29
-    min_gated_bleu4: float = 65.0  # the best gated decoder
+    # one-seed check; its least favourable seed is in robustness/captioning-ci.json
+    min_gain_over_baseline: float = 15.0  # a decoder's BLEU-4 - nearest-neighbour captioner's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,20 +338,18 @@ class Captioning(Experiment):
         done = next(r for r in results if r.status == "FINISHED")
         nearest = done.metrics["baseline_nearest_bleu4"]
         frequent = done.metrics["baseline_frequent_bleu4"]
-        ranked = sorted(bleu.values(), reverse=True)
-        second = ranked[min(1, len(ranked) - 1)]  # with one decoder, that one
-        checks = [
-            Check(
-                "second-best decoder BLEU-4 - nearest-neighbour captioner's",
-                second - nearest,
-                ">=",
-                f.min_gain_over_baseline,
-            )
-        ]
-        gated = [c for c in ("gru", "lstm") if c in bleu]
-        if gated:
-            high = max(bleu[c] for c in gated)
-            checks.append(Check("best gated decoder BLEU-4", high, ">=", f.min_gated_bleu4))
+        per_seed = group_metric(results, "bleu4", ("cell",))
+        checks = []
+        for cell in cfg.sweep.cells:
+            seeds = per_seed[(cell,)]
+            name = plain(cell)
+            if len(seeds) > 1:
+                gain = paired_interval(seeds, [nearest] * len(seeds))
+                label = f"{name} decoder BLEU-4 - nearest-neighbour captioner's, 90% interval low"
+                checks.append(Check(label, gain.low, ">=", 0.0))
+            else:
+                label = f"{name} decoder BLEU-4 - nearest-neighbour captioner's"
+                checks.append(Check(label, seeds[0] - nearest, ">=", f.min_gain_over_baseline))
         detail = ", ".join(f"{c} {v:.1f}" for c, v in bleu.items())
         worst = min(bleu, key=bleu.get)
         detail += f" (worst: {worst})"

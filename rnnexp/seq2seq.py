@@ -185,7 +185,8 @@ def image_encoder(images, cell, units, depth, conv_filters=(32, 64), feature_uni
     Each entry of `conv_filters` is a 3x3 ReLU convolution followed by 2x2 max
     pooling (skipped once the map is too small); the map is flattened (so the
     left-to-right layout survives), projected to `feature_units`, then one
-    Dense per decoder state (tanh for `h`, linear for `c`).
+    linear Dense per decoder state: a tanh there can saturate early in training
+    and cut the image's gradient, leaving a decoder that ignores the image.
     """
     x = images
     for i, filters in enumerate(conv_filters):
@@ -195,12 +196,7 @@ def image_encoder(images, cell, units, depth, conv_filters=(32, 64), feature_uni
     x = keras.layers.Flatten(name="flatten")(x)
     feature = keras.layers.Dense(feature_units, activation="relu", name="image_feature")(x)
     return [
-        [
-            keras.layers.Dense(units, activation="tanh" if k == 0 else None, name=f"init_{j}_{k}")(
-                feature
-            )
-            for k in range(_n_states(cell))
-        ]
+        [keras.layers.Dense(units, name=f"init_{j}_{k}")(feature) for k in range(_n_states(cell))]
         for j in range(depth)
     ]
 
