@@ -21,8 +21,10 @@ Table 2). Our split and corpus differ (music21's chorales, our split), so the
 absolute numbers are compared, not asserted.
 
 Expected result (asserted by `--check`): the tanh SimpleRNN's test NLL per
-frame is below each gated cell's, as a 90% paired interval over seeds of
-(gated - SimpleRNN) whose lower end is above 0; GRU vs LSTM is reported.
+frame is below the LSTM's, as a 90% paired interval over seeds of (LSTM -
+SimpleRNN) whose lower end is above 0. The GRU is reported, not asserted:
+it too trails the SimpleRNN on average at this budget, but one seed in ten
+ties, so a 3-seed sweep failed that check about 4 times in 10.
 This is the ordering our data shows at the `ci` budget, not the paper's (there
 the GRU led, the tanh RNN last): with ~20k parameters the tanh cell has about
 twice the units of the GRU and learns faster per step; whether the gated cells
@@ -34,7 +36,7 @@ import dataclasses
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.chorales import KEYS
 from rnnexp.names import plain
@@ -68,7 +70,7 @@ class ChoraleModel:
 
 @dataclasses.dataclass(frozen=True)
 class FindingLevel:
-    level: float = 0.90  # two-sided paired interval of (gated NLL - tanh NLL); lower end > 0
+    level: float = 0.90  # two-sided paired interval of (LSTM NLL - tanh NLL); lower end > 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,8 +138,8 @@ class JSBChorales(SupervisedExperiment):
     metric = "test_nll"
     higher_is_better = False
     description = (
-        "Bach chorales (music21), next-beat piano roll at matched ~20k parameters: the tanh "
-        "SimpleRNN beats GRU and LSTM in NLL per frame (Chung 2014 had the GRU ahead)"
+        "Bach chorales (music21), next-beat piano roll at matched ~20k parameters and a short "
+        "budget: the tanh SimpleRNN beats the LSTM in NLL per frame (Chung 2014: gated ahead)"
     )
     shows = (
         "polyphonic music modelling on real Bach chorales: negative log-likelihood per frame of "
@@ -147,14 +149,22 @@ class JSBChorales(SupervisedExperiment):
         "`ci` and `full`: measured in the robustness record (`python -m rnnexp show jsb_chorales`)"
     )
     expected = (
-        "the tanh SimpleRNN below GRU and LSTM in test NLL per frame at matched parameters "
-        "(paired interval over seeds); the gap to the paper's GRU reported"
+        "the tanh SimpleRNN below the LSTM in test NLL per frame at matched parameters (paired "
+        "interval over seeds); the GRU and the gap to the paper's GRU reported"
     )
     loss = "binary_crossentropy"
     config = ChoralesConfig()
     profiles = {
-        # The first 120 chorales parse in ~20 s on a clean machine; 25 epochs of batch 16.
-        "ci": {"data.limit": 120, "train.epochs": 25, "train.batch_size": 16, "patience": 25},
+        # The first 120 chorales parse in ~20 s on a clean machine; 25 epochs of batch 16. Only
+        # the arms the claim needs, at 6 seeds: at 3, a GRU check failed 1 sweep in 3 (3100-3109).
+        "ci": {
+            "data.limit": 120,
+            "train.epochs": 25,
+            "train.batch_size": 16,
+            "patience": 25,
+            "sweep.cells": ("rnn", "lstm"),
+            "sweep.seeds": 6,
+        },
         "full": {"sweep.seeds": 5, "train.epochs": 500, "patience": 30},
     }
 
@@ -272,37 +282,32 @@ class JSBChorales(SupervisedExperiment):
         return [plots.save(fig, out_dir / "nll_by_epoch.png")]
 
     def finding(self, cfg, results):
-        nll = group_metric(results, "test_nll", ("cell",))
-        by_seed = {
-            cell: {
-                r.trial["seed"]: r.metrics["test_nll"]
-                for r in results
-                if r.status == "FINISHED" and r.trial["cell"] == cell
-            }
-            for cell in ("rnn", "gru", "lstm")
-        }
-        seeds = sorted(set.intersection(*(set(v) for v in by_seed.values())))
+        by_seed: dict[str, dict[int, float]] = {}
+        for r in results:
+            if r.status == "FINISHED":
+                by_seed.setdefault(r.trial["cell"], {})[r.trial["seed"]] = r.metrics["test_nll"]
+        if "rnn" not in by_seed or "lstm" not in by_seed:
+            return Finding(False, "SimpleRNN or LSTM trials missing", {})
+        seeds = sorted(set(by_seed["rnn"]) & set(by_seed["lstm"]))
         if len(seeds) < 2:
-            return Finding(False, f"{len(seeds)} seeds with all three cells; need >= 2", {})
-        tanh = [by_seed["rnn"][s] for s in seeds]
-        checks, numbers = [], {}
-        for gated in ("gru", "lstm"):
-            gap = paired_interval([by_seed[gated][s] for s in seeds], tanh, cfg.finding.level)
-            label = f"{plain(gated)} - SimpleRNN test NLL per frame, interval low"
-            checks.append(Check(label, gap.low, ">=", 0))
-            numbers[f"gap_{gated}"] = gap.mean
-        gru_lstm = paired_interval(
-            [by_seed["lstm"][s] for s in seeds],
-            [by_seed["gru"][s] for s in seeds],
-            cfg.finding.level,
+            return Finding(False, f"{len(seeds)} seeds with SimpleRNN and LSTM; need >= 2", {})
+
+        def gap(a, b):  # per-seed (a - b), over the seeds both cells finished
+            both = [s for s in seeds if s in by_seed[a] and s in by_seed[b]]
+            return paired_interval(
+                [by_seed[a][s] for s in both], [by_seed[b][s] for s in both], cfg.finding.level
+            )
+
+        lstm_gap = gap("lstm", "rnn")
+        checks = [Check("LSTM - SimpleRNN test NLL per frame, interval low", lstm_gap.low, ">=", 0)]
+        means = {c: mean_interval(list(v.values())) for c, v in by_seed.items()}
+        detail = f"test NLL per frame over {len(seeds)} seeds: " + ", ".join(
+            f"{plain(c)} {means[c]}" for c in ("rnn", "gru", "lstm") if c in means
         )
-        means = {c: mean_interval(v) for (c,), v in nll.items()}
-        detail = (
-            f"test NLL per frame over {len(seeds)} seeds: "
-            + ", ".join(f"{plain(c)} {means[c]}" for c in ("rnn", "gru", "lstm"))
-            + f"; LSTM - GRU {gru_lstm}"
-        )
-        numbers.update({f"nll_{c}": m.mean for c, m in means.items()})
+        if "gru" in by_seed:  # reported, not asserted: at 3-6 seeds its gap is not stable
+            detail += f"; GRU - SimpleRNN {gap('gru', 'rnn')}"
+        numbers = {f"nll_{c}": m.mean for c, m in means.items()}
+        numbers["gap_lstm"] = lstm_gap.mean
         return Finding.from_checks(detail, checks, numbers)
 
 

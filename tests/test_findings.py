@@ -510,7 +510,7 @@ def jsb_results(rnn, gru, lstm):
 
 def _jsb_at_margin(cfg):
     gaps = _at_low_zero(cfg.finding.level)
-    return jsb_results([0.0] * 3, gaps, gaps)  # gated - SimpleRNN = gaps, exactly
+    return jsb_results([0.0] * 3, [0.5] * 3, gaps)  # LSTM - SimpleRNN = gaps, exactly
 
 
 def mnist1d_results(in_order, shuffled):
@@ -628,7 +628,7 @@ FINDING_CASES = {
     ),
     "jsb_chorales": dict(
         passing=lambda cfg: jsb_results([8.5, 8.6, 8.7], [9.0, 9.1, 9.2], [9.1, 9.2, 9.4]),
-        failing=lambda cfg: jsb_results([9.0, 9.1, 9.2], [9.1, 9.0, 9.3], [9.6, 9.7, 9.8]),
+        failing=lambda cfg: jsb_results([9.0, 9.1, 9.2], [9.6, 9.7, 9.8], [9.1, 9.0, 9.3]),
         at_margin=[_jsb_at_margin],
     ),
     "mnist1d": dict(
