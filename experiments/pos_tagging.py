@@ -143,11 +143,6 @@ class PosTagging(SupervisedExperiment):
         "tags, from the turkish-treebanks package): the study notes' bidirectional tagger vs the "
         "same reading left to right, next to the per-word majority tagger"
     )
-    runtime = "`ci` LSTM, both directions, 3 seeds · `default` every cell, 3 seeds"
-    expected = (
-        "bidirectional beats left-to-right for every cell, paired by seed; the bidirectional "
-        "LSTM beats the per-word majority tagger"
-    )
     config = PosTaggingConfig()
     profiles = {
         # The web section alone (forums and blogs: half the tokens, no sentence over 34

@@ -185,11 +185,6 @@ class PTBLM(Experiment):
         "the classic word-level language model on real Penn Treebank text: validation and test "
         "perplexity of the 2x200 LSTM against count-based baselines, with its learning curve"
     )
-    runtime = "`ci` and `full`: measured in the robustness record (`python -m rnnexp show ptb_lm`)"
-    expected = (
-        "the LSTM's validation perplexity below the count-based baseline's on the same text "
-        "(interval over seeds); `full` test perplexity against the paper's"
-    )
     config = PTBConfig()
     profiles = {
         # A quick check, not the paper's protocol: Adam learns in one short epoch where the

@@ -129,6 +129,32 @@ def fake_result(name, cfg, trial, rng) -> TrialResult:
         metrics = {"bleu4": float(np.mean(list(by_length.values())))}
         metrics.update({f"bleu4_len_{b}": v for b, v in by_length.items()})
         return TrialResult(t, metrics=metrics, extras={"by_length": by_length})
+    if name == "ptb_lm":
+        ppl = 580 + rng.normal(0, 10)
+        metrics = {
+            "valid_perplexity": ppl,
+            "test_perplexity": ppl * 0.95,
+            "unigram_valid_perplexity": 730.0,
+            "bigram_valid_perplexity": 388.0,
+            "unigram_test_perplexity": 700.0,
+        }
+        return TrialResult(t, metrics=metrics, extras={"valid_curve": _curve(rng, 3, 900, ppl)})
+    if name == "jsb_chorales":
+        nll = {"rnn": 10.3, "gru": 10.8, "lstm": 11.4}[t["cell"]] + rng.normal(0, 0.1)
+        return TrialResult(
+            t,
+            metrics={"test_nll": nll, "baseline_test_nll": 11.5},
+            extras={"val_curve": _curve(rng, 5, 14.0, nll)},
+        )
+    if name == "mnist1d":
+        acc = (0.88 if t["order"] == "plain" else 0.54) + rng.normal(0, 0.01)
+        curve = _curve(rng, 6, 0.2, acc)
+        metrics = {"test_accuracy": acc, "test_accuracy_half_epochs": curve[2], "params": 5134}
+        return TrialResult(t, metrics=metrics, extras={"test_accuracy_curve": curve})
+    if name == "pos_tagging":
+        acc = (0.894 if t["direction"] == "bi" else 0.846) + rng.normal(0, 0.002)
+        metrics = {"test_accuracy": acc, "dev_accuracy": acc, "majority_test_accuracy": 0.863}
+        return TrialResult(t, metrics=metrics, extras={"val_loss": _curve(rng, 5, 1.0, 0.4)})
     raise KeyError(name)
 
 
@@ -174,6 +200,10 @@ PANELS = {
     "exploding_clipping": 2,
     "gradient_flow": 2,
     "imdb_seqlen": 1,  # ci keeps the start only; `default` draws pre | post
+    "jsb_chorales": 1,
+    "mnist1d": 1,
+    "pos_tagging": 1,
+    "ptb_lm": 1,
     "sentiment": 1,
     "tagging": 2,
     "tanh_vs_relu": 1,
