@@ -646,7 +646,7 @@ def test_markdown_tables_escape_pipes_and_line_breaks():
     from rnnexp import console
 
     table = console.format_table([{"error": "a|b\nc", "n": 1}], markdown=True)
-    assert table.splitlines()[2] == "| a\\|b c | 1 |"
+    assert table.splitlines()[2] == "| a\\|b<br>c | 1 |"
 
 
 def test_a_tilde_in_a_sqlite_uri_is_refused_not_made_a_folder(tmp_path, capsys, monkeypatch):
