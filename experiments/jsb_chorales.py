@@ -254,25 +254,17 @@ class JSBChorales(SupervisedExperiment):
 
     def summarize(self, cfg, results, out_dir):
         finished = [r for r in results if r.status == "FINISHED"]
-        if not finished:
-            return []
-        series = {
-            f"{plain(r.trial['cell'])} seed {r.trial['seed']}": (
-                np.arange(1, len(r.extras["val_curve"]) + 1),
-                r.extras["val_curve"],
-                None,
-            )
-            for r in finished
-        }
-        fig = plots.lines_with_spread(
-            series,
+        return plots.mean_curves_figure(
+            results,
+            "val_curve",
+            lambda t: plain(t["cell"]),
+            out_dir / "nll_by_epoch.png",
+            title="jsb_chorales: validation NLL per frame",
             xlabel="epoch",
             ylabel="validation NLL per frame (nats)",
-            title="jsb_chorales: validation NLL per frame",
-            hline=finished[0].metrics["baseline_test_nll"],
+            hline=finished[0].metrics["baseline_test_nll"] if finished else None,
             hline_label="key frequencies (no memory), test",
         )
-        return [plots.save(fig, out_dir / "nll_by_epoch.png")]
 
     def finding(self, cfg, results):
         by_seed: dict[str, dict[int, float]] = {}

@@ -285,25 +285,17 @@ class PTBLM(Experiment):
 
     def summarize(self, cfg, results, out_dir):
         finished = [r for r in results if r.status == "FINISHED"]
-        if not finished:
-            return []
-        series = {
-            f"{r.trial['cell']} seed {r.trial['seed']}": (
-                np.arange(1, len(r.extras["valid_curve"]) + 1),
-                r.extras["valid_curve"],
-                None,
-            )
-            for r in finished
-        }
-        fig = plots.lines_with_spread(
-            series,
+        return plots.mean_curves_figure(
+            results,
+            "valid_curve",
+            lambda t: plain(t["cell"]),
+            out_dir / "perplexity_by_epoch.png",
+            title="ptb_lm: validation perplexity by epoch",
             xlabel="epoch",
             ylabel="validation perplexity",
-            title="ptb_lm: validation perplexity by epoch",
-            hline=finished[0].metrics["bigram_valid_perplexity"],
+            hline=finished[0].metrics["bigram_valid_perplexity"] if finished else None,
             hline_label="bigram (same training text)",
         )
-        return [plots.save(fig, out_dir / "perplexity_by_epoch.png")]
 
     def finding(self, cfg, results):
         finished = [r for r in results if r.status == "FINISHED"]
