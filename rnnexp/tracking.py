@@ -77,11 +77,12 @@ for _name in ("alembic", "mlflow.store.db.utils", "mlflow.system_metrics"):
 # MLflow retries a tracking server 7 times with backoff factor 2 and waits up
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.
-# Three tries of 10 s (a server that answers /health but stalls) give up in ~35 s.
+# Three tries of 8 s (a server that answers /health but stalls) give up in
+# ~26 s; a request still waiting after `SLOW_STORE_S` is said (`_watch_requests`).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-SLOW_STORE_S = 3.0  # a database statement this slow is waiting: say so
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "8")
+SLOW_STORE_S = 3.0  # a database statement or server request this slow is waiting: say so
 
 _SCHEMES = {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks"}
 
@@ -311,6 +312,14 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
         )
     if "database is locked" in low:
         return f"{where} stayed locked by another process; retry when it is done"
+    if uri.startswith(("http://", "https://")) and (
+        "read timed out" in low or "readtimeout" in low
+    ):
+        return (
+            f"tracking server {uri} answers /health but not its API (no answer in "
+            f"{_server_give_up_s():.0f} s); check the server's log and its database, "
+            "or pick another --tracking-uri"
+        )
     if isinstance(err, SQLAlchemyError | mlflow.exceptions.MlflowException):
         return f"{where}: {first[:300]}"
     if type(err).__module__.startswith(("requests", "urllib3")):
@@ -384,6 +393,72 @@ class _SlowStatements:
 
 
 _SLOW = _SlowStatements()
+
+
+def _server_give_up_s() -> float:
+    """About how long MLflow tries one request to a silent server (tries x timeout + backoff)."""
+    try:
+        tries = 1 + int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+        timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+        backoff = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+    except (KeyError, ValueError):
+        return 30.0
+    return tries * timeout + sum(backoff * 2**i for i in range(1, tries - 1))
+
+
+class _SlowRequests:
+    """Say, within seconds, that a request to a tracking server is waiting.
+
+    MLflow's REST calls all go through `rest_utils._get_http_response_with_retries`;
+    a call that has not returned after `SLOW_STORE_S` gets one console line
+    naming the server (at most one every 30 s), instead of the silence of
+    MLflow's retries.
+    """
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.said_at = -math.inf
+
+    def install(self):
+        from mlflow.utils import rest_utils
+
+        original = rest_utils._get_http_response_with_retries
+        if getattr(original, "_rnnexp_watched", False):
+            return
+
+        def watched(method, url, *args, **kwargs):
+            import threading
+
+            timer = threading.Timer(SLOW_STORE_S, self.say, args=(url,))
+            timer.daemon = True
+            timer.start()
+            try:
+                return original(method, url, *args, **kwargs)
+            finally:
+                timer.cancel()
+
+        watched._rnnexp_watched = True
+        rest_utils._get_http_response_with_retries = watched
+
+    def say(self, url: str):
+        import time
+        import urllib.parse
+
+        with self.lock:
+            if time.monotonic() - self.said_at < 30:
+                return
+            self.said_at = time.monotonic()
+        parts = urllib.parse.urlsplit(url)
+        print(
+            f"rnnexp: waiting for the tracking server {parts.scheme}://{parts.netloc} to "
+            f"answer {parts.path} (gives up after about {_server_give_up_s():.0f} s)",
+            flush=True,
+        )
+
+
+_SLOW_REQUESTS = _SlowRequests()
 
 
 @contextlib.contextmanager
@@ -778,6 +853,7 @@ class Tracker:
         _check_uri(self.uri)
         if self.uri.startswith(("http://", "https://")):
             _probe_server(self.uri)
+            _SLOW_REQUESTS.install()
         mlflow.set_tracking_uri(self.uri)
         _SLOW.install()
         self._client = None

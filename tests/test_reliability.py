@@ -698,3 +698,80 @@ def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsy
     assert code == 2 and one_line_error(err) and "stayed locked by another process" in err
     assert "waiting for the store" in out and "(at most 2 s)" in out
     assert time.monotonic() - start < 10
+
+
+# -- a tracking server that answers /health but stalls on its API ---------------
+class _StallingServer:
+    """A local HTTP server: `/health` answers at once, every other request waits forever."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        release = self.release = threading.Event()
+        self.first_api_call = None
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                if self.path.rstrip("/") == "/health":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                outer.first_api_call = outer.first_api_call or time.monotonic()
+                release.wait(120)  # never answers (until the test ends)
+
+            do_GET = do_POST = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_tracking_server_that_stalls_is_said_in_seconds_and_given_up_in_30_s(toy):
+    # 3 tries of 4 s here (the default is 3 of 8 s: see the next test), so it takes ~20 s
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "4"
+    server = _StallingServer()
+    try:
+        proc = spawn(env, "run", "rel_toy", "--tracking-uri", server.uri)
+        said_at, lines = None, []
+        for line in proc.stdout:
+            lines.append(line)
+            if said_at is None and "waiting for the tracking server" in line:
+                said_at = time.monotonic()
+        code = proc.wait(timeout=60)
+        ended = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.close()
+    text = "".join(lines)
+    assert server.first_api_call is not None, text
+    assert said_at is not None and said_at - server.first_api_call < 6, text
+    assert server.uri in text and "Traceback" not in text, text
+    assert ended - server.first_api_call < 14 + 4, text
+    assert "gives up after about 14 s" in text, text
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert code == 2 and len(errors) == 1 and server.uri in errors[0], text
+    assert "answers /health but not its API" in errors[0], text
+
+
+def test_a_silent_tracking_server_is_given_up_within_30_s_by_default():
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST_")}
+    code = "from rnnexp import tracking; print(tracking._server_give_up_s())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert 20 <= float(out.stdout) <= 30, out.stderr
