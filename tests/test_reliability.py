@@ -477,7 +477,7 @@ def test_archive_and_total_text_are_bounded(tmp_path, monkeypatch):
         imdb.load(_imdb_cfg(tar_path), probe=lambda: False)
     monkeypatch.setattr(imdb, "MAX_ARCHIVE_BYTES", 1 << 30)
     monkeypatch.setattr(imdb, "MAX_TEXT_BYTES", 100_000)
-    with pytest.raises(imdb.DataError, match="MB of review text"):
+    with pytest.raises(imdb.DataError, match="more than 100,000 bytes of review text"):
         imdb.load(_imdb_cfg(tmp_path / "aclImdb"), probe=lambda: False)
 
 

@@ -18,11 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnexp.data import limits
 from rnnexp.data.records import DataError
 from rnnexp.data.sentence_pairs import text_lines
 from rnnexp.data.vocab import standardize
 
 __all__ = ["CaptionedImages", "load_captions", "load_images"]
+
+MAX_CAPTIONS_BYTES = 64 << 20  # Flickr8k's captions.txt is about 3 MB, Flickr30k's tens of MB
+MAX_IMAGE_BYTES = 32 << 20  # a Flickr photo is a few hundred KB
 
 
 class CaptionedImages:
@@ -48,10 +52,12 @@ def load_captions(folder, *, max_words: int = 20, max_images: int = 0) -> Captio
         raise DataError(f"caption folder not found: {folder} (expected Images/ and captions.txt)")
     if not images.is_dir():
         raise DataError(f"{folder}: no Images/ folder (Flickr8k layout: Images/ + captions.txt)")
-    if not index.is_file():
+    if not index.exists():
         raise DataError(f"{folder}: no captions.txt (Flickr8k layout: Images/ + captions.txt)")
     by_image: dict[str, list[str]] = {}
-    lines = text_lines(index)
+    lines = text_lines(
+        index, MAX_CAPTIONS_BYTES, "captions are read whole; Flickr8k's are about 3 MB"
+    )
     header = next(lines)[1].strip().lstrip("\ufeff").lower()  # Excel writes a BOM
     if header != "image,caption":
         raise DataError(f"{index}:1: expected the header 'image,caption', found {header!r}")
@@ -69,11 +75,13 @@ def load_captions(folder, *, max_words: int = 20, max_images: int = 0) -> Captio
     if not by_image:
         raise DataError(f"{index}: no captions of at most {max_words} words")
     names = sorted(by_image)
-    missing = [n for n in names if not (images / n).is_file()]
+    missing = [n for n in names if not (images / n).exists()]
     if missing:
         raise DataError(
             f"{index}: {len(missing)} captioned image(s) missing from {images}, e.g. {missing[0]!r}"
         )
+    for name in names:  # a FIFO or device among the images would block or never end
+        limits.refuse_special(images / name, "an image must be a JPEG or PNG file", folder_ok=False)
     if max_images:
         names = names[:max_images]
     return CaptionedImages([images / n for n in names], [by_image[n] for n in names])
@@ -85,6 +93,8 @@ def load_images(paths, size: int) -> np.ndarray:
 
     out = np.zeros((len(paths), size, size, 3), dtype="float32")
     for i, path in enumerate(paths):
+        limits.refuse_special(path, "an image must be a JPEG or PNG file", folder_ok=False)
+        limits.check_size(path, Path(path).stat().st_size, MAX_IMAGE_BYTES, "not a photo")
         try:
             image = keras.utils.load_img(path, target_size=(size, size), color_mode="rgb")
         except Exception as err:  # PIL raises several types for bad files

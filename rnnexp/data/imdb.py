@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.config import ConfigError, check
-from rnnexp.data import synthetic_reviews, token_cache
+from rnnexp.data import limits, synthetic_reviews, token_cache
 from rnnexp.data.records import DataError, DataUnavailable, TokenizedReviews
 
 __all__ = [
@@ -385,20 +385,15 @@ def _read_folder(root: Path, split: str) -> list[str]:
 
 def _refuse_special(path: Path):
     """A FIFO, device or socket (a `.txt` FIFO, a link to /dev/zero) would block or never end."""
-    import stat
-
-    mode = path.stat().st_mode
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise DataError(
-            f"{path}: not a regular file (a FIFO, device or socket); point data.path at the "
-            "aclImdb folder, its .tar.gz or an imdb.npz"
-        )
+    limits.refuse_special(
+        path, "point data.path at the aclImdb folder, its .tar.gz or an imdb.npz"
+    )
 
 
 def _check_review_size(where, size: int):
     if size > MAX_REVIEW_BYTES:
         raise DataError(
-            f"{where}: a review of more than {MAX_REVIEW_BYTES >> 20} MB (a review is "
+            f"{where}: a review of more than {limits.human(MAX_REVIEW_BYTES)} (a review is "
             "kilobytes): not an IMDB review file"
         )
 
@@ -406,7 +401,7 @@ def _check_review_size(where, size: int):
 def _check_total(where, total: int):
     if total > MAX_TEXT_BYTES:
         raise DataError(
-            f"{where}: more than {MAX_TEXT_BYTES >> 20} MB of review text (IMDB's is about "
+            f"{where}: more than {limits.human(MAX_TEXT_BYTES)} of review text (IMDB's is about "
             "65 MB): not the IMDB reviews"
         )
 
@@ -421,7 +416,7 @@ def _read_tarball(path: Path) -> dict[str, list[str]]:
                 unpacked += max(member.size, 0)
                 if unpacked > MAX_ARCHIVE_BYTES:
                     raise DataError(
-                        f"{path}: unpacks to more than {MAX_ARCHIVE_BYTES >> 30} GB (at "
+                        f"{path}: unpacks to more than {limits.human(MAX_ARCHIVE_BYTES)} (at "
                         f"{member.name}); aclImdb_v1.tar.gz unpacks to about 500 MB"
                     )
                 match = pattern.search(member.name)

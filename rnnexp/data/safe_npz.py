@@ -15,7 +15,14 @@ import zipfile
 
 import numpy as np
 
+from rnnexp.data import limits
+
 __all__ = ["BadNpz", "load_arrays"]
+
+# The arrays read from one archive, unpacked, all together (Keras's imdb.npz
+# unpacks to tens of MB): a small download that unpacks to gigabytes is refused
+# from the zip directory's sizes, before anything is decompressed.
+MAX_NPZ_BYTES = 512 << 20
 
 # What NumPy itself writes when it pickles an object array (numpy 1.x and 2.x
 # module names); constructing any of these runs no user code.
@@ -73,6 +80,7 @@ def load_arrays(path, keys) -> dict[str, np.ndarray]:
         BadNpz: not a zip archive, a key missing, a corrupt array, or a
             pickle that would construct anything but NumPy arrays.
     """
+    limits.refuse_special(path, "point data.path at an .npz file", folder_ok=False)
     if not zipfile.is_zipfile(path):
         raise BadNpz("not an .npz archive (np.savez writes one; pickles are never read)")
     try:
@@ -83,7 +91,17 @@ def load_arrays(path, keys) -> dict[str, np.ndarray]:
                 raise BadNpz(
                     f"missing arrays {missing} (found {sorted(members)}; need {list(keys)})"
                 )
-            return {k: _read_npy(archive.read(members[k]), k) for k in keys}
+            infos = {k: archive.getinfo(members[k]) for k in keys}
+            total = 0
+            for key, info in infos.items():
+                total += info.file_size
+                if total > MAX_NPZ_BYTES:
+                    raise BadNpz(
+                        f"its arrays unpack to more than {limits.human(MAX_NPZ_BYTES)} (at "
+                        f"{key}: {info.file_size:,} bytes); not the data this loader expects"
+                    )
+            # zipfile reads a member only up to its declared size (a lie is a CRC error)
+            return {k: _read_npy(archive.read(infos[k]), k) for k in keys}
     except BadNpz:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:

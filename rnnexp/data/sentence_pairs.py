@@ -9,22 +9,26 @@ the file and line.
 
 from pathlib import Path
 
+from rnnexp.data import limits
 from rnnexp.data.records import DataError
 from rnnexp.data.vocab import standardize
 
 __all__ = ["load_pairs", "text_lines"]
 
+# A text file read whole (fra.txt, with its attributions, is tens of MB; a
+# Flickr8k captions.txt 3 MB): its lines become Python strings, several times
+# the file's size in memory.
+MAX_TEXT_BYTES = 256 << 20
 
-def text_lines(path: Path):
+
+def text_lines(path: Path, limit: int | None = None, what: str = "a text file read whole"):
     """`(line number, text)` of a UTF-8 text file; `DataError` naming the line that is not.
 
     A binary file (a NUL byte in its first 8 KiB) is refused as a whole: its
-    "lines" would only produce a confusing message about tabs or commas.
+    "lines" would only produce a confusing message about tabs or commas. So is
+    a FIFO or device, or a file larger than `limit` (`MAX_TEXT_BYTES`).
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    raw = limits.read_bounded(path, MAX_TEXT_BYTES if limit is None else limit, what)
     if b"\0" in raw[:8192]:
         raise DataError(f"{path}: a binary file, not UTF-8 text")
     for lineno, chunk in enumerate(raw.split(b"\n"), 1):
@@ -45,13 +49,14 @@ def load_pairs(path, *, max_pairs: int = 0, max_words: int = 0, reverse: bool = 
         max_words: drop pairs where a side has more words (0 = keep all).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(
             f"sentence-pair file not found: {path} (expected a tab-separated "
             "'source<TAB>target' file such as fra.txt from manythings.org/anki)"
         )
     pairs = []
-    for lineno, line in text_lines(path):
+    lines = text_lines(path, what="sentence pairs are read whole; fra.txt is tens of MB")
+    for lineno, line in lines:
         line = line.rstrip("\r")
         if not line.strip():
             continue

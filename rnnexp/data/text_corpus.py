@@ -17,12 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from rnnexp.config import ConfigError
+from rnnexp.data import limits
 
 __all__ = ["CharCorpus", "CharVocab", "load_text", "unigram_bits"]
 
 
 class TextUnavailable(ConfigError):
     """The requested text cannot be read."""
+
+
+# The whole text is read, decoded and encoded to ids in memory (tiny-shakespeare
+# is 1 MB, enwik8 100 MB): a larger file would take the machine's memory.
+MAX_TEXT_FILE_BYTES = 128 << 20
 
 
 def load_text(source: str, path: str = "") -> tuple[str, str]:
@@ -38,10 +44,16 @@ def load_text(source: str, path: str = "") -> tuple[str, str]:
         return text, f"pydoc_data.topics (Python {sys.version_info.major}.{sys.version_info.minor})"
     if source == "path":
         file = Path(path).expanduser()
-        if not path or not file.is_file():
+        if not path or not file.exists():
             raise TextUnavailable(f"data.path {path!r} is not a file (data.source=path)")
+        raw = limits.read_bounded(
+            file,
+            MAX_TEXT_FILE_BYTES,
+            "a text corpus is read whole into memory; cut the file, e.g. `head -c 100M`",
+            "point data.path at a UTF-8 text file",
+        )
         try:
-            text = file.read_text(encoding="utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise TextUnavailable(
                 f"{file}: not UTF-8 text ({err.reason} at byte {err.start})"
