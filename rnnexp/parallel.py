@@ -13,6 +13,8 @@ worker takes the next trial, and the sweep ends FAILED so a plain `--resume`
 runs what was lost. On Ctrl-C (or SIGTERM or SIGHUP to the parent) no trial starts
 any more; the workers' running trials are marked KILLED and the workers stop within
 seconds. Workers ignore the terminal's SIGINT and SIGHUP, so the parent decides.
+If the parent dies (kill -9), the workers notice within a second and mark their
+trials and the sweep KILLED ("the sweep's parent process died").
 
 Workers run trials through `rnnexp.trial` like every executor; for more
 than one machine see `rnnexp.ray_executor` (`--executor ray`).
@@ -32,6 +34,8 @@ from rnnexp.trial import end_orphans, host_for
 __all__ = ["DoneCounter", "run_parallel", "worker_threads"]
 
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
+PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
+PARENT_DIED = "the sweep's parent process died"
 
 
 def worker_threads(workers: int) -> int:
@@ -48,20 +52,51 @@ def _interrupt(signum, frame):
     if _STATE["stopping"] and not _STATE["busy"]:
         return
     _STATE["stopping"] = True
-    # Reparented: PR_SET_PDEATHSIG sent it, the sweep's process is gone (kill -9).
-    orphaned = os.getppid() != _STATE.get("parent")
-    raise KeyboardInterrupt("its sweep's process died" if orphaned else "its sweep was stopped")
+    # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
+    # is gone (kill -9).
+    raise KeyboardInterrupt(PARENT_DIED if _orphaned() else "its sweep was stopped")
+
+
+def _orphaned() -> bool:
+    return os.getppid() != _STATE.get("parent")
 
 
 def _die_with_parent():
-    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED (Linux)."""
+    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED.
+
+    Linux's PR_SET_PDEATHSIG sends it at once; a thread polling `os.getppid()`
+    sends it too (elsewhere, or when the parent died before the prctl).
+    """
     import ctypes
+    import threading
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass  # elsewhere an orphan finishes its trial; a later --resume takes over
+        pass  # not Linux: the thread below notices within PARENT_POLL_S
+
+    def watch():
+        while not _orphaned():
+            time.sleep(PARENT_POLL_S)
+        if not _STATE["stopping"]:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rnnexp-parent-watch", daemon=True).start()
+
+
+def _end_orphaned_sweep(setup):
+    """The sweep's process died (kill -9): mark its sweep KILLED, as it would have.
+
+    Every worker of the sweep may do this; the first one that finds it RUNNING
+    does. `run NAME --resume` finishes the sweep.
+    """
+    from rnnexp.tracking import Tracker, interrupted_reason
+
+    with contextlib.suppress(Exception):  # the store may be gone too: the next run marks it
+        tracker = Tracker(setup.name, setup.uri)
+        if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+            tracker.mark_killed(setup.parent_id, interrupted_reason(KeyboardInterrupt(PARENT_DIED)))
 
 
 def set_threads(threads: int):
@@ -80,11 +115,11 @@ def _worker_main(conn, setup, threads: int):
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent()
     set_threads(threads)
-    from rnnexp import startup
-
-    startup.configure_logging()
-    startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet too
     try:
+        from rnnexp import startup
+
+        startup.configure_logging()
+        startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet
         while (job := conn.recv()) is not None:
             index, trial = job
             _STATE["busy"] = True
@@ -95,7 +130,10 @@ def _worker_main(conn, setup, threads: int):
             finally:
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
-        return  # stopped, or the parent is gone; the trial's run is already ended
+        # stopped, or the parent is gone; the trial's run is already ended
+        if _orphaned():
+            _STATE["stopping"] = True  # a late SIGTERM must not break what follows
+            _end_orphaned_sweep(setup)
 
 
 def _exit_reason(code) -> str:

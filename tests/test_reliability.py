@@ -5,10 +5,12 @@ trials train nothing (they report `seed % 3`), so each takes seconds; the
 signal cases run it as a subprocess.
 """
 
+import contextlib
 import json
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -775,3 +777,78 @@ def test_a_silent_tracking_server_is_given_up_within_30_s_by_default():
     code = "from rnnexp import tracking; print(tracking._server_give_up_s())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert 20 <= float(out.stdout) <= 30, out.stderr
+
+
+# -- kill -9 of a --workers parent: the workers end their trials and the sweep -------
+TINY = [
+    "tagging", "--profile", "ci", "--set", "data.train_size=200", "--set", "data.test_size=100",
+    "--set", "train.epochs=1", "--set", "sweep.cells=[rnn]",
+]  # fmt: skip
+
+
+def _store_runs(db: Path) -> list[tuple[str, str, dict]]:
+    """`(run_uuid, status, tags)` of every run, read with sqlite (no MLflow, no lock held)."""
+    import sqlite3
+
+    if not db.is_file():
+        return []
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            runs = con.execute("SELECT run_uuid, status FROM runs").fetchall()
+            tags = con.execute("SELECT run_uuid, key, value FROM tags").fetchall()
+    except sqlite3.Error:
+        return []  # being created
+    by_run = {}
+    for run_id, key, value in tags:
+        by_run.setdefault(run_id, {})[key] = value
+    return [(run_id, status, by_run.get(run_id, {})) for run_id, status in runs]
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_path):
+    db = tmp_path / "store" / "mlflow.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    log = open(tmp_path / "out.txt", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnexp", "run", *TINY, "--workers", "2",
+         "--tracking-uri", f"sqlite:///{db}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    workers = set()
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            running = [t for _, s, t in _store_runs(db) if s == "RUNNING"]
+            trials = [t for t in running if t.get("rnnexp.role") == "trial"]
+            if trials:
+                break
+            time.sleep(0.5)
+        assert trials, (tmp_path / "out.txt").read_text()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        killed_at = time.monotonic()
+        while time.monotonic() - killed_at < 30:
+            runs = _store_runs(db)
+            workers |= {int(t["rnnexp.worker"].rsplit(":", 1)[1]) for _, _, t in runs
+                        if "rnnexp.worker" in t}  # fmt: skip
+            if not any(s == "RUNNING" for _, s, _ in runs):
+                break
+            time.sleep(0.5)
+        text = (tmp_path / "out.txt").read_text()
+        assert not [t.get("rnnexp.role") for _, s, t in runs if s == "RUNNING"], text
+        sweep = [(s, t) for _, s, t in runs if t.get("rnnexp.role") == "sweep"]
+        assert [s for s, _ in sweep] == ["KILLED"], text
+        assert "the sweep's parent process died" in sweep[0][1]["failure_reason"], sweep
+        trials = [(s, t) for _, s, t in runs if t.get("rnnexp.role") == "trial"]
+        assert trials and {s for s, _ in trials} <= {"KILLED", "FINISHED"}, trials
+        for status, tags in trials:
+            if status == "KILLED":
+                assert "the sweep's parent process died" in tags["failure_reason"], tags
+                assert "Ctrl-C" not in tags["failure_reason"], tags
+    finally:
+        for pid in workers:  # a worker that did not notice would run on
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
