@@ -31,7 +31,7 @@ from rnnexp import console
 from rnnexp.catalog import TrialResult
 from rnnexp.trial import end_orphans, host_for
 
-__all__ = ["DoneCounter", "run_parallel", "worker_threads"]
+__all__ = ["DoneCounter", "plan_workers", "run_parallel", "worker_threads"]
 
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
 PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
@@ -40,6 +40,12 @@ PARENT_DIED = "the sweep's parent process died"
 
 def worker_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
+
+
+def plan_workers(workers: int, trials: int) -> tuple[int, int]:
+    """`(processes, threads each)`: no more processes than trials, the cores shared by those."""
+    workers = max(1, min(workers, trials))  # --workers 8 for 2 trials: 2 workers, 4x the threads
+    return workers, worker_threads(workers)
 
 
 _STATE = {"stopping": False, "busy": False}  # this worker process's
@@ -167,8 +173,7 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     A trial whose worker died gets a `KILLED` result (its run is marked
     KILLED too); a worker's store failure or lost sweep ends the sweep.
     """
-    workers = min(workers, len(todo))  # --workers 8 for 2 trials: 2 workers, 4x the threads
-    threads = worker_threads(workers)
+    workers, threads = plan_workers(workers, len(todo))
     console.say(
         f"rnnexp: {len(todo)} trial(s) in {workers} worker processes, {threads} thread(s) each"
     )

@@ -663,7 +663,17 @@ def test_workers_beyond_the_trials_share_out_all_the_cores(monkeypatch):
     from rnnexp import parallel
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert parallel.worker_threads(min(8, 2)) == 4
+    assert parallel.plan_workers(8, 2) == (2, 4)  # what run_parallel starts
+    assert parallel.plan_workers(3, 10) == (3, 2)
+    assert parallel.plan_workers(4, 1) == (1, 8)
+
+
+def test_a_401_digit_number_in_set_is_one_line(toy, capsys):
+    record, uri = toy
+    code = cli.main(["run", "rel_toy", "--dry-run", "--set", "width=" + "9" * 401])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "at most 19 digits" in err, err
+    assert len(err) < 300 and "a bug" not in err, err
 
 
 def test_bench_flag_errors_come_before_tensorflow():
