@@ -239,6 +239,13 @@ def _check_uri(uri: str):
         raise StoreError(
             f"tracking URI {uri!r}: `~` is not expanded inside a URI; write sqlite:///{home}"
         )
+    db = _sqlite_path(uri)
+    if db is not None and db.exists() and not db.is_file():  # sqlite would block on a FIFO
+        what = "a folder" if db.is_dir() else "a FIFO, device or socket"
+        raise StoreError(
+            f"tracking URI {uri!r}: {db} is {what}, not a database file; point "
+            "--tracking-uri at a file such as sqlite:///mlruns/mlflow.db"
+        )
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
     if scheme in ("", "file"):
         raise StoreError(

@@ -862,3 +862,15 @@ def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_pat
         if proc.poll() is None:
             proc.kill()
         log.close()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "dev_null"])
+def test_a_store_path_that_is_not_a_file_is_refused_without_blocking(tmp_path, capsys, kind):
+    db = tmp_path / "store" / "mlflow.db"
+    db.parent.mkdir()
+    {"fifo": os.mkfifo, "folder": os.mkdir, "dev_null": lambda p: p.symlink_to("/dev/null")}[
+        kind
+    ](db)
+    code = cli.main(["compare", "tagging", "--tracking-uri", f"sqlite:///{db}"])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line_error(err) and "not a database file" in err, err
