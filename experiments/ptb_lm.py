@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Check, Experiment, Finding, PaperResult, TrialResult, register
 from rnnexp.config import check
 from rnnexp.names import plain
 from rnnexp.recipes import grid
@@ -207,6 +207,16 @@ class PTBLM(Experiment):
         "perplexity of the 2x200 LSTM against count-based baselines, with its learning curve"
     )
     config = PTBConfig()
+    paper_results = (
+        PaperResult(
+            "small LSTM, test perplexity",
+            "Zaremba 2014 Table 1 (non-regularized)",
+            114.5,
+            "test_perplexity",
+            curve="val_perplexity",
+            record="ptb_lm-full-3epochs",
+        ),
+    )
     profiles = {
         # A quick check, not the paper's protocol: Adam learns in one short epoch where the
         # paper's SGD needs thousands of steps; the unigram is the baseline it must beat.
