@@ -310,7 +310,8 @@ class PTBLM(Experiment):
                 "valid_perplexity": valid_curve[-1],
                 "test_perplexity": math.exp(min(test_nats, 50)),
                 **ctx.data["baselines"],
-                "params": int(model.count_params()),
+                # the weights only: on JAX the carried state is a (non-trainable) variable too
+                "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
             },
             extras={"valid_curve": valid_curve},
         )
