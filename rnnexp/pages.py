@@ -24,7 +24,7 @@ import math
 import sys
 from pathlib import Path
 
-from rnnexp import experiments_table, robustness_table
+from rnnexp import experiments_table, reproduction_table, robustness_table
 from rnnexp.experiments_table import check_values, interval_text, read_record
 from rnnexp.robustness_table import seeds_text
 
@@ -472,6 +472,11 @@ def documents(experiments: dict, root: Path, records_dir=None) -> list[Document]
             root / "README.md",
             experiments_table.render(experiments, records_dir),
             (experiments_table.BEGIN, experiments_table.END),
+        ),
+        Document(
+            root / "README.md",
+            reproduction_table.render(experiments, records_dir),
+            (reproduction_table.BEGIN, reproduction_table.END),
         ),
         Document(
             root / ROBUSTNESS_PAGE,

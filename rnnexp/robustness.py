@@ -65,6 +65,9 @@ class SeedOutcome:
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
     data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
     cpu_s: float | None = None  # this process's CPU time: a cost that other jobs' load leaves alone
+    # Each finished trial: its parameters, final metrics and per-epoch curves (the metrics
+    # logged each epoch, `epoch_seconds` among them), so a table can quote an early epoch.
+    trials: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def of(
@@ -78,6 +81,7 @@ class SeedOutcome:
         environment=None,
         data=None,
         cpu_s=None,
+        results=(),
     ):
         checks = [
             {
@@ -106,7 +110,26 @@ class SeedOutcome:
             environment.get("device"),
             data,
             None if cpu_s is None else round(cpu_s, 1),
+            [trial_record(r) for r in results if r.status == "FINISHED"],
         )
+
+
+def _short(value):
+    """A number kept to 6 significant digits (a record, not a checkpoint); None if not finite."""
+    value = _finite_or_none(value)
+    return value if value is None or isinstance(value, int) else float(f"{value:.6g}")
+
+
+def trial_record(result) -> dict:
+    """`{"trial", "metrics", "epochs"}` of one finished trial (see `SeedOutcome.trials`)."""
+    from rnnexp.trial import EPOCHS_EXTRA
+
+    metrics = {str(k): _short(v) for k, v in result.metrics.items() if _is_number(v)}
+    epochs = {
+        str(k): [_short(v) if _is_number(v) else None for v in values]
+        for k, values in (result.extras.get(EPOCHS_EXTRA) or {}).items()
+    }
+    return {"trial": result.trial, "metrics": metrics, "epochs": epochs}
 
 
 def sweep_seed_span(exp, cfg) -> int:
@@ -503,7 +526,7 @@ def run_robustness(
             seeds = [s for s in seeds if s not in recorded]
     outcomes = []
     for seed in seeds:
-        finding, wall_s, cpu_s, parent_run_id, data = _run_seed(
+        finding, wall_s, cpu_s, parent_run_id, data, results = _run_seed(
             exp, profile, overrides, seed, tracker, record_path
         )
         result = dataclasses.asdict(
@@ -517,6 +540,7 @@ def run_robustness(
                 environment_tags(),
                 data,
                 cpu_s,
+                results,
             )
         )
         outcomes.append(result)
@@ -539,7 +563,7 @@ def run_robustness(
 
 
 def _run_seed(exp, profile, overrides, seed, tracker, record_path):
-    """`(finding, wall_s, cpu_s, parent_run_id, data source)` of one seed's sweep, if it ran.
+    """`(finding, wall_s, cpu_s, parent_run_id, data source, results)` of one seed's sweep.
 
     Raises:
         The sweep's own error, or `RecordError` for a sweep that lost a trial
@@ -570,7 +594,14 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
             f"recorded{kept}"
         )
     wall_s, cpu_s = time.monotonic() - start, time.process_time() - cpu_start
-    return outcome.finding, wall_s, cpu_s, outcome.parent_run_id, outcome.data_source
+    return (
+        outcome.finding,
+        wall_s,
+        cpu_s,
+        outcome.parent_run_id,
+        outcome.data_source,
+        outcome.results,
+    )
 
 
 def _print_seed(o: dict):

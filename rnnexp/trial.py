@@ -72,6 +72,33 @@ class SweepSetup:
     distribute: str = "auto"
 
 
+EPOCHS_EXTRA = "epochs"  # the extras key of a trial's per-epoch curves
+
+
+class EpochLog:
+    """A reporter that also keeps what is logged at each step: `{metric: [v0, v1, ...]}`.
+
+    `rnnexp.training.fit` logs one step per epoch, so these are the trial's learning
+    curves (and `epoch_seconds`); everything else passes through to `reporter`.
+    """
+
+    def __init__(self, reporter):
+        self._reporter, self.curves = reporter, {}
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        self._reporter.log_metrics(metrics, step=step)
+        if step is None:
+            return
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                curve = self.curves.setdefault(key, [])
+                curve.extend([None] * (step + 1 - len(curve)))
+                curve[step] = float(value)
+
+    def __getattr__(self, name):
+        return getattr(self._reporter, name)
+
+
 def trial_key(trial: dict) -> str:
     """The trial's parameters as canonical JSON (the `rnnexp.trial` tag)."""
     return json.dumps(trial, sort_keys=True, default=str)
@@ -152,8 +179,11 @@ def run_trial(
             child.set_tags({"distribute": described})
             kernels.reset()
             with scope:
-                context = TrialContext(reporter=child, label=name, data=data)
+                epochs = EpochLog(child)
+                context = TrialContext(reporter=epochs, label=name, data=data)
                 result = exp.run_trial(cfg, trial, context)
+            if epochs.curves and EPOCHS_EXTRA not in result.extras:
+                result.extras[EPOCHS_EXTRA] = epochs.curves
             child.set_tags({"model.kernel": kernels.ran()})  # what ran, not what was asked
             result.run_id = child.run_id
             check()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnexp import catalog, cli, experiments_table, pages, robustness_table
+from rnnexp import catalog, cli, experiments_table, pages, reproduction_table, robustness_table
 from rnnexp.catalog import Experiment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,6 +247,7 @@ def test_docs_lists_what_drifted_then_writes_it(tmp_path, monkeypatch, capsys):
     readme.write_text(
         f"{experiments_table.BEGIN}\n{experiments_table.END}\n"
         f"{pages.COST_BEGIN}\n{pages.COST_END}\n"
+        f"{reproduction_table.BEGIN}\n{reproduction_table.END}\n"
     )
     (tmp_path / "docs").mkdir()
     (tmp_path / pages.ROBUSTNESS_PAGE).write_text(

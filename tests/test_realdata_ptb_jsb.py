@@ -89,6 +89,50 @@ def test_full_profile_is_the_papers_small_config():
     assert (cfg.data.num_steps, cfg.data.batch_size, cfg.data.train_tokens) == (20, 20, 0)
     t = cfg.train
     assert (t.optimizer, t.learning_rate, t.epochs, t.clip_global_norm) == ("sgd", 1.0, 13, 5.0)
+    assert t.sum_over_steps and not cfg.model.unit_forget_bias
+    # ci and the default keep the per-word rate and Keras's forget bias (their records)
+    for profile in ("ci", "default"):
+        other = exp.resolve(profile)
+        assert not other.train.sum_over_steps and other.model.unit_forget_bias
+
+
+@pytest.mark.parametrize("norm", [0.1, 3.0])  # below and above the paper's clip of 5 / 20
+def test_summed_loss_updates_equal_the_papers_on_the_per_word_mean(norm):
+    """SGD at lr 1, clip 5 on the loss summed over 20 steps == lr 20, clip 5/20 on the mean."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    mean_grad = rng.normal(size=6).astype("float32")
+    mean_grad *= norm / np.linalg.norm(mean_grad)
+
+    def step(optimizer, grad):
+        var = keras.Variable(np.zeros(6, "float32"))
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(grad), var)])
+        return keras.ops.convert_to_numpy(var)
+
+    schedule = ptb_lm.SGDSchedule(sum_over_steps=True)
+    ours = step(schedule.make(20), mean_grad)
+    theirs = step(keras.optimizers.SGD(1.0, global_clipnorm=5.0), 20 * mean_grad)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    plain = ptb_lm.SGDSchedule().make(20)  # without the flag: the stated rate, per word
+    assert float(keras.ops.convert_to_numpy(plain.learning_rate)) == 1.0
+
+
+def test_full_profile_lstm_biases_are_uniform_without_the_forget_bias_of_one():
+    cfg = ptb_lm.PTBModel(units=4, depth=1, unit_forget_bias=False)
+    model = ptb_lm.build_lm(cfg, vocab_size=7, batch_size=2, num_steps=3)
+    bias = next(w for w in model.weights if "bias" in w.path and "lstm" in w.path)
+    assert float(np.abs(keras_numpy(bias)).max()) <= 0.1
+    keras_cfg = ptb_lm.PTBModel(units=4, depth=1)
+    model = ptb_lm.build_lm(keras_cfg, vocab_size=7, batch_size=2, num_steps=3)
+    bias = next(w for w in model.weights if "bias" in w.path and "lstm" in w.path)
+    np.testing.assert_allclose(keras_numpy(bias)[4:8], 1.0)  # gates i, f, c, o
+
+
+def keras_numpy(variable):
+    import keras
+
+    return keras.ops.convert_to_numpy(variable)
 
 
 # -- Bach chorales ------------------------------------------------------------

@@ -31,6 +31,8 @@ class Toy(Experiment):
         return [{"seed": cfg.seed + k} for k in range(cfg.seeds)]
 
     def run_trial(self, cfg, trial, ctx):
+        for epoch in range(2):  # as `training.fit` logs each epoch
+            ctx.reporter.log_metrics({"val_score": epoch / 3, "epoch_seconds": 0.5}, step=epoch)
         return TrialResult(trial, metrics={"score": float(trial["seed"] % 3)})
 
     def finding(self, cfg, results):
@@ -70,6 +72,14 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
     assert first["device"].startswith(("CPU: ", "GPU: "))
     assert first["data"] == "generated"
     assert first["cpu_s"] >= 0
+    # Each trial's parameters, final metrics and learning curve (6 significant digits).
+    assert first["trials"] == [
+        {
+            "trial": {"seed": 10},
+            "metrics": {"score": 1.0},
+            "epochs": {"val_score": [0.0, 0.333333], "epoch_seconds": [0.5, 0.5]},
+        }
+    ]
 
     mlflow.set_tracking_uri(tracker.uri)
     found = mlflow.search_runs(experiment_names=["toy_robust"], output_format="list")

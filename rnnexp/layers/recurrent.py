@@ -149,6 +149,16 @@ class _ProjectedRNN(keras.layers.RNN):
             **kwargs,
         )
 
+    def _create_state_variables(self, batch_size):
+        super()._create_state_variables(batch_size)
+        if keras.backend.backend() == "jax":
+            # Keras creates a stateful layer's carried state untracked, so JAX's stateless
+            # train/test/predict steps (which return only the model's variables) drop its
+            # updates: every batch starts from zeros (Keras 3.15). Tracked, it is a
+            # non-trainable variable of the model and is carried as on TensorFlow.
+            self._carried_state = list(keras.tree.flatten(self.states))
+            self.reset_state()  # an LSTM's h and c start as one array: JAX donates each once
+
     #: Project all steps' inputs before the loop (`True`), or step the cell
     #: as Keras does (`False`); `None`: `PROJECT_FIRST` for the active backend.
     project_first = None
