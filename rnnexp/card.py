@@ -18,12 +18,11 @@ The finding's full message stays for machines: the parent's `finding.message` ta
 and its `summary/finding.txt`.
 """
 
-import re
 import sys
 
 from rnnexp.catalog import Check, Finding
 from rnnexp.console import format_table
-from rnnexp.names import plain
+from rnnexp.names import plain, plain_label
 from rnnexp.stats import mean_interval
 
 __all__ = [
@@ -42,14 +41,9 @@ __all__ = [
 
 WIDTH = 120  # a results table wider than this wraps in a common terminal
 
-# Config spellings of models that check labels and claims use ("rnn gain"): said plainly.
-_MODEL_WORDS = ("rnn_relu", "irnn", "rnn", "gru", "lstm", "bow")
-_WORD = re.compile(r"(?<![\w.])(" + "|".join(_MODEL_WORDS) + r")(?!\w)")
-
-
 def plain_words(text: str) -> str:
     """`text` with the config spellings of models said plainly ("rnn gain" -> "SimpleRNN gain")."""
-    return _WORD.sub(lambda m: plain(m.group(1)), text)
+    return plain_label(text)
 
 
 def claim(exp) -> str:

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from rnnexp.config import ConfigError
+from rnnexp.names import plain_label
 from rnnexp.robustness_table import margin_text, seeds_text, write_between_markers
 
 __all__ = [
@@ -121,7 +122,7 @@ def robustness_cell(name: str, records_dir="robustness") -> str:
         return text
     # The tightest check; margins of `log` checks are in decades, the others in the value's units.
     label, item = min(margins.items(), key=lambda kv: _sort_key(kv[1]))
-    full = f"{text}; smallest margin {margin_text(item)}: {label}"
+    full = f"{text}; smallest margin {margin_text(item)}: {plain_label(label)}"
     return full if len(full) <= CELL_LIMIT else f"{text}; smallest margin {margin_text(item)}"
 
 
@@ -180,7 +181,8 @@ def headline_cell(exp, records_dir="robustness") -> str:
     log = any(c["log"] for c in checks)
     first = checks[0]
     claim = f"{first['op']} {first['threshold']:g}"
-    text = f"{label}: {interval_text([c['value'] for c in checks], log)}, asserted {claim}"
+    values = interval_text([c["value"] for c in checks], log)
+    text = f"{plain_label(label)}: {values}, asserted {claim}"
     if len(text) > CELL_LIMIT:
         text = f"{interval_text([c['value'] for c in checks], log)}, asserted {claim}"
     return text

@@ -4,7 +4,9 @@ Config keeps its short spellings (`rnn`, `bow`, `pre`); everything shown to a pe
 `plain(value)`, so a legend reads "SimpleRNN", not `rnn`. Unknown values pass through unchanged.
 """
 
-__all__ = ["PLAIN", "plain"]
+import re
+
+__all__ = ["PLAIN", "plain", "plain_label"]
 
 PLAIN: dict[str, str] = {
     # cells and architectures
@@ -65,3 +67,17 @@ PLAIN: dict[str, str] = {
 def plain(value) -> str:
     """The plain name of a config value (`"rnn"` -> `"SimpleRNN"`); other values as `str(value)`."""
     return PLAIN.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+# Config spellings of models inside a check label or claim ("best of gru/lstm loss/baseline",
+# "rnn: best deeper stack", "lstm-uni1 accuracy"). Records keep the label as their stable key;
+# whatever a person reads renders it with `plain_label`. In a label "bow" is the bag of
+# embeddings without the parenthesis `plain` adds (labels are already long).
+_LABEL_WORDS = {"bow": "bag of embeddings"}
+_MODEL_WORDS = ("rnn_relu", "irnn", "rnn", "gru", "lstm", "bow")
+_WORD = re.compile(r"(?<![\w.])(" + "|".join(_MODEL_WORDS) + r")(?!\w)")
+
+
+def plain_label(text: str) -> str:
+    """`text` with the config spellings of models said plainly ("rnn gain" -> "SimpleRNN gain")."""
+    return _WORD.sub(lambda m: _LABEL_WORDS.get(m.group(1)) or plain(m.group(1)), str(text))

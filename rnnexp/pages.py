@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rnnexp import experiments_table, reproduction_table, robustness_table
 from rnnexp.experiments_table import check_values, interval_text, read_record
+from rnnexp.names import plain_label
 from rnnexp.robustness_table import seeds_text
 
 __all__ = [
@@ -196,7 +197,7 @@ def _profile_section(exp, record: dict) -> list[str]:
             log = any(c["log"] for c in checks)
             worst = min(checks, key=lambda c: -math.inf if c["margin"] is None else c["margin"])
             lines.append(
-                f"| {_cell(label)} | {checks[0]['op']} {checks[0]['threshold']:g}"
+                f"| {_cell(plain_label(label))} | {checks[0]['op']} {checks[0]['threshold']:g}"
                 + (" (log scale)" if log else "")
                 + f" | {interval_text([c['value'] for c in checks], log)} "
                 f"| {_margin(worst)} (seed {worst['seed']}) |"
@@ -216,7 +217,7 @@ def _profile_section(exp, record: dict) -> list[str]:
             for k, c in enumerate(o["checks"]):
                 head = f"| {o['seed']} | {verdict}" if k == 0 else "| |"
                 lines.append(
-                    f"{head} | {_cell(c['label'])} | {_num(c['value'])} "
+                    f"{head} | {_cell(plain_label(c['label']))} | {_num(c['value'])} "
                     f"| {c['op']} {c['threshold']:g} | {_margin(c)} |"
                 )
             if not o["checks"]:
@@ -369,7 +370,7 @@ def _forest_rows(experiments: dict, records_dir) -> list[tuple]:
         margins = [c["margin"] for c in checks]
         unit = ", decades" if any(c["log"] for c in checks) else ""
         finite = [m for m in margins if m is not None]
-        text = f"{name}: {label}{unit}"
+        text = f"{name}: {plain_label(label)}{unit}"
         rows.append((text, margins, mean_interval(finite) if finite else None))
     return rows
 
@@ -383,7 +384,8 @@ def _check_rows(record: dict) -> list[tuple]:
         margins = [c["margin"] for c in checks]
         unit = " (decades)" if any(c["log"] for c in checks) else ""
         finite = [m for m in margins if m is not None]
-        rows.append((f"{label}{unit}", margins, mean_interval(finite) if finite else None))
+        interval = mean_interval(finite) if finite else None
+        rows.append((f"{plain_label(label)}{unit}", margins, interval))
     return rows
 
 

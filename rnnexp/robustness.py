@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rnnexp import console, false_alarm
 from rnnexp.config import ConfigError, flatten
+from rnnexp.names import plain_label
 
 __all__ = [
     "RecordError",
@@ -455,7 +456,7 @@ def _margins_figure(outcomes: list[dict], title: str):
         ]
         logged = any(c["log"] for o in outcomes for c in o["checks"] if c["label"] == label)
         unit = " (decades)" if logged else ""
-        series[f"{label}{unit}"] = ([s for s, _ in points], [m for _, m in points], None)
+        series[f"{plain_label(label)}{unit}"] = ([s for s, _ in points], [m for _, m in points], None)
     return plots.lines_with_spread(
         series,
         xlabel="seed",
@@ -612,7 +613,7 @@ def _print_seed(o: dict):
         margin = "nan" if c["margin"] is None else f"{c['margin']:+.3g}"
         unit = " decades" if c["log"] else ""
         console.say(
-            f"    {c['label']}: {value} {c['op']} {c['threshold']:g}, margin {margin}{unit}"
+            f"    {plain_label(c['label'])}: {value} {c['op']} {c['threshold']:g}, margin {margin}{unit}"
         )
 
 
@@ -623,7 +624,9 @@ def _print_summary(summary: dict, record_path, record):
     )
     for label, s in summary["smallest_margins"].items():
         unit = " decades" if s["log"] else ""
-        console.say(f"    smallest margin of {label}: {s['margin']:+.3g}{unit} (seed {s['seed']})")
+        console.say(
+            f"    smallest margin of {plain_label(label)}: {s['margin']:+.3g}{unit} (seed {s['seed']})"
+        )
     if record_path is not None:
         total = record["summary"]
         console.say(

@@ -9,6 +9,8 @@ are never typed by hand. A test keeps the two in step.
 import json
 from pathlib import Path
 
+from rnnexp.names import plain_label
+
 __all__ = [
     "BEGIN",
     "END",
@@ -103,7 +105,7 @@ def render(records_dir="robustness") -> str:
             cells = head if k == 0 else [""] * len(head)
             margin = margin_text(item) if item else "–"
             wall = _minutes(summary["mean_wall_s"]) if k == 0 else ""
-            lines.append("| " + " | ".join([*cells, label, margin, wall]) + " |")
+            lines.append("| " + " | ".join([*cells, plain_label(label), margin, wall]) + " |")
     return "\n".join(lines)
 
 

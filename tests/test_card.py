@@ -46,7 +46,7 @@ def test_a_check_reads_as_value_threshold_and_margin_with_plain_names():
     )
     low = Check("bow gain", 0.07, ">=", 0.08)
     assert card.check_line(low) == (
-        "FAIL bag of embeddings (order-free) gain = 0.07 >= 0.08 (margin -0.01)"
+        "FAIL bag of embeddings gain = 0.07 >= 0.08 (margin -0.01)"
     )
     ratio = Check("grad ratio", 1e-3, ">=", 1e-5, log=True)
     assert card.check_line(ratio).endswith("(margin 2 orders of magnitude)")

@@ -278,3 +278,26 @@ def test_figures_are_drawn_from_the_records(tmp_path):
         [pages.FOREST, pages.figure_path("toy_row", "ci")]
     )
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_check_labels_a_person_reads_say_plain_names():
+    """Records keep labels like `best of gru/lstm loss/baseline` as stable keys; every table
+    and page renders them plainly (`best of GRU/LSTM loss/baseline`)."""
+    import re
+
+    from rnnexp.names import plain_label
+
+    assert plain_label("best of gru/lstm loss/baseline") == "best of GRU/LSTM loss/baseline"
+    assert plain_label("rnn: best deeper stack") == "SimpleRNN: best deeper stack"
+    assert plain_label("bow gain, deep_rnn, data.rnn") == "bag of embeddings gain, deep_rnn, data.rnn"
+    code_name = re.compile(r"(?<![\w.`=-])(rnn|gru|lstm|bow|gru/lstm)(?![\w`])")
+    experiments = catalog.load_catalog()
+    table = experiments_table.render(experiments, ROOT / "robustness")
+    shown = [table] + [pages.render_page(experiments[n], ROOT / "robustness") for n in experiments]
+    for text in shown:
+        # the check tables of a page: `| check | asserted | ...` and `| seed | verdict | check |`
+        for line in text.splitlines():
+            if line.startswith("|") and not line.startswith("| `") and "python -m" not in line:
+                cells = line.split(" | ")[:4]
+                found = [c for c in cells if code_name.search(c)]
+                assert not found, f"a check label in code names: {line[:160]}"
