@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 
 __all__ = ["check_backend", "configure_logging", "import_backend"]
 
@@ -95,18 +96,49 @@ def import_backend(verbose: bool = False):
         return keras
     sys.stderr.flush()
     saved = os.dup(2)
+    # Importing TensorFlow takes seconds, and half a minute on a busy machine:
+    # say what the wait is, instead of silence (on the real stderr: fd 2 is
+    # captured meanwhile, and stdout may be a CSV or JSON being piped).
+    said = _SayImporting(saved)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
             import keras
         except BaseException:
+            said.stop()
             _restore(saved)
             capture.seek(0)
             sys.stderr.write(capture.read().decode(errors="replace"))
             sys.stderr.flush()
             raise
+        said.stop()
         _restore(saved)
     return keras
+
+
+SLOW_IMPORT_S = 5.0  # an import this slow is said
+
+
+class _SayImporting:
+    """One line on `fd` if the import takes more than `SLOW_IMPORT_S`; never after `stop()`."""
+
+    def __init__(self, fd: int):
+        self.fd, self.lock, self.stopped = fd, threading.Lock(), False
+        self.timer = threading.Timer(SLOW_IMPORT_S, self.say)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def say(self):
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        with self.lock:  # `fd` is closed (and its number reused) once stopped
+            if not self.stopped:
+                line = f"rnnexp: importing Keras and {backend} (slow on a busy machine) ...\n"
+                os.write(self.fd, line.encode())
+
+    def stop(self):
+        self.timer.cancel()
+        with self.lock:
+            self.stopped = True
 
 
 def _restore(saved: int):

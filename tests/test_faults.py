@@ -92,7 +92,9 @@ def main(capsys, *argv):
     return code, out, err
 
 
-TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the f)")
+TF_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the f|rnnexp: importing Keras)"
+)
 
 
 def one_line_error(err: str) -> bool:

@@ -874,3 +874,15 @@ def test_a_store_path_that_is_not_a_file_is_refused_without_blocking(tmp_path, c
     code = cli.main(["compare", "tagging", "--tracking-uri", f"sqlite:///{db}"])
     err = capsys.readouterr().err
     assert code == 2 and one_line_error(err) and "not a database file" in err, err
+
+
+def test_a_slow_backend_import_is_said_not_silent():
+    import subprocess
+
+    code = (
+        "from rnnexp import startup; startup.SLOW_IMPORT_S = 0.001; startup.import_backend()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "rnnexp: importing Keras and" in out.stderr, out.stderr
+    assert "importing" not in out.stdout  # stdout may be a CSV being piped

@@ -345,12 +345,12 @@ def run_case(case: Case, python: str) -> dict:
         }
 
 
-def battery(python: str, only: str | None = None) -> list[dict]:
+def battery(python: str, only: str | None = None, groups=None) -> list[dict]:
     server = _StallingServer()
     results = []
     try:
         for case in cases(server.uri):
-            if only and only not in case.name:
+            if (only and only not in case.name) or (groups and case.group not in groups):
                 continue
             result = run_case(case, python)
             for con in _LOCKS:
@@ -449,6 +449,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="write the results (JSON) here")
     parser.add_argument("--label", default="", help="what was run (a commit), for the report")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument("--group", action="append", help="run only this group (repeatable)")
+    parser.add_argument(
+        "--merge", action="store_true", help="with --out: replace those cases in an existing file"
+    )
     parser.add_argument("--report", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     parser.add_argument("--write", type=Path, help="with --report: write the markdown here")
     args = parser.parse_args(argv)
@@ -460,9 +464,15 @@ def main(argv=None) -> int:
             print(text)
         return 0
     start = time.monotonic()
-    results = battery(args.python, args.only)
+    results = battery(args.python, args.only, args.group)
     print(f"{len(results)} cases in {time.monotonic() - start:.0f} s", flush=True)
-    if args.out:
+    if args.out and args.merge and args.out.is_file():
+        old = json.loads(args.out.read_text())
+        new = {r["name"]: r for r in results}
+        old["results"] = [new.pop(r["name"], r) for r in old["results"]] + list(new.values())
+        old["label"] = args.label or old["label"]
+        args.out.write_text(json.dumps(old, indent=1))
+    elif args.out:
         args.out.write_text(json.dumps({"label": args.label, "results": results}, indent=1))
     return 0
 
