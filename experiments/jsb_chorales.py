@@ -157,6 +157,7 @@ class JSBChorales(SupervisedExperiment):
             "test_nll",
             (("cell", cell),),
             curve="val_nll",
+            curve_label="validation NLL",
             note="music21 chorales, our split, 25 epochs",
         )
         for cell, value in (("rnn", None), ("lstm", None))
@@ -168,6 +169,7 @@ class JSBChorales(SupervisedExperiment):
             "test_nll",
             (("cell", "gru"),),
             curve="val_nll",
+            curve_label="validation NLL",
             record="jsb_chorales-ci-gru",
             note="music21 chorales, our split, 25 epochs",
         ),

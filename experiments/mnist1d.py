@@ -180,6 +180,7 @@ class Mnist1d(SupervisedExperiment):
             "test_accuracy",
             (("model", "gru"), ("order", order)),
             curve="val_accuracy",
+            curve_label="test accuracy",
             percent=True,
             note="20 of the paper's 150 epochs",
         )

@@ -214,6 +214,7 @@ class PTBLM(Experiment):
             114.5,
             "test_perplexity",
             curve="val_perplexity",
+            curve_label="validation perplexity",
             record="ptb_lm-full-3epochs",
         ),
     )

@@ -74,6 +74,7 @@ class PaperResult:
     metric: str  # the trial metric compared with it, e.g. "test_accuracy"
     where: tuple = ()  # (key, value) pairs a trial must match, e.g. (("order", "plain"),)
     curve: str = ""  # the per-epoch metric quoted at an early epoch, e.g. "val_accuracy"
+    curve_label: str = ""  # what a person reads for it, e.g. "test accuracy" (default: curve)
     record: str = ""  # the record's file name without .json (default: NAME-ci)
     percent: bool = False  # show values as percentages
     note: str = ""  # how our protocol differs, one short phrase

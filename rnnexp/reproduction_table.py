@@ -60,8 +60,7 @@ def _protocol_epochs(exp, record: dict) -> int | None:
     return getattr(getattr(cfg, "train", None), "epochs", None) or getattr(cfg, "epochs", None)
 
 
-def _hardware(record: dict) -> str:
-    outcomes = record["outcomes"]
+def _hardware(outcomes: list[dict]) -> str:
     devices = sorted({o.get("device") or "device not recorded" for o in outcomes})
     backends = sorted({o["backend"] for o in outcomes if o.get("backend")})
     wall = sum(o["wall_s"] for o in outcomes) / len(outcomes)
@@ -86,7 +85,10 @@ def row(exp, paper, records_dir="robustness") -> list[str]:
     trials = _trials(record, paper)
     if not trials:
         older = "not recorded (a record older than its trials' metrics)"
-        return [*head, older, profile, _hardware(record), "–", "–"]
+        return [*head, older, profile, _hardware(record["outcomes"]), "–", "–"]
+    # The hardware and wall time of the sweeps these trials come from.
+    hardware = _hardware([o for o in record["outcomes"] if _trials({"outcomes": [o]}, paper)])
+    curve_name = paper.curve_label or paper.curve
     curves = [t["epochs"].get(paper.curve) or [] for t in trials]
     seconds = [s for t in trials for s in t["epochs"].get("epoch_seconds") or [] if s is not None]
     per_epoch = f"{sum(seconds) / len(seconds):.1f} s" if seconds else "not recorded"
@@ -98,11 +100,11 @@ def row(exp, paper, records_dir="robustness") -> list[str]:
         )
         ours = (
             f"not run to the end: {ran} of {protocol} epochs, {len(trials)} seed(s); "
-            f"{paper.curve} by epoch {by_epoch}"
+            f"{curve_name} by epoch {by_epoch}"
         )
         hours = sum(seconds) / len(seconds) * protocol * SWEEPS / 3600 if seconds else math.nan
         time = f"{per_epoch}; {protocol} epochs x {SWEEPS} seeds projected {hours:.1f} h"
-        return [*head, ours, profile, _hardware(record), time, "–"]
+        return [*head, ours, profile, hardware, time, "–"]
     ours = _interval([t["metrics"][paper.metric] for t in trials], paper.percent)
     if paper.note:
         ours += f"; {paper.note}"
@@ -112,10 +114,10 @@ def row(exp, paper, records_dir="robustness") -> list[str]:
         mean = sum(c[k - 1] for c in curves) / len(curves)
         final = sum(c[ran - 1] for c in curves) / len(curves)
         early = (
-            f"{paper.curve} at epoch {k}: {_number(mean, paper.percent)} "
+            f"{curve_name} at epoch {k}: {_number(mean, paper.percent)} "
             f"(epoch {ran}: {_number(final, paper.percent)})"
         )
-    return [*head, ours, profile, _hardware(record), per_epoch, early]
+    return [*head, ours, profile, hardware, per_epoch, early]
 
 
 def rows(experiments: dict, records_dir="robustness") -> list[list[str]]:
