@@ -66,6 +66,9 @@ class SeedOutcome:
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
     data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
     cpu_s: float | None = None  # this process's CPU time: a cost that other jobs' load leaves alone
+    # Each trial's parameters, status, final metrics and small extras (curves): what the
+    # experiment's study figure is drawn from (`python -m rnnexp docs --write`).
+    trials: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def of(
@@ -79,6 +82,7 @@ class SeedOutcome:
         environment=None,
         data=None,
         cpu_s=None,
+        results=(),
     ):
         checks = [
             {
@@ -107,7 +111,56 @@ class SeedOutcome:
             environment.get("device"),
             data,
             None if cpu_s is None else round(cpu_s, 1),
+            [trial_record(r) for r in results],
         )
+
+
+MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights or samples no
+
+
+def trial_record(result) -> dict:
+    """One trial as a record keeps it: parameters, status, finite metrics, small extras."""
+
+    def plain_value(v):
+        if getattr(v, "ndim", None) == 0:
+            v = v.item()  # a NumPy scalar
+        if isinstance(v, (str, bool, int)) or v is None:
+            return v
+        if isinstance(v, float):
+            return _finite_or_none(v)
+        if isinstance(v, dict):
+            return {str(k): plain_value(x) for k, x in v.items()}
+        if hasattr(v, "tolist"):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
+            return [plain_value(x) for x in v]
+        raise TypeError(type(v).__name__)
+
+    def size(v):
+        if isinstance(v, (list, tuple)):
+            return sum(size(x) for x in v)
+        if isinstance(v, dict):
+            return sum(size(x) for x in v.values())
+        return 1
+
+    extras = {}
+    for key, value in result.extras.items():
+        try:
+            kept = plain_value(value)
+        except TypeError:
+            continue  # a model, a tokenizer: not data a figure reads
+        if size(kept) <= MAX_EXTRA_NUMBERS:
+            extras[str(key)] = kept
+    return {
+        "trial": {str(k): plain_value(v) for k, v in result.trial.items()},
+        "status": result.status,
+        "metrics": {
+            str(k): plain_value(v)
+            for k, v in result.metrics.items()
+            if isinstance(v, (int, float)) or getattr(v, "ndim", None) == 0
+        },
+        "extras": extras,
+    }
 
 
 def sweep_seed_span(exp, cfg) -> int:
@@ -504,7 +557,7 @@ def run_robustness(
             seeds = [s for s in seeds if s not in recorded]
     outcomes = []
     for seed in seeds:
-        finding, wall_s, cpu_s, parent_run_id, data = _run_seed(
+        finding, wall_s, cpu_s, parent_run_id, data, results = _run_seed(
             exp, profile, overrides, seed, tracker, record_path
         )
         result = dataclasses.asdict(
@@ -518,6 +571,7 @@ def run_robustness(
                 environment_tags(),
                 data,
                 cpu_s,
+                results,
             )
         )
         outcomes.append(result)
@@ -540,7 +594,7 @@ def run_robustness(
 
 
 def _run_seed(exp, profile, overrides, seed, tracker, record_path):
-    """`(finding, wall_s, cpu_s, parent_run_id, data source)` of one seed's sweep, if it ran.
+    """`(finding, wall_s, cpu_s, parent_run_id, data source, results)` of one seed's sweep.
 
     Raises:
         The sweep's own error, or `RecordError` for a sweep that lost a trial
@@ -571,7 +625,14 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
             f"recorded{kept}"
         )
     wall_s, cpu_s = time.monotonic() - start, time.process_time() - cpu_start
-    return outcome.finding, wall_s, cpu_s, outcome.parent_run_id, outcome.data_source
+    return (
+        outcome.finding,
+        wall_s,
+        cpu_s,
+        outcome.parent_run_id,
+        outcome.data_source,
+        outcome.results,
+    )
 
 
 def _print_seed(o: dict):
