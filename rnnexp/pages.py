@@ -73,7 +73,7 @@ def figure_path(name: str, profile: str) -> str:
 
 
 def answer_path(name: str, profile: str) -> str:
-    """Where the study figure drawn from `name`'s `profile` record lives, from the repository root."""
+    """Where the study figure drawn from `name`'s `profile` record lives (from the root)."""
     return f"{PAGES}/{name}-{profile}-answer.png"
 
 

@@ -318,8 +318,12 @@ class _Drawn(_Row):
 
 
 def _trial(length, acc, seed):
-    return {"trial": {"length": length, "seed": seed}, "status": "FINISHED",
-            "metrics": {"acc": acc}, "extras": {"curve": [0.5, acc]}}
+    return {
+        "trial": {"length": length, "seed": seed},
+        "status": "FINISHED",
+        "metrics": {"acc": acc},
+        "extras": {"curve": [0.5, acc]},
+    }
 
 
 def test_the_study_figure_is_drawn_from_the_trials_a_record_kept_and_shown_first(tmp_path):
