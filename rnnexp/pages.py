@@ -32,9 +32,11 @@ from rnnexp.robustness_table import seeds_text
 __all__ = [
     "FOREST",
     "Document",
+    "answer_path",
     "documents",
     "figure_path",
     "orphans",
+    "recorded_results",
     "records_of",
     "render_page",
     "stale",
@@ -68,6 +70,54 @@ def records_of(name: str, records_dir) -> list[dict]:
 def figure_path(name: str, profile: str) -> str:
     """Where the margins figure of `name`'s `profile` record lives, from the repository root."""
     return f"{PAGES}/{name}-{profile}-margins.png"
+
+
+def answer_path(name: str, profile: str) -> str:
+    """Where the study figure drawn from `name`'s `profile` record lives (from the root)."""
+    return f"{PAGES}/{name}-{profile}-answer.png"
+
+
+def recorded_results(record: dict) -> list:
+    """The trials the record kept (`TrialResult`s, every recorded seed's sweep), or []."""
+    from rnnexp.catalog import TrialResult
+    from rnnexp.trial import EPOCHS_EXTRA
+
+    return [
+        TrialResult(
+            dict(t["trial"]),
+            status=t.get("status", "FINISHED"),
+            metrics={k: (math.nan if v is None else v) for k, v in t["metrics"].items()},
+            extras={**(t.get("extras") or {}), **({EPOCHS_EXTRA: t["epochs"]} if t.get("epochs") else {})},
+        )
+        for o in record["outcomes"]
+        for t in o.get("trials") or []
+    ]
+
+
+def _study_figure(exp, records: list[dict]) -> list[str]:
+    """The page's first lines: the study figure drawn from the first record that kept its trials."""
+    for record in records:
+        kept = [o["seed"] for o in record["outcomes"] if o.get("trials")]
+        if kept:
+            profile = record["profile"]
+            seeds = seeds_text(kept, record.get("seeds_per_sweep", 1))
+            return [
+                f"![the study figure ({profile})]({Path(answer_path(exp.name, profile)).name})",
+                "",
+                f"*The study figure, drawn from the trials the `{profile}` record kept "
+                f"(sweeps at seeds {seeds}; {len(kept)} of {len(record['outcomes'])} recorded).*",
+                "",
+            ]
+    if not records:
+        return []
+    record = records[0]
+    return [
+        f"*No study figure here yet: the `{record['profile']}` record's outcomes were recorded "
+        "before records kept each trial's results, which the figure is drawn from. The next "
+        f"`python -m rnnexp robustness {exp.name} --seeds 1 --start {_next_start(record)}` "
+        "adds them; every run's `00_answer.png` in MLflow shows the figure meanwhile.*",
+        "",
+    ]
 
 
 def _labels(record: dict) -> list[str]:
@@ -312,6 +362,7 @@ def render_page(exp, records_dir="robustness", notes_dir=NOTES) -> str:
         "",
         f"# {exp.name}",
         "",
+        *_study_figure(exp, records),
         f"**Claim.** {exp.description}",
         "",
         f"**What it shows.** {exp.shows}" if exp.shows else "",
@@ -406,6 +457,7 @@ def write_figures(experiments: dict, root: Path, records_dir) -> list[Path]:
         written.append(plots.save(fig, root / FOREST))
     for name in sorted(experiments):
         for record in records_of(name, records_dir):
+            written += _write_study_figure(experiments[name], record, root)
             rows = _check_rows(record)
             if not rows:
                 continue
@@ -420,6 +472,28 @@ def write_figures(experiments: dict, root: Path, records_dir) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             written.append(plots.save(fig, path))
     return written
+
+
+def _write_study_figure(exp, record: dict, root: Path) -> list[Path]:
+    """The experiment's own study figure (`answer_figure`), from the trials the record kept."""
+    from rnnexp import plots
+    from rnnexp.config import ConfigError
+
+    results = recorded_results(record)
+    if not results:
+        return []
+    try:
+        cfg = exp.resolve(record["profile"], record.get("overrides") or {})
+        fig = exp.answer_figure(cfg, results)
+    except Exception as err:  # the page links this figure: a record it cannot draw is a fault
+        raise ConfigError(
+            f"{exp.name} ({record['profile']}): the study figure cannot be drawn from the "
+            f"record's trials ({type(err).__name__}: {err}); rerun "
+            f"`python -m rnnexp robustness {exp.name} --profile {record['profile']}`"
+        ) from None
+    path = root / answer_path(exp.name, record["profile"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return [plots.save(fig, path)]
 
 
 def _spans_decades(rows) -> bool:
@@ -506,8 +580,15 @@ def orphans(experiments: dict, root: Path, records_dir=None) -> list[Path]:
     records_dir = _records_dir(root, records_dir)
     wanted = {root / PAGES / f"{name}.md" for name in experiments}
     for name in experiments:
-        wanted |= {root / figure_path(name, r["profile"]) for r in records_of(name, records_dir)}
-    found = [*(root / PAGES).glob("*.md"), *(root / PAGES).glob("*-margins.png")]
+        for r in records_of(name, records_dir):
+            wanted.add(root / figure_path(name, r["profile"]))
+            if recorded_results(r):
+                wanted.add(root / answer_path(name, r["profile"]))
+    found = [
+        *(root / PAGES).glob("*.md"),
+        *(root / PAGES).glob("*-margins.png"),
+        *(root / PAGES).glob("*-answer.png"),
+    ]
     return sorted(path for path in found if path not in wanted)
 
 

@@ -47,7 +47,9 @@ def _trials(record: dict, paper) -> list[dict]:
         t
         for o in record["outcomes"]
         for t in o.get("trials") or []
-        if all(t["trial"].get(k) == v for k, v in where.items()) and paper.metric in t["metrics"]
+        if t.get("status", "FINISHED") == "FINISHED"
+        and all(t["trial"].get(k) == v for k, v in where.items())
+        and paper.metric in t["metrics"]
     ]
 
 
@@ -89,8 +91,8 @@ def row(exp, paper, records_dir="robustness") -> list[str]:
     # The hardware and wall time of the sweeps these trials come from.
     hardware = _hardware([o for o in record["outcomes"] if _trials({"outcomes": [o]}, paper)])
     curve_name = paper.curve_label or paper.curve
-    curves = [t["epochs"].get(paper.curve) or [] for t in trials]
-    seconds = [s for t in trials for s in t["epochs"].get("epoch_seconds") or [] if s is not None]
+    curves = [(t.get("epochs") or {}).get(paper.curve) or [] for t in trials]
+    seconds = [s for t in trials for s in (t.get("epochs") or {}).get("epoch_seconds") or [] if s is not None]
     per_epoch = f"{sum(seconds) / len(seconds):.1f} s" if seconds else "not recorded"
     ran = min((len(c) for c in curves), default=0)
     protocol = _protocol_epochs(exp, record)

@@ -66,8 +66,8 @@ class SeedOutcome:
     device: str | None = None  # "CPU: <model> (N cores)" or "GPU: <name> (xN)"
     data: str | None = None  # the sweep's data source: "path" (real), "synthetic", "generated", ...
     cpu_s: float | None = None  # this process's CPU time: a cost that other jobs' load leaves alone
-    # Each finished trial: its parameters, final metrics and per-epoch curves (the metrics
-    # logged each epoch, `epoch_seconds` among them), so a table can quote an early epoch.
+    # Each trial: its parameters, status, final metrics, per-epoch curves (`epoch_seconds`
+    # among them, so a table can quote an early epoch) and small extras the study figure reads.
     trials: list = dataclasses.field(default_factory=list)
 
     @classmethod
@@ -111,7 +111,7 @@ class SeedOutcome:
             environment.get("device"),
             data,
             None if cpu_s is None else round(cpu_s, 1),
-            [trial_record(r) for r in results if r.status == "FINISHED"],
+            [trial_record(r) for r in results],
         )
 
 
@@ -121,16 +121,56 @@ def _short(value):
     return value if value is None or isinstance(value, int) else float(f"{value:.6g}")
 
 
+MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights or samples no
+
+
 def trial_record(result) -> dict:
-    """`{"trial", "metrics", "epochs"}` of one finished trial (see `SeedOutcome.trials`)."""
+    """`{"trial", "status", "metrics", "epochs", "extras"}` of one trial (see `SeedOutcome.trials`)."""
     from rnnexp.trial import EPOCHS_EXTRA
 
-    metrics = {str(k): _short(v) for k, v in result.metrics.items() if _is_number(v)}
+    def plain_value(v):
+        if getattr(v, "ndim", None) == 0:
+            v = v.item()  # a NumPy scalar
+        if isinstance(v, (str, bool, int)) or v is None:
+            return v
+        if isinstance(v, float):
+            return _short(v)
+        if isinstance(v, dict):
+            return {str(k): plain_value(x) for k, x in v.items()}
+        if hasattr(v, "tolist"):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
+            return [plain_value(x) for x in v]
+        raise TypeError(type(v).__name__)
+
+    def size(v):
+        if isinstance(v, (list, tuple)):
+            return sum(size(x) for x in v)
+        if isinstance(v, dict):
+            return sum(size(x) for x in v.values())
+        return 1
+
+    extras = {}
+    for key, value in result.extras.items():
+        if key == EPOCHS_EXTRA:
+            continue  # kept as "epochs"
+        try:
+            kept = plain_value(value)
+        except TypeError:
+            continue  # a model, a tokenizer: not data a figure reads
+        if size(kept) <= MAX_EXTRA_NUMBERS:
+            extras[str(key)] = kept
     epochs = {
         str(k): [_short(v) if _is_number(v) else None for v in values]
         for k, values in (result.extras.get(EPOCHS_EXTRA) or {}).items()
     }
-    return {"trial": result.trial, "metrics": metrics, "epochs": epochs}
+    return {
+        "trial": {str(k): plain_value(v) for k, v in result.trial.items()},
+        "status": result.status,
+        "metrics": {str(k): _short(v) for k, v in result.metrics.items() if _is_number(v)},
+        "epochs": epochs,
+        "extras": extras,
+    }
 
 
 def sweep_seed_span(exp, cfg) -> int:
@@ -302,7 +342,7 @@ def _record_problem(record) -> str | None:
         seen.add(seed)
         if not isinstance(o.get("passed"), bool):
             return f"{where} (seed {seed}) has no 'passed' (true or false)"
-        if not _is_number(o.get("wall_s")):
+        if not _is_plain_number(o.get("wall_s")):
             return f"{where} (seed {seed}) has no 'wall_s' (seconds)"
         if not isinstance(o.get("checks"), list):
             return f"{where} (seed {seed}) has no 'checks' list"
@@ -311,15 +351,15 @@ def _record_problem(record) -> str | None:
                 isinstance(c, dict)
                 and isinstance(c.get("label"), str)
                 and isinstance(c.get("op"), str)
-                and _is_number(c.get("threshold"))
+                and _is_plain_number(c.get("threshold"))
                 and isinstance(c.get("log"), bool)
-                and (c.get("margin") is None or _is_number(c.get("margin")))
+                and (c.get("margin") is None or _is_plain_number(c.get("margin")))
             ):
                 return f"{where} (seed {seed}) has a check without label/op/threshold/log/margin"
     return None
 
 
-def _is_number(value) -> bool:
+def _is_plain_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

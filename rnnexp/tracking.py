@@ -61,8 +61,16 @@ __all__ = [
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MAX_PARAM_LENGTH = 6000
-# The MLflow UI opens an experiment with this tag in its "Model training" view
-# (runs, metrics, datasets) instead of the GenAI one (traces, prompts, judges).
+# The experiment's kind, for MLflow UIs that read it (with workflow-based navigation off,
+# e.g. older or hosted ones). The pinned UI (MLflow 3.17.2) ignores it: its
+# `useExperimentKind` returns the kind of its global workflowType whenever
+# `shouldEnableWorkflowBasedNavigation()` holds, and that is hard-wired true
+# (mlflow/server/js/build/static/js/main.c2f5f8d4.js, webpack modules 31080 and 89511).
+# The workflowType is the URL's `?workflowType=`, else the browser's localStorage
+# `mlflow.workflowType_v1`, else "genai" (module 7975); the experiment list links to
+# `#/experiments/ID` with no query, so a fresh browser lands on the GenAI Overview, and
+# only the sidebar's "Model training" switch (stored in localStorage) or a deep link with
+# ML_VIEW opens the runs. No tag or server setting changes that.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 SYSTEM_METRICS_S = 5.0  # how often a trial samples CPU and memory (when psutil is installed)
 
@@ -114,7 +122,7 @@ def ui_command(uri: str) -> str:
 # -- what a person reads in the UI: run names and deep links -------------------
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `python -m rnnexp ui` serves by default
 # Without it the UI opens an experiment on its GenAI view (traces, prompts), whatever
-# the experiment's kind tag says; with it, on the Model-training view (runs, metrics).
+# the experiment's kind tag says (see EXPERIMENT_KIND); with it, on the Model-training view.
 ML_VIEW = "workflowType=machine_learning"
 # Short spellings of trial keys in run names (`post·rnn·L200·s0`); other keys say key=value.
 _SHORT_KEYS = {"seed": "s", "length": "L"}
@@ -1142,8 +1150,9 @@ def ui_links(uri: str, address: str) -> list[str]:
                 ids = [c.info.run_id for c in children]
                 lines.append(f"  its trials  {compare_url(address, eid, ids)}")
     lines.append(
-        "(MLflow opens an experiment clicked in its list on the GenAI view; these links, or "
-        "the sidebar's 'Model training' switch, show its runs)"
+        "(in a fresh browser MLflow opens an experiment clicked in its list on the GenAI "
+        "view: these links, or 'Got it' and then the sidebar's 'Model training' switch, "
+        "which the browser remembers, show its runs)"
     )
     return lines
 

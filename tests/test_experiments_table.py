@@ -301,3 +301,77 @@ def test_check_labels_a_person_reads_say_plain_names():
                 cells = line.split(" | ")[:4]
                 found = [c for c in cells if code_name.search(c)]
                 assert not found, f"a check label in code names: {line[:160]}"
+
+
+class _Drawn(_Row):
+    """Draws its study figure from whatever trials it is handed, and keeps them to look at."""
+
+    def resolve(self, profile="default", overrides=None):
+        return {"profile": profile}
+
+    def answer_figure(self, cfg, results):
+        import matplotlib.pyplot as plt
+
+        self.drawn_from = (cfg, results)
+        fig, ax = plt.subplots()
+        ax.plot([r.trial["length"] for r in results], [r.metrics["acc"] for r in results], "o")
+        return fig
+
+
+def _trial(length, acc, seed):
+    return {
+        "trial": {"length": length, "seed": seed},
+        "status": "FINISHED",
+        "metrics": {"acc": acc},
+        "extras": {"curve": [0.5, acc]},
+    }
+
+
+def test_the_study_figure_is_drawn_from_the_trials_a_record_kept_and_shown_first(tmp_path):
+    old = _outcome(10, 0.30, 0.20)  # recorded before outcomes kept their trials
+    new = _outcome(11, 0.2, 0.1, trials=[_trial(10, 0.6, 11), _trial(200, None, 11)])
+    _record(tmp_path / "robustness", outcomes=[old, new])
+    exp = _Drawn()
+    written = pages.write_figures({"toy_row": exp}, tmp_path, tmp_path / "robustness")
+    answer = tmp_path / pages.answer_path("toy_row", "ci")
+    assert answer in written and answer.stat().st_size > 1000
+    cfg, results = exp.drawn_from
+    assert cfg == {"profile": "ci"}
+    assert [(r.trial["length"], r.metrics["acc"]) for r in results][0] == (10, 0.6)
+    assert results[1].metrics["acc"] != results[1].metrics["acc"]  # a lost value is NaN again
+    assert results[0].extras == {"curve": [0.5, 0.6]}
+    page = pages.render_page(exp, tmp_path / "robustness")
+    body = page.split("# toy_row\n\n", 1)[1]
+    assert body.startswith("![the study figure (ci)](toy_row-ci-answer.png)")
+    assert "(sweeps at seeds 11; 1 of 2 recorded)" in body
+    assert answer not in pages.orphans({"toy_row": exp}, tmp_path, tmp_path / "robustness")
+
+
+def test_a_page_whose_record_kept_no_trials_says_why_it_has_no_study_figure(tmp_path):
+    _record(tmp_path, outcomes=[_outcome(10, 0.30, 0.20)])
+    page = pages.render_page(_Row(), tmp_path)
+    body = page.split("# toy_row\n\n", 1)[1]
+    assert body.startswith("*No study figure here yet: the `ci` record's outcomes were recorded")
+    assert "python -m rnnexp robustness toy_row --seeds 1 --start 13" in body
+
+
+def test_a_record_keeps_each_trial_for_the_study_figure():
+    import numpy as np
+
+    from rnnexp.catalog import TrialResult
+    from rnnexp.robustness import trial_record
+
+    result = TrialResult(
+        {"cell": "rnn", "seed": np.int64(3), "length": 10},
+        metrics={"acc": np.float32(0.5), "loss": float("nan")},
+        extras={"curve": np.arange(3.0), "model": object(), "huge": list(range(9000))},
+    )
+    kept = trial_record(result)
+    assert kept == {
+        "trial": {"cell": "rnn", "seed": 3, "length": 10},
+        "status": "FINISHED",
+        "metrics": {"acc": 0.5, "loss": None},
+        "epochs": {},  # no per-epoch curves were logged
+        "extras": {"curve": [0.0, 1.0, 2.0]},  # no model, no 9,000-number list
+    }
+    json.dumps(kept)
