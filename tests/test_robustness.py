@@ -76,8 +76,10 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
     assert first["trials"] == [
         {
             "trial": {"seed": 10},
+            "status": "FINISHED",
             "metrics": {"score": 1.0},
             "epochs": {"val_score": [0.0, 0.333333], "epoch_seconds": [0.5, 0.5]},
+            "extras": {},
         }
     ]
 
