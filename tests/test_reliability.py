@@ -837,7 +837,7 @@ def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_pat
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         killed_at = time.monotonic()
-        while time.monotonic() - killed_at < 30:
+        while time.monotonic() - killed_at < 90:  # generous: CI runs this beside other training
             runs = _store_runs(db)
             workers |= {int(t["rnnexp.worker"].rsplit(":", 1)[1]) for _, _, t in runs
                         if "rnnexp.worker" in t}  # fmt: skip
