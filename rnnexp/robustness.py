@@ -117,8 +117,10 @@ class SeedOutcome:
 
 def _short(value):
     """A number kept to 6 significant digits (a record, not a checkpoint); None if not finite."""
+    if isinstance(value, int) and not isinstance(value, bool):  # a count stays a count
+        return value
     value = _finite_or_none(value)
-    return value if value is None or isinstance(value, int) else float(f"{value:.6g}")
+    return value if value is None else float(f"{value:.6g}")
 
 
 MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights or samples no

@@ -33,7 +33,7 @@ class Toy(Experiment):
     def run_trial(self, cfg, trial, ctx):
         for epoch in range(2):  # as `training.fit` logs each epoch
             ctx.reporter.log_metrics({"val_score": epoch / 3, "epoch_seconds": 0.5}, step=epoch)
-        return TrialResult(trial, metrics={"score": float(trial["seed"] % 3)})
+        return TrialResult(trial, metrics={"score": float(trial["seed"] % 3), "params": 1234567})
 
     def finding(self, cfg, results):
         score = min(r.metrics["score"] for r in results)
@@ -77,7 +77,7 @@ def test_each_seed_is_a_tracked_sweep_and_the_summary_has_pass_rate_and_margins(
         {
             "trial": {"seed": 10},
             "status": "FINISHED",
-            "metrics": {"score": 1.0},
+            "metrics": {"score": 1.0, "params": 1234567},  # a count stays an integer
             "epochs": {"val_score": [0.0, 0.333333], "epoch_seconds": [0.5, 0.5]},
             "extras": {},
         }
