@@ -81,7 +81,10 @@ def test_parent_child_tree_with_params_metrics_artifacts(tmp_path):
         "rnnexp.profile",
     ):
         assert tag in child.data.tags
-    assert {a.path for a in client.list_artifacts(child.info.run_id)} == {"config.json"}
+    # extras.json keeps the per-epoch curves the study figure and --resume read back
+    assert {a.path for a in client.list_artifacts(child.info.run_id)} == {"config.json", "extras.json"}
+    curves = tracker.load_dict(child.info.run_id, "extras.json")["epochs"]
+    assert [len(values) for values in curves.values()] == [3] * len(curves) and "loss" in curves
     parent = parents[0]
     assert parent.data.tags["finding"] == "PASS"
     summary = {a.path for a in client.list_artifacts(parent.info.run_id, "summary")}
