@@ -101,7 +101,8 @@ def test_cosine_schedule_decays_the_rate_to_zero_over_the_training_steps():
     rate = schedule._learning_rate  # the schedule object Adam reads each step
     assert [float(rate(s)) for s in (0, 50, 100)] == pytest.approx([1e-3, 5e-4, 0.0], abs=1e-9)
     # constant: the plain TrainConfig's Adam, steps ignored
-    assert float(ScheduledTrainConfig(learning_rate=2e-3).adam(steps=100).learning_rate) == 2e-3
+    constant = ScheduledTrainConfig(learning_rate=2e-3).adam(steps=100).learning_rate
+    assert float(constant) == pytest.approx(2e-3)
     with pytest.raises(ValueError, match="needs the number of training steps"):
         ScheduledTrainConfig(schedule="cosine").adam()
     exp = catalog.get("tanh_vs_relu")
