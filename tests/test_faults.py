@@ -407,6 +407,21 @@ def test_9_read_only_store(toy, tmp_path, capsys):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+@pytest.mark.parametrize("folder", ["/proc/rnnexp", "{tmp}/file/sub"])
+def test_9_an_unmakeable_store_folder_is_refused_before_the_framework_import(tmp_path, folder):
+    (tmp_path / "file").write_text("x")
+    db = folder.replace("{tmp}", str(tmp_path)) + "/mlflow.db"
+    code = (
+        "import sys; from rnnexp.cli import main; "
+        f"code = main(['run', 'tagging', '--profile', 'ci', '--tracking-uri', 'sqlite:///{db}']); "
+        "print('keras imported' if 'keras' in sys.modules else 'no keras', code)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["no", "keras", "2"], out.stdout + out.stderr
+    assert one_line_error(out.stderr) and "is not writable" in out.stderr, out.stderr
+    assert not Path(db).parent.exists()
+
+
 def test_2_liveness_of_a_sweeps_owner(monkeypatch):
     from rnnexp import lease
 
