@@ -289,12 +289,11 @@ def run_case(case: Case, python: str) -> dict:
             argv, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        lines, stamps = [], [start]
+        events = []  # (seconds since start, line): what the terminal showed, when
 
         def read():
             for raw in proc.stdout:
-                stamps.append(time.monotonic())
-                lines.append(raw.decode("utf-8", "replace"))
+                events.append((time.monotonic() - start, raw.decode("utf-8", "replace")))
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -315,27 +314,36 @@ def run_case(case: Case, python: str) -> dict:
                 if any(s == "RUNNING" and r == "trial" for s, r in _store_runs(db)):
                     time.sleep(1.0)
                     os.kill(proc.pid, case.signal_at[1])
-                    sent = now
+                    sent = time.monotonic()
             time.sleep(0.2)
         ended = time.monotonic()
-        reader.join(timeout=5)
+        # Workers left behind (kill -9 of the parent) keep the terminal: what they
+        # say, and how long they take to say it, counts too.
+        reader.join(timeout=max(5.0, case.settle_s))
+        closed = time.monotonic()
         if case.settle_s:
             deadline = time.monotonic() + case.settle_s
             while time.monotonic() < deadline and any(s == "RUNNING" for s, _ in _store_runs(db)):
                 time.sleep(0.5)
-        stamps.append(ended)
-        text = "".join(lines)
+        text = "".join(line for _, line in events)
         running = sum(1 for s, _ in _store_runs(db) if s == "RUNNING")
         with __import__("contextlib").suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind
+        marks = [(0.0, "(start)"), *events, (max(ended, closed) - start, "(exit)")]
+        gaps = [(b[0] - a[0], a, b) for a, b in zip(marks, marks[1:])]
+        gap, before, after = max(gaps, key=lambda g: g[0])
         return {
             "name": case.name,
             "group": case.group,
             "exit": "timeout" if timed_out else status,
-            "seconds": round(ended - start, 1),
+            "seconds": round(max(ended, closed) - start, 1),
             "traceback": "Traceback (most recent call last)" in text,
             "bug": "a bug in rnnexp" in text,
-            "silence_s": round(max(b - a for a, b in zip(stamps, stamps[1:])), 1),
+            "silence_s": round(gap, 1),
+            "silence_between": [round(before[0], 1), before[1].strip()[:80], round(after[0], 1), after[1].strip()[:80]],
+            "signal_at_s": round(sent - start, 1) if sent else None,
+            "exit_at_s": round(ended - start, 1),
+            "transcript": [[round(t, 1), line.rstrip("\n")[:300]] for t, line in events][-200:],
             "running_left": running,
             "records_changed": _digest(tmp / "robustness") != records_before,
             "peak_rss_mb": round(rusage.ru_maxrss / 1024) if rusage else None,
