@@ -891,3 +891,15 @@ def test_a_slow_backend_import_is_said_not_silent():
     assert out.returncode == 0, out.stderr
     assert "rnnexp: importing Keras and" in out.stderr, out.stderr
     assert "importing" not in out.stdout  # stdout may be a CSV being piped
+
+
+def test_a_long_backend_import_is_said_again_every_few_seconds():
+    import subprocess
+
+    code = (
+        "from rnnexp import startup; startup.SLOW_IMPORT_S = 0.001; "
+        "startup.STILL_IMPORTING_S = 0.2; startup.import_backend()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "rnnexp: still importing Keras and" in out.stderr, out.stderr
