@@ -29,6 +29,9 @@ _CHATTY = {
     "mlflow.store.db.utils": logging.CRITICAL,
     # "Failed to get mlflow run" with SQL when the store is locked: the run's error says it.
     "mlflow.system_metrics": logging.ERROR,
+    # "Exception during reset or similar" with a traceback when Ctrl-C (a worker's
+    # SIGTERM) lands while the pool hands back a connection: the interrupt is said.
+    "sqlalchemy.pool": logging.CRITICAL,
     "tensorflow": logging.ERROR,  # "5 out of the last 7 calls ... triggered tf.function retracing"
 }
 
