@@ -510,6 +510,9 @@ def main(argv=None) -> int:
         else:
             print(text)
         return 0
+    # A battery started with `&` from a script ignores SIGINT, and so would its
+    # cases: Ctrl-C cases need Python's own handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     start = time.monotonic()
     results = battery(args.python, args.only, args.group)
     print(f"{len(results)} cases in {time.monotonic() - start:.0f} s", flush=True)
