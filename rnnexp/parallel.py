@@ -24,6 +24,8 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
+import sys
 import time
 from multiprocessing.connection import wait
 
@@ -92,17 +94,49 @@ def _die_with_parent():
 
 
 def _end_orphaned_sweep(setup):
-    """The sweep's process died (kill -9): mark its sweep KILLED, as it would have.
+    """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
 
-    Every worker of the sweep may do this; the first one that finds it RUNNING
-    does. `run NAME --resume` finishes the sweep.
+    Every worker of the sweep may do this; the first one that finds the sweep
+    RUNNING marks it. The trial is found by this worker's tag, since the
+    interrupt may land before its run's own clean-up is in place. Says what it
+    did in one line: the terminal has nobody else left to say it.
     """
-    from rnnexp.tracking import Tracker, interrupted_reason
+    import warnings
 
-    with contextlib.suppress(Exception):  # the store may be gone too: the next run marks it
-        tracker = Tracker(setup.name, setup.uri)
-        if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
-            tracker.mark_killed(setup.parent_id, interrupted_reason(KeyboardInterrupt(PARENT_DIED)))
+    from rnnexp.tracking import Tracker, interrupted_reason
+    from rnnexp.trial import WORKER
+
+    reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
+    marked = []
+    try:
+        with warnings.catch_warnings():
+            # An interrupted import is imported again here; SQLAlchemy warns of it.
+            warnings.simplefilter("ignore")
+            tracker = Tracker(setup.name, setup.uri)
+            mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+            for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
+                tracker.mark_killed(child.run_id, reason)
+                marked.append(f"trial {child.run_id}")
+            if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+                tracker.mark_killed(setup.parent_id, reason)
+                marked.append(f"sweep {setup.parent_id}")
+    except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
+            f"({type(err).__name__}); the next `run {setup.name}` marks them"
+        )
+        return
+    if marked:
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
+            f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
+        )
+
+
+def _tell(line: str):
+    # stderr: the sweep's stdout may be a pipe whose reader died with it.
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def set_threads(threads: int):
