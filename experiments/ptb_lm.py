@@ -21,12 +21,14 @@ absolute-discount bigram.
     python -m rnnexp run ptb_lm --profile full       # the paper's protocol (alias: zaremba_small)
     python -m rnnexp run ptb_lm --profile ci --check
 
-Paper: test perplexity 114.5 for the small LSTM (Table 1); the authors' code
+Paper: test perplexity 114.5 for the small LSTM (Table 1, row "non-regularized
+LSTM": validation 120.7, test 114.5; checked against the paper's text); the authors' code
 says "test 115 perplexity", the TensorFlow tutorial's table 115.91.
 
 Expected result (asserted by `--check`): the LSTM's validation perplexity is
 below the count-based baseline's on the same training text (`full`: the
-bigram; `ci`, one short epoch of Adam on 100k tokens: the unigram), as a 90%
+bigram; `ci`, Adam over 100k tokens twice, the second pass at a tenth of the
+rate: the unigram), as a 90%
 interval over seeds of log(baseline / LSTM) whose lower end is above 0.
 """
 
@@ -221,12 +223,16 @@ class PTBLM(Experiment):
     profiles = {
         # A quick check, not the paper's protocol: Adam learns in one short epoch where the
         # paper's SGD needs thousands of steps; the unigram is the baseline it must beat.
+        # At a constant 3e-3 the weights the epoch ends on swing (validation 760-2500 within
+        # the last 150 batches at seed 3611): a second pass at a tenth of the rate settles them.
         "ci": {
             "data.train_tokens": 100000,
             "data.eval_tokens": 20000,
             "train.optimizer": "adam",
             "train.learning_rate": 3e-3,
-            "train.epochs": 1,
+            "train.epochs": 2,
+            "train.constant_epochs": 1,
+            "train.decay": 0.1,
             "sweep.seeds": 3,
             "finding.baseline": "unigram",
         },

@@ -96,6 +96,14 @@ def test_full_profile_is_the_papers_small_config():
         assert not other.train.sum_over_steps and other.model.unit_forget_bias
 
 
+def test_ci_ends_at_a_decayed_rate_over_three_seeds():
+    # at a constant Adam rate the last weights swing and a seed fell above the unigram (3611)
+    cfg = catalog.get("ptb_lm").resolve("ci")
+    rates = [cfg.train.rate(e) for e in range(cfg.train.epochs)]
+    assert rates[-1] <= rates[0] / 10
+    assert cfg.sweep.seeds >= 3 and cfg.finding.baseline == "unigram"
+
+
 @pytest.mark.parametrize("norm", [0.1, 3.0])  # below and above the paper's clip of 5 / 20
 def test_summed_loss_updates_equal_the_papers_on_the_per_word_mean(norm):
     """SGD at lr 1, clip 5 on the loss summed over 20 steps == lr 20, clip 5/20 on the mean."""
