@@ -161,6 +161,22 @@ def set_threads(threads: int):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _import_store_models() -> None:
+    """Define MLflow's SQL tables before any trial, with SIGTERM held off meanwhile.
+
+    A signal inside their first import leaves them half-defined, and the worker
+    then cannot mark its runs KILLED ("Table 'experiments' is already defined").
+    """
+    held = {signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        import mlflow.store.tracking.dbmodels.models  # noqa: F401
+    except ImportError:  # a store without SQL tables needs none
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 def _worker_main(conn, setup, threads: int):
     """A worker process: run the trials the parent sends until it sends None."""
     _STATE["parent"] = os.getppid()
@@ -175,6 +191,7 @@ def _worker_main(conn, setup, threads: int):
 
         startup.configure_logging()
         startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet
+        _import_store_models()
         while (job := conn.recv()) is not None:
             index, trial = job
             _STATE["busy"] = True

@@ -7,6 +7,7 @@ a wheel installed outside the checkout must carry the experiments.
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -205,7 +206,9 @@ def test_a_run_shows_our_console_only(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "finding:" in proc.stdout
-    assert proc.stderr == "", f"framework chatter on stderr: {proc.stderr[:800]}"
+    # our own "importing Keras ..." line appears only when the import is slow (a loaded machine)
+    chatter = [ln for ln in proc.stderr.splitlines() if not re.match(r"rnnexp: (still )?importing Keras and ", ln)]
+    assert chatter == [], f"framework chatter on stderr: {proc.stderr[:800]}"
     verbose = subprocess.run(
         [sys.executable, "-m", "rnnexp", *argv, "--verbose"],
         cwd=tmp_path,
