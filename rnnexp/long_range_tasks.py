@@ -132,7 +132,7 @@ class TaskRun:
 
 
 def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: int, seed: int):
-    """Generate the data for `seed` and build + compile `arch` for it (Adam, `clipnorm`)."""
+    """Generate the data for `seed` and build + compile `arch` for it (`train.adam`)."""
     rng = np.random.default_rng(seed)
     train_data = task.make(task.train_size, length, rng)
     test_data = task.make(task.test_size, length, rng)
@@ -147,10 +147,8 @@ def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: 
         layer_kwargs=kwargs,
         name=f"{arch}_{task.name}",
     )
-    model.compile(
-        optimizer=train.adam(),
-        loss=task.loss,
-    )
+    steps = -(-task.train_size // train.batch_size) * train.epochs
+    model.compile(optimizer=train.adam(steps), loss=task.loss)
     return TaskRun(model, train_data, test_data)
 
 

@@ -24,6 +24,8 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
+import sys
 import time
 from multiprocessing.connection import wait
 
@@ -60,10 +62,17 @@ def _interrupt(signum, frame):
     _STATE["stopping"] = True
     # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
     # is gone (kill -9).
-    raise KeyboardInterrupt(PARENT_DIED if _orphaned() else "its sweep was stopped")
+    raise KeyboardInterrupt(PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped")
 
 
-def _orphaned() -> bool:
+def _orphaned(wait_s: float = 0.0) -> bool:
+    """Whether the sweep's process is gone; waits up to `wait_s` for the reparenting.
+
+    PR_SET_PDEATHSIG's signal can be handled before `getppid()` shows the new parent.
+    """
+    deadline = time.monotonic() + wait_s
+    while os.getppid() == _STATE.get("parent") and time.monotonic() < deadline:
+        time.sleep(0.05)
     return os.getppid() != _STATE.get("parent")
 
 
@@ -92,17 +101,57 @@ def _die_with_parent():
 
 
 def _end_orphaned_sweep(setup):
-    """The sweep's process died (kill -9): mark its sweep KILLED, as it would have.
+    """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
 
-    Every worker of the sweep may do this; the first one that finds it RUNNING
-    does. `run NAME --resume` finishes the sweep.
+    Every worker of the sweep may do this; the first one that finds the sweep
+    RUNNING marks it. The trial is found by this worker's tag, since the
+    interrupt may land before its run's own clean-up is in place. Says what it
+    did in one line: the terminal has nobody else left to say it.
     """
-    from rnnexp.tracking import Tracker, interrupted_reason
+    import warnings
 
-    with contextlib.suppress(Exception):  # the store may be gone too: the next run marks it
-        tracker = Tracker(setup.name, setup.uri)
-        if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
-            tracker.mark_killed(setup.parent_id, interrupted_reason(KeyboardInterrupt(PARENT_DIED)))
+    from rnnexp.tracking import Tracker, interrupted_reason
+    from rnnexp.trial import WORKER
+
+    reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
+    marked = []
+    for _ in range(3):  # the other workers write to the store at this moment too
+        try:
+            with warnings.catch_warnings():
+                # An interrupted import is imported again here; SQLAlchemy warns of it.
+                warnings.simplefilter("ignore")
+                tracker = Tracker(setup.name, setup.uri)
+                mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+                for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
+                    tracker.mark_killed(child.run_id, reason)
+                    marked.append(f"trial {child.run_id}")
+                if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+                    tracker.mark_killed(setup.parent_id, reason)
+                    marked.append(f"sweep {setup.parent_id}")
+            break
+        except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
+            error = err
+            time.sleep(1.0)
+    else:
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
+            f"`run {setup.name}` marks them"
+        )
+        return
+    if not marked:
+        _tell(f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; its runs were already ended")
+    else:
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
+            f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
+        )
+
+
+def _tell(line: str):
+    # stderr: the sweep's stdout may be a pipe whose reader died with it.
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def set_threads(threads: int):
@@ -137,7 +186,7 @@ def _worker_main(conn, setup, threads: int):
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         # stopped, or the parent is gone; the trial's run is already ended
-        if _orphaned():
+        if _orphaned(wait_s=PARENT_POLL_S):
             _STATE["stopping"] = True  # a late SIGTERM must not break what follows
             _end_orphaned_sweep(setup)
 

@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 __all__ = ["check_backend", "configure_logging", "import_backend"]
 
@@ -28,6 +29,9 @@ _CHATTY = {
     "mlflow.store.db.utils": logging.CRITICAL,
     # "Failed to get mlflow run" with SQL when the store is locked: the run's error says it.
     "mlflow.system_metrics": logging.ERROR,
+    # "Exception during reset or similar" with a traceback when Ctrl-C (a worker's
+    # SIGTERM) lands while the pool hands back a connection: the interrupt is said.
+    "sqlalchemy.pool": logging.CRITICAL,
     "tensorflow": logging.ERROR,  # "5 out of the last 7 calls ... triggered tf.function retracing"
 }
 
@@ -117,23 +121,37 @@ def import_backend(verbose: bool = False):
 
 
 SLOW_IMPORT_S = 5.0  # an import this slow is said
+STILL_IMPORTING_S = 20.0  # and said again this often, so no wait is silent for half a minute
 
 
 class _SayImporting:
-    """One line on `fd` if the import takes more than `SLOW_IMPORT_S`; never after `stop()`."""
+    """A line on `fd` once the import takes `SLOW_IMPORT_S`, then every `STILL_IMPORTING_S`.
+
+    Never after `stop()`.
+    """
 
     def __init__(self, fd: int):
         self.fd, self.lock, self.stopped = fd, threading.Lock(), False
-        self.timer = threading.Timer(SLOW_IMPORT_S, self.say)
+        self.started = time.monotonic()
+        self._schedule(SLOW_IMPORT_S)
+
+    def _schedule(self, delay: float):
+        self.timer = threading.Timer(delay, self.say)
         self.timer.daemon = True
         self.timer.start()
 
     def say(self):
         backend = os.environ.get("KERAS_BACKEND", "tensorflow")
         with self.lock:  # `fd` is closed (and its number reused) once stopped
-            if not self.stopped:
+            if self.stopped:
+                return
+            waited = time.monotonic() - self.started
+            if waited < SLOW_IMPORT_S + STILL_IMPORTING_S / 2:
                 line = f"rnnexp: importing Keras and {backend} (slow on a busy machine) ...\n"
-                os.write(self.fd, line.encode())
+            else:
+                line = f"rnnexp: still importing Keras and {backend} ({waited:.0f} s) ...\n"
+            os.write(self.fd, line.encode())
+            self._schedule(STILL_IMPORTING_S)
 
     def stop(self):
         self.timer.cancel()

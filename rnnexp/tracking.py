@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import subprocess
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -816,6 +817,27 @@ def _active(run_id):
         mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
 
 
+def _check_store_folder(db: Path):
+    """Refuse a store folder that cannot be made or written; creates nothing.
+
+    Probes the nearest folder that exists with a temporary file, which also
+    catches what permission bits do not show (root under `/proc`, a read-only mount).
+    """
+    folder = db.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise StoreError(
+            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
+            "writable or pick another --tracking-uri"
+        ) from None
+
+
 @contextlib.contextmanager
 def _store_lock(uri: str, reading: bool = False):
     """Serialise store creation between processes; yields the artifact root.
@@ -874,6 +896,7 @@ class Tracker:
         self._client = None
         db = _sqlite_path(self.uri)
         if db is not None and not db.is_file():
+            _check_store_folder(db)  # now, not after the half-minute framework import
             return  # no store yet; reading finds nothing, `ensure()` creates it
         with _store_lock(self.uri, reading=True), _store_errors(self.uri):
             if db is not None:

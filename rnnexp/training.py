@@ -9,6 +9,7 @@ the functions that train, so that `TrainConfig` is declared without them.
 """
 
 import dataclasses
+from typing import Literal
 
 from rnnexp.config import check
 
@@ -28,15 +29,44 @@ class TrainConfig:
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(self.clipnorm >= 0, "train.clipnorm", self.clipnorm, ">= 0 (0 = no clipping)")
 
-    def adam(self):
-        """Adam with this learning rate and per-tensor clipping (if any)."""
+    def adam(self, steps: int | None = None):
+        """Adam with this learning rate and per-tensor clipping (if any).
+
+        `steps`: the optimizer steps the training will take (a schedule needs them;
+        this constant rate ignores them).
+        """
         import keras
 
         return keras.optimizers.Adam(self.learning_rate, clipnorm=self.clipnorm or None)
 
 
+@dataclasses.dataclass(frozen=True)
+class ScheduledTrainConfig(TrainConfig):
+    """A `TrainConfig` whose learning rate may follow a schedule over the training steps.
+
+    `schedule="cosine"`: from `learning_rate` down to 0 along a half cosine
+    (Loshchilov & Hutter 2017, without restarts), so the last epochs take small
+    steps and the final weights settle instead of being read mid-oscillation.
+    A subclass, not a field of `TrainConfig`: other experiments' resolved configs
+    (and so their robustness records) stay as they are.
+    """
+
+    schedule: Literal["constant", "cosine"] = "constant"
+
+    def adam(self, steps: int | None = None):
+        import keras
+
+        if self.schedule == "constant":
+            return super().adam(steps)
+        if not steps:
+            raise ValueError("a cosine schedule needs the number of training steps")
+        rate = keras.optimizers.schedules.CosineDecay(self.learning_rate, steps)
+        return keras.optimizers.Adam(rate, clipnorm=self.clipnorm or None)
+
+
 __all__ = [
     "strategy_scope",
+    "ScheduledTrainConfig",
     "TrainConfig",
     "fit",
     "set_seed",

@@ -12,6 +12,7 @@ from rnnexp.data.long_range import (
     copy_baseline_xent,
     copy_memory,
 )
+from rnnexp import catalog
 from rnnexp.layers import SimpleRNN
 from rnnexp.tracking import NullReporter
 from rnnexp.gradients import NonFiniteLoss, train_with_clipping
@@ -90,3 +91,20 @@ def test_non_finite_loss_stops_training():
             clip_value=1.0,
             reporter=NullReporter(),
         )
+
+
+def test_cosine_schedule_decays_the_rate_to_zero_over_the_training_steps():
+    from rnnexp.config import ConfigError, apply_overrides
+    from rnnexp.training import ScheduledTrainConfig
+
+    schedule = ScheduledTrainConfig(learning_rate=1e-3, schedule="cosine").adam(steps=100)
+    rate = schedule._learning_rate  # the schedule object Adam reads each step
+    assert [float(rate(s)) for s in (0, 50, 100)] == pytest.approx([1e-3, 5e-4, 0.0], abs=1e-9)
+    # constant: the plain TrainConfig's Adam, steps ignored
+    constant = ScheduledTrainConfig(learning_rate=2e-3).adam(steps=100).learning_rate
+    assert float(constant) == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="needs the number of training steps"):
+        ScheduledTrainConfig(schedule="cosine").adam()
+    exp = catalog.get("tanh_vs_relu")
+    with pytest.raises(ConfigError, match="train.schedule.*'constant', 'cosine'"):
+        apply_overrides(exp.config, {"train.schedule": "linear"})

@@ -841,11 +841,16 @@ def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_pat
             runs = _store_runs(db)
             workers |= {int(t["rnnexp.worker"].rsplit(":", 1)[1]) for _, _, t in runs
                         if "rnnexp.worker" in t}  # fmt: skip
-            if not any(s == "RUNNING" for _, s, _ in runs):
+            said = "the sweep's parent process died; marked" in (tmp_path / "out.txt").read_text()
+            if said and not any(s == "RUNNING" for _, s, _ in runs):
                 break
             time.sleep(0.5)
+        noticed_s = time.monotonic() - killed_at
         text = (tmp_path / "out.txt").read_text()
         assert not [t.get("rnnexp.role") for _, s, t in runs if s == "RUNNING"], text
+        # A worker says what it marked, in one line: no silence, no warning, no traceback.
+        assert "the sweep's parent process died; marked" in text and noticed_s < 30, text
+        assert "Traceback" not in text and "Warning" not in text, text
         sweep = [(s, t) for _, s, t in runs if t.get("rnnexp.role") == "sweep"]
         assert [s for s, _ in sweep] == ["KILLED"], text
         assert "the sweep's parent process died" in sweep[0][1]["failure_reason"], sweep
@@ -886,3 +891,15 @@ def test_a_slow_backend_import_is_said_not_silent():
     assert out.returncode == 0, out.stderr
     assert "rnnexp: importing Keras and" in out.stderr, out.stderr
     assert "importing" not in out.stdout  # stdout may be a CSV being piped
+
+
+def test_a_long_backend_import_is_said_again_every_few_seconds():
+    import subprocess
+
+    code = (
+        "from rnnexp import startup; startup.SLOW_IMPORT_S = 0.001; "
+        "startup.STILL_IMPORTING_S = 0.2; startup.import_backend()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "rnnexp: still importing Keras and" in out.stderr, out.stderr

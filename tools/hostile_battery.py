@@ -206,6 +206,7 @@ def cases(stall_uri: str) -> list[Case]:
         Case("store file is a FIFO", "store", run, setup=_fifo("store/mlflow.db")),
         Case("store under /proc", "store", ["run", *TINY, "--tracking-uri", "sqlite:////proc/rnnexp/mlflow.db"]),
         Case("sqlite:///~/mlflow.db", "store", ["run", *TINY, "--dry-run", "--tracking-uri", "sqlite:///~/mlflow.db"]),
+        Case("store path runs through a file", "store", ["run", *TINY, "--tracking-uri", "sqlite:///{tmp}/f/sub/mlflow.db"], setup=_write("f", "x")),
         Case("server not listening", "store", ["run", *TINY, "--tracking-uri", "http://127.0.0.1:9"]),
         Case("server answers /health, stalls", "store", ["run", *TINY, "--tracking-uri", stall_uri], timeout=120),
         Case("store locked by another process", "store", run, setup=_locked_store, timeout=120),
@@ -232,6 +233,8 @@ def cases(stall_uri: str) -> list[Case]:
         # signals while TINY trains
         Case("SIGTERM mid-trial", "signals", run, signal_at=("RUNNING trial", signal.SIGTERM), timeout=240),
         Case("SIGHUP mid-trial", "signals", run, signal_at=("RUNNING trial", signal.SIGHUP), timeout=240),
+        Case("SIGINT (Ctrl-C) mid-trial, --workers 2", "signals", [*run, "--workers", "2"],
+             signal_at=("RUNNING trial", signal.SIGINT), timeout=240, settle_s=30),  # fmt: skip
         Case("kill -9 of a --workers 2 parent", "signals", [*run, "--workers", "2"],
              signal_at=("RUNNING trial", signal.SIGKILL), timeout=240, settle_s=30),  # fmt: skip
     ]
@@ -289,12 +292,11 @@ def run_case(case: Case, python: str) -> dict:
             argv, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        lines, stamps = [], [start]
+        events = []  # (seconds since start, line): what the terminal showed, when
 
         def read():
             for raw in proc.stdout:
-                stamps.append(time.monotonic())
-                lines.append(raw.decode("utf-8", "replace"))
+                events.append((time.monotonic() - start, raw.decode("utf-8", "replace")))
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -315,27 +317,36 @@ def run_case(case: Case, python: str) -> dict:
                 if any(s == "RUNNING" and r == "trial" for s, r in _store_runs(db)):
                     time.sleep(1.0)
                     os.kill(proc.pid, case.signal_at[1])
-                    sent = now
+                    sent = time.monotonic()
             time.sleep(0.2)
         ended = time.monotonic()
-        reader.join(timeout=5)
+        # Workers left behind (kill -9 of the parent) keep the terminal: what they
+        # say, and how long they take to say it, counts too.
+        reader.join(timeout=max(5.0, case.settle_s))
+        closed = time.monotonic()
         if case.settle_s:
             deadline = time.monotonic() + case.settle_s
             while time.monotonic() < deadline and any(s == "RUNNING" for s, _ in _store_runs(db)):
                 time.sleep(0.5)
-        stamps.append(ended)
-        text = "".join(lines)
+        text = "".join(line for _, line in events)
         running = sum(1 for s, _ in _store_runs(db) if s == "RUNNING")
         with __import__("contextlib").suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind
+        marks = [(0.0, "(start)"), *events, (max(ended, closed) - start, "(exit)")]
+        gaps = [(b[0] - a[0], a, b) for a, b in zip(marks, marks[1:])]
+        gap, before, after = max(gaps, key=lambda g: g[0])
         return {
             "name": case.name,
             "group": case.group,
             "exit": "timeout" if timed_out else status,
-            "seconds": round(ended - start, 1),
+            "seconds": round(max(ended, closed) - start, 1),
             "traceback": "Traceback (most recent call last)" in text,
             "bug": "a bug in rnnexp" in text,
-            "silence_s": round(max(b - a for a, b in zip(stamps, stamps[1:])), 1),
+            "silence_s": round(gap, 1),
+            "silence_between": [round(before[0], 1), before[1].strip()[:80], round(after[0], 1), after[1].strip()[:80]],
+            "signal_at_s": round(sent - start, 1) if sent else None,
+            "exit_at_s": round(ended - start, 1),
+            "transcript": [[round(t, 1), line.rstrip("\n")[:300]] for t, line in events][-200:],
             "running_left": running,
             "records_changed": _digest(tmp / "robustness") != records_before,
             "peak_rss_mb": round(rusage.ru_maxrss / 1024) if rusage else None,
@@ -387,9 +398,43 @@ def _flags(r: dict) -> str:
     return ", ".join(bad) or "ok"
 
 
+def _load(path: Path) -> dict:
+    """A results file, or the *before* columns of an earlier report (its `.md`)."""
+    if path.suffix != ".md":
+        return json.loads(path.read_text())
+    text = path.read_text()
+    label = text.split("Before: ", 1)[1].split(". After:", 1)[0]
+    results = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        if len(cells) < 11 or not line.startswith("| ") or cells[0] in ("case", "---"):
+            continue
+        name, group, code, silence, rss, problems = cells[:6]
+        if problems == "(not run)":
+            continue
+        results.append({
+            "name": name, "group": group,
+            "exit": code if code == "timeout" else int(code),
+            "silence_s": float(silence), "peak_rss_mb": int(rss),
+            "traceback": "traceback" in problems, "bug": "'a bug'" in problems,
+            "running_left": int(problems.split(" RUNNING")[0].split()[-1]) if " RUNNING" in problems else 0,
+            "records_changed": "record changed" in problems, "tilde_folder": "made ~/" in problems,
+        })  # fmt: skip
+    return {"label": label, "results": results}
+
+
+def _between(r: dict) -> str:
+    """Where the longest silence was: the lines (and times) around it."""
+    if not r.get("silence_between"):
+        return ""
+    t0, first, t1, second = r["silence_between"]
+    return f"{t0:.0f} s `{first[:45]}` to {t1:.0f} s `{second[:45]}`".replace("|", "\\|")
+
+
 def report(before_path: Path, after_path: Path) -> str:
-    before = {r["name"]: r for r in json.loads(before_path.read_text())["results"]}
-    after_doc = json.loads(after_path.read_text())
+    before_doc = _load(before_path)
+    before = {r["name"]: r for r in before_doc["results"]}
+    after_doc = _load(after_path)
     after = {r["name"]: r for r in after_doc["results"]}
     names = [r["name"] for r in after_doc["results"]]
     lines = [
@@ -398,16 +443,18 @@ def report(before_path: Path, after_path: Path) -> str:
         "Generated by `python tools/hostile_battery.py --report BEFORE.json AFTER.json --write "
         "docs/notes/hostile-battery.md`; do not edit by hand.",
         "",
-        f"Before: {json.loads(before_path.read_text())['label']}. "
+        f"Before: {before_doc['label']}. "
         f"After: {after_doc['label']}. Each case ran in a fresh temporary folder with its own "
         "store, records and HOME. *exit*: exit status; *silence*: the longest time without a "
         "line on the terminal; *RSS*: peak memory of the case's process tree; *problems*: a "
         "traceback or \"a bug in rnnexp\" on the terminal, more than 30 s of silence, runs "
-        "left RUNNING, a record changed, a hang (killed at the timeout), a folder named `~`.",
+        "left RUNNING, a record changed, a hang (killed at the timeout), a folder named `~`; "
+        "*longest silence, after*: the seconds since the start and the lines on each side of it "
+        "(`(exit)`: until the last process of the case closed the terminal).",
         "",
         "| case | group | before: exit | silence s | RSS MB | problems | after: exit | silence s "
-        "| RSS MB | problems | after: last line |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| RSS MB | problems | after: last line | longest silence, after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     totals = {"before": 0, "after": 0}
     for name in names:
@@ -419,7 +466,7 @@ def report(before_path: Path, after_path: Path) -> str:
         last = a["last_line"].replace("|", "\\|")
         cells = [name, a["group"]]
         cells += [str(b["exit"]), f"{b['silence_s']:.1f}", str(b["peak_rss_mb"]), fb] if b else ["", "", "", fb]
-        cells += [str(a["exit"]), f"{a['silence_s']:.1f}", str(a["peak_rss_mb"]), fa, f"`{last[:100]}`"]
+        cells += [str(a["exit"]), f"{a['silence_s']:.1f}", str(a["peak_rss_mb"]), fa, f"`{last[:100]}`", _between(a)]
         lines.append("| " + " | ".join(cells) + " |")
     n = len(names)
     lines += [
@@ -463,6 +510,9 @@ def main(argv=None) -> int:
         else:
             print(text)
         return 0
+    # A battery started with `&` from a script ignores SIGINT, and so would its
+    # cases: Ctrl-C cases need Python's own handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     start = time.monotonic()
     results = battery(args.python, args.only, args.group)
     print(f"{len(results)} cases in {time.monotonic() - start:.0f} s", flush=True)
