@@ -477,6 +477,14 @@ def _rewrite_in_string(match) -> str:
     return indent + (("\n" + indent) if alone else "; ").join(new)
 
 
+_CODE_AFTER_QUOTE = re.compile(r"(?<=[\"'])from rnnexp[\w.]* import [\w ,]+?(?=;|\"|'|\\n)")
+
+
+def _rewrite_after_quote(match) -> str:
+    new = _rewrite_from(ast.parse(match.group(0)).body[0])
+    return match.group(0) if new is None else "; ".join(new)
+
+
 # -- 4. dotted and path references --------------------------------------------------
 
 
@@ -506,8 +514,11 @@ def rewrite_text(path: Path) -> bool:
         lambda m: m.group(1) if m.group(1) in TAG_NAMES else MOVES[m.group(1)],
         new,
     )
+    # "from rnnexp[.X] import a, b" in a string (`python -c`): each name to its home, as
+    # in code; a name that already lives where it is asked for is left alone.
+    new = _CODE_AFTER_QUOTE.sub(_rewrite_after_quote, new)
     new = re.sub(
-        rf"(?<=[\"'])(?:import |from )({names})(?=[ ;\"'])",
+        rf"(?<=[\"'])import ({names})(?=[ ;\"'])",
         lambda m: m.group(0).replace(m.group(1), MOVES[m.group(1)]),
         new,
     )

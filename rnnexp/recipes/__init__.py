@@ -1,0 +1,1 @@
+"""One home per kind of experiment: supervised, long-range tasks, sequence generation."""

@@ -1,0 +1,369 @@
+"""Train our recurrent layers on the long-range benchmarks (adding, copy).
+
+Shared by the `adding`, `copy_memory`, `tanh_vs_relu` and `gradient_flow`
+experiments: one place that knows how a task's inputs look, which head and
+loss it needs, and what the memoryless baseline scores.
+
+Architectures (`arch`, presets of `rnnexp.presets`): the three cells with
+their usual activations, plus two SimpleRNN variants from Le et al. (2015):
+`rnn_relu` (ReLU with the default orthogonal recurrent init) and `irnn` (ReLU
+with an identity recurrent matrix and zero bias).
+"""
+
+import dataclasses
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from rnnexp.report import plots
+from rnnexp import presets
+from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
+from rnnexp.config import check
+from rnnexp.data.long_range import (
+    ADDING_BASELINE_MSE,
+    adding_problem,
+    copy_baseline_xent,
+    copy_memory,
+)
+from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.names import plain
+from rnnexp.presets import ARCHS, Arch
+from rnnexp.training import fit, set_seed
+
+if TYPE_CHECKING:  # Keras is imported where models are built
+    import keras
+
+__all__ = [
+    "ARCHS",
+    "Arch",
+    "LengthSweep",
+    "LongRangeExperiment",
+    "Thresholds",
+    "TaskConfig",
+    "TaskRun",
+    "arch_layer",
+    "fit_and_score",
+    "long_range_trials",
+    "mean_ratio_at_longest",
+    "prepare_run",
+    "ratio_figure",
+    "ratio_plots",
+]
+
+
+def arch_layer(arch: str) -> tuple[str, dict]:
+    """`(cell, layer_kwargs)` of an architecture preset, e.g. `irnn` (see `rnnexp.presets`)."""
+    preset = presets.get(arch)
+    return preset.cell, preset.kwargs()
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthSweep:
+    """Trials: every arch at every length T, `seeds` times."""
+
+    archs: tuple[Arch, ...] = ("rnn", "gru", "lstm")
+    lengths: tuple[int, ...] = (50, 100, 200)
+    seeds: int = 1
+
+    def __post_init__(self):
+        check(min(self.lengths) >= 2, "sweep.lengths", self.lengths, "integers >= 2")
+        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Test loss / baseline at the longest T: the best winner below `solved_ratio`,
+    the loser above `stuck_ratio` (None: reported, not asserted), and the
+    loser's loss at least `min_loser_factor` times the best winner's (None:
+    not asserted)."""
+
+    solved_ratio: float = 0.1
+    stuck_ratio: float | None = 0.5
+    min_loser_factor: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """A long-range task. `copy` counts its length as the delay (T + 2 * to_copy steps)."""
+
+    name: Literal["adding", "copy"] = "adding"
+    train_size: int = 10000
+    test_size: int = 1000
+    symbols: int = 8  # copy only
+    to_copy: int = 10  # copy only
+
+    def __post_init__(self):
+        check(self.train_size >= 64, "data.train_size", self.train_size, "an integer >= 64")
+        check(self.test_size >= 10, "data.test_size", self.test_size, "an integer >= 10")
+        check(self.symbols >= 2, "data.symbols", self.symbols, "an integer >= 2")
+        check(self.to_copy >= 1, "data.to_copy", self.to_copy, "an integer >= 1")
+
+    def make(self, n: int, length: int, rng):
+        """Float inputs `(n, steps, features)` and targets for the model."""
+        if self.name == "adding":
+            return adding_problem(n, length, rng)
+        x, y = copy_memory(n, length, rng, symbols=self.symbols, to_copy=self.to_copy)
+        return np.eye(self.symbols + 2, dtype="float32")[x], y
+
+    def baseline(self, length: int) -> float:
+        """The paper baseline: what a model without memory scores (lower is better)."""
+        if self.name == "adding":
+            return ADDING_BASELINE_MSE
+        return copy_baseline_xent(length, self.symbols, self.to_copy)
+
+    @property
+    def loss(self) -> str:
+        return "mse" if self.name == "adding" else "sparse_categorical_crossentropy"
+
+    def head(self):
+        import keras
+
+        if self.name == "adding":
+            return keras.layers.Dense(1, name="head")
+        return keras.layers.Dense(self.symbols + 1, activation="softmax", name="head")
+
+
+@dataclasses.dataclass
+class TaskRun:
+    """A model compiled for a task, with its train and test data."""
+
+    model: "keras.Model"
+    train: tuple
+    test: tuple
+
+
+def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: int, seed: int):
+    """Generate the data for `seed` and build + compile `arch` for it (`train.adam`)."""
+    rng = np.random.default_rng(seed)
+    train_data = task.make(task.train_size, length, rng)
+    test_data = task.make(task.test_size, length, rng)
+    set_seed(seed)
+    cell, kwargs = arch_layer(arch)
+    model = build_sequence_model(
+        stack,
+        cell,
+        (None, train_data[0].shape[-1]),
+        task.head(),
+        return_sequences=task.name == "copy",
+        layer_kwargs=kwargs,
+        name=f"{arch}_{task.name}",
+    )
+    steps = -(-task.train_size // train.batch_size) * train.epochs
+    model.compile(optimizer=train.adam(steps), loss=task.loss)
+    return TaskRun(model, train_data, test_data)
+
+
+def fit_and_score(task: TaskConfig, run: TaskRun, train, length: int, ctx):
+    """Train `run.model`; score it on the test set against the task's baseline.
+
+    Returns:
+        `(metrics, test_loss_per_epoch)`. `metrics` hold `test_loss`,
+        `baseline`, `loss_ratio` (test loss / baseline: well below 1 means
+        the model remembers) and, for copy, `copy_accuracy` over the
+        recalled symbols (chance: 1 / symbols).
+    """
+    x_te, y_te = run.test
+    history = fit(
+        run.model,
+        *run.train,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        reporter=ctx.reporter,
+        label=ctx.label,
+        validation_data=run.test,
+    )
+    test_loss = float(run.model.evaluate(x_te, y_te, verbose=0, batch_size=500))
+    baseline = task.baseline(length)
+    metrics = {
+        "test_loss": test_loss,
+        "baseline": baseline,
+        "loss_ratio": test_loss / baseline,
+        "params": int(run.model.count_params()),
+    }
+    if task.name == "copy":
+        predicted = np.argmax(run.model.predict(x_te, verbose=0, batch_size=500), -1)
+        recalled = slice(-task.to_copy, None)
+        metrics["copy_accuracy"] = float((predicted[:, recalled] == y_te[:, recalled]).mean())
+    return metrics, [float(v) for v in history.history["val_loss"]]
+
+
+def long_range_trials(sweep, seed: int = 0):
+    """Trials arch x length x seed (`sweep.archs`, `.lengths`, `.seeds`): the
+    absolute seeds `seed`, `seed + 1`, ..."""
+    return [
+        {"arch": a, "length": t, "seed": seed + k}
+        for k in range(sweep.seeds)
+        for t in sweep.lengths
+        for a in sweep.archs
+    ]
+
+
+def ratio_figure(exp, cfg, results):
+    """Test loss / baseline against T, one line per architecture (geometric mean over
+    seeds, log scale), with the finding's thresholds; for copy also the recall accuracy."""
+    ratios = group_metric(results, "loss_ratio", ("arch", "length"))
+    recalled = [r for r in results if "copy_accuracy" in r.metrics]
+    recall = group_metric(recalled, "copy_accuracy", ("arch", "length"))
+    longest = max((t for _, t in ratios), default=None)
+    counts = [len(v) for v in ratios.values()]
+    panels = ["test loss / memoryless baseline (lower: remembers)"]
+    if recall:
+        panels.append("accuracy on the recalled symbols")
+    fig, axes = plots.answer_panels(
+        panels,
+        title=f"{exp.name}: does the best of {' / '.join(plain(a) for a in exp.winners)} "
+        f"remember across T steps while {plain(exp.loser)} stays near the baseline?",
+        note=plots.seed_note(counts, geometric=True),
+        sharey=False,
+    )
+    series = {}
+    for arch in cfg.sweep.archs:
+        points = {t: v for (a, t), v in ratios.items() if a == arch}
+        if points:
+            at_longest = 10 ** np.mean(np.log10(np.maximum(points.get(longest, [np.nan]), 1e-30)))
+            series[f"{plain(arch)}: {at_longest:.2g} at T={longest}"] = points
+    plots.interval_lines(axes[0], series, geometric=True, logy=True)
+    plots.reference_line(axes[0], 1.0, exp.baseline_label)
+    f = cfg.finding
+    plots.reference_line(
+        axes[0],
+        f.solved_ratio,
+        f"solved below {f.solved_ratio:g}",
+        color="tab:green",
+        linestyle=":",
+    )
+    if f.stuck_ratio is not None:
+        plots.reference_line(
+            axes[0], f.stuck_ratio, f"stuck above {f.stuck_ratio:g}", color="tab:red", linestyle=":"
+        )
+    axes[0].set(xlabel="sequence length T", ylabel="test loss / baseline")
+    if recall:
+        series = {
+            plain(a): {t: v for (b, t), v in recall.items() if b == a}
+            for a in cfg.sweep.archs
+            if any(b == a for b, _ in recall)
+        }
+        plots.interval_lines(axes[1], series)
+        plots.reference_line(axes[1], 1 / cfg.data.symbols, "chance")
+        axes[1].set(xlabel="sequence length T", ylabel="recall accuracy")
+    return plots.finish(fig, axes)
+
+
+def ratio_plots(exp, cfg, results, out_dir):
+    """Test loss / baseline against T, and the mean learning curves at the longest T."""
+    paths = [plots.save(ratio_figure(exp, cfg, results), out_dir / "loss_ratio_by_length.png")]
+    finished = [r for r in results if r.status == "FINISHED"]
+    if finished:
+        longest = max(r.trial["length"] for r in finished)
+        at_longest = [
+            dataclasses.replace(
+                r, extras={"test_loss": np.asarray(r.extras["test_loss"]) / r.metrics["baseline"]}
+            )
+            for r in finished
+            if r.trial["length"] == longest and "test_loss" in r.extras
+        ]
+        paths += plots.mean_curves_figure(
+            at_longest,
+            "test_loss",
+            lambda t: plain(t["arch"]),
+            out_dir / "learning_curves.png",
+            title=f"{exp.name}: learning curves at T={longest}",
+            xlabel="epoch",
+            ylabel="test loss / baseline",
+            logy=True,
+            hline=1.0,
+            hline_label=exp.baseline_label,
+        )
+    return paths
+
+
+def mean_ratio_at_longest(results):
+    """`(longest T, {arch: mean loss_ratio at that T})` over finished trials."""
+    ratios = group_metric(results, "loss_ratio", ("arch", "length"))
+    if not ratios:
+        return None, {}
+    longest = max(t for _, t in ratios)
+    return longest, {a: float(np.mean(v)) for (a, t), v in ratios.items() if t == longest}
+
+
+class LongRangeExperiment(Experiment):
+    """An arch x T sweep on one long-range task, scored against its baseline.
+
+    Subclasses set `config` (with `data: TaskConfig`, `model`, `train`,
+    `sweep` (`archs`, `lengths`, `seeds`) and `finding` (`solved_ratio`,
+    `stuck_ratio`)), `profiles`, and:
+
+    Attributes:
+        winners: archs of which the best must get below `solved_ratio`.
+        loser: the arch that must stay above `stuck_ratio`, and/or
+            `min_loser_factor` times the best winner's loss.
+        baseline_label: how plots name the baseline.
+    """
+
+    metric = "loss_ratio"
+    higher_is_better = False
+    winners: tuple[str, ...] = ("gru", "lstm")
+    loser: str = "rnn"
+    baseline_label: str = "baseline"
+
+    def trials(self, cfg):
+        return long_range_trials(cfg.sweep, cfg.seed)
+
+    def run_trial(self, cfg, trial, ctx):
+        run = prepare_run(
+            cfg.data, cfg.model, cfg.train, trial["arch"], trial["length"], trial["seed"]
+        )
+        metrics, curve = fit_and_score(cfg.data, run, cfg.train, trial["length"], ctx)
+        return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
+
+    def answer_figure(self, cfg, results):
+        return ratio_figure(self, cfg, results)
+
+    def summarize(self, cfg, results, out_dir):
+        return ratio_plots(self, cfg, results, out_dir)
+
+    def finding(self, cfg, results):
+        f = cfg.finding
+        longest, ratio = mean_ratio_at_longest(results)
+        winners = {a: r for a, r in ratio.items() if a in self.winners}
+        if not winners or self.loser not in ratio:
+            return Finding(
+                False, f"need {self.loser} and one of {self.winners} at T={longest}: {ratio}", {}
+            )
+        best = min(winners, key=winners.get)
+        # log: a solved run reads 5e-4, a diverged one 1e33 -- margins in decades
+        checks = [
+            Check(
+                f"best of {'/'.join(self.winners)} loss/baseline",
+                winners[best],
+                "<=",
+                f.solved_ratio,
+                log=True,
+            ),
+        ]
+        if f.stuck_ratio is not None:
+            checks.append(
+                Check(
+                    f"{self.loser} loss/baseline", ratio[self.loser], ">=", f.stuck_ratio, log=True
+                )
+            )
+        if f.min_loser_factor is not None:
+            checks.append(
+                Check(
+                    f"{self.loser} loss / best of {'/'.join(self.winners)} loss",
+                    ratio[self.loser] / winners[best],
+                    ">=",
+                    f.min_loser_factor,
+                    log=True,
+                )
+            )
+        # .3g, not .3f: a solved run reads 0.00045 (not 0.000), a diverged one 1.21e+33
+        detail = f"T={longest}, best {best}, loss/baseline: " + ", ".join(
+            f"{a} {r:.3g}" for a, r in sorted(ratio.items())
+        )
+        if cfg.data.name == "copy":
+            recall = group_metric(results, "copy_accuracy", ("arch", "length"))
+            detail += "; recall accuracy: " + ", ".join(
+                f"{a} {np.mean(v):.2f}" for (a, t), v in sorted(recall.items()) if t == longest
+            )
+        return Finding.from_checks(detail, checks, {f"ratio_{a}": r for a, r in ratio.items()})

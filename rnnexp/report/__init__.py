@@ -1,0 +1,1 @@
+"""What people read, generated from records: tables, figures, pages, statistics, finding cards."""

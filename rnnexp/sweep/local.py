@@ -1,0 +1,316 @@
+"""Run a sweep's trials in several processes on one machine (`run --workers N`).
+
+Each worker is a fresh (spawned) Python process: it rebuilds the experiment
+and its config from the name, profile and overrides, prepares the data once,
+and runs trials as child runs of the sweep's parent run in the same MLflow
+store (the store's creation is already serialised by `Tracker`). The CPU
+cores are shared out: each worker's TensorFlow gets `cores // N` threads.
+
+The parent hands out one trial at a time over a pipe to each worker, so it
+always knows which trial a worker holds. A worker that dies (kill -9, out of
+memory) loses only that trial: it is recorded KILLED with the reason, a new
+worker takes the next trial, and the sweep ends FAILED so a plain `--resume`
+runs what was lost. On Ctrl-C (or SIGTERM or SIGHUP to the parent) no trial starts
+any more; the workers' running trials are marked KILLED and the workers stop within
+seconds. Workers ignore the terminal's SIGINT and SIGHUP, so the parent decides.
+If the parent dies (kill -9), the workers notice within a second and mark their
+trials and the sweep KILLED ("the sweep's parent process died").
+
+Workers run trials through `rnnexp.sweep.trial` like every executor; for more
+than one machine see `rnnexp.sweep.ray` (`--executor ray`).
+"""
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import time
+from multiprocessing.connection import wait
+
+from rnnexp import console
+from rnnexp.catalog import TrialResult
+from rnnexp.sweep.trial import (
+    STOP_GRACE_S,
+    DoneCounter,
+    end_orphans,
+    host_for,
+    set_threads,
+)
+
+__all__ = ["plan_workers", "run_parallel", "worker_threads"]
+
+PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
+PARENT_DIED = "the sweep's parent process died"
+
+
+def worker_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def plan_workers(workers: int, trials: int) -> tuple[int, int]:
+    """`(processes, threads each)`: no more processes than trials, the cores shared by those."""
+    workers = max(1, min(workers, trials))  # --workers 8 for 2 trials: 2 workers, 4x the threads
+    return workers, worker_threads(workers)
+
+
+_STATE = {"stopping": False, "busy": False}  # this worker process's
+
+
+def _interrupt(signum, frame):
+    # Raised on every SIGTERM while a trial runs: library code with a bare
+    # `except:` (TensorFlow's imports have some) may swallow one, and the parent
+    # sends more. Once the worker is leaving, more would only break its exit.
+    if _STATE["stopping"] and not _STATE["busy"]:
+        return
+    _STATE["stopping"] = True
+    # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
+    # is gone (kill -9).
+    raise KeyboardInterrupt(PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped")
+
+
+def _orphaned(wait_s: float = 0.0) -> bool:
+    """Whether the sweep's process is gone; waits up to `wait_s` for the reparenting.
+
+    PR_SET_PDEATHSIG's signal can be handled before `getppid()` shows the new parent.
+    """
+    deadline = time.monotonic() + wait_s
+    while os.getppid() == _STATE.get("parent") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return os.getppid() != _STATE.get("parent")
+
+
+def _die_with_parent():
+    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED.
+
+    Linux's PR_SET_PDEATHSIG sends it at once; a thread polling `os.getppid()`
+    sends it too (elsewhere, or when the parent died before the prctl).
+    """
+    import ctypes
+    import threading
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the thread below notices within PARENT_POLL_S
+
+    def watch():
+        while not _orphaned():
+            time.sleep(PARENT_POLL_S)
+        if not _STATE["stopping"]:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rnnexp-parent-watch", daemon=True).start()
+
+
+def _end_orphaned_sweep(setup):
+    """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
+
+    Every worker of the sweep may do this; the first one that finds the sweep
+    RUNNING marks it. The trial is found by this worker's tag, since the
+    interrupt may land before its run's own clean-up is in place. Says what it
+    did in one line: the terminal has nobody else left to say it.
+    """
+    import warnings
+
+    from rnnexp.tracking.tracker import Tracker, interrupted_reason
+    from rnnexp.sweep.trial import WORKER
+
+    reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
+    marked = []
+    for _ in range(3):  # the other workers write to the store at this moment too
+        try:
+            with warnings.catch_warnings():
+                # An interrupted import is imported again here; SQLAlchemy warns of it.
+                warnings.simplefilter("ignore")
+                tracker = Tracker(setup.name, setup.uri)
+                mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+                for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
+                    tracker.mark_killed(child.run_id, reason)
+                    marked.append(f"trial {child.run_id}")
+                if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+                    tracker.mark_killed(setup.parent_id, reason)
+                    marked.append(f"sweep {setup.parent_id}")
+            break
+        except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
+            error = err
+            time.sleep(1.0)
+    else:
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
+            f"`run {setup.name}` marks them"
+        )
+        return
+    if not marked:
+        _tell(f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; its runs were already ended")
+    else:
+        _tell(
+            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
+            f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
+        )
+
+
+def _tell(line: str):
+    # stderr: the sweep's stdout may be a pipe whose reader died with it.
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _import_store_models() -> None:
+    """Define MLflow's SQL tables before any trial, with SIGTERM held off meanwhile.
+
+    A signal inside their first import leaves them half-defined, and the worker
+    then cannot mark its runs KILLED ("Table 'experiments' is already defined").
+    """
+    held = {signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        import mlflow.store.tracking.dbmodels.models  # noqa: F401
+    except ImportError:  # a store without SQL tables needs none
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _worker_main(conn, setup, threads: int):
+    """A worker process: run the trials the parent sends until it sends None."""
+    _STATE["parent"] = os.getppid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
+    if hasattr(signal, "SIGHUP"):  # and a closed terminal's SIGHUP too
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+    _die_with_parent()
+    set_threads(threads)
+    try:
+        from rnnexp import startup
+
+        startup.configure_logging()
+        startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet
+        _import_store_models()
+        while (job := conn.recv()) is not None:
+            index, trial = job
+            _STATE["busy"] = True
+            try:
+                conn.send((index, host_for(setup).run(index, trial)))
+            except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
+                conn.send((index, err))
+            finally:
+                _STATE["busy"] = False
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        # stopped, or the parent is gone; the trial's run is already ended
+        if _orphaned(wait_s=PARENT_POLL_S):
+            _STATE["stopping"] = True  # a late SIGTERM must not break what follows
+            _end_orphaned_sweep(setup)
+
+
+def _exit_reason(code) -> str:
+    if code is None or code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
+def run_parallel(setup, tracker, trials, todo, results, workers):
+    """Fill `results[i]` for every index in `todo`, `workers` trials at a time.
+
+    A trial whose worker died gets a `KILLED` result (its run is marked
+    KILLED too); a worker's store failure or lost sweep ends the sweep.
+    """
+    workers, threads = plan_workers(workers, len(todo))
+    console.say(
+        f"rnnexp: {len(todo)} trial(s) in {workers} worker processes, {threads} thread(s) each"
+    )
+    parent_id = setup.parent_id
+    context = multiprocessing.get_context("spawn")
+    queue, running = list(todo), {}  # running: conn -> (process, trial index)
+    report = DoneCounter(setup.name, len(todo))
+
+    def start_next(conn=None, process=None):
+        if not queue:
+            if conn is not None:
+                _send(conn, None)
+            return
+        if conn is None:
+            conn, child_end = context.Pipe()
+            process = context.Process(
+                target=_worker_main, args=(child_end, setup, threads), daemon=True
+            )
+            process.start()
+            child_end.close()
+        index = queue.pop(0)
+        running[conn] = (process, index)
+        if not _send(conn, (index, trials[index])):
+            queue.insert(0, index)  # it died before taking the trial: not its trial
+
+    try:
+        for _ in range(min(workers, len(queue))):
+            start_next()
+        while running:
+            sentinels = {process.sentinel: conn for conn, (process, _) in running.items()}
+            for ready in wait([*running, *sentinels]):
+                conn = sentinels.get(ready, ready)
+                if conn not in running:
+                    continue  # handled through its other handle in this round
+                process, index = running.pop(conn)
+                message = _receive(conn)
+                if message is None:  # the worker died holding trial `index`
+                    process.join(timeout=5)
+                    reason = f"its worker process died ({_exit_reason(process.exitcode)})"
+                    results[index] = TrialResult(trials[index], "KILLED", error=reason)
+                    end_orphans(tracker, parent_id, {index}, reason)
+                    report(results[index])
+                    conn.close()
+                    start_next()  # a fresh worker for the rest
+                    continue
+                _, payload = message
+                if isinstance(payload, BaseException):
+                    raise payload
+                results[index] = payload
+                report(payload)
+                start_next(conn, process)
+    except KeyboardInterrupt as err:
+        from rnnexp.tracking.tracker import interrupted_reason
+
+        _stop(running, tracker, parent_id, f"{interrupted_reason(err)}: its worker was stopped")
+        raise
+    except BaseException as err:
+        _stop(running, tracker, parent_id, f"the sweep stopped: {err}".splitlines()[0])
+        raise
+
+
+def _send(conn, message) -> bool:
+    try:
+        conn.send(message)
+        return True
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+
+
+def _receive(conn):
+    try:
+        return conn.recv() if conn.poll() else None
+    except (EOFError, OSError):
+        return None
+
+
+def _stop(running: dict, tracker, parent_id: str, reason: str):
+    """Interrupt every worker; kill those that do not stop; end runs they left RUNNING."""
+    processes = [process for process, _ in running.values()]
+    deadline = time.monotonic() + STOP_GRACE_S
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGTERM)
+        wait([p.sentinel for p in processes if p.is_alive()], timeout=0.5)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+    held = {index for _, index in running.values()}
+    end_orphans(tracker, parent_id, held, reason)

@@ -1,0 +1,438 @@
+"""Run an experiment: a parent MLflow run, one child run per trial, a summary.
+
+Flow: resolve config -> plan trials -> for each trial a child run (params,
+per-epoch metrics, final metrics, config artifact) -> parent summary (results
+table as CSV and markdown, the experiment's plots) -> the finding, PASS/FAIL.
+A failing trial is marked FAILED with its reason and the sweep goes on.
+"""
+
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import shlex
+import tempfile
+import time
+from pathlib import Path
+
+from rnnexp.report import card as finding_card
+from rnnexp import console
+from rnnexp.tracking import lease
+from rnnexp.report import plots
+from rnnexp.catalog import Experiment, Finding, TrialResult
+from rnnexp.config import ConfigError, flatten, to_dict
+from rnnexp.training import EPOCHS_RUN_TAG, STOPPED_TAG
+from rnnexp.sweep.trial import (
+    TRIAL,
+    TRIAL_HASH,
+    SweepSetup,
+    TrialContext,
+    TrialHost,
+    recorded_result,
+    trial_hash,
+    trial_key,
+)
+
+__all__ = ["EXECUTORS", "RunOutcome", "TrialContext", "plan", "run_experiment"]
+
+EXECUTORS = ("local", "ray")  # local: this process, or --workers N processes on this machine
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    parent_run_id: str | None
+    results: list[TrialResult]
+    finding: Finding | None
+    table: list[dict]
+    lost: int = 0  # trials lost with a dead worker process: --resume runs them
+    data_source: str | None = None  # what the trials read: "path", "synthetic", "generated", ...
+
+
+def plan(exp: Experiment, cfg) -> list[dict]:
+    return exp.trials(cfg)
+
+
+def results_table(results: list[TrialResult]) -> list[dict]:
+    rows = []
+    for r in results:
+        row = {**r.trial, "status": r.status}
+        row.update(r.metrics)
+        if r.error:
+            row["error"] = r.error
+        rows.append(row)
+    return rows
+
+
+def _write_table(rows, directory: Path) -> list[Path]:
+    csv_path, md_path = directory / "results.csv", directory / "results.md"
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path.write_text(buf.getvalue())
+    md_path.write_text(console.format_table(rows, columns, markdown=True) + "\n")
+    return [csv_path, md_path]
+
+
+def run_experiment(
+    exp: Experiment,
+    cfg,
+    *,
+    profile: str,
+    tracker,
+    overrides: dict | None = None,
+    workers: int = 1,
+    resume: str | None = None,
+    distribute: str = "auto",
+    executor: str = "local",
+    address: str | None = None,
+    wide: bool = False,
+) -> RunOutcome:
+    """Run every trial of `exp` under `cfg`, tracked by `tracker`.
+
+    Args:
+        overrides: the dotted overrides that made `cfg` (recorded on the
+            parent run so `--resume` and worker processes rebuild it).
+        workers: trials run in this many processes at once (1 = in this one).
+        resume: a parent run id: finish that sweep instead of starting one.
+            Trials it finished are kept, the others run again; children its
+            dead process left RUNNING are marked KILLED. A sweep whose
+            process is alive is refused (`lease.SweepBusy`).
+        distribute: `rnnexp.training.strategy_scope` mode for every trial.
+        executor: `local` (this process, or `workers` processes) or `ray`
+            (each trial a Ray task; `workers` > 1 caps how many run at once).
+        address: the Ray cluster to use (`ray start --head` prints it); None
+            starts a local Ray for this sweep.
+        wide: print every column of the results table (default: what fits 120).
+    """
+    overrides = dict(overrides or {})
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    trials = plan(exp, cfg)
+    data = exp.prepare(cfg)  # bad data is refused before the store is touched
+    source = exp.data_source(cfg, data)
+    from rnnexp.tracking import naming, ui
+
+    first_card = exp.dataset(cfg, trials[0], data) if trials else None
+    run_name = naming.sweep_run_name(exp.name, profile, naming.data_label(first_card, source))
+    real_data = first_card is not None and first_card.real
+    common_tags = {"rnnexp.profile": profile, "data.source": source}
+    results: list[TrialResult | None] = [None] * len(trials)
+    seed = f", seed {cfg.seed}" if hasattr(cfg, "seed") else ""  # the absolute seed it starts at
+    console.say(
+        f"rnnexp: {exp.name} (profile {profile}{seed}, data {source}), {len(trials)} trial(s)"
+    )
+    console.say(f"rnnexp: tracking to {tracker.uri}")
+    owner = lease.owner_tags()
+    if resume:
+        parent_cm = tracker.reopen(resume, tags=owner, busy=lease.live_owner)
+    else:
+        _end_dead_sweeps(tracker)
+        sweep_tags = {
+            **common_tags,
+            **owner,
+            "rnnexp.role": "sweep",
+            "rnnexp.overrides": json.dumps(overrides, default=list),
+            "rnnexp.trials": len(trials),
+        }
+        parent_cm = tracker.run(run_name, tags=sweep_tags)
+    with (
+        _store_faults_stop_the_sweep(tracker, parent_cm, exp.name) as parent,
+        lease.Heartbeat(lambda: parent.set_tags(_beat())),
+    ):
+        setup = SweepSetup(
+            exp.name,
+            profile,
+            overrides,
+            tracker.uri,
+            parent.run_id,
+            common_tags,
+            lease.owner_token(owner),
+            distribute,
+        )
+        host = TrialHost(exp, cfg, data, tracker, setup)
+        if resume:
+            done = _finished_trials(tracker, resume, trials)
+            for index, result in done.items():
+                results[index] = result
+            console.say(
+                f"rnnexp: resuming sweep {resume}: {len(done)} of {len(trials)} trial(s) "
+                f"finished, running the other {len(trials) - len(done)}"
+            )
+        else:
+            parent.log_params(naming.params_that_apply(flatten(cfg), real_data))
+            tracker.describe(finding_card.experiment_markdown(exp))
+            parent.log_dict(to_dict(cfg), "config.json")
+            for card in _sweep_datasets(exp, cfg, trials, data):
+                parent.log_dataset(card)  # the parent's row in the runs table names its data
+        todo = [i for i, r in enumerate(results) if r is None]
+        started = time.monotonic()
+        try:
+            if executor == "ray":
+                from rnnexp.sweep.ray import run_on_ray
+
+                run_on_ray(setup, tracker, trials, todo, results, workers, address)
+            elif workers > 1 and len(todo) > 1:
+                from rnnexp.sweep.local import run_parallel
+
+                run_parallel(setup, tracker, trials, todo, results, workers)
+            else:
+                _run_serial(exp, cfg, host, tracker, setup, trials, todo, results)
+        except KeyboardInterrupt:
+            _interrupted(exp, cfg, parent, tracker, trials, results)
+            raise
+        # A sweep taken over while its last trial ran gets one summary: the new owner's.
+        host.check()
+        rows = results_table(results)
+        _log_answer_figure(exp, cfg, results, parent)
+        with tempfile.TemporaryDirectory(prefix="rnnexp-summary-") as tmp:
+            tmp = Path(tmp)
+            for path in _write_table(rows, tmp):
+                parent.log_artifact(path, "summary")
+            for path in exp.summarize(cfg, results, tmp):
+                parent.log_artifact(path, "summary")
+        finding = exp.finding(cfg, results)
+        failed = [r for r in results if r.status != "FINISHED"]
+        lost = [r for r in results if r.status == "KILLED"]
+        verdict = "PASS" if finding.passed else "FAIL"
+        parent.set_tags(
+            {
+                "finding": verdict,
+                "finding.message": finding.message[:4000],
+                "trials.failed": len(failed),
+                "trials.failed_names": "; ".join(exp.trial_name(r.trial) for r in failed)[:4000],
+                **({"summary.partial": "no: every trial"} if resume else {}),
+            }
+        )
+        parent.log_metrics({"finding_passed": float(finding.passed)})
+        parent.log_metrics({f"finding.{k}": v for k, v in finding.numbers.items()})
+        parent.log_text(f"{verdict}: {finding.message}\n", "summary/finding.txt")
+        parent.log_table(rows, "summary/results.json")
+        _describe(exp, tracker, parent.run_id, run_name, finding, results, failed)
+        if lost:  # unfinished, so a plain --resume finds it and runs what was lost
+            parent.end_as("FAILED", f"{len(lost)} trial(s) lost with their worker process")
+
+    console.say("")
+    console.say(
+        finding_card.results_text(rows, list(trials[0]) if trials else [], exp.metric, wide=wide)
+    )
+    console.say("")
+    if failed:
+        console.say(
+            f"{len(failed)} trial(s) FAILED: "
+            + "; ".join(f"{exp.trial_name(r.trial)}: {r.error}" for r in failed)
+        )
+    for line in finding_card.console_lines(exp, finding):
+        console.say(line)
+    console.say(f"finding: {verdict} (the whole message: the parent's summary/finding.txt)")
+    console.say(
+        f"done in {console.duration(time.monotonic() - started)}; parent run {parent.run_id}"
+    )
+    children = [r.run_id for r in results if r.run_id]
+    for line in ui.browse_lines(tracker, parent.run_id, children):
+        console.say(line)
+    return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
+
+
+def _log_answer_figure(exp, cfg, results, parent):
+    """The study's figure, first among the summary's artifacts (`00_answer.png`)."""
+    from rnnexp.report import plots
+
+    try:
+        figure = exp.answer_figure(cfg, results)
+    except Exception as err:  # a figure that cannot be drawn must not cost the finding
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        console.say(f"rnnexp: no {plots.ANSWER_FIGURE} ({reason})")
+        return
+    try:
+        parent.log_figure(figure, plots.ANSWER_FIGURE)
+    finally:
+        plots.close(figure)
+
+
+def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
+    """Run `todo` in this process: a line per finished trial, an ETA, a bar in a terminal."""
+    costs = [console.trial_cost(cfg, t) for t in trials]
+    basis = costs[0][1] if costs else ""
+    epochs = getattr(getattr(cfg, "train", None), "epochs", None) if "epochs" in basis else None
+    last = _last_times(tracker, setup, trials)
+    eta = console.EtaModel([c for c, _ in costs], basis, last, epochs)
+    names = [console.trial_label(t) for t in trials]
+    with console.SweepProgress(todo, names, eta, metric=exp.metric) as progress:
+        for index in todo:
+            progress.begin(index)
+            results[index] = result = host.run(index, trials[index])
+            tags = tracker.run_tags(result.run_id) if result.run_id else {}
+            run = tags.get(EPOCHS_RUN_TAG)
+            progress.finish(index, result, tags.get(STOPPED_TAG), epochs_run=run and int(run))
+
+
+def _last_times(tracker, setup, trials, sweeps=5) -> list[float | None]:
+    """Each trial's wall time in the newest earlier sweep of the same profile, overrides and data.
+
+    Up to `sweeps` earlier sweeps are read; a trial none of them finished gets None.
+    """
+    hashes = {trial_hash(t): i for i, t in enumerate(trials)}
+    times: list[float | None] = [None] * len(trials)
+    same = ("rnnexp.profile", "rnnexp.overrides", "data.source")
+    here = tracker.run_tags(setup.parent_id)
+    earlier = [
+        s
+        for s in tracker.sweeps()
+        if s.run_id != setup.parent_id and all(s.tags.get(k) == here.get(k) for k in same)
+    ]
+    for sweep in earlier[:sweeps]:
+        for child in tracker.trial_runs(sweep.run_id, status="FINISHED"):
+            index = hashes.get(child.tags.get(TRIAL_HASH))
+            if index is not None and times[index] is None and child.seconds:
+                times[index] = child.seconds
+        if all(t is not None for t in times):
+            break
+    return times
+
+
+def _interrupted(exp, cfg, parent, tracker, trials, results):
+    """Ctrl-C: log and print what the finished trials say, and how to finish the sweep."""
+    finished = [r for r in results if r is not None and r.status == "FINISHED"]
+    mark = f"{len(finished)} of {len(trials)} trials"
+    console.say("")
+    console.say(f"interrupted after {mark}; a partial summary ({mark}):")
+    try:
+        if finished:
+            rows = results_table(finished)
+            console.say(console.format_table(rows))
+            with (
+                tempfile.TemporaryDirectory(prefix="rnnexp-partial-") as tmp,
+                plots.noted(f"partial: {mark} (interrupted)"),
+            ):
+                tmp = Path(tmp)
+                paths = _write_table(rows, tmp)
+                try:
+                    paths += exp.summarize(cfg, finished, tmp)
+                except Exception as err:  # noqa: BLE001 - a partial sweep may lack a figure's data
+                    console.say(f"no partial figure: {type(err).__name__}: {err}".splitlines()[0])
+                for path in paths:
+                    parent.log_artifact(path, "summary")
+            parent.set_tags({"summary.partial": mark})
+            console.say(f'logged to the parent run\'s summary/ (marked "partial: {mark}")')
+    except KeyboardInterrupt:
+        console.say("(partial summary skipped: interrupted again)")
+    except Exception as err:  # noqa: BLE001 - the resume line below matters more
+        console.say(f"no partial summary: {type(err).__name__}: {err}".splitlines()[0])
+    console.say(f"finish it with: {resume_command(exp.name, parent.run_id, tracker.uri)}")
+
+
+def resume_command(name: str, parent_id: str, uri: str) -> str:
+    """The exact command that finishes sweep `parent_id` (naming its store unless the default)."""
+    from rnnexp.tracking.store import DEFAULT_TRACKING_URI
+
+    store = "" if uri == DEFAULT_TRACKING_URI else f" --tracking-uri {shlex.quote(uri)}"
+    return f"python -m rnnexp run {name} --resume {parent_id}{store}"
+
+
+@contextlib.contextmanager
+def _store_faults_stop_the_sweep(tracker, parent_cm, name: str):
+    """A store fault once the sweep has begun: it ends FAILED, and the error says how to finish it.
+
+    (A fault before its parent run exists is the store refused: `StoreError`, as it was.)
+    """
+    from rnnexp.tracking.store import SweepStoreError
+
+    parent = None
+    try:
+        with parent_cm as parent:  # ends it FAILED with the store's own words
+            yield parent
+    except Exception as err:
+        fault = tracker.store_fault(err) if parent is not None else None
+        if fault is None:
+            raise
+        raise SweepStoreError(
+            f"{fault} (the sweep stopped; then `python -m rnnexp run {name} --resume "
+            f"{parent.run_id}` finishes it)"
+        ) from None
+
+
+def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:
+    """The distinct data sets of a sweep's trials (by name and digest), at most `most`."""
+    cards = {}
+    for trial in trials:
+        card = exp.dataset(cfg, trial, data)
+        if card is not None:
+            cards.setdefault((card.name, card.digest), card)
+    return list(cards.values())[:most]
+
+
+def _beat() -> dict:
+    return {lease.HEARTBEAT: f"{time.time():.0f}"}
+
+
+def _end_dead_sweeps(tracker):
+    """Mark KILLED the sweeps (and their trials) left RUNNING by a process that is gone."""
+    for sweep in tracker.sweeps():
+        why = sweep.status == "RUNNING" and lease.dead_owner(sweep.tags)
+        if not why:
+            continue
+        for child in tracker.trial_runs(sweep.run_id):
+            if child.status == "RUNNING":
+                tracker.mark_killed(child.run_id, f"its sweep's process died ({why})")
+        tracker.mark_killed(sweep.run_id, f"{why}; `--resume {sweep.run_id}` finishes it")
+        console.say(f"rnnexp: sweep {sweep.run_id} was left RUNNING ({why}): marked KILLED")
+
+
+def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
+    """Results of the trials a sweep already finished, by index in `trials`.
+
+    A child is matched by its trial hash (by its parameters for sweeps
+    recorded before the hash was); a second FINISHED child of one trial,
+    should the store hold one, is not counted twice.
+    """
+    hashes = [trial_hash(t) for t in trials]
+    keys = [trial_key(t) for t in trials]
+    done: dict[int, TrialResult] = {}
+    for child in tracker.trial_runs(parent_id):
+        if child.status == "RUNNING":
+            tracker.mark_killed(
+                child.run_id, "its process died while it ran (found RUNNING by --resume)"
+            )
+            continue
+        digest, key = child.tags.get(TRIAL_HASH), child.tags.get(TRIAL)
+        index = hashes.index(digest) if digest in hashes else None
+        if index is None and digest is None and key in keys:
+            index = keys.index(key)
+        if child.status != "FINISHED" or index is None or index in done:
+            continue
+        done[index] = recorded_result(tracker, child, trials[index])
+    return done
+
+
+def _describe(exp, tracker, parent_id, run_name, finding, results, failed):
+    """The parent run's Description (the finding card) and the experiment's (its question)."""
+    from rnnexp.tracking import ui
+
+    eid = tracker.experiment_id
+    figure = "00_answer.png" if "00_answer.png" in tracker.artifact_files(parent_id) else None
+    if figure is None:  # a sweep without a study figure: its first summary plot
+        plots = [p for p in tracker.artifact_files(parent_id, "summary") if p.endswith(".png")]
+        figure = plots[0] if plots else None
+    children = [r.run_id for r in results if r.run_id]
+    note = ""
+    if failed:
+        note = f"{len(failed)} of {len(results)} trial(s) did not finish: " + "; ".join(
+            f"`{exp.trial_name(r.trial)}` {r.status}" for r in failed
+        )
+    markdown = finding_card.run_markdown(
+        exp,
+        finding,
+        results,
+        figure_src=figure and ui.artifact_src(parent_id, figure),
+        figure_link=figure and ui.run_url("", eid, parent_id, figure),
+        compare_link=ui.compare_url("", eid, children) if len(children) > 1 else None,
+        trials_note=note,
+    )
+    tracker.set_note(parent_id, markdown)
+    newest = f"Newest sweep: [{run_name}]({ui.run_url('', eid, parent_id)}): " + (
+        finding_card.verdict(exp, finding)
+    )
+    tracker.describe(finding_card.experiment_markdown(exp, latest=newest))
