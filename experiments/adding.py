@@ -23,7 +23,7 @@ stays above `finding.stuck_ratio` x baseline.
 import dataclasses
 
 from rnnexp.catalog import register
-from rnnexp.long_range_tasks import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.recipes.long_range import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
 from rnnexp.models import StackConfig
 from rnnexp.training import TrainConfig
 

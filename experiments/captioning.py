@@ -38,7 +38,8 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots, text_metrics
+from rnnexp import console, text_metrics
+from rnnexp.report import plots
 from rnnexp.catalog import (
     Check,
     Experiment,
@@ -50,10 +51,10 @@ from rnnexp.catalog import (
 )
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
-from rnnexp.generation import DecodeConfig, Writer, samples_table
-from rnnexp.recipes import CellSweep, grid
+from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes.supervised import CellSweep, grid
 from rnnexp.names import plain
-from rnnexp.stats import paired_interval
+from rnnexp.report.stats import paired_interval
 from rnnexp.training import TrainConfig, set_seed
 
 
@@ -102,7 +103,7 @@ class FindingThresholds:
     """Thresholds of the asserted finding: every decoder beats the nearest-neighbour captioner.
 
     With several seeds per decoder, the lower end of the 90% interval of its
-    per-seed BLEU-4 gain over the captioner (`rnnexp.stats.paired_interval`)
+    per-seed BLEU-4 gain over the captioner (`rnnexp.report.stats.paired_interval`)
     must be above 0; with one seed (`ci`), that seed's gain must reach
     `min_gain_over_baseline`.
     """

@@ -33,12 +33,13 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
 from rnnexp.names import plain
-from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
+from rnnexp.recipes.supervised import CellSweep, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
 

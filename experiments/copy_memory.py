@@ -26,7 +26,7 @@ baseline, but not at every seed: at some it learns part of the copy (see
 import dataclasses
 
 from rnnexp.catalog import register
-from rnnexp.long_range_tasks import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.recipes.long_range import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
 from rnnexp.models import StackConfig
 from rnnexp.training import TrainConfig
 

@@ -47,13 +47,13 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import plots
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
-from rnnexp.recipes import grid
+from rnnexp.recipes.supervised import grid
 from rnnexp.training import set_seed
 
 Clip = Literal["none", "per_tensor", "global"]

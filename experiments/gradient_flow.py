@@ -36,12 +36,12 @@ import dataclasses
 
 import numpy as np
 
-from rnnexp import plots
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
-from rnnexp.long_range_tasks import Arch, TaskConfig, fit_and_score, prepare_run
+from rnnexp.recipes.long_range import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
 from rnnexp.names import plain
-from rnnexp.recipes import grid
+from rnnexp.recipes.supervised import grid
 from rnnexp.training import TrainConfig
 
 

@@ -42,15 +42,16 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
 from rnnexp.names import plain
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
-from rnnexp.recipes import CELLS, Cell
-from rnnexp.stats import mean_interval, paired_interval
+from rnnexp.recipes.supervised import CELLS, Cell
+from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig, fit, set_seed
 
 Truncation = Literal["pre", "post"]
@@ -113,7 +114,7 @@ class FindingConfig:
     """What `evaluate_finding` asserts with the start kept (`post`), over seeds paired by seed.
 
     Each level is the widest whose chance of failing a fresh 3-seed `ci` run is at most
-    0.1%, as `rnnexp.false_alarm.interval_check_failure` estimates it from the per-seed
+    0.1%, as `rnnexp.report.false_alarm.interval_check_failure` estimates it from the per-seed
     gains at seeds 60-64 (the one-seed records) and 5000-5001: with 3 seeds the t has 2
     degrees of freedom, and so few seeds leave the spread uncertain, so the levels are low.
     """

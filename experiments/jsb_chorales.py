@@ -35,13 +35,14 @@ import dataclasses
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data.chorales import KEYS
 from rnnexp.names import plain
-from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
-from rnnexp.stats import mean_interval, paired_interval
+from rnnexp.recipes.supervised import CellSweep, Split, SupervisedExperiment, grid
+from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
 PAD = -1.0  # input value of frames past a chorale's end (masked)

@@ -50,14 +50,14 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import plots
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.config import check
 from rnnexp.data import mnist1d as mnist1d_data
 from rnnexp.models import Impl, StackConfig, build_sequence_model
 from rnnexp.names import plain
-from rnnexp.recipes import Split, SupervisedExperiment, grid
-from rnnexp.stats import mean_interval, paired_interval
+from rnnexp.recipes.supervised import Split, SupervisedExperiment, grid
+from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
 Model = Literal["gru", "lstm", "rnn", "cnn", "mlp", "logistic"]

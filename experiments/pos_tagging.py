@@ -44,13 +44,14 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.data import pos_treebank
 from rnnexp.models import StackConfig
 from rnnexp.names import plain
-from rnnexp.recipes import CELLS, Cell, Split, SupervisedExperiment, grid
-from rnnexp.stats import mean_interval, paired_interval
+from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
+from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
 Direction = Literal["uni", "bi"]

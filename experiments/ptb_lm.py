@@ -38,12 +38,13 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots
+from rnnexp import console
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, PaperResult, TrialResult, register
 from rnnexp.config import check
 from rnnexp.names import plain
-from rnnexp.recipes import grid
-from rnnexp.stats import mean_interval
+from rnnexp.recipes.supervised import grid
+from rnnexp.report.stats import mean_interval
 
 
 @dataclasses.dataclass(frozen=True)

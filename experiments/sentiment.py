@@ -57,15 +57,16 @@ import dataclasses
 
 import numpy as np
 
-from rnnexp import console, plots, presets
+from rnnexp import console, presets
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.names import plain
 from rnnexp.presets import Stack
-from rnnexp.recipes import Cell, Split, SupervisedExperiment, grid
-from rnnexp.stats import mean_interval, paired_interval
+from rnnexp.recipes.supervised import Cell, Split, SupervisedExperiment, grid
+from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
 
@@ -148,7 +149,7 @@ class FindingThresholds:
     # (seeds 40-46, 60-64): margin 0.03. `ci` runs one seed and reports it.
     max_direction_gain: float = 0.04
     # The high end of the `direction_level` paired interval (bi1 - uni1) is asserted:
-    # 50%, since 3 seeds leave the t 2 degrees of freedom (rnnexp.false_alarm).
+    # 50%, since 3 seeds leave the t 2 degrees of freedom (rnnexp.report.false_alarm).
     direction_level: float = 0.50
     # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
     # gated cell is at chance and the backward half of a bidirectional one reads it.

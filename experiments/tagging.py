@@ -29,12 +29,12 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import plots
+from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
-from rnnexp.recipes import CELLS, Cell, Split, SupervisedExperiment, grid
+from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
 

@@ -32,7 +32,7 @@ final weights settle (`train.schedule=constant` shows the jumps).
 import dataclasses
 
 from rnnexp.catalog import register
-from rnnexp.long_range_tasks import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.recipes.long_range import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
 from rnnexp.models import StackConfig
 from rnnexp.training import ScheduledTrainConfig
 

@@ -39,7 +39,8 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, plots, text_metrics
+from rnnexp import console, text_metrics
+from rnnexp.report import plots
 from rnnexp.catalog import (
     Check,
     Experiment,
@@ -51,9 +52,9 @@ from rnnexp.catalog import (
 )
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
-from rnnexp.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table
 from rnnexp.names import plain
-from rnnexp.recipes import CELLS, Cell, grid
+from rnnexp.recipes.supervised import CELLS, Cell, grid
 from rnnexp.training import TrainConfig, set_seed
 
 

@@ -250,7 +250,7 @@ def _keras_epoch(model, batches):
 def measure(args) -> list[dict]:
     import numpy as np
 
-    from rnnexp.stats import mean_interval
+    from rnnexp.report.stats import mean_interval
 
     rng = np.random.default_rng(0)
     n = args.batch * args.batches
@@ -356,7 +356,7 @@ def run_bench(args) -> int:
     check_arguments(args)
     tracker = None
     if not args.no_track:  # a bad store fails now, not after minutes of measuring
-        from rnnexp.tracking import Tracker
+        from rnnexp.tracking.tracker import Tracker
 
         tracker = Tracker("bench", args.tracking_uri)
     shape = (

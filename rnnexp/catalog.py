@@ -25,6 +25,7 @@ from typing import Any
 from rnnexp.config import ConfigError, apply_overrides, check_common
 
 __all__ = [
+    "EPOCHS_EXTRA",
     "CatalogMissing",
     "Check",
     "Experiment",
@@ -41,6 +42,9 @@ __all__ = [
     "register",
     "registry",
 ]
+
+
+EPOCHS_EXTRA = "epochs"  # the extras key of a trial's per-epoch curves
 
 
 @dataclass
@@ -255,12 +259,12 @@ class Experiment:
 
         The default draws `metric` for every group of trials (each parameter but
         the seed), seed mean and t interval, the numeric parameter on the x axis
-        (`rnnexp.plots.default_answer`). Override it to draw the panels the
+        (`rnnexp.report.plots.default_answer`). Override it to draw the panels the
         claim needs side by side, with the quantity the finding is about
-        annotated; `rnnexp.plots` has the pieces (`answer_panels`,
+        annotated; `rnnexp.report.plots` has the pieces (`answer_panels`,
         `interval_lines`, `seed_note`, `finish`).
         """
-        from rnnexp import plots
+        from rnnexp.report import plots
 
         return plots.default_answer(self, cfg, results)
 

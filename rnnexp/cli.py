@@ -228,7 +228,7 @@ def _cmd_list(args):
 
     experiments = catalog.load_catalog()
     if args.format == "markdown" or args.write:
-        from rnnexp.experiments_table import render, write
+        from rnnexp.report.experiments_table import render, write
 
         if args.write:
             write(args.write, render(experiments))
@@ -247,7 +247,7 @@ def _cmd_list(args):
 
 def _cmd_show(args):
     from rnnexp.config import to_dict
-    from rnnexp.experiments_table import row
+    from rnnexp.report.experiments_table import row
 
     exp, cfg, _ = _resolve(args)
     shown = {
@@ -267,9 +267,10 @@ def _cmd_show(args):
 
 
 def _cmd_run(args):
-    from rnnexp import console, runner, startup
+    from rnnexp import console, startup
+    from rnnexp.sweep import runner
     from rnnexp.config import ConfigError, to_dict
-    from rnnexp.trial import trial_key
+    from rnnexp.sweep.trial import trial_key
 
     exp, cfg, overrides = _resolve(args)
     if args.workers < 1:
@@ -283,7 +284,7 @@ def _cmd_run(args):
             f"{backend!r}: use --distribute none, or KERAS_BACKEND=tensorflow"
         )
     if args.executor == "ray" and not args.dry_run:
-        from rnnexp.ray_executor import check_ray
+        from rnnexp.sweep.ray import check_ray
 
         check_ray(args.address)  # Ray missing, or an address that is not one: before any run
     tracker, resume, finished = None, None, set()
@@ -297,7 +298,7 @@ def _cmd_run(args):
                 "--resume reuses the sweep's own profile and overrides; "
                 "drop --set, --seed and --profile"
             )
-        from rnnexp.tracking import Tracker
+        from rnnexp.tracking.tracker import Tracker
 
         tracker = Tracker(exp.name, args.tracking_uri)
         sweep = _sweep_to_resume(tracker, None if args.resume == "latest" else args.resume)
@@ -334,7 +335,7 @@ def _cmd_run(args):
             print(f"  {i + 1:3d}. {exp.trial_name(trial)}{mark}")
         return 0
     if tracker is None:
-        from rnnexp.tracking import Tracker
+        from rnnexp.tracking.tracker import Tracker
 
         tracker = Tracker(exp.name, args.tracking_uri)  # checks the store; creates nothing yet
     startup.import_backend(args.verbose)
@@ -389,8 +390,8 @@ def _cmd_robustness(args):
 
     from rnnexp import catalog, startup
     from rnnexp.config import ConfigError, parse_assignment
-    from rnnexp.robustness import load_record, run_robustness, sweep_seed_span
-    from rnnexp.tracking import Tracker
+    from rnnexp.sweep.robustness import load_record, run_robustness, sweep_seed_span
+    from rnnexp.tracking.tracker import Tracker
 
     startup.check_backend()
     if not 1 <= args.seeds <= MAX_ROBUSTNESS_SEEDS:
@@ -428,7 +429,8 @@ def _cmd_robustness(args):
 def _cmd_docs(args):
     from pathlib import Path
 
-    from rnnexp import catalog, pages
+    from rnnexp import catalog
+    from rnnexp.report import pages
 
     root = Path(args.root)
     experiments = catalog.load_catalog()
@@ -447,7 +449,7 @@ def _cmd_docs(args):
 
 
 def _cmd_robustness_table(args):
-    from rnnexp.robustness_table import render, write_between_markers
+    from rnnexp.report.robustness_table import render, write_between_markers
 
     table = render(args.records)
     if args.write:
@@ -460,9 +462,9 @@ def _cmd_robustness_table(args):
 
 def _sweep_to_resume(tracker, run_id: str | None):
     """The sweep `--resume` finishes: `run_id`, or the newest unfinished one nobody runs."""
-    from rnnexp.compare import find_sweep
+    from rnnexp.tracking.compare import find_sweep
     from rnnexp.config import ConfigError
-    from rnnexp.lease import SweepBusy, live_owner
+    from rnnexp.tracking.lease import SweepBusy, live_owner
 
     sweep = find_sweep(tracker, run_id, unfinished=run_id is None)
     if run_id is None:  # skip sweeps other processes are running now
@@ -486,7 +488,7 @@ def _cmd_compare(args):
     from pathlib import Path
 
     from rnnexp import catalog
-    from rnnexp.compare import compare
+    from rnnexp.tracking.compare import compare
     from rnnexp.config import ConfigError
 
     exp = catalog.get(args.name)
@@ -496,7 +498,7 @@ def _cmd_compare(args):
         raise ConfigError("--plots takes a folder; got ''")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise ConfigError(f"--plots takes a folder to download into; {args.plots} is a file")
-    from rnnexp.tracking import Tracker
+    from rnnexp.tracking.tracker import Tracker
 
     tracker = Tracker(exp.name, args.tracking_uri)
     compare(
@@ -518,7 +520,8 @@ def _cmd_ui(args):
     import socket
 
     from rnnexp.config import ConfigError
-    from rnnexp.tracking import check_store, resolve_tracking_uri, serve_ui, ui_links
+    from rnnexp.tracking.store import check_store, resolve_tracking_uri
+    from rnnexp.tracking.ui import serve_ui, ui_links
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be 1-65535, got {args.port}")
@@ -550,7 +553,7 @@ def _cmd_ui(args):
 
 def _unexpected(err: Exception) -> str:
     """One line for an error no handler expected: a store fault, or a bug to report."""
-    tracking = sys.modules.get("rnnexp.tracking")
+    tracking = sys.modules.get("rnnexp.tracking.store")
     described = tracking.describe_store_error(err) if tracking else None
     if described:
         return described

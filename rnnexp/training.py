@@ -4,7 +4,7 @@ The gradient probes and the clipped training loop live in `rnnexp.gradients`
 (one branch per Keras backend).
 
 Nothing here knows about MLflow: metrics go to a `reporter` (an
-`rnnexp.reporting.Reporter`). Keras and TensorFlow are imported inside
+`rnnexp.tracking.reporter.Reporter`). Keras and TensorFlow are imported inside
 the functions that train, so that `TrainConfig` is declared without them.
 """
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from rnnexp.reporting import Reporter
+from rnnexp.tracking.reporter import Reporter
 
 
 def _imported_after(module: str) -> list[str]:
@@ -25,8 +25,8 @@ def test_data_errors_live_apart_from_every_loader():
 
 
 def test_the_trackers_reporters_implement_the_protocol():
-    from rnnexp.tracking import NullReporter
-    from rnnexp.tracking import Reporter as MlflowReporter
+    from rnnexp.tracking.reporter import NullReporter
+    from rnnexp.tracking.mlflow_reporter import Reporter as MlflowReporter
 
     assert isinstance(NullReporter(), Reporter)
     for method in ("log_metrics", "log_series", "set_tags", "log_text", "log_figure"):

@@ -1,8 +1,9 @@
 """The finding card: the verdict sentence, the checks, the tables, what the UI renders."""
 
-from rnnexp import card
+from rnnexp.report import card
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult
-from rnnexp.tracking import compare_url, data_label, run_url, trial_run_name
+from rnnexp.tracking.ui import compare_url, run_url
+from rnnexp.tracking.naming import data_label, trial_run_name
 
 
 class Study(Experiment):

@@ -16,7 +16,7 @@ import mlflow
 import pytest
 
 from rnnexp import catalog, cli, console
-from rnnexp.compare import pivot
+from rnnexp.tracking.compare import pivot
 from rnnexp.training import stop_reason
 
 EXPERIMENTS = catalog.load_catalog()
@@ -29,9 +29,9 @@ TOY = textwrap.dedent(
 
     import numpy as np
 
-    from rnnexp import plots
+    from rnnexp.report import plots
     from rnnexp.catalog import Experiment, Finding, TrialResult, register
-    from rnnexp.recipes import grid
+    from rnnexp.recipes.supervised import grid
 
 
     @dataclasses.dataclass(frozen=True)
@@ -335,7 +335,7 @@ def test_dry_run_says_which_data_and_how_long(env, expected, capsys, monkeypatch
 def test_a_noted_figure_says_so_below_it(tmp_path):
     from matplotlib import image
 
-    from rnnexp import plots
+    from rnnexp.report import plots
 
     def draw():
         return plots.lines_with_spread(

@@ -10,7 +10,7 @@ from rnnexp import catalog
 from rnnexp.catalog import TrialResult
 from rnnexp.config import ConfigError
 from rnnexp.data import text_corpus
-from rnnexp.long_range_tasks import TaskConfig, arch_layer
+from rnnexp.recipes.long_range import TaskConfig, arch_layer
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.gradients import hidden_state_gradient_norms
 

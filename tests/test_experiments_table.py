@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnexp import catalog, cli, experiments_table, pages, reproduction_table, robustness_table
+from rnnexp import catalog, cli
+from rnnexp.report import experiments_table, pages, reproduction_table, robustness_table
 from rnnexp.catalog import Experiment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -359,7 +360,7 @@ def test_a_record_keeps_each_trial_for_the_study_figure():
     import numpy as np
 
     from rnnexp.catalog import TrialResult
-    from rnnexp.robustness import trial_record
+    from rnnexp.sweep.robustness import trial_record
 
     result = TrialResult(
         {"cell": "rnn", "seed": np.int64(3), "length": 10},

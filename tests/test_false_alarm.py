@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnexp import false_alarm as fa
+from rnnexp.report import false_alarm as fa
 
 
 def test_one_mode_is_not_split():

@@ -423,7 +423,7 @@ def test_9_an_unmakeable_store_folder_is_refused_before_the_framework_import(tmp
 
 
 def test_2_liveness_of_a_sweeps_owner(monkeypatch):
-    from rnnexp import lease
+    from rnnexp.tracking import lease
 
     me = lease.owner_tags()
     assert lease.live_owner(me) is None  # this process may continue its own sweep
@@ -445,7 +445,8 @@ def test_9_read_only_store_messages_also_as_root(toy, tmp_path, capsys):
     """Root writes through chmod, so the read-only faults are made another way."""
     import sqlalchemy.exc
 
-    from rnnexp.tracking import StoreError, Tracker, describe_store_error
+    from rnnexp.tracking.store import StoreError, describe_store_error
+    from rnnexp.tracking.tracker import Tracker
 
     _, uri = toy
     assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
@@ -466,7 +467,7 @@ def test_9_read_only_store_messages_also_as_root(toy, tmp_path, capsys):
 
 # -- 7, 14: disk full while writing the summary, then --resume --------------------
 def test_7_14_disk_full_in_the_summary_then_resume(toy, capsys, monkeypatch):
-    from rnnexp.tracking import Reporter
+    from rnnexp.tracking.mlflow_reporter import Reporter
 
     _, uri = toy
     real = Reporter.log_artifact

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnexp import catalog, plots
+from rnnexp import catalog
+from rnnexp.report import plots
 from rnnexp.catalog import TrialResult
 
 RAW_NAMES = re.compile(r"\b(rnn|gru|lstm|bow|rnn_relu|irnn|uni1|bi1|bi2|uni2|per_tensor)\b")
@@ -338,7 +339,8 @@ class Sweep(catalog.Experiment):
 def test_the_runner_logs_the_answer_figure_first_on_the_parent(tmp_path, monkeypatch):
     import mlflow
 
-    from rnnexp import runner, tracking
+    from rnnexp.sweep import runner
+    from rnnexp.tracking import tracker as tracking
 
     logged = []
     for method in ("log_figure", "log_artifact", "log_text"):
@@ -363,7 +365,8 @@ def test_the_runner_logs_the_answer_figure_first_on_the_parent(tmp_path, monkeyp
 
 
 def test_a_figure_that_cannot_be_drawn_costs_the_sweep_nothing(tmp_path, capsys):
-    from rnnexp import runner, tracking
+    from rnnexp.sweep import runner
+    from rnnexp.tracking import tracker as tracking
 
     class Broken(Sweep):
         def answer_figure(self, cfg, results):

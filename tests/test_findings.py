@@ -99,7 +99,7 @@ def test_exploding_clipping_one_bad_clipped_seed_is_not_the_median():
     assert finding.passed and "up to 6" in finding.message, finding.message
 
 
-# -- adding, copy_memory, tanh_vs_relu (rnnexp.long_range_tasks) -----------------
+# -- adding, copy_memory, tanh_vs_relu (rnnexp.recipes.long_range) -----------------
 
 
 def long_range_results(exp, winner_ratio, loser_ratio, length=100):

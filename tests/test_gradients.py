@@ -10,7 +10,7 @@ from keras import ops
 from rnnexp import gradients
 from rnnexp.layers import SimpleRNN
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.tracking import NullReporter
+from rnnexp.tracking.reporter import NullReporter
 
 BACKEND = keras.backend.backend()
 

@@ -7,11 +7,11 @@ import mlflow
 import numpy as np
 import pytest
 
-from rnnexp import runner
+from rnnexp.sweep import runner
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.layers import kernels, recurrent_layer
 from rnnexp.models import StackConfig, build_sequence_model
-from rnnexp.tracking import Tracker
+from rnnexp.tracking.tracker import Tracker
 
 
 def _on_gpu():

@@ -14,7 +14,7 @@ from rnnexp.data.long_range import (
 )
 from rnnexp import catalog
 from rnnexp.layers import SimpleRNN
-from rnnexp.tracking import NullReporter
+from rnnexp.tracking.reporter import NullReporter
 from rnnexp.gradients import NonFiniteLoss, train_with_clipping
 
 

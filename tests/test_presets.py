@@ -5,7 +5,7 @@ import typing
 import pytest
 
 from rnnexp import presets
-from rnnexp.long_range_tasks import arch_layer
+from rnnexp.recipes.long_range import arch_layer
 
 
 def test_a_name_registers_once_and_an_unknown_one_lists_the_known():

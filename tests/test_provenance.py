@@ -6,7 +6,8 @@ import subprocess
 import pytest
 
 import rnnexp
-from rnnexp import tracking
+from rnnexp.tracking import provenance
+from rnnexp.tracking.tracker import Tracker
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -14,11 +15,11 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def _tags(monkeypatch, folder):
     """`git_tags()` as if the package lived in `folder`."""
     monkeypatch.setattr(rnnexp, "__file__", str(folder / "rnnexp" / "__init__.py"))
-    tracking.git_tags.cache_clear()
+    provenance.git_tags.cache_clear()
     try:
-        return tracking.git_tags()
+        return provenance.git_tags()
     finally:
-        tracking.git_tags.cache_clear()
+        provenance.git_tags.cache_clear()
 
 
 def _checkout(tmp_path):
@@ -69,8 +70,8 @@ def test_each_sweep_looks_at_the_checkout_again(monkeypatch, tmp_path):
 
     root = _checkout(tmp_path / "repo")
     monkeypatch.setattr(rnnexp, "__file__", str(root / "rnnexp" / "__init__.py"))
-    tracking.git_tags.cache_clear()
-    tracker = tracking.Tracker("toy", f"sqlite:///{tmp_path}/mlflow.db")
+    provenance.git_tags.cache_clear()
+    tracker = Tracker("toy", f"sqlite:///{tmp_path}/mlflow.db")
     dirty = {}
     for edit in (False, True):
         if edit:
@@ -79,5 +80,5 @@ def test_each_sweep_looks_at_the_checkout_again(monkeypatch, tmp_path):
             pass
         client = MlflowClient(tracker.uri)
         dirty[edit] = [client.get_run(r.run_id).data.tags["git.dirty"] for r in (parent, child)]
-    tracking.git_tags.cache_clear()
+    provenance.git_tags.cache_clear()
     assert dirty == {False: ["false", "false"], True: ["true", "true"]}

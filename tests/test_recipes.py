@@ -4,7 +4,7 @@ import dataclasses
 
 from rnnexp import training
 from rnnexp.catalog import TrialResult, group_mean
-from rnnexp.recipes import CellSweep, Split, SupervisedExperiment, grid
+from rnnexp.recipes.supervised import CellSweep, Split, SupervisedExperiment, grid
 from rnnexp.training import TrainConfig
 
 

@@ -20,7 +20,8 @@ import mlflow
 import numpy as np
 import pytest
 
-from rnnexp import cli, robustness
+from rnnexp import cli
+from rnnexp.sweep import robustness
 from rnnexp.data import token_cache
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -127,8 +128,8 @@ def test_a_sweep_that_raises_records_nothing_and_stops(toy, capsys):
 
 
 def test_a_store_fault_at_a_seed_leaves_the_record_untouched(toy, capsys, monkeypatch):
-    from rnnexp import runner
-    from rnnexp.tracking import StoreError
+    from rnnexp.sweep import runner
+    from rnnexp.tracking.store import StoreError
 
     rob(capsys, toy, "--seeds", 2, "--start", 10)
     before = toy[0].read_text()
@@ -546,7 +547,7 @@ def test_a_store_locked_mid_trial_is_said_in_seconds_and_ends_in_one_line(toy, c
 def test_a_store_fault_quotes_the_database_not_sqlalchemys_autoflush_note():
     import sqlalchemy.exc
 
-    from rnnexp.tracking import describe_store_error
+    from rnnexp.tracking.store import describe_store_error
 
     err = sqlalchemy.exc.OperationalError(
         "INSERT", {}, Exception("attempt to write a readonly database")
@@ -562,7 +563,7 @@ def test_a_store_fault_quotes_the_database_not_sqlalchemys_autoflush_note():
 def test_a_full_disk_at_start_does_not_promise_a_sweep_to_resume():
     import errno
 
-    from rnnexp.tracking import describe_store_error
+    from rnnexp.tracking.store import describe_store_error
 
     message = describe_store_error(OSError(errno.ENOSPC, "No space left on device"), "u")
     assert message.startswith("disk full") and "--resume" not in message
@@ -621,7 +622,10 @@ def test_a_bad_heartbeat_interval_is_one_line(value):
 
     env = {**os.environ, "RNNEXP_HEARTBEAT_S": value}
     done = subprocess.run(
-        [sys.executable, "-c", "from rnnexp import lease"], env=env, capture_output=True, text=True
+        [sys.executable, "-c", "from rnnexp.tracking import lease"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1 and "RNNEXP_HEARTBEAT_S" in done.stderr
     assert "expected seconds from 1 to 3600" in done.stderr
@@ -660,7 +664,7 @@ def test_a_tilde_in_a_sqlite_uri_is_refused_not_made_a_folder(tmp_path, capsys, 
 
 
 def test_workers_beyond_the_trials_share_out_all_the_cores(monkeypatch):
-    from rnnexp import parallel
+    from rnnexp.sweep import local as parallel
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     assert parallel.plan_workers(8, 2) == (2, 4)  # what run_parallel starts
@@ -691,16 +695,16 @@ def test_bench_flag_errors_come_before_tensorflow():
 def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsys, monkeypatch):
     import sqlite3
 
-    from rnnexp import tracking
+    from rnnexp.tracking import store
 
     record, uri = toy
     assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0
     capsys.readouterr()
     holder = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
-    monkeypatch.setattr(tracking, "SLOW_STORE_S", 0.5)
-    real = tracking._wait_while_locked
-    monkeypatch.setattr(tracking, "_wait_while_locked", lambda db, u: real(db, u, most_s=2))
+    monkeypatch.setattr(store, "SLOW_STORE_S", 0.5)
+    real = store._wait_while_locked
+    monkeypatch.setattr(store, "_wait_while_locked", lambda db, u: real(db, u, most_s=2))
     start = time.monotonic()
     try:
         code = cli.main(["run", "rel_toy", "--tracking-uri", uri])
@@ -784,7 +788,7 @@ def test_a_silent_tracking_server_is_given_up_within_30_s_by_default():
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST_")}
-    code = "from rnnexp import tracking; print(tracking._server_give_up_s())"
+    code = "from rnnexp.tracking import store; print(store._server_give_up_s())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert 20 <= float(out.stdout) <= 30, out.stderr
 

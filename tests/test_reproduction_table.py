@@ -4,7 +4,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from rnnexp import catalog, reproduction_table
+from rnnexp import catalog
+from rnnexp.report import reproduction_table
 from rnnexp.catalog import Experiment, PaperResult
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,10 @@ import json
 import mlflow
 import pytest
 
-from rnnexp import robustness, robustness_table
+from rnnexp.sweep import robustness
+from rnnexp.report import robustness_table
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult
-from rnnexp.tracking import Tracker
+from rnnexp.tracking.tracker import Tracker
 
 
 @dataclasses.dataclass(frozen=True)

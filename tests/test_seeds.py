@@ -41,7 +41,7 @@ def test_run_trial_trains_at_the_trial_seed(name, monkeypatch):
         monkeypatch.setattr(module, "adding_problem", lambda n, length, rng: (None, None))
         monkeypatch.setattr(module, "set_seed", record)
     else:
-        import rnnexp.long_range_tasks as long_range
+        import rnnexp.recipes.long_range as long_range
 
         monkeypatch.setattr(module, "prepare_run", record, raising=False)
         monkeypatch.setattr(long_range, "prepare_run", record)

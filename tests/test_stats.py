@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from rnnexp.stats import mean_interval
+from rnnexp.report.stats import mean_interval
 
 
 def test_t_interval_of_three_seeds():

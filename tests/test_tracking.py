@@ -11,9 +11,9 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from rnnexp import runner
+from rnnexp.sweep import runner
 from rnnexp.catalog import Experiment, Finding, TrialResult
-from rnnexp.tracking import Tracker
+from rnnexp.tracking.tracker import Tracker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +143,8 @@ def test_two_concurrent_runs_into_one_fresh_store(tmp_path):
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_tracking import Toy
-        from rnnexp import runner
-        from rnnexp.tracking import Tracker
+        from rnnexp.sweep import runner
+        from rnnexp.tracking.tracker import Tracker
         exp = Toy()
         runner.run_experiment(exp, exp.config, profile="ci", tracker=Tracker("toy", sys.argv[1]))
     """)
@@ -225,9 +225,9 @@ class SlowToy(Toy):
 def test_system_metrics_when_psutil_is_installed_and_no_error_when_not(
     tmp_path, monkeypatch, psutil_installed
 ):
-    from rnnexp import tracking
+    from rnnexp.tracking import tracker
 
-    monkeypatch.setattr(tracking, "SYSTEM_METRICS_S", 0.1)
+    monkeypatch.setattr(tracker, "SYSTEM_METRICS_S", 0.1)
     if not psutil_installed:
         monkeypatch.setitem(sys.modules, "psutil", None)  # `import psutil` now fails
     exp = SlowToy()
@@ -247,7 +247,7 @@ def test_system_metrics_when_psutil_is_installed_and_no_error_when_not(
 
 # -- one trial, recorded once ------------------------------------------------------
 def test_a_trial_already_recorded_finished_is_not_run_again(tmp_path):
-    from rnnexp import trial as trials
+    from rnnexp.sweep import trial as trials
 
     exp = Toy()
     tracker = Tracker("toy", _uri(tmp_path))
@@ -310,7 +310,7 @@ class RealToy(Toy):
 
 
 def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
-    from rnnexp.tracking import NOTE
+    from rnnexp.tracking.tracker import NOTE
 
     uri = _uri(tmp_path)
     exp = RealToy()
@@ -357,8 +357,8 @@ def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
 
 
 def test_ui_and_compare_print_deep_links_to_the_newest_sweep(tmp_path, capsys):
-    from rnnexp.compare import compare
-    from rnnexp.tracking import ui_links
+    from rnnexp.tracking.compare import compare
+    from rnnexp.tracking.ui import ui_links
 
     uri = _uri(tmp_path)
     exp = RealToy()
@@ -382,7 +382,7 @@ def test_the_ui_is_announced_only_once_it_answers():
     import http.server
     import threading
 
-    from rnnexp.tracking import _answers
+    from rnnexp.tracking.ui import _answers
 
     class Alive:
         def poll(self):

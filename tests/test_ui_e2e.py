@@ -32,7 +32,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from rnnexp import card, catalog, cli
+from rnnexp.report import card
+from rnnexp import catalog, cli
 
 pytestmark = [
     pytest.mark.e2e,

@@ -28,7 +28,7 @@ def main():
     import keras
     import tensorflow as tf
 
-    from rnnexp.long_range_tasks import TaskConfig, prepare_run
+    from rnnexp.recipes.long_range import TaskConfig, prepare_run
     from rnnexp.models import StackConfig
     from rnnexp.training import TrainConfig
 

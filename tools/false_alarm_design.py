@@ -3,7 +3,7 @@
 Each interval check's level was set from per-seed values measured before the fresh records:
 the one-seed ci records at the commit before the reshape (their messages hold each seed's
 numbers) and, for imdb_seqlen, seeds 5000-5001 from an interrupted sweep in this worktree's
-MLflow store (`mlruns/mlflow.db`). `python -m rnnexp.false_alarm` reads these files.
+MLflow store (`mlruns/mlflow.db`). `python -m rnnexp.report.false_alarm` reads these files.
 
     python tools/false_alarm_design.py [--before dc06d85]
 """

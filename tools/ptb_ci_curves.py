@@ -22,8 +22,8 @@ def run(seed, profile, overrides, block, probe_every=0):
 
     from rnnexp.catalog import get
     from rnnexp.data import ptb
-    from rnnexp.tracking import NullReporter
-    from rnnexp.trial import TrialContext
+    from rnnexp.tracking.reporter import NullReporter
+    from rnnexp.sweep.trial import TrialContext
 
     exp = get("ptb_lm")
     ptb_lm = sys.modules[type(exp).__module__]

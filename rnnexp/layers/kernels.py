@@ -59,9 +59,7 @@ def kernel_of(layer, masked: bool) -> str:
         layer: one of our sequence layers or `keras.layers.SimpleRNN/GRU/LSTM`.
         masked: whether the call carries a mask.
     """
-    from rnnexp.layers.recurrent import CELLS
-
-    if isinstance(layer, tuple(CELLS.values())):
+    if getattr(type(layer), "runs_rnnexp_loop", False):
         return "rnnexp-loop"
     is_lstm = isinstance(layer, keras.layers.LSTM)
     if not (is_lstm or isinstance(layer, keras.layers.GRU)):

@@ -116,6 +116,7 @@ class _ProjectedRNN(keras.layers.RNN):
     """`keras.layers.RNN` whose loop can see pre-projected inputs (`PROJECT_FIRST`)."""
 
     CELL = None
+    runs_rnnexp_loop = True  # `kernels.kernel_of` tells our layers from Keras's by it
     CELL_EXTRA = ()
 
     def __init__(

@@ -308,7 +308,9 @@ def table(records_dir: Path = Path("robustness")) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnexp.report.false_alarm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnexp.report.false_alarm", description=__doc__
+    )
     parser.add_argument("--records", type=Path, default=Path("robustness"))
     parser.add_argument("--out", type=Path, help="write the markdown here (default: print)")
     args = parser.parse_args(argv)

@@ -168,9 +168,9 @@ def _import_store_models() -> None:
     held = {signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        import mlflow.store.tracking.dbmodels.models  # noqa: F401
-    except ImportError:  # a store without SQL tables needs none
-        pass
+        from rnnexp.tracking import store  # its first import of mlflow is held off too
+
+        store.import_sql_models()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 

@@ -417,3 +417,11 @@ def check_store(uri: str):
         _relocate_artifacts(db)
     with _store_errors(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+def import_sql_models() -> None:
+    """Import MLflow's SQL table definitions (`sweep.local`'s workers, with SIGTERM held off)."""
+    try:
+        import mlflow.store.tracking.dbmodels.models  # noqa: F401
+    except ImportError:  # a store without SQL tables needs none
+        pass
