@@ -1,4 +1,6 @@
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 
@@ -30,3 +32,33 @@ def _toy_experiments_leave_with_their_test():
             del catalog._REGISTRY[name]
     for module in [m for m in list(sys.modules) if m.partition(".")[0] == local]:
         del sys.modules[module]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (just now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def runs(uri: str, experiment: str):
+    """`(sweep runs, trial runs)` of `experiment` in the store at `uri`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.search_runs(experiment_names=[experiment], output_format="list")
+    parents = [r for r in found if r.data.tags.get("rnnexp.role") == "sweep"]
+    children = [r for r in found if r.data.tags.get("rnnexp.role") == "trial"]
+    return parents, children
+
+
+def cli(env, *argv, timeout=300, **kwargs):
+    """`python -m rnnexp ARGV` in a fresh process with `env`; its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "rnnexp", *map(str, argv)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )

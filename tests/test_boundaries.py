@@ -1,6 +1,8 @@
-"""Module boundaries: no import cycles in data/, one declared reporter interface."""
+"""Module boundaries: the rooms' rules (`tools/import_graph.py` reads the imports with ast)."""
 
+import importlib.util
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -39,3 +41,56 @@ def test_a_reporter_missing_a_method_is_not_one():
             pass
 
     assert not isinstance(MetricsOnly(), Reporter)
+
+
+def _graph():
+    path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "import_graph.py"
+    spec = importlib.util.spec_from_file_location("import_graph", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, module.graph()[0]
+
+
+def _imports(edges, room: str) -> set[str]:
+    return {d for m, deps in edges.items() if m == room or m.startswith(room + ".") for d in deps}
+
+
+def test_no_module_imports_itself_back():
+    module, edges = _graph()
+    assert module.circles(edges) == []
+
+
+def test_the_executors_stand_side_by_side():
+    _, edges = _graph()
+    assert "rnnexp.sweep.ray" not in edges["rnnexp.sweep.local"]
+    assert "rnnexp.sweep.local" not in edges["rnnexp.sweep.ray"]
+
+
+def test_what_people_read_does_not_run_sweeps():
+    _, edges = _graph()
+    assert not {d for d in _imports(edges, "rnnexp.report") if d.startswith("rnnexp.sweep")}
+
+
+def test_lower_rooms_know_nothing_of_the_rooms_above_them():
+    _, edges = _graph()
+    above = {
+        "rnnexp.tracking": ("sweep", "recipes", "cli"),  # compare may read report.stats
+        "rnnexp.layers": ("sweep", "recipes", "cli", "report", "tracking"),
+        "rnnexp.data": ("sweep", "recipes", "cli", "report", "tracking", "layers"),
+    }
+    for room, rooms in above.items():
+        found = {d for d in _imports(edges, room) if d.split(".")[1] in rooms}
+        assert not found, (room, found)
+
+
+def test_mlflow_is_imported_only_in_tracking():
+    root = pathlib.Path(__file__).resolve().parent.parent / "rnnexp"
+    users = {
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if any(
+            line.lstrip().startswith(("import mlflow", "from mlflow"))
+            for line in p.read_text().splitlines()
+        )
+    }
+    assert users and all(u.startswith("tracking/") for u in users), users

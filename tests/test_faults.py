@@ -6,6 +6,7 @@ process faults (SIGSTOP, kill -9 of a worker, Ctrl-C) run it as a subprocess.
 """
 
 import errno
+import functools
 import os
 import pickle
 import re
@@ -26,6 +27,9 @@ import pytest
 
 from rnnexp import cli
 from rnnexp.data import imdb
+from conftest import cli as cli_process
+from conftest import free_port
+from conftest import runs as store_runs
 
 FAULT_TOY = textwrap.dedent(
     '''
@@ -103,12 +107,7 @@ def one_line_error(err: str) -> bool:
     return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
 
 
-def runs(uri, experiment="fault_toy"):
-    mlflow.set_tracking_uri(uri)
-    found = mlflow.search_runs(experiment_names=[experiment], output_format="list")
-    parents = [r for r in found if r.data.tags.get("rnnexp.role") == "sweep"]
-    children = [r for r in found if r.data.tags.get("rnnexp.role") == "trial"]
-    return parents, children
+runs = functools.partial(store_runs, experiment="fault_toy")
 
 
 def _as_in_a_terminal():
@@ -129,14 +128,7 @@ def spawn(env, *argv):
     )
 
 
-def rnnexp(env, *argv, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "rnnexp", *map(str, argv)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+rnnexp = functools.partial(cli_process, timeout=120)
 
 
 def lines_until(proc, prefix, seen):
@@ -328,15 +320,10 @@ def test_12_dry_run_resume_shows_the_sweep_it_would_finish(toy, capsys):
 
 
 # -- 5, 9: the store -------------------------------------------------------------
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_5_unreachable_tracking_server_fails_in_seconds(toy, capsys):
     start = time.monotonic()
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     code, _, err = main(capsys, "run", "fault_toy", "--tracking-uri", uri)
     assert code == 2 and one_line_error(err) and "does not answer" in err, err
     assert time.monotonic() - start < 10
@@ -384,7 +371,7 @@ def test_9_store_faults_are_one_line(toy, tmp_path, capsys, store, message):
     capsys.readouterr()
     commands = [["run", "fault_toy"], ["compare", "fault_toy"]]
     if store != "deleted":  # the UI shows deleted experiments' neighbours fine
-        commands.append(["ui", "--port", _free_port()])
+        commands.append(["ui", "--port", free_port()])
     for argv in commands:
         code, _, err = main(capsys, *argv, "--tracking-uri", uri)
         assert code == 2 and one_line_error(err) and message in err, err

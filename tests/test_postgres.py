@@ -15,7 +15,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 from test_faults import rnnexp, toy  # noqa: F401 - the toy experiment (a fixture)
+from conftest import free_port
 
 
 def _pg_bin() -> Path | None:
@@ -51,11 +51,6 @@ pytestmark = [
 ]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _as_db_user(argv):
     """`argv` run as `postgres` when we are root (PostgreSQL refuses to run as root)."""
@@ -69,7 +64,7 @@ def postgres():
     if os.getuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)
-    data, port, bin_dir = root / "data", _free_port(), _pg_bin()
+    data, port, bin_dir = root / "data", free_port(), _pg_bin()
     run = dict(check=True, capture_output=True, text=True, timeout=120)
     subprocess.run(
         _as_db_user([bin_dir / "initdb", "-D", data, "-U", "rnnexp", "--auth=trust"]), **run
@@ -93,7 +88,7 @@ def postgres():
 @pytest.fixture
 def mlflow_server(postgres, tmp_path):
     """`(http URI, artifacts folder)` of an `mlflow server` on the PostgreSQL store."""
-    port, artifacts = _free_port(), tmp_path / "artifacts"
+    port, artifacts = free_port(), tmp_path / "artifacts"
     server = subprocess.Popen(
         [
             sys.executable,

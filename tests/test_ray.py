@@ -10,12 +10,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from test_faults import (  # the toy experiment and helpers of the fault tests
     lines_until,
     main,
@@ -32,11 +32,6 @@ opt_in = pytest.mark.skipif(
     reason="opt-in: RNNEXP_RAY=1 pytest -m ray, with the ray extra (pip install 'rnnexp[ray]')",
 )
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- refused before anything runs -------------------------------------------------
@@ -61,7 +56,7 @@ def test_address_needs_the_ray_executor(toy, tmp_path, capsys):  # noqa: F811
 )
 def test_a_ray_address_that_does_not_answer_is_one_line(toy, tmp_path, capsys, address, message):  # noqa: F811
     _, uri = toy
-    address = address.format(port=_free_port())
+    address = address.format(port=free_port())
     start = time.monotonic()
     code, _, err = main(
         capsys, "run", "fault_toy", "--executor", "ray", "--address", address, "--tracking-uri", uri

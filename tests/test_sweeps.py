@@ -7,6 +7,7 @@ be killed mid-way, and its `lr` grid holds one value that makes the loss
 overflow.
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -14,8 +15,9 @@ import sys
 import textwrap
 import time
 
-import mlflow
 import pytest
+from conftest import cli as cli_process
+from conftest import runs as store_runs
 
 TOY = textwrap.dedent(
     '''
@@ -86,23 +88,10 @@ def toy_env(tmp_path):
     return env, f"sqlite:///{tmp_path}/store/mlflow.db"
 
 
-def rnnexp(env, *args, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "rnnexp", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kwargs,
-    )
+rnnexp = cli_process
 
 
-def runs(uri):
-    mlflow.set_tracking_uri(uri)
-    found = mlflow.search_runs(experiment_names=["toy"], output_format="list")
-    parents = [r for r in found if r.data.tags.get("rnnexp.role") == "sweep"]
-    children = [r for r in found if r.data.tags.get("rnnexp.role") == "trial"]
-    return parents, children
+runs = functools.partial(store_runs, experiment="toy")
 
 
 def test_four_concurrent_sweeps_into_one_fresh_store(toy_env):
