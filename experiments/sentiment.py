@@ -351,7 +351,7 @@ class Sentiment(SupervisedExperiment):
             ["test accuracy by variant"],
             title=f"sentiment ({data}): {_question(cfg.sweep.cells)}",
             note=plots.seed_note([len(v) for v in acc.values()])
-            + "; lead = gated minus SimpleRNN, same variant and seed",
+            + ("; lead = gated minus SimpleRNN, same variant and seed" if "rnn" in cfg.sweep.cells else ""),
             width=6.5,
         )
         series = {}
