@@ -23,13 +23,16 @@ Data: generated (the adding problem, `rnnexp.data.long_range`).
 Measured results, and what each profile costs: `docs/experiments/gradient_flow.md` (generated).
 
 Expected result (asserted by `--check`): at initialization the gradient
-vanishes for the gated cells too (ratio below `finding.gated_init_max`: a
-GRU update gate near 0.5 and an LSTM forget gate near sigmoid(1) = 0.73
-shrink it at every step; the tanh SimpleRNN's orthogonal matrix keeps
-more of it). Training opens a path only where the task gets learned: the best
-gated cell ends above `finding.gated_trained_min`, the tanh SimpleRNN --
-which stays on the baseline and saturates -- below
-`finding.rnn_trained_max`.
+vanishes for every cell, the gated ones most (the largest gated ratio
+below `finding.gated_init_max`: a GRU update gate near 0.5 and an LSTM forget
+gate near sigmoid(1) = 0.73 shrink it at every step), the tanh SimpleRNN
+below `finding.rnn_init_max`. Training opens a path where the task gets
+learned: the best gated cell ends above `finding.gated_trained_min`. The tanh
+SimpleRNN, which does not learn the task in this budget, usually keeps its
+path closed but not always (at some seeds its loss starts to move and its
+ratio reaches 0.3), so the claim about it is a comparison over seeds: the
+median, over seeds, of how many decades the best gated cell's ratio exceeds
+the SimpleRNN's at the same seed is at least `finding.gap_min_decades`.
 """
 
 import dataclasses
@@ -61,8 +64,10 @@ class Probe:
 class FindingThresholds:
     # ||dL/dh_1|| / ||dL/dh_T|| (geometric mean over seeds)
     gated_init_max: float = 1e-3  # GRU and LSTM at initialization
-    rnn_trained_max: float = 1e-3  # the tanh SimpleRNN after training
+    rnn_init_max: float = 1e-2  # the tanh SimpleRNN at initialization
     gated_trained_min: float = 0.1  # the best gated cell after training
+    # median over seeds of log10(best gated / tanh SimpleRNN) after training, same seed
+    gap_min_decades: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,14 +99,22 @@ def first_to_last(norms) -> float:
 class GradientFlow(Experiment):
     name = "gradient_flow"
     metric = "ratio_trained"
-    description = "‖∂L/∂h_t‖ vs t, at init and trained: BPTT opens a path only where it learns"
+    description = (
+        "‖∂L/∂h_t‖ vs t: every cell's gradient vanishes at init; "
+        "training opens a path in the GRU, rarely in the tanh SimpleRNN"
+    )
     headline = "best gated ratio after training"
     shows = (
         "‖∂L/∂h_t‖ vs t, read by unrolling our cells under a tape, at initialization and after "
         "training on the adding problem (T=100; study notes 000/001/003/004)"
     )
     config = GradientFlowConfig()
-    profiles = {"ci": {"train.epochs": 12}, "full": {"sweep.seeds": 3, "probe.length": 200}}
+    profiles = {
+        # The claim's two arms over 5 seeds: the SimpleRNN's trained ratio spans 17 decades
+        # from seed to seed, so a median over seeds, not one seed's value, is asserted.
+        "ci": {"train.epochs": 12, "sweep.seeds": 5, "sweep.archs": ("rnn", "gru")},
+        "full": {"sweep.seeds": 5, "probe.length": 200},
+    }
 
     def trials(self, cfg):
         return grid(cfg.seed, cfg.sweep.seeds, arch=cfg.sweep.archs)
@@ -155,13 +168,18 @@ class GradientFlow(Experiment):
 
     def finding(self, cfg, results):
         f = cfg.finding
+        finished = [r for r in results if r.status == "FINISHED"]
+
+        def log_ratios(arch, key):
+            """`{seed: log10 ratio}` of one arm's finished trials."""
+            return {
+                r.trial["seed"]: np.log10(max(r.metrics[key], 1e-45))
+                for r in finished
+                if r.trial["arch"] == arch
+            }
 
         def geo_mean(arch, key):
-            values = [
-                np.log10(max(r.metrics[key], 1e-45))
-                for r in results
-                if r.status == "FINISHED" and r.trial["arch"] == arch
-            ]
+            values = list(log_ratios(arch, key).values())
             return 10 ** float(np.mean(values)) if values else None
 
         ratios = {
@@ -172,18 +190,21 @@ class GradientFlow(Experiment):
         }
         gated = {a: ratios[f"{a}_trained"] for a in ("gru", "lstm") if f"{a}_trained" in ratios}
         if "rnn_trained" not in ratios or not gated:
-            return Finding(False, "need the tanh rnn and a gated cell among finished trials", {})
+            need = "need the tanh SimpleRNN and a gated cell among finished trials"
+            return Finding(False, need, {})
         best = max(gated, key=gated.get)
         gated_init = max(ratios[f"{a}_init"] for a in gated)
+        rnn, winner = log_ratios("rnn", "ratio_trained"), log_ratios(best, "ratio_trained")
+        gaps = [winner[s] - rnn[s] for s in sorted(rnn.keys() & winner.keys())]
+        if not gaps:
+            need = f"no seed where both the SimpleRNN and the {plain(best)} finished"
+            return Finding(False, need, {})
+        gap = float(np.median(gaps))
         # the ratios span 1e-21 to 1: margins in decades
         checks = [
             Check("largest gated ratio at init", gated_init, "<=", f.gated_init_max, log=True),
             Check(
-                "tanh rnn ratio after training",
-                ratios["rnn_trained"],
-                "<=",
-                f.rnn_trained_max,
-                log=True,
+                "tanh SimpleRNN ratio at init", ratios["rnn_init"], "<=", f.rnn_init_max, log=True
             ),
             Check(
                 "best gated ratio after training",
@@ -192,15 +213,23 @@ class GradientFlow(Experiment):
                 f.gated_trained_min,
                 log=True,
             ),
+            Check(
+                "best gated over tanh SimpleRNN after training, median decades over seeds",
+                gap,
+                ">=",
+                f.gap_min_decades,
+            ),
         ]
         solved = [
-            f"{r.trial['arch']}: loss/baseline {r.metrics['loss_ratio']:.2f}"
-            for r in results
-            if r.status == "FINISHED"
+            f"{plain(r.trial['arch'])} s{r.trial['seed']}: "
+            f"loss/baseline {r.metrics['loss_ratio']:.2f}"
+            for r in finished
         ]
         detail = (
-            "||dL/dh_1||/||dL/dh_T||: "
+            "||dL/dh_1||/||dL/dh_T|| (geometric mean over seeds): "
             + ", ".join(f"{k} {v:.2g}" for k, v in ratios.items())
+            + f"; {plain(best)} over SimpleRNN after training, decades per seed: "
+            + ", ".join(f"{g:.1f}" for g in gaps)
             + f" (best gated: {best}; {'; '.join(solved)})"
         )
-        return Finding.from_checks(detail, checks, ratios)
+        return Finding.from_checks(detail, checks, ratios | {"gap_decades_median": gap})

@@ -205,6 +205,13 @@ def _windows(sequences, labels, index, maxlen):
     return x, np.asarray(labels, dtype="float32")[index]
 
 
+def _question(cells) -> str:
+    """What the figure asks, of the cells the sweep ran (often the LSTM alone)."""
+    if len(cells) == 1:
+        return f"does reading both ways help the {plain(cells[0])}?"
+    return "do gated cells beat the SimpleRNN, and does reading both ways help?"
+
+
 @register
 class Sentiment(SupervisedExperiment):
     name = "sentiment"
@@ -343,10 +350,9 @@ class Sentiment(SupervisedExperiment):
         data = "synthetic stand-in" if synthetic else "real IMDB"
         fig, axes = plots.answer_panels(
             ["test accuracy by variant"],
-            title=f"sentiment ({data}): do gated cells beat the SimpleRNN, and does reading "
-            "both ways help?",
+            title=f"sentiment ({data}): {_question(cfg.sweep.cells)}",
             note=plots.seed_note([len(v) for v in acc.values()])
-            + "; lead = gated minus SimpleRNN, same variant and seed",
+            + ("; lead = gated minus SimpleRNN, same variant and seed" if "rnn" in cfg.sweep.cells else ""),
             width=6.5,
         )
         series = {}
