@@ -133,11 +133,13 @@ def test_run_names_are_short_with_the_varying_keys_first():
         for t in ("pre", "post")
         for n in (10, 200)
     ]
-    assert trial_run_name(trials[3], trials) == "post·L200·rnn·s0"
+    assert trial_run_name(trials[3], trials) == "post·L200·SimpleRNN·s0"
     assert trial_run_name({"depth": 2, "residual": False}, [{"depth": 2, "residual": False}]) == (
         "depth=2·no-residual"
     )
     assert trial_run_name({}, [{}]) == "trial"
+    # a plain name too long for the UI's column keeps its config spelling
+    assert trial_run_name({"arch": "irnn", "seed": 1}, [{"arch": "irnn", "seed": 1}]) == "irnn·s1"
 
 
 def test_data_is_named_plainly():

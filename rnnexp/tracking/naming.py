@@ -2,13 +2,15 @@
 
 import json
 
+from rnnexp.names import plain
+
 __all__ = [
     "sweep_run_name",
     "trial_run_name",
 ]
 
 
-# Short spellings of trial keys in run names (`post·rnn·L200·s0`); other keys say key=value.
+# Short spellings of trial keys in run names (`post·L200·SimpleRNN·s0`); other keys say key=value.
 _SHORT_KEYS = {"seed": "s", "length": "L"}
 
 
@@ -34,7 +36,7 @@ def data_label(card, source: str) -> str:
 
 
 def trial_run_name(trial: dict, trials: list[dict]) -> str:
-    """A child run's name, the keys that vary across `trials` first: `post·rnn·L200·s0`.
+    """A child run's name, the keys that vary across `trials` first: `post·L200·SimpleRNN·s0`.
 
     Short, so the UI's run-name column (about 20 characters) tells the trials apart.
     """
@@ -49,8 +51,14 @@ def _short(key: str, value) -> str:
     if isinstance(value, bool):
         return key if value else f"no-{key}"
     if isinstance(value, str):
-        return value
+        return _plain_if_short(value)
     return f"{key}={value}"
+
+
+def _plain_if_short(value: str) -> str:
+    # the UI's run-name column shows about 20 characters: "SimpleRNN", but "post", not its sentence
+    name = plain(value)
+    return name if len(name) <= 14 else value
 
 
 def params_that_apply(params: dict, real_data: bool) -> dict:
