@@ -94,9 +94,21 @@ def test_parent_child_tree_with_params_metrics_artifacts(tmp_path):
         "summary/results.json",
         "summary/plot.png",
         "summary/finding.txt",
+        "summary/00_answer_card.png",
     }
+    # The Description shows the narrow copy, which fits its column, and links to the full figure.
+    card_png = client.download_artifacts(parent.info.run_id, "summary/00_answer_card.png", str(tmp_path))
+    full_png = client.download_artifacts(parent.info.run_id, "00_answer.png", str(tmp_path))
+    assert _png_width(card_png) <= 760 and _png_width(card_png) <= _png_width(full_png)
+    note = parent.data.tags["mlflow.note.content"]
+    assert "[![the study figure](get-artifact?path=summary/00_answer_card.png" in note
     # Artifacts live beside the store, under mlruns/.
     assert (tmp_path / "mlruns" / "artifacts" / "toy").is_dir()
+
+
+def _png_width(path) -> int:
+    with open(path, "rb") as f:
+        return int.from_bytes(f.read(24)[16:20], "big")  # the IHDR chunk's width
 
 
 def test_failed_trial_is_marked_and_the_sweep_goes_on(tmp_path):
@@ -334,8 +346,8 @@ def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
     note = parent.data.tags[NOTE]
     assert note.startswith("### Holds: the SimpleRNN score grows with the value.")
     assert "- `PASS SimpleRNN top score = 3 >= 1 (margin 2)`" in note
-    figure = f"get-artifact?path=00_answer.png&run_uuid={parent.info.run_id}"
-    assert f"![the study figure]({figure})" in note
+    figure = f"get-artifact?path=summary/00_answer_card.png&run_uuid={parent.info.run_id}"
+    assert f"[![the study figure]({figure})](/#/experiments/" in note  # opens the full figure
     assert "| value | seeds | score |" in note and "| 3 | 1 | 3.000 (1 seed) |" in note
     assert "/#/compare-runs?runs=" in note
     about = client.get_experiment(parent.info.experiment_id).tags[NOTE]

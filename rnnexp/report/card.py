@@ -190,7 +190,8 @@ def run_markdown(
     """
     lines = [f"### {verdict(exp, finding)}", ""]
     if figure_src:
-        lines += [f"![the study figure]({figure_src})", ""]
+        image = f"![the study figure]({figure_src})"
+        lines += [f"[{image}]({figure_link})" if figure_link else image, ""]
     checks = _check_lines(finding)
     if checks:
         lines += ["**Checks**", ""] + [f"- `{line}`" for line in checks] + [""]

@@ -30,6 +30,8 @@ from rnnexp.report.stats import mean_interval
 
 __all__ = [
     "ANSWER_FIGURE",
+    "CARD_FIGURE",
+    "CARD_WIDTH_PX",
     "LEVEL",
     "answer_panels",
     "attention_maps",
@@ -54,6 +56,10 @@ __all__ = [
 ]
 
 ANSWER_FIGURE = "00_answer.png"  # sorts first among the parent run's artifacts
+# The same figure narrow enough for the run's Description, which allows no width attribute
+# and clips a wider image (MLflow 3.17 beside its Assistant panel: about 950 px at 1600).
+CARD_FIGURE = "summary/00_answer_card.png"
+CARD_WIDTH_PX = 760
 LEVEL = 0.95  # the interval drawn around a seed mean
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")

@@ -248,6 +248,8 @@ def _log_answer_figure(exp, cfg, results, parent):
         return
     try:
         parent.log_figure(figure, plots.ANSWER_FIGURE)
+        narrow = plots.CARD_WIDTH_PX / figure.get_figwidth()
+        parent.log_figure(figure, plots.CARD_FIGURE, dpi=min(narrow, figure.dpi))
     finally:
         plots.close(figure)
 
@@ -409,13 +411,17 @@ def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
 
 def _describe(exp, tracker, parent_id, run_name, finding, results, failed):
     """The parent run's Description (the finding card) and the experiment's (its question)."""
+    from rnnexp.report import plots
     from rnnexp.tracking import ui
 
     eid = tracker.experiment_id
-    figure = "00_answer.png" if "00_answer.png" in tracker.artifact_files(parent_id) else None
-    if figure is None:  # a sweep without a study figure: its first summary plot
-        plots = [p for p in tracker.artifact_files(parent_id, "summary") if p.endswith(".png")]
-        figure = plots[0] if plots else None
+    summary = [p for p in tracker.artifact_files(parent_id, "summary") if p.endswith(".png")]
+    figure = inline = None
+    if plots.ANSWER_FIGURE in tracker.artifact_files(parent_id):
+        figure = plots.ANSWER_FIGURE
+        inline = plots.CARD_FIGURE if plots.CARD_FIGURE in summary else figure
+    elif summary:  # a sweep without a study figure: its first summary plot
+        figure = inline = summary[0]
     children = [r.run_id for r in results if r.run_id]
     note = ""
     if failed:
@@ -426,7 +432,7 @@ def _describe(exp, tracker, parent_id, run_name, finding, results, failed):
         exp,
         finding,
         results,
-        figure_src=figure and ui.artifact_src(parent_id, figure),
+        figure_src=inline and ui.artifact_src(parent_id, inline),
         figure_link=figure and ui.run_url("", eid, parent_id, figure),
         compare_link=ui.compare_url("", eid, children) if len(children) > 1 else None,
         trials_note=note,

@@ -76,8 +76,8 @@ class Reporter:
     def log_dict(self, data: dict, name: str):
         self.client.log_text(self.run_id, json.dumps(data, indent=2, default=str), name)
 
-    def log_figure(self, figure, name: str):
-        self.client.log_figure(self.run_id, figure, name)
+    def log_figure(self, figure, name: str, dpi: float | None = None):
+        self.client.log_figure(self.run_id, figure, name, save_kwargs={"dpi": dpi} if dpi else None)
 
     def log_table(self, rows: list[dict], name: str):
         """Rows as an MLflow table (`mlflow.log_table`), which the UI shows as one."""

@@ -26,8 +26,8 @@ class Reporter(Protocol):
     def log_text(self, text: str, name: str) -> None:
         """A text artifact at the path `name` (e.g. `samples.md`)."""
 
-    def log_figure(self, figure, name: str) -> None:
-        """A matplotlib figure as an image artifact at the path `name`."""
+    def log_figure(self, figure, name: str, dpi: float | None = None) -> None:
+        """A matplotlib figure as an image artifact at the path `name` (at `dpi`, else its own)."""
 
 
 class NullReporter:
