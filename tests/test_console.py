@@ -229,6 +229,25 @@ def test_a_sweep_prints_one_line_per_trial_without_keras_bars(toy, capsys):
     assert "━" not in out and "step -" not in out  # no Keras progress bar
 
 
+def test_eta_accuracy_replays_the_printed_eta_against_the_trials_left(toy, capsys):
+    from rnnexp.report import eta_accuracy
+
+    for _ in range(2):  # the second sweep also has the first one's times to go by
+        argv = ("run", "console_toy", "--profile", "ci", "--tracking-uri", toy)
+        assert run_cli(capsys, *argv)[0] == 0
+    text, factors = eta_accuracy.table("console_toy", "ci", 2, toy)
+    rows = [line for line in text.splitlines() if line.startswith("| console_toy")]
+    assert [row.split(" | ")[2] for row in rows] == [
+        "fresh store",
+        "fresh store",
+        "last sweep in store",
+    ]
+    assert "the same trials in the last sweep" in rows[2]
+    assert len(factors) == 3 and all(f > 0 for f in factors)
+    assert eta_accuracy.main(["console_toy", "--tracking-uri", toy]) == 0
+    assert "the worst is off by a factor" in capsys.readouterr().out
+
+
 def test_ctrl_c_logs_a_partial_summary_and_prints_the_exact_resume_command(
     toy, capsys, monkeypatch
 ):
