@@ -180,6 +180,11 @@ def test_a_person_clicks_from_the_experiment_list_to_the_answer(tmp_path):
             page.goto(links["its trials"])
             for child in children:
                 expect(page.get_by_text(child.info.run_name).first).to_be_visible()
+            plot = page.locator(".js-plotly-plot svg.main-svg").first  # drawn after the table
+            expect(plot).to_be_visible()
+            page.wait_for_function(
+                "() => document.querySelectorAll('.js-plotly-plot .plot-container').length > 0"
+            )
             page.screenshot(path=out / "compare-trials.png", full_page=True)
 
             # every child's page names its parent
