@@ -207,8 +207,8 @@ def _windows(sequences, labels, index, maxlen):
 
 def _question(cells) -> str:
     """What the figure asks, of the cells the sweep ran (often the LSTM alone)."""
-    if len(cells) == 1:
-        return f"does reading both ways help the {plain(cells[0])}?"
+    if "rnn" not in cells:  # no SimpleRNN to compare the gated cells with
+        return f"does reading both ways help the {' and the '.join(map(plain, cells))}?"
     return "do gated cells beat the SimpleRNN, and does reading both ways help?"
 
 
