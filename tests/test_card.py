@@ -91,6 +91,7 @@ def test_results_table_fits_120_columns_unless_wide():
     assert max(len(line) for line in table.splitlines()) <= card.WIDTH
     assert table.splitlines()[0].split()[:4] == ["model", "seed", "status", "test_accuracy"]
     assert note.startswith("(") and "--wide" in note
+    assert table.splitlines()[2].split()[:2] == ["SimpleRNN", "0"]  # models by plain name
     hidden = int(note[1:].split()[0])
     assert hidden == 25 - len(table.splitlines()[0].split()) - 1  # the error is said elsewhere
     wide = card.results_text(rows, ["model", "seed"], "test_accuracy", wide=True)

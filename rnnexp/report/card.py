@@ -134,6 +134,10 @@ def results_text(rows: list[dict], keys, metric: str | None, wide=False, width=W
     """
     if not rows:
         return "(no trials)"
+    rows = [  # models by their plain names
+        {k: plain_label(v) if k in keys and isinstance(v, str) else v for k, v in row.items()}
+        for row in rows
+    ]
     columns = list(dict.fromkeys(k for row in rows for k in row))
     if wide:
         return format_table(rows, columns)

@@ -165,7 +165,6 @@ def run_trial(
         TRIAL_INDEX: index,
         WORKER: f"{socket.gethostname()}:{os.getpid()}",  # which process ran it
     }
-    name = exp.trial_name(trial)
     from rnnexp.tracking.naming import params_that_apply, trial_run_name
 
     short = trial_run_name(trial, exp.trials(cfg))
@@ -183,7 +182,7 @@ def run_trial(
             kernels.reset()
             with scope:
                 epochs = EpochLog(child)
-                context = TrialContext(reporter=epochs, label=name, data=data)
+                context = TrialContext(reporter=epochs, label=short, data=data)
                 result = exp.run_trial(cfg, trial, context)
             if epochs.curves and EPOCHS_EXTRA not in result.extras:
                 result.extras[EPOCHS_EXTRA] = epochs.curves
