@@ -186,6 +186,20 @@ def _model_names(sweep: SweepConfig) -> tuple[str, ...]:
     return tuple(sweep.cells) + ((CONTROL,) if sweep.control else ())
 
 
+def _number_names() -> dict[str, str]:
+    """The finding's numbers as its page says them; the records keep the keys."""
+    names = {}
+    for side, kept in (("pre", "end kept"), ("post", "start kept")):
+        for model in (*CELLS, CONTROL):
+            arm = f"{plain(model)}, {kept}"
+            names[f"gain_{side}_{model}"] = f"{arm}: accuracy gain, shortest to longest L"
+            reach = f"{arm}: log10 ‖∂L/∂x_1‖ / ‖∂L/∂x_L‖ at the longest L"
+            names[f"grad_reach_{side}_{model}"] = f"{reach}, after training"
+            names[f"grad_reach_{side}_{model}_init"] = f"{reach}, at init"
+    names["gain_gap_post"] = "start kept: weaker gated gain - SimpleRNN gain"
+    return names
+
+
 @register
 class ImdbSeqlen(Experiment):
     name = "imdb_seqlen"
@@ -199,6 +213,7 @@ class ImdbSeqlen(Experiment):
         "training"
     )
     config = ImdbSeqlenConfig()
+    number_names = _number_names()
     profiles = {
         "ci": {
             # Only the arms the claim needs, 3 seeds paired by seed; `pre`, bow, GRU in default.
