@@ -125,8 +125,9 @@ class GradientFlow(Experiment):
     } | {"gap_decades_median": "best gated over SimpleRNN after training, median decades"}
     log_numbers = tuple(f"{a}_{p}" for a in Sweep.archs for p in ("init", "trained"))
     profiles = {
-        # The claim's two arms over 5 seeds: the SimpleRNN's trained ratio spans 17 decades
-        # from seed to seed, so a median over seeds, not one seed's value, is asserted.
+        # The claim's two arms over 5 seeds: the SimpleRNN's trained ratio spans many decades
+        # from seed to seed (its page's notes), so a median over seeds, not one seed's value,
+        # is asserted.
         "ci": {"train.epochs": 12, "sweep.seeds": 5, "sweep.archs": ("rnn", "gru")},
         "full": {"sweep.seeds": 5, "probe.length": 200},
     }

@@ -229,7 +229,7 @@ def render(experiments: dict, records_dir="robustness") -> str:
             "checkout's root, where robustness/ holds them"
         )
     lines = [
-        f"| experiment | claim | headline check (`{PROFILE}`, mean ± 95% interval over seeds) "
+        f"| experiment | claim | headline check (`{PROFILE}`, mean ± 95% interval over runs) "
         f"| robustness (`{PROFILE}`, fresh seeds) |",
         "|---|---|---|---|",
     ]
