@@ -201,6 +201,10 @@ class Experiment:
             baseline); the finding says which, and CI accepts FAILED children.
         paper_results: the published numbers it reproduces (`PaperResult`), with
             their sources: the README's reproduction table.
+        number_names: `{key: plain name}` of the finding's numbers, as its page
+            shows them (a key without one shows as the key).
+        log_numbers: the keys of numbers that are ratios spanning decades: its
+            page shows them as 10^(mean of log10), a geometric mean.
     """
 
     name: str = ""
@@ -213,6 +217,8 @@ class Experiment:
     config: Any = None
     profiles: dict[str, dict[str, Any]] = {}
     paper_results: tuple = ()
+    number_names: dict[str, str] = {}
+    log_numbers: tuple[str, ...] = ()
 
     # -- config ----------------------------------------------------------
     def profile_names(self) -> list[str]:

@@ -70,14 +70,38 @@ def plain(value) -> str:
 
 
 # Config spellings of models inside a check label or claim ("best of gru/lstm loss/baseline",
-# "rnn: best deeper stack", "lstm-uni1 accuracy"). Records keep the label as their stable key;
-# whatever a person reads renders it with `plain_label`. In a label "bow" is the bag of
-# embeddings without the parenthesis `plain` adds (labels are already long).
-_LABEL_WORDS = {"bow": "bag of embeddings"}
+# "rnn: best deeper stack", "lstm-uni1 accuracy", "lstm bi1-uni1 gain"). Records keep the label
+# as their stable key; whatever a person reads renders it with `plain_label`. In a label "bow" is
+# the bag of embeddings without the parenthesis `plain` adds (labels are already long), and a
+# stack says its direction first ("bidirectional 2-layer"), as a person would.
+_LABEL_WORDS = {
+    "bow": "bag of embeddings",
+    "uni": "unidirectional",
+    "bi": "bidirectional",
+    "uni1": "unidirectional 1-layer",
+    "uni2": "unidirectional 2-layer",
+    "bi1": "bidirectional 1-layer",
+    "bi2": "bidirectional 2-layer",
+}
 _MODEL_WORDS = ("rnn_relu", "irnn", "rnn", "gru", "lstm", "bow")
+_CELL = r"(rnn|gru|lstm)"
+_STACK = r"((?:uni|bi)[12])"
 _WORD = re.compile(r"(?<![\w.])(" + "|".join(_MODEL_WORDS) + r")(?!\w)")
+# a direction or stack standing alone ("bi - uni"), not one glued to a name ("rnn-bi")
+_STACK_WORD = re.compile(r"(?<![\w.-])((?:uni|bi)[12]?)(?![\w-])")
+# "lstm-uni1" -> "unidirectional 1-layer LSTM"; "bi1-uni1" -> "bi1 - uni1" (a difference)
+_CELL_STACK = re.compile(r"(?<![\w.])" + _CELL + "-" + _STACK + r"(?!\w)")
+_STACK_MINUS = re.compile(r"(?<![\w.])" + _STACK + "-" + _STACK + r"(?!\w)")
+
+
+def _word(match) -> str:
+    word = match.group(1)
+    return _LABEL_WORDS.get(word) or plain(word)
 
 
 def plain_label(text: str) -> str:
-    """`text` with the config spellings of models said plainly ("rnn gain" -> "SimpleRNN gain")."""
-    return _WORD.sub(lambda m: _LABEL_WORDS.get(m.group(1)) or plain(m.group(1)), str(text))
+    """`text` with the config spellings of models said plainly ("rnn gain" -> "SimpleRNN gain",
+    "lstm-uni1 accuracy" -> "unidirectional 1-layer LSTM accuracy")."""
+    text = _CELL_STACK.sub(lambda m: f"{m.group(2)} {m.group(1)}", str(text))
+    text = _STACK_MINUS.sub(lambda m: f"{m.group(1)} - {m.group(2)}", text)
+    return _WORD.sub(_word, _STACK_WORD.sub(_word, text))

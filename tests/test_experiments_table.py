@@ -219,13 +219,30 @@ def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_pat
     assert "| | | ratio | 1e+11 | >= 1 | +11 dec |" in page
     assert "| `lstm_gain` | 0.4 (1 seed) |" in page
     assert "data not recorded; layers tensorflow, step (r2); device CPU: x; not recorded" in page
+    # run times skew (a busy machine): the median and the range, never a ± that goes negative
     assert (
-        "wall time per seed 70 s ± 6 s (2 seeds, 70 s to 71 s); "
-        "process CPU time 40 s (recorded at 1 seed)" in page
+        "wall time per sweep 70 s median (2 seeds, 70 s to 71 s); "
+        "process CPU time 40 s (1 seed)" in page
     )
     assert "python -m rnnexp robustness toy_row --seeds 5 --start 13" in page
     assert "![margins of every check across seeds](toy_row-ci-margins.png)" in page
     assert page.endswith("## Notes and history\n\n### Restatements\n\nOnce, at seed 9.\n")
+
+
+class _Ratios(_Row):
+    number_names = {"gru_ratio": "GRU ratio"}
+    log_numbers = ("gru_ratio",)
+
+
+def test_a_page_of_sweeps_counts_sweeps_and_shows_ratios_in_decades(tmp_path):
+    numbers = [{"gru_ratio": 1e-20}, {"gru_ratio": 1e-18}]  # an arithmetic mean: 5e-19
+    outcomes = [_outcome(s, 0.3, 0.2, numbers=n) for s, n in zip((10, 13), numbers)]
+    _record(tmp_path, per_sweep=3, outcomes=outcomes)
+    page = pages.render_page(_Ratios(), tmp_path, tmp_path / "no-notes")
+    assert "2 of 3 sweeps passed (seeds 10–14 (3 sweeps of 3)); wall time per sweep" in page
+    assert "| sweep at seed | verdict | check |" in page
+    assert "| gain | >= 0.1 | 0.3 ± 0 (2 sweeps) | +0.2 (sweep at seed 10) |" in page
+    assert "| GRU ratio (`gru_ratio`) | 10^(-19 ± 13) (2 sweeps) |" in page
 
 
 def test_a_page_without_a_record_says_how_to_make_one(tmp_path):
@@ -291,7 +308,12 @@ def test_check_labels_a_person_reads_say_plain_names():
     assert plain_label("best of gru/lstm loss/baseline") == "best of GRU/LSTM loss/baseline"
     assert plain_label("rnn: best deeper stack") == "SimpleRNN: best deeper stack"
     assert plain_label("bow gain, deep_rnn, data.rnn") == "bag of embeddings gain, deep_rnn, data.rnn"
-    code_name = re.compile(r"(?<![\w.`=-])(rnn|gru|lstm|bow|gru/lstm)(?![\w`])")
+    assert plain_label("lstm-uni1 accuracy") == "unidirectional 1-layer LSTM accuracy"
+    assert plain_label("lstm bi1-uni1 gain") == (
+        "LSTM bidirectional 1-layer - unidirectional 1-layer gain"
+    )
+    assert plain_label("smallest bi - uni gain") == "smallest bidirectional - unidirectional gain"
+    code_name = re.compile(r"(?<![\w.`=])(rnn|gru|lstm|bow|gru/lstm|uni[12]|bi[12])(?![\w`])")
     experiments = catalog.load_catalog()
     table = experiments_table.render(experiments, ROOT / "robustness")
     shown = [table] + [pages.render_page(experiments[n], ROOT / "robustness") for n in experiments]

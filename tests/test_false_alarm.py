@@ -103,3 +103,21 @@ def test_an_interval_check_is_estimated_from_its_design_file(tmp_path):
     text = fa.table(tmp_path)
     assert "non-central t over the posterior of seeds 1–5" in text
     assert "unknown" not in text and text.count("| toy |") == 1
+
+
+def test_the_statistic_is_the_one_the_check_computes():
+    assert fa.statistic("gap, median decades over seeds", 5) == (
+        "median over the run's seeds vs a threshold"
+    )
+    assert fa.statistic("best gated ratio", 5, log=True).startswith("geometric mean")
+    assert fa.statistic("gain, low end of its 50% interval", 3).startswith("interval")
+    assert fa.statistic("gain", 1) == "one seed's value vs a threshold"
+    assert fa.statistic("gain", 3) == "mean over the run's seeds vs a threshold"
+
+
+def test_only_ci_records_are_ci_checks(tmp_path):
+    (tmp_path / "toy-ci.json").write_text(json.dumps(_record([0.1, 0.12, 0.09], "ci check")))
+    full = _record([0.1, 0.12, 0.09], "full check") | {"profile": "full"}
+    (tmp_path / "toy-full-3epochs.json").write_text(json.dumps(full))
+    text = fa.table(tmp_path)
+    assert "ci check" in text and "full check" not in text

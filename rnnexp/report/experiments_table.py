@@ -27,6 +27,7 @@ __all__ = [
     "headline_cell",
     "headline_label",
     "interval_text",
+    "outcome_unit",
     "read_record",
     "render",
     "robustness_cell",
@@ -149,8 +150,11 @@ def check_values(record: dict, label: str) -> list[dict]:
     return out
 
 
-def interval_text(values, log: bool = False) -> str:
-    """`0.151 ± 0.003 (5 seeds)`; for a `log` check, of log10(value): `10^(-3.2 ± 0.4)`."""
+def interval_text(values, log: bool = False, unit: str = "seed") -> str:
+    """`0.151 ± 0.003 (5 seeds)`; for a `log` check, of log10(value): `10^(-3.2 ± 0.4)`.
+
+    `unit` is what each value came from: a `seed`, or a `sweep` of several seeds.
+    """
     from rnnexp.report.stats import mean_interval
 
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -159,14 +163,19 @@ def interval_text(values, log: bool = False) -> str:
     lost = len(values) - len(finite)
     suffix = f", {lost} NaN" if lost else ""
     if not finite:
-        return f"no finite value ({len(values)} seeds)"
+        return f"no finite value ({len(values)} {unit}s)"
     iv = mean_interval(finite)
     if iv.n < 2:
         number = f"10^{iv.mean:.2g}" if log else f"{iv.mean:.3g}"
-        return f"{number} (1 seed{suffix})"
+        return f"{number} (1 {unit}{suffix})"
     if log:
-        return f"10^({iv.mean:.2g} ± {iv.half:.2g}) ({iv.n} seeds{suffix})"
-    return f"{iv.mean:.3g} ± {iv.half:.2g} ({iv.n} seeds{suffix})"
+        return f"10^({iv.mean:.2g} ± {iv.half:.2g}) ({iv.n} {unit}s{suffix})"
+    return f"{iv.mean:.3g} ± {iv.half:.2g} ({iv.n} {unit}s{suffix})"
+
+
+def outcome_unit(record: dict) -> str:
+    """What one outcome of `record` is: a `sweep` of several seeds, or one `seed`."""
+    return "sweep" if record.get("seeds_per_sweep", 1) > 1 else "seed"
 
 
 def headline_cell(exp, records_dir="robustness") -> str:
@@ -181,10 +190,10 @@ def headline_cell(exp, records_dir="robustness") -> str:
     log = any(c["log"] for c in checks)
     first = checks[0]
     claim = f"{first['op']} {first['threshold']:g}"
-    values = interval_text([c["value"] for c in checks], log)
+    values = interval_text([c["value"] for c in checks], log, outcome_unit(record))
     text = f"{plain_label(label)}: {values}, asserted {claim}"
     if len(text) > CELL_LIMIT:
-        text = f"{interval_text([c['value'] for c in checks], log)}, asserted {claim}"
+        text = f"{values}, asserted {claim}"
     return text
 
 
@@ -220,7 +229,7 @@ def render(experiments: dict, records_dir="robustness") -> str:
             "checkout's root, where robustness/ holds them"
         )
     lines = [
-        f"| experiment | claim | headline check (`{PROFILE}`, mean ± 95% interval over seeds) "
+        f"| experiment | claim | headline check (`{PROFILE}`, mean ± 95% interval over runs) "
         f"| robustness (`{PROFILE}`, fresh seeds) |",
         "|---|---|---|---|",
     ]

@@ -47,6 +47,7 @@ __all__ = [
     "interval_check_failure",
     "record_estimates",
     "split_modes",
+    "statistic",
     "table",
 ]
 
@@ -257,31 +258,55 @@ def _claims() -> dict[str, str]:
         return {}
 
 
+def statistic(label: str, per_run: int, log: bool = False) -> str:
+    """What a check compares with its threshold, as its label and record say it."""
+    if "interval" in label:
+        return "interval of a mean over seeds"
+    if per_run <= 1:
+        return "one seed's value vs a threshold"
+    if "median" in label:
+        return "median over the run's seeds vs a threshold"
+    if "geometric mean" in label or log:  # a log-scale ratio is pooled as a geometric mean
+        return "geometric mean over the run's seeds vs a threshold"
+    if "fraction" in label:
+        return "fraction of the run's trials vs a threshold"
+    return "mean over the run's seeds vs a threshold"
+
+
 def table(records_dir: Path = Path("robustness")) -> str:
-    """Markdown: one row per ci check, its estimated chance failure and measured pass rate."""
+    """Markdown: one row per ci check, its estimated chance failure and measured pass rate.
+
+    Only the `ci` records (`NAME-ci.json`, no overrides) count: a `full` record's checks
+    are not what CI asserts.
+    """
+    from rnnexp.names import plain_label
+    from rnnexp.report.robustness_table import seeds_text
+
     claims = _claims()
     rows, estimates = [], []
-    for path in sorted(records_dir.glob("*.json")):
+    for path in sorted(records_dir.glob("*-ci.json")):
         record = json.loads(path.read_text())
+        if record.get("profile", "ci") != "ci" or record.get("overrides"):
+            continue
         name, per_run = record.get("experiment", path.stem), record.get("seeds_per_sweep", 1)
-        seeds = sorted(o["seed"] for o in record.get("outcomes", []))
-        span = f"{seeds[0]}–{seeds[-1] + per_run - 1}" if seeds else "none"
+        starts = [o["seed"] for o in record.get("outcomes", [])]
+        span = seeds_text(starts, per_run) if starts else "none"
+        logs = {
+            c["label"]
+            for o in record.get("outcomes", [])
+            for c in o.get("checks", [])
+            if c.get("log")
+        }
         for label, (est, passed) in record_estimates(record, path).items():
-            statistic = (
-                "interval of a mean over seeds"
-                if "interval" in label
-                else (
-                    "mean over the run's seeds vs a threshold"
-                    if per_run > 1
-                    else "one seed's value vs a threshold"
-                )
-            )
             estimates.append(est.p)
             flag = " **over 0.1%**" if est.p > TARGET else ""
             runs = len(record.get("outcomes", []))
-            claim, label = (t.replace("|", "\\|") for t in (claims.get(name, "?"), label))
+            claim, shown = (
+                t.replace("|", "\\|") for t in (claims.get(name, "?"), plain_label(label))
+            )
             rows.append(
-                f"| {name} | {claim} | {label} | {per_run} | {statistic} | "
+                f"| {name} | {claim} | {shown} | {per_run} | "
+                f"{statistic(label, per_run, label in logs)} | "
                 f"{est}{flag} | {passed:.0%} of {runs} ci runs (seeds {span}) |"
             )
     known = [p for p in estimates if np.isfinite(p)]

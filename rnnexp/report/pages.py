@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from rnnexp.report import experiments_table, reproduction_table, robustness_table
-from rnnexp.report.experiments_table import check_values, interval_text, read_record
+from rnnexp.report.experiments_table import check_values, interval_text, outcome_unit, read_record
 from rnnexp.names import plain_label
 from rnnexp.report.robustness_table import seeds_text
 
@@ -127,34 +127,35 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _wall_text(record: dict) -> str:
-    """Mean wall time of a sweep over the recorded seeds, its 95% interval and range."""
-    from rnnexp.report.stats import mean_interval
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" + ("" if n == 1 else "s")
 
+
+def _median_range(values: list, record: dict) -> str:
+    """`2.5 min median (8 sweeps, 2.1 min to 3.2 min)`: run times skew, so no ± interval."""
+    import statistics
+
+    counted = _count(len(values), outcome_unit(record))
+    if len(values) < 2:
+        return f"{_duration(values[0])} ({counted})"
+    spread = f"{_duration(min(values))} to {_duration(max(values))}"
+    return f"{_duration(statistics.median(values))} median ({counted}, {spread})"
+
+
+def _wall_text(record: dict) -> str:
+    """Median wall time of a sweep over the recorded outcomes, and its range."""
     walls = [o["wall_s"] for o in record["outcomes"] if o.get("wall_s") is not None]
     if not walls:
         return "not recorded"
-    iv = mean_interval(walls)
-    if iv.n < 2:
-        return f"{_duration(iv.mean)} (1 seed)" + _cpu_text(record)
-    text = (
-        f"{_duration(iv.mean)} ± {_duration(iv.half)} ({iv.n} seeds, "
-        f"{_duration(min(walls))} to {_duration(max(walls))})"
-    )
-    return text + _cpu_text(record)
+    return _median_range(walls, record) + _cpu_text(record)
 
 
 def _cpu_text(record: dict) -> str:
     """`; process CPU time ...` over the outcomes that recorded it (load on the machine aside)."""
-    from rnnexp.report.stats import mean_interval
-
     cpus = [o["cpu_s"] for o in record["outcomes"] if o.get("cpu_s") is not None]
     if not cpus:
         return ""
-    iv = mean_interval(cpus)
-    spread = f" ± {_duration(iv.half)}" if iv.n >= 2 else ""
-    seeds = "1 seed" if iv.n == 1 else f"{iv.n} seeds"
-    return f"; process CPU time {_duration(iv.mean)}{spread} (recorded at {seeds})"
+    return f"; process CPU time {_median_range(cpus, record)}"
 
 
 def _where(record: dict) -> str:
@@ -227,11 +228,14 @@ def _profile_section(exp, record: dict) -> list[str]:
     summary = record["summary"]
     seeds = seeds_text(summary["seeds"], record.get("seeds_per_sweep", 1))
     overrides = record.get("overrides") or {}
+    unit = outcome_unit(record)
+    at = "seed" if unit == "seed" else "sweep at seed"  # a sweep is named by its first seed
     lines = [
         f"### `{profile}`" + (f" with {overrides}" if overrides else ""),
         "",
-        f"{summary['passed']} of {len(summary['seeds'])} seeds passed (seeds {seeds}); "
-        f"wall time per seed {_wall_text(record)}; {_where(record)}; "
+        f"{summary['passed']} of {_count(len(summary['seeds']), unit)} "
+        f"passed (seeds {seeds}); "
+        f"wall time per sweep {_wall_text(record)}; {_where(record)}; "
         f"record updated {record.get('updated', 'not recorded')}.",
         "",
     ]
@@ -248,17 +252,17 @@ def _profile_section(exp, record: dict) -> list[str]:
             lines.append(
                 f"| {_cell(plain_label(label))} | {checks[0]['op']} {checks[0]['threshold']:g}"
                 + (" (log scale)" if log else "")
-                + f" | {interval_text([c['value'] for c in checks], log)} "
-                f"| {_margin(worst)} (seed {worst['seed']}) |"
+                + f" | {interval_text([c['value'] for c in checks], log, unit)} "
+                f"| {_margin(worst)} ({at} {worst['seed']}) |"
             )
         lines += [
             "",
             f"![margins of every check across seeds]({Path(figure_path(exp.name, profile)).name})",
             "",
-            "Each seed, check by check (margin: how far the value is from its threshold, in "
+            f"Each {unit}, check by check (margin: how far the value is from its threshold, in "
             "the value's units, or decades for log-scale checks; positive holds):",
             "",
-            "| seed | verdict | check | value | asserted | margin |",
+            f"| {at} | verdict | check | value | asserted | margin |",
             "|---|---|---|---|---|---|",
         ]
         for o in record["outcomes"]:
@@ -272,11 +276,12 @@ def _profile_section(exp, record: dict) -> list[str]:
             if not o["checks"]:
                 lines.append(f"| {o['seed']} | {verdict} | {_cell(o.get('message', ''))} | | | |")
     lines.append("")
-    lines += _numbers_section(record)
+    lines += _numbers_section(exp, record)
     return lines
 
 
-def _numbers_section(record: dict) -> list[str]:
+def _numbers_section(exp, record: dict) -> list[str]:
+    """The finding's numbers, by their plain names; ratios (`exp.log_numbers`) in decades."""
     keys = list(dict.fromkeys(k for o in record["outcomes"] for k in o.get("numbers") or {}))
     if not keys:
         return [
@@ -284,8 +289,13 @@ def _numbers_section(record: dict) -> list[str]:
             "recorded from now on carry them): the checks above are what was measured.",
             "",
         ]
+    unit = outcome_unit(record)
+    names = getattr(exp, "number_names", {}) or {}
+    logs = set(getattr(exp, "log_numbers", ()) or ())
     lines = [
-        "The finding's numbers per arm, over the seeds that recorded them:",
+        f"The finding's numbers per arm, over the {unit}s that recorded them"
+        + (" (ratios as 10^(mean ± 95% interval of log10), a geometric mean)" if logs else "")
+        + ":",
         "",
         "| number | mean ± 95% interval |",
         "|---|---|",
@@ -294,7 +304,8 @@ def _numbers_section(record: dict) -> list[str]:
         values = [
             o["numbers"].get(key) for o in record["outcomes"] if key in (o.get("numbers") or {})
         ]
-        lines.append(f"| `{key}` | {interval_text(values)} |")
+        name = f"{names[key]} (`{key}`)" if key in names else f"`{key}`"
+        lines.append(f"| {_cell(name)} | {interval_text(values, key in logs, unit)} |")
     return lines + [""]
 
 

@@ -263,9 +263,20 @@ def reference_line(ax, y, label, *, color="grey", linestyle="--"):
     if y is None or not math.isfinite(float(y)):
         return
     ax.axhline(y, color=color, linestyle=linestyle, linewidth=1.2, label=label)
-    # the line inside the panel, not on its edge: its y joins the data limits
+    # the line inside the panel, not on its edge: its y joins the data limits, with
+    # headroom either side (a tenth of the data's span), so an edge never hides it
     x = ax.dataLim.x0 if math.isfinite(ax.dataLim.x0) else 0.0
-    ax.update_datalim([(x, float(y))], updatex=False)
+    y = float(y)
+    ax.update_datalim([(x, y)], updatex=False)
+    low, high = ax.dataLim.y0, ax.dataLim.y1
+    if ax.get_yscale() == "log" and y > 0 and low > 0:
+        pad = 10 ** (0.1 * math.log10(high / low))
+        room = [y * pad, y / pad]
+    else:
+        pad = 0.1 * (high - low)
+        room = [y + pad, y - pad]
+    if pad and all(math.isfinite(v) for v in room):
+        ax.update_datalim([(x, v) for v in room], updatex=False)
     ax.autoscale_view()
 
 

@@ -59,6 +59,14 @@ def layers_text(outcomes) -> str:
     return "; ".join(sorted({o.get("layers") or "not recorded" for o in outcomes})) or "–"
 
 
+def _median_wall(outcomes) -> float | None:
+    """The median wall time of the recorded sweeps (a mean would let one slow machine lead)."""
+    import statistics
+
+    walls = [o["wall_s"] for o in outcomes if o.get("wall_s") is not None]
+    return statistics.median(walls) if walls else None
+
+
 def _minutes(seconds) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f} min"
 
@@ -88,7 +96,7 @@ def render(records_dir="robustness") -> str:
             ) from None
     lines = [
         "| experiment | profile | layers | seeds | passed | check | smallest margin "
-        "| wall time per seed |",
+        "| wall time per sweep (median) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for record in sorted(records, key=lambda r: (r["experiment"], r["profile"])):
@@ -104,7 +112,7 @@ def render(records_dir="robustness") -> str:
         for k, (label, item) in enumerate(checks):
             cells = head if k == 0 else [""] * len(head)
             margin = margin_text(item) if item else "–"
-            wall = _minutes(summary["mean_wall_s"]) if k == 0 else ""
+            wall = _minutes(_median_wall(record["outcomes"])) if k == 0 else ""
             lines.append("| " + " | ".join([*cells, plain_label(label), margin, wall]) + " |")
     return "\n".join(lines)
 

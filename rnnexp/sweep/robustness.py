@@ -588,7 +588,7 @@ def run_robustness(
             )
         )
         outcomes.append(result)
-        _print_seed(result)
+        _print_seed(result, header.get("seeds_per_sweep", 1))
         if record_path is not None:
             stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             new = {**header, "updated": stamp, "outcomes": [result]}
@@ -599,7 +599,7 @@ def run_robustness(
         console.say("robustness: no seed to run")
         return record or this_run
     _log_summary(exp, profile, tracker, this_run, seeds)
-    _print_summary(this_run["summary"], record_path, record)
+    _print_summary(this_run["summary"], record_path, record, header.get("seeds_per_sweep", 1))
     kept = record if record_path is not None else this_run
     for label, (estimate, _) in false_alarm.record_estimates(kept, record_path).items():
         console.say(f"    chance a fresh ci run fails {label}: {estimate}")
@@ -648,9 +648,11 @@ def _run_seed(exp, profile, overrides, seed, tracker, record_path):
     )
 
 
-def _print_seed(o: dict):
+def _print_seed(o: dict, per_sweep: int = 1):
     verdict = "PASS" if o["passed"] else "FAIL"
-    console.say(f"robustness: seed {o['seed']}: {verdict} ({o['wall_s']:.0f}s)")
+    s = o["seed"]
+    which = f"seed {s}" if per_sweep <= 1 else f"sweep of seeds {s}–{s + per_sweep - 1}"
+    console.say(f"robustness: {which}: {verdict} ({o['wall_s']:.0f}s)")
     for c in o["checks"]:
         value = "nan" if c["value"] is None else f"{c['value']:.3g}"
         margin = "nan" if c["margin"] is None else f"{c['margin']:+.3g}"
@@ -660,10 +662,12 @@ def _print_seed(o: dict):
         )
 
 
-def _print_summary(summary: dict, record_path, record):
+def _print_summary(summary: dict, record_path, record, per_sweep: int = 1):
+    unit = "seeds" if per_sweep <= 1 else f"sweeps of {per_sweep} seeds"
+    starts = "seeds" if per_sweep <= 1 else "starting at seeds"
     console.say(
-        f"robustness: {summary['passed']}/{len(summary['seeds'])} seeds passed "
-        f"(seeds {', '.join(map(str, summary['seeds']))})"
+        f"robustness: {summary['passed']}/{len(summary['seeds'])} {unit} passed "
+        f"({starts} {', '.join(map(str, summary['seeds']))})"
     )
     for label, s in summary["smallest_margins"].items():
         unit = " decades" if s["log"] else ""
@@ -673,8 +677,8 @@ def _print_summary(summary: dict, record_path, record):
     if record_path is not None:
         total = record["summary"]
         console.say(
-            f"robustness: record {record_path}: {total['passed']}/{len(total['seeds'])} seeds "
-            "passed over every run recorded there"
+            f"robustness: record {record_path}: {total['passed']}/{len(total['seeds'])} "
+            f"{unit} passed over every run recorded there"
         )
 
 
