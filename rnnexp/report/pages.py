@@ -164,8 +164,11 @@ def _where(record: dict) -> str:
     from rnnexp.names import plain
 
     def values(key):
-        found = {plain(o[key]) if o.get(key) else "not recorded" for o in record["outcomes"]}
-        return "; ".join(sorted(found))
+        found = "; ".join(sorted({plain(o[key]) for o in record["outcomes"] if o.get(key)}))
+        older = sum(1 for o in record["outcomes"] if not o.get(key))
+        if older and found:
+            return f"{found} (not recorded by {older} older outcome{'s' if older > 1 else ''})"
+        return found or "not recorded"
 
     return f"data {values('data')}; layers {values('layers')}; device {values('device')}"
 
