@@ -117,6 +117,21 @@ def _loser_at_margin(f, winner):
     return f.stuck_ratio if f.stuck_ratio is not None else winner * f.min_loser_factor
 
 
+def test_long_range_findings_pool_seeds_by_their_geometric_mean():
+    exp = catalog.get("tanh_vs_relu")
+    cfg = exp.resolve("ci")
+    assert cfg.sweep.seeds >= 3  # ci asserts the claim over seeds
+    ratios = {"rnn_relu": (0.01, 0.1, 1.0), "irnn": (2.0, 2.0, 2.0), "rnn": (1.0, 1.0, 1.0)}
+    results = [
+        done({"loss_ratio": r}, arch=arch, length=100, seed=seed)
+        for arch, values in ratios.items()
+        for seed, r in enumerate(values)
+    ]
+    finding = exp.finding(cfg, results)  # arithmetic mean 0.37 would fail; geometric 0.1 holds
+    assert finding.checks[0].value == pytest.approx(0.1)
+    assert finding.passed, finding.message
+
+
 @pytest.mark.parametrize("name", ["adding", "copy_memory", "tanh_vs_relu"])
 def test_long_range_findings(name):
     exp = catalog.get(name)
