@@ -332,7 +332,7 @@ def _cmd_run(args):
         print(f"planned trials ({len(trials)}{detail}):")
         for i, trial in enumerate(trials):
             mark = "  (finished, kept)" if trial in kept else ""
-            print(f"  {i + 1:3d}. {exp.trial_name(trial)}{mark}")
+            print(f"  {i + 1:3d}. {console.trial_label(trial)}{mark}")
         return 0
     if tracker is None:
         from rnnexp.tracking.tracker import Tracker

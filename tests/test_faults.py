@@ -315,7 +315,7 @@ def test_12_dry_run_resume_shows_the_sweep_it_would_finish(toy, capsys):
     mlflow.tracking.MlflowClient().set_terminated(parents[0].info.run_id, "KILLED")
     code, out, _ = main(capsys, "run", "fault_toy", "--dry-run", "--resume", "--tracking-uri", uri)
     assert code == 0 and f'"resume": "{parents[0].info.run_id}"' in out
-    assert "planned trials (4, 1 to run, 3 kept)" in out and "value=2\n" in out
+    assert "planned trials (4, 1 to run, 3 kept)" in out and "value 2\n" in out
     assert len(runs(uri)[1]) == 4  # it ran nothing
 
 
