@@ -251,3 +251,15 @@ def test_pooled_sweeps_list_every_seed_they_trained(tracker, tmp_path):
     layers = json.loads(path.read_text())["outcomes"][0]["layers"]
     row = f"| pooled | {layers} | 20–27 (2 sweeps of 4) | 0/2 |"
     assert row in robustness_table.render(path.parent)
+
+
+def test_the_summary_counts_sweeps_even_after_a_check_in_decades(capsys):
+    summary = {
+        "passed": 5,
+        "seeds": [0, 3, 6, 9, 12],
+        "smallest_margins": {"loss/baseline": {"margin": 0.41, "log": True, "seed": 3}},
+    }
+    robustness._print_summary(summary, "robustness/x-ci.json", {"summary": summary}, 3)
+    out = capsys.readouterr().out
+    assert "smallest margin of loss/baseline: +0.41 decades (seed 3)" in out
+    assert "x-ci.json: 5/5 sweeps of 3 seeds passed over every run recorded there" in out

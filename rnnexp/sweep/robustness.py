@@ -670,9 +670,10 @@ def _print_summary(summary: dict, record_path, record, per_sweep: int = 1):
         f"({starts} {', '.join(map(str, summary['seeds']))})"
     )
     for label, s in summary["smallest_margins"].items():
-        unit = " decades" if s["log"] else ""
+        decades = " decades" if s["log"] else ""
         console.say(
-            f"    smallest margin of {plain_label(label)}: {s['margin']:+.3g}{unit} (seed {s['seed']})"
+            f"    smallest margin of {plain_label(label)}: {s['margin']:+.3g}{decades} "
+            f"(seed {s['seed']})"
         )
     if record_path is not None:
         total = record["summary"]
