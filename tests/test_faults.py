@@ -40,12 +40,30 @@ FAULT_TOY = textwrap.dedent(
     from rnnexp.catalog import Experiment, Finding, TrialResult, register
 
 
+    def die_after_next_result():
+        """Kill this worker as it sends its next trial's result: dead between two trials."""
+        import os
+        import signal
+        from multiprocessing import connection
+
+        send = connection.Connection.send
+
+        def send_then_die(conn, message):
+            send(conn, message)
+            if any(isinstance(part, TrialResult) for part in message):
+                conn.close()  # gone before the sweep hands it the next trial
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        connection.Connection.send = send_then_die
+
+
     @dataclasses.dataclass(frozen=True)
     class Config:
         seed: int = 0
         values: tuple[int, ...] = (1, 2, 3, 4)
         fail_on: int = -1
         sleep: float = 0.0
+        die_between: int = -1  # a --workers worker dies right after its next trial's result
 
 
     @register
@@ -61,6 +79,8 @@ FAULT_TOY = textwrap.dedent(
 
         def run_trial(self, cfg, trial, ctx):
             time.sleep(cfg.sleep)
+            if trial["value"] == cfg.die_between:
+                die_after_next_result()
             if trial["value"] == cfg.fail_on:
                 raise FloatingPointError("loss became nan")
             ctx.reporter.log_metrics({"loss": 1.0 / trial["value"]}, step=0)
@@ -607,6 +627,7 @@ def test_3_a_dead_worker_loses_only_its_trial_and_resume_finishes(toy):
     out = "".join(seen) + rest
     assert proc.returncode == 1 and "Traceback" not in out, out
     assert "its worker process died (killed by SIGKILL)" in out and "--resume" in out
+    assert out.count("KILLED: its worker process died") == 1, out  # the loss, said once
     parents, children = runs(uri)
     assert parents[0].info.status == "FAILED"
     assert sorted(c.info.status for c in children) == ["FINISHED"] * 3 + ["KILLED"]
@@ -616,6 +637,23 @@ def test_3_a_dead_worker_loses_only_its_trial_and_resume_finishes(toy):
     parents, children = runs(uri)
     assert parents[0].info.status == "FINISHED"
     assert sorted(c.info.status for c in children) == ["FINISHED"] * 4 + ["KILLED"]
+
+
+def test_3_a_worker_dead_between_trials_loses_nothing_and_reports_each_trial_once(toy):
+    # It died after sending one trial's result and before taking the next: that
+    # next trial was once reported KILLED and then, run again, FINISHED ("[7/6 done]"),
+    # or reported KILLED without having run, failing the sweep.
+    env, uri = toy
+    sweep = "--set sleep=1 --set die_between=1 --set values=[1,2,3,4,5,6] --workers 2".split()
+    out = rnnexp(env, "run", "fault_toy", *sweep, "--tracking-uri", uri)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0 and "Traceback" not in text, text
+    assert text.count("rnnexp: a worker process died (killed by SIGKILL) before it took") == 1
+    assert "KILLED" not in text and "[7/6 done]" not in text and "[6/6 done]" in text, text
+    parents, children = runs(uri)
+    assert parents[0].info.status == "FINISHED"
+    assert sorted(c.data.params["trial.value"] for c in children) == list("123456")
+    assert {c.info.status for c in children} == {"FINISHED"}
 
 
 POOL_INTERRUPTED = """
