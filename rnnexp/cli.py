@@ -500,7 +500,7 @@ def _cmd_compare(args):
         raise ConfigError(f"--plots takes a folder to download into; {args.plots} is a file")
     from rnnexp.tracking.tracker import Tracker
 
-    tracker = Tracker(exp.name, args.tracking_uri)
+    tracker = Tracker(exp.name, args.tracking_uri, reading=True)
     compare(
         tracker,
         run_id=args.run,

@@ -414,6 +414,56 @@ def test_9_read_only_store(toy, tmp_path, capsys):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+# Root writes through mode bits; without these capabilities it obeys them, as a user does.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+NO_DAC += ["--inh-caps=-dac_override,-dac_read_search"]
+
+
+def _as_a_user_if_root(argv: list) -> list:
+    """`argv` so that read-only mode bits hold for it, run by root or by a user."""
+    if os.getuid() != 0:
+        return argv
+    if not shutil.which("setpriv") or subprocess.run([*NO_DAC, "true"]).returncode != 0:
+        pytest.skip("running as root without setpriv: a read-only file is writable")
+    return [*NO_DAC, *argv]
+
+
+def test_9_read_only_commands_read_a_read_only_store(toy, tmp_path, capsys):
+    # The reading commands must work on a store nobody may write (a shared or
+    # archived one); `run` is refused in one line. As root, without DAC override.
+    env, uri = toy
+    assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
+    store = tmp_path / "store"
+    for path in [store, *store.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+    def rnnexp_(*argv, uri=uri):
+        argv = [sys.executable, "-m", "rnnexp", *argv, "--tracking-uri", uri]
+        return subprocess.run(_as_a_user_if_root(argv), env=env, capture_output=True, text=True)
+
+    try:
+        assert subprocess.run(_as_a_user_if_root(["touch", str(store / "x")])).returncode != 0
+        out = rnnexp_("compare", "fault_toy")
+        assert out.returncode == 0 and "4 of 4 planned" in out.stdout, out.stdout + out.stderr
+        # A missing store next to it is empty, not "store folder ... is not writable"
+        out = rnnexp_("compare", "fault_toy", uri=uri.replace("mlflow.db", "other.db"))
+        assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+        assert "no sweep of fault_toy in sqlite:" in out.stderr, out.stderr
+        out = rnnexp_("run", "fault_toy")
+        assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+        assert "not writable" in out.stderr
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_9_compare_on_a_missing_store_in_an_unwritable_folder_finds_no_sweep(toy, capsys):
+    # A read-only command was answered "store folder /proc/rnnexp is not writable"
+    uri = "sqlite:////proc/rnnexp/mlflow.db"
+    code, _, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
+    assert code == 2 and one_line_error(err) and f"no sweep of fault_toy in {uri}" in err, err
+
+
 @pytest.mark.parametrize("folder", ["/proc/rnnexp", "{tmp}/file/sub"])
 def test_9_an_unmakeable_store_folder_is_refused_before_the_framework_import(tmp_path, folder):
     (tmp_path / "file").write_text("x")
