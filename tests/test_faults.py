@@ -457,6 +457,41 @@ def test_9_read_only_commands_read_a_read_only_store(toy, tmp_path, capsys):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+CUT_OFF_WRITE = """
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA cache_size=1")  # spill to the file: the journal is then hot
+con.execute("BEGIN IMMEDIATE")
+con.execute("UPDATE tags SET value = value || 'x'")
+con.execute("UPDATE metrics SET value = value + 1")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_9_a_read_only_store_with_a_cut_off_write_says_why_it_cannot_be_read(toy, tmp_path, capsys):
+    # SQLite must roll back a hot journal before anyone reads, which a read-only
+    # store forbids: `compare` said "store ... is not writable", which a reader
+    # cannot act on. One line now says what holds it and what to do.
+    env, uri = toy
+    assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
+    store = tmp_path / "store"
+    subprocess.run([sys.executable, "-c", CUT_OFF_WRITE, str(store / "mlflow.db")])
+    assert (store / "mlflow.db-journal").stat().st_size > 0
+    for path in [store, *store.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    argv = [sys.executable, "-m", "rnnexp", "compare", "fault_toy", "--tracking-uri", uri]
+    try:
+        out = subprocess.run(_as_a_user_if_root(argv), env=env, capture_output=True, text=True)
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+    assert f"store {uri} cannot be read while read-only: " in out.stderr, out.stderr
+    assert "mlflow.db-journal holds a write cut off" in out.stderr
+    code, out, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
+    assert code == 0 and "4 of 4 planned" in out, err  # writable once: rolled back, read
+
+
 def test_9_compare_on_a_missing_store_in_an_unwritable_folder_finds_no_sweep(toy, capsys):
     # A read-only command was answered "store folder /proc/rnnexp is not writable"
     uri = "sqlite:////proc/rnnexp/mlflow.db"
