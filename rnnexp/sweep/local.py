@@ -48,6 +48,7 @@ __all__ = ["plan_workers", "run_parallel", "worker_threads"]
 
 PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
 PARENT_DIED = "the sweep's parent process died"
+LOCK_WAIT_S = 10.0  # how long an orphaned worker waits for its siblings to mark the sweep
 HANDOVERS = 2  # workers a trial is sent to that die before taking it, before it is KILLED
 TOOK, DONE = "took", "done"  # a worker's messages: (TOOK, index), (DONE, index, result)
 
@@ -112,13 +113,14 @@ def _die_with_parent():
     threading.Thread(target=watch, name="rnnexp-parent-watch", daemon=True).start()
 
 
-def _end_orphaned_sweep(setup):
+def _end_orphaned_sweep(setup, lock):
     """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
 
-    Every worker of the sweep may do this; the first one that finds the sweep
-    RUNNING marks it. The trial is found by this worker's tag, since the
-    interrupt may land before its run's own clean-up is in place. Says what it
-    did in one line: the terminal has nobody else left to say it.
+    Every worker of the sweep comes here; under `lock`, shared by the sweep's
+    workers, the first one that finds the sweep RUNNING marks it and says so in
+    one line (the terminal has nobody else left to say it). The others mark only
+    what they held, quietly: the loss is said once. The trial is found by this
+    worker's tag, since the interrupt may land before its run's own clean-up is in place.
     """
     import warnings
 
@@ -126,34 +128,38 @@ def _end_orphaned_sweep(setup):
     from rnnexp.sweep.trial import WORKER
 
     reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
-    marked = []
-    for _ in range(3):  # the other workers write to the store at this moment too
-        try:
-            with warnings.catch_warnings():
-                # An interrupted import is imported again here; SQLAlchemy warns of it.
-                warnings.simplefilter("ignore")
-                tracker = Tracker(setup.name, setup.uri)
-                mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
-                for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
-                    tracker.mark_killed(child.run_id, reason)
-                    marked.append(f"trial {child.run_id}")
-                if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
-                    tracker.mark_killed(setup.parent_id, reason)
-                    marked.append(f"sweep {setup.parent_id}")
-            break
-        except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
-            error = err
-            time.sleep(1.0)
-    else:
-        _tell(
-            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
-            f"`run {setup.name}` marks them"
-        )
-        return
-    if not marked:
-        _tell(f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; its runs were already ended")
-    else:
+    locked = lock.acquire(timeout=LOCK_WAIT_S)  # a sibling stuck holding it must not hang this one
+    try:
+        marked, sweep = [], False
+        for _ in range(3):  # the store may be busy with the other workers' last writes
+            try:
+                with warnings.catch_warnings():
+                    # An interrupted import is imported again here; SQLAlchemy warns of it.
+                    warnings.simplefilter("ignore")
+                    tracker = Tracker(setup.name, setup.uri)
+                    mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+                    for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
+                        tracker.mark_killed(child.run_id, reason)
+                        marked.append(f"trial {child.run_id}")
+                    if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+                        tracker.mark_killed(setup.parent_id, reason)
+                        marked.append(f"sweep {setup.parent_id}")
+                        sweep = True
+                break
+            except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
+                error = err
+                time.sleep(1.0)
+        else:
+            _tell(
+                f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
+                f"`run {setup.name}` marks them"
+            )
+            return
+    finally:
+        if locked:
+            lock.release()
+    if sweep:  # the sibling that marked the sweep said it; a later trial is covered by it
         _tell(
             f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
             f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
@@ -182,7 +188,7 @@ def _import_store_models() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
-def _worker_main(conn, setup, threads: int):
+def _worker_main(conn, setup, threads: int, lock):
     """A worker process: run the trials the parent sends until it sends None."""
     _STATE["parent"] = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
@@ -211,7 +217,7 @@ def _worker_main(conn, setup, threads: int):
         # stopped, or the parent is gone; the trial's run is already ended
         if _orphaned(wait_s=PARENT_POLL_S):
             _STATE["stopping"] = True  # a late SIGTERM must not break what follows
-            _end_orphaned_sweep(setup)
+            _end_orphaned_sweep(setup, lock)
 
 
 def _exit_reason(code) -> str:
@@ -237,6 +243,7 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     parent_id = setup.parent_id
     context = multiprocessing.get_context("spawn")
     queue, running = list(todo), {}  # running: conn -> _Held
+    orphans = context.Lock()  # the workers', should this process die: one marks the sweep
     handovers = dict.fromkeys(todo, 0)  # workers that died holding the trial, untaken
     report = DoneCounter(setup.name, len(todo))
 
@@ -248,7 +255,7 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
         if conn is None:
             conn, child_end = context.Pipe()
             process = context.Process(
-                target=_worker_main, args=(child_end, setup, threads), daemon=True
+                target=_worker_main, args=(child_end, setup, threads, orphans), daemon=True
             )
             process.start()
             child_end.close()
