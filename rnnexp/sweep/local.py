@@ -26,13 +26,16 @@ than one machine see `rnnexp.sweep.ray` (`--executor ray`).
 
 import contextlib
 import dataclasses
+import fcntl
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from rnnexp import console
 from rnnexp.catalog import TrialResult
@@ -113,11 +116,11 @@ def _die_with_parent():
     threading.Thread(target=watch, name="rnnexp-parent-watch", daemon=True).start()
 
 
-def _end_orphaned_sweep(setup, lock):
+def _end_orphaned_sweep(setup):
     """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
 
-    Every worker of the sweep comes here; under `lock`, shared by the sweep's
-    workers, the first one that finds the sweep RUNNING marks it and says so in
+    Every worker of the sweep comes here; under a lock the sweep's workers
+    share, the first one that finds the sweep RUNNING marks it and says so in
     one line (the terminal has nobody else left to say it). The others mark only
     what they held, quietly: the loss is said once. The trial is found by this
     worker's tag, since the interrupt may land before its run's own clean-up is in place.
@@ -128,8 +131,7 @@ def _end_orphaned_sweep(setup, lock):
     from rnnexp.sweep.trial import WORKER
 
     reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
-    locked = lock.acquire(timeout=LOCK_WAIT_S)  # a sibling stuck holding it must not hang this one
-    try:
+    with _orphans_lock(setup.parent_id):
         marked, sweep = [], False
         for _ in range(3):  # the store may be busy with the other workers' last writes
             try:
@@ -156,14 +158,43 @@ def _end_orphaned_sweep(setup, lock):
                 f"`run {setup.name}` marks them"
             )
             return
-    finally:
-        if locked:
-            lock.release()
     if sweep:  # the sibling that marked the sweep said it; a later trial is covered by it
         _tell(
             f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
             f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
         )
+
+
+@contextlib.contextmanager
+def _orphans_lock(parent_id: str):
+    """Held by one orphaned worker of sweep `parent_id` at a time.
+
+    A file lock, not a `multiprocessing.Lock`: the dead parent's resource tracker
+    would warn of that semaphore as leaked. Each holder removes the file as it
+    leaves (a later sibling, finding the sweep marked, makes and removes its own),
+    so none is left behind. A sibling stuck holding it delays the others
+    `LOCK_WAIT_S` at most.
+    """
+    path = Path(tempfile.gettempdir()) / f"rnnexp-orphans-{parent_id}.lock"
+    try:
+        file = open(path, "a")
+    except OSError:  # no lock to be had: the store shows a sibling's marks, nearly always
+        yield
+        return
+    with file:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def _tell(line: str):
@@ -188,7 +219,7 @@ def _import_store_models() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
-def _worker_main(conn, setup, threads: int, lock):
+def _worker_main(conn, setup, threads: int):
     """A worker process: run the trials the parent sends until it sends None."""
     _STATE["parent"] = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
@@ -217,7 +248,7 @@ def _worker_main(conn, setup, threads: int, lock):
         # stopped, or the parent is gone; the trial's run is already ended
         if _orphaned(wait_s=PARENT_POLL_S):
             _STATE["stopping"] = True  # a late SIGTERM must not break what follows
-            _end_orphaned_sweep(setup, lock)
+            _end_orphaned_sweep(setup)
 
 
 def _exit_reason(code) -> str:
@@ -243,7 +274,6 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     parent_id = setup.parent_id
     context = multiprocessing.get_context("spawn")
     queue, running = list(todo), {}  # running: conn -> _Held
-    orphans = context.Lock()  # the workers', should this process die: one marks the sweep
     handovers = dict.fromkeys(todo, 0)  # workers that died holding the trial, untaken
     report = DoneCounter(setup.name, len(todo))
 
@@ -255,7 +285,7 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
         if conn is None:
             conn, child_end = context.Pipe()
             process = context.Process(
-                target=_worker_main, args=(child_end, setup, threads, orphans), daemon=True
+                target=_worker_main, args=(child_end, setup, threads), daemon=True
             )
             process.start()
             child_end.close()
