@@ -64,6 +64,7 @@ FAULT_TOY = textwrap.dedent(
         fail_on: int = -1
         sleep: float = 0.0
         die_between: int = -1  # a --workers worker dies right after its next trial's result
+        garble_interrupt: bool = False  # an interrupt comes back as another error, as from TF
 
 
     @register
@@ -78,7 +79,12 @@ FAULT_TOY = textwrap.dedent(
             return [{"value": v} for v in cfg.values]
 
         def run_trial(self, cfg, trial, ctx):
-            time.sleep(cfg.sleep)
+            try:
+                time.sleep(cfg.sleep)
+            except KeyboardInterrupt:
+                if cfg.garble_interrupt:
+                    raise SystemError("bad argument to internal function") from None
+                raise
             if trial["value"] == cfg.die_between:
                 die_after_next_result()
             if trial["value"] == cfg.fail_on:
@@ -739,6 +745,27 @@ def test_3_a_worker_dead_between_trials_loses_nothing_and_reports_each_trial_onc
     assert parents[0].info.status == "FINISHED"
     assert sorted(c.data.params["trial.value"] for c in children) == list("123456")
     assert {c.info.status for c in children} == {"FINISHED"}
+
+
+def test_4_a_trial_whose_interrupt_comes_back_as_another_error_is_killed_not_failed(toy):
+    # A stop signal landing inside TensorFlow's C code came back as SystemError or a
+    # Keras TypeError, and the stopped trial was recorded FAILED with that error.
+    env, uri = toy
+    argv = ["--set", "sleep=60", "--set", "garble_interrupt=true", "--workers", 2]
+    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
+    seen = []
+    try:
+        lines_until(proc, "rnnexp: 4 trial(s) in 2 worker processes", seen)  # the store is made
+        _until_trials_running(uri, 2)
+        proc.send_signal(signal.SIGINT)
+        out = "".join(seen) + proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in out, out
+    _, children = runs(uri)
+    reasons = {c.info.status: c.data.tags.get("failure_reason", "") for c in children}
+    assert list(reasons) == ["KILLED"] and "its sweep was stopped" in reasons["KILLED"], reasons
 
 
 POOL_INTERRUPTED = """

@@ -45,6 +45,7 @@ from rnnexp.sweep.trial import (
     end_orphans,
     host_for,
     set_threads,
+    stop_requested,
 )
 
 __all__ = ["plan_workers", "run_parallel", "worker_threads"]
@@ -78,7 +79,9 @@ def _interrupt(signum, frame):
     _STATE["stopping"] = True
     # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
     # is gone (kill -9).
-    raise KeyboardInterrupt(PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped")
+    reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
+    stop_requested(reason)
+    raise KeyboardInterrupt(reason)
 
 
 def _orphaned(wait_s: float = 0.0) -> bool:
