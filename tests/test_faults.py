@@ -5,6 +5,7 @@ nothing (its trials sleep and report a number), so they take seconds; the
 process faults (SIGSTOP, kill -9 of a worker, Ctrl-C) run it as a subprocess.
 """
 
+import contextlib
 import errno
 import functools
 import os
@@ -696,12 +697,24 @@ def _worker_pids(pid):
 
 
 def _until_trials_running(uri, n, timeout=60):
-    """Wait until `n` trial runs are RUNNING (a loaded machine starts them late)."""
+    """Wait until `n` trial runs are RUNNING (a loaded machine starts them late).
+
+    Read with sqlite, read-only: MLflow here would create the store the sweep is
+    about to create.
+    """
+    db = Path(uri[len("sqlite:///") :]).as_uri() + "?mode=ro"
+    query = (
+        "SELECT count(*) FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+        "WHERE t.key = 'rnnexp.role' AND t.value = 'trial' AND r.status = 'RUNNING'"
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, children = runs(uri)
-        if sum(c.info.status == "RUNNING" for c in children) >= n:
-            return
+        with (
+            contextlib.suppress(sqlite3.Error),
+            contextlib.closing(sqlite3.connect(db, uri=True, timeout=5)) as con,
+        ):
+            if con.execute(query).fetchone()[0] >= n:
+                return
         time.sleep(0.2)
     raise AssertionError(f"{n} trials never ran at once within {timeout} s")
 
@@ -755,7 +768,6 @@ def test_4_a_trial_whose_interrupt_comes_back_as_another_error_is_killed_not_fai
     proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
     seen = []
     try:
-        lines_until(proc, "rnnexp: 4 trial(s) in 2 worker processes", seen)  # the store is made
         _until_trials_running(uri, 2)
         proc.send_signal(signal.SIGINT)
         out = "".join(seen) + proc.communicate(timeout=60)[0]
@@ -766,6 +778,27 @@ def test_4_a_trial_whose_interrupt_comes_back_as_another_error_is_killed_not_fai
     _, children = runs(uri)
     reasons = {c.info.status: c.data.tags.get("failure_reason", "") for c in children}
     assert list(reasons) == ["KILLED"] and "its sweep was stopped" in reasons["KILLED"], reasons
+
+
+def test_4_sigterm_that_comes_back_as_another_error_stops_a_serial_sweep(toy):
+    # The handler ignores further stop signals: a trial FAILED with the garbled
+    # interrupt let the sweep run on, deaf to SIGTERM.
+    env, uri = toy
+    argv = ["--set", "sleep=20", "--set", "garble_interrupt=true", "--set", "values=[1,2]"]
+    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
+    seen = []
+    try:
+        _until_trials_running(uri, 1)
+        proc.send_signal(signal.SIGTERM)
+        out = "".join(seen) + proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in out, out
+    parents, children = runs(uri)
+    assert [p.info.status for p in parents] == ["KILLED"]
+    reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
+    assert reasons == [("KILLED", "interrupted (SIGTERM)")], reasons
 
 
 POOL_INTERRUPTED = """
