@@ -500,7 +500,7 @@ def _cmd_compare(args):
         raise ConfigError(f"--plots takes a folder to download into; {args.plots} is a file")
     from rnnexp.tracking.tracker import Tracker
 
-    tracker = Tracker(exp.name, args.tracking_uri)
+    tracker = Tracker(exp.name, args.tracking_uri, reading=True)
     compare(
         tracker,
         run_id=args.run,
@@ -574,11 +574,16 @@ STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 @contextlib.contextmanager
 def _interrupt_on_stop_signals():
     """End a command on a stop signal as on Ctrl-C (runs marked KILLED), naming the signal."""
+    from rnnexp.sweep.trial import stop_requested  # light: no framework, no MLflow
+
     signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
 
     def interrupt(signum, frame):
         for s in signums:  # once: let the cleanup finish
             signal.signal(s, signal.SIG_IGN)
+        # Once only, so a trial that TensorFlow turns this into another error must
+        # still end as interrupted, or the sweep would go on deaf to more signals.
+        stop_requested(signal.Signals(signum).name)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, interrupt) for s in signums}

@@ -5,6 +5,7 @@ nothing (its trials sleep and report a number), so they take seconds; the
 process faults (SIGSTOP, kill -9 of a worker, Ctrl-C) run it as a subprocess.
 """
 
+import contextlib
 import errno
 import functools
 import os
@@ -40,12 +41,31 @@ FAULT_TOY = textwrap.dedent(
     from rnnexp.catalog import Experiment, Finding, TrialResult, register
 
 
+    def die_after_next_result():
+        """Kill this worker as it sends its next trial's result: dead between two trials."""
+        import os
+        import signal
+        from multiprocessing import connection
+
+        send = connection.Connection.send
+
+        def send_then_die(conn, message):
+            send(conn, message)
+            if any(isinstance(part, TrialResult) for part in message):
+                conn.close()  # gone before the sweep hands it the next trial
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        connection.Connection.send = send_then_die
+
+
     @dataclasses.dataclass(frozen=True)
     class Config:
         seed: int = 0
         values: tuple[int, ...] = (1, 2, 3, 4)
         fail_on: int = -1
         sleep: float = 0.0
+        die_between: int = -1  # a --workers worker dies right after its next trial's result
+        garble_interrupt: bool = False  # an interrupt comes back as another error, as from TF
 
 
     @register
@@ -60,7 +80,14 @@ FAULT_TOY = textwrap.dedent(
             return [{"value": v} for v in cfg.values]
 
         def run_trial(self, cfg, trial, ctx):
-            time.sleep(cfg.sleep)
+            try:
+                time.sleep(cfg.sleep)
+            except KeyboardInterrupt:
+                if cfg.garble_interrupt:
+                    raise SystemError("bad argument to internal function") from None
+                raise
+            if trial["value"] == cfg.die_between:
+                die_after_next_result()
             if trial["value"] == cfg.fail_on:
                 raise FloatingPointError("loss became nan")
             ctx.reporter.log_metrics({"loss": 1.0 / trial["value"]}, step=0)
@@ -394,6 +421,91 @@ def test_9_read_only_store(toy, tmp_path, capsys):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+# Root writes through mode bits; without these capabilities it obeys them, as a user does.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+NO_DAC += ["--inh-caps=-dac_override,-dac_read_search"]
+
+
+def _as_a_user_if_root(argv: list) -> list:
+    """`argv` so that read-only mode bits hold for it, run by root or by a user."""
+    if os.getuid() != 0:
+        return argv
+    if not shutil.which("setpriv") or subprocess.run([*NO_DAC, "true"]).returncode != 0:
+        pytest.skip("running as root without setpriv: a read-only file is writable")
+    return [*NO_DAC, *argv]
+
+
+def test_9_read_only_commands_read_a_read_only_store(toy, tmp_path, capsys):
+    # The reading commands must work on a store nobody may write (a shared or
+    # archived one); `run` is refused in one line. As root, without DAC override.
+    env, uri = toy
+    assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
+    store = tmp_path / "store"
+    for path in [store, *store.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+    def rnnexp_(*argv, uri=uri):
+        argv = [sys.executable, "-m", "rnnexp", *argv, "--tracking-uri", uri]
+        return subprocess.run(_as_a_user_if_root(argv), env=env, capture_output=True, text=True)
+
+    try:
+        assert subprocess.run(_as_a_user_if_root(["touch", str(store / "x")])).returncode != 0
+        out = rnnexp_("compare", "fault_toy")
+        assert out.returncode == 0 and "4 of 4 planned" in out.stdout, out.stdout + out.stderr
+        # A missing store next to it is empty, not "store folder ... is not writable"
+        out = rnnexp_("compare", "fault_toy", uri=uri.replace("mlflow.db", "other.db"))
+        assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+        assert "no sweep of fault_toy in sqlite:" in out.stderr, out.stderr
+        out = rnnexp_("run", "fault_toy")
+        assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+        assert "not writable" in out.stderr
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+CUT_OFF_WRITE = """
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA cache_size=1")  # spill to the file: the journal is then hot
+con.execute("BEGIN IMMEDIATE")
+con.execute("UPDATE tags SET value = value || 'x'")
+con.execute("UPDATE metrics SET value = value + 1")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_9_a_read_only_store_with_a_cut_off_write_says_why_it_cannot_be_read(toy, tmp_path, capsys):
+    # SQLite must roll back a hot journal before anyone reads, which a read-only
+    # store forbids: `compare` said "store ... is not writable", which a reader
+    # cannot act on. One line now says what holds it and what to do.
+    env, uri = toy
+    assert main(capsys, "run", "fault_toy", "--tracking-uri", uri)[0] == 0
+    store = tmp_path / "store"
+    subprocess.run([sys.executable, "-c", CUT_OFF_WRITE, str(store / "mlflow.db")])
+    assert (store / "mlflow.db-journal").stat().st_size > 0
+    for path in [store, *store.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    argv = [sys.executable, "-m", "rnnexp", "compare", "fault_toy", "--tracking-uri", uri]
+    try:
+        out = subprocess.run(_as_a_user_if_root(argv), env=env, capture_output=True, text=True)
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert out.returncode == 2 and one_line_error(out.stderr), out.stderr
+    assert f"store {uri} cannot be read while read-only: " in out.stderr, out.stderr
+    assert "mlflow.db-journal holds a write cut off" in out.stderr
+    code, out, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
+    assert code == 0 and "4 of 4 planned" in out, err  # writable once: rolled back, read
+
+
+def test_9_compare_on_a_missing_store_in_an_unwritable_folder_finds_no_sweep(toy, capsys):
+    # A read-only command was answered "store folder /proc/rnnexp is not writable"
+    uri = "sqlite:////proc/rnnexp/mlflow.db"
+    code, _, err = main(capsys, "compare", "fault_toy", "--tracking-uri", uri)
+    assert code == 2 and one_line_error(err) and f"no sweep of fault_toy in {uri}" in err, err
+
+
 @pytest.mark.parametrize("folder", ["/proc/rnnexp", "{tmp}/file/sub"])
 def test_9_an_unmakeable_store_folder_is_refused_before_the_framework_import(tmp_path, folder):
     (tmp_path / "file").write_text("x")
@@ -585,12 +697,24 @@ def _worker_pids(pid):
 
 
 def _until_trials_running(uri, n, timeout=60):
-    """Wait until `n` trial runs are RUNNING (a loaded machine starts them late)."""
+    """Wait until `n` trial runs are RUNNING (a loaded machine starts them late).
+
+    Read with sqlite, read-only: MLflow here would create the store the sweep is
+    about to create.
+    """
+    db = Path(uri[len("sqlite:///") :]).as_uri() + "?mode=ro"
+    query = (
+        "SELECT count(*) FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+        "WHERE t.key = 'rnnexp.role' AND t.value = 'trial' AND r.status = 'RUNNING'"
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, children = runs(uri)
-        if sum(c.info.status == "RUNNING" for c in children) >= n:
-            return
+        with (
+            contextlib.suppress(sqlite3.Error),
+            contextlib.closing(sqlite3.connect(db, uri=True, timeout=5)) as con,
+        ):
+            if con.execute(query).fetchone()[0] >= n:
+                return
         time.sleep(0.2)
     raise AssertionError(f"{n} trials never ran at once within {timeout} s")
 
@@ -607,6 +731,7 @@ def test_3_a_dead_worker_loses_only_its_trial_and_resume_finishes(toy):
     out = "".join(seen) + rest
     assert proc.returncode == 1 and "Traceback" not in out, out
     assert "its worker process died (killed by SIGKILL)" in out and "--resume" in out
+    assert out.count("KILLED: its worker process died") == 1, out  # the loss, said once
     parents, children = runs(uri)
     assert parents[0].info.status == "FAILED"
     assert sorted(c.info.status for c in children) == ["FINISHED"] * 3 + ["KILLED"]
@@ -616,6 +741,64 @@ def test_3_a_dead_worker_loses_only_its_trial_and_resume_finishes(toy):
     parents, children = runs(uri)
     assert parents[0].info.status == "FINISHED"
     assert sorted(c.info.status for c in children) == ["FINISHED"] * 4 + ["KILLED"]
+
+
+def test_3_a_worker_dead_between_trials_loses_nothing_and_reports_each_trial_once(toy):
+    # It died after sending one trial's result and before taking the next: that
+    # next trial was once reported KILLED and then, run again, FINISHED ("[7/6 done]"),
+    # or reported KILLED without having run, failing the sweep.
+    env, uri = toy
+    sweep = "--set sleep=1 --set die_between=1 --set values=[1,2,3,4,5,6] --workers 2".split()
+    out = rnnexp(env, "run", "fault_toy", *sweep, "--tracking-uri", uri)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0 and "Traceback" not in text, text
+    assert text.count("rnnexp: a worker process died (killed by SIGKILL) before it took") == 1
+    assert "KILLED" not in text and "[7/6 done]" not in text and "[6/6 done]" in text, text
+    parents, children = runs(uri)
+    assert parents[0].info.status == "FINISHED"
+    assert sorted(c.data.params["trial.value"] for c in children) == list("123456")
+    assert {c.info.status for c in children} == {"FINISHED"}
+
+
+def test_4_a_trial_whose_interrupt_comes_back_as_another_error_is_killed_not_failed(toy):
+    # A stop signal landing inside TensorFlow's C code came back as SystemError or a
+    # Keras TypeError, and the stopped trial was recorded FAILED with that error.
+    env, uri = toy
+    argv = ["--set", "sleep=60", "--set", "garble_interrupt=true", "--workers", 2]
+    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
+    seen = []
+    try:
+        _until_trials_running(uri, 2)
+        proc.send_signal(signal.SIGINT)
+        out = "".join(seen) + proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in out, out
+    _, children = runs(uri)
+    reasons = {c.info.status: c.data.tags.get("failure_reason", "") for c in children}
+    assert list(reasons) == ["KILLED"] and "its sweep was stopped" in reasons["KILLED"], reasons
+
+
+def test_4_sigterm_that_comes_back_as_another_error_stops_a_serial_sweep(toy):
+    # The handler ignores further stop signals: a trial FAILED with the garbled
+    # interrupt let the sweep run on, deaf to SIGTERM.
+    env, uri = toy
+    argv = ["--set", "sleep=20", "--set", "garble_interrupt=true", "--set", "values=[1,2]"]
+    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
+    seen = []
+    try:
+        _until_trials_running(uri, 1)
+        proc.send_signal(signal.SIGTERM)
+        out = "".join(seen) + proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in out, out
+    parents, children = runs(uri)
+    assert [p.info.status for p in parents] == ["KILLED"]
+    reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
+    assert reasons == [("KILLED", "interrupted (SIGTERM)")], reasons
 
 
 POOL_INTERRUPTED = """

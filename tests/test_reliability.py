@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -819,6 +820,15 @@ def _store_runs(db: Path) -> list[tuple[str, str, dict]]:
 
 
 @pytest.mark.slow
+def _alive(pids) -> bool:
+    """Whether any of `pids` still runs (a zombie, reaped by nobody yet, does not)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+    return False
+
+
 def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_path):
     db = tmp_path / "store" / "mlflow.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -850,13 +860,19 @@ def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_pat
                 break
             time.sleep(0.5)
         noticed_s = time.monotonic() - killed_at
+        while _alive(workers) and time.monotonic() - killed_at < 90:
+            time.sleep(0.5)  # all have spoken
+        time.sleep(2)  # and the dead parent's resource tracker, last to leave, too
         text = (tmp_path / "out.txt").read_text()
         assert not [t.get("rnnexp.role") for _, s, t in runs if s == "RUNNING"], text
         # A worker says what it marked, in one line: no silence, no warning, no traceback.
         assert "the sweep's parent process died; marked" in text and noticed_s < 30, text
+        assert text.count("the sweep's parent process died;") == 1, text  # once, not per worker
         assert "Traceback" not in text and "Warning" not in text, text
         sweep = [(s, t) for _, s, t in runs if t.get("rnnexp.role") == "sweep"]
         assert [s for s, _ in sweep] == ["KILLED"], text
+        swept = [r for r, _, t in runs if t.get("rnnexp.role") == "sweep"][0]
+        assert not Path(tempfile.gettempdir(), f"rnnexp-orphans-{swept}.lock").exists()
         assert "the sweep's parent process died" in sweep[0][1]["failure_reason"], sweep
         trials = [(s, t) for _, s, t in runs if t.get("rnnexp.role") == "trial"]
         assert trials and {s for s, _ in trials} <= {"KILLED", "FINISHED"}, trials

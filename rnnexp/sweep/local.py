@@ -6,13 +6,17 @@ and runs trials as child runs of the sweep's parent run in the same MLflow
 store (the store's creation is already serialised by `Tracker`). The CPU
 cores are shared out: each worker's TensorFlow gets `cores // N` threads.
 
-The parent hands out one trial at a time over a pipe to each worker, so it
-always knows which trial a worker holds. A worker that dies (kill -9, out of
-memory) loses only that trial: it is recorded KILLED with the reason, a new
-worker takes the next trial, and the sweep ends FAILED so a plain `--resume`
-runs what was lost. On Ctrl-C (or SIGTERM or SIGHUP to the parent) no trial starts
-any more; the workers' running trials are marked KILLED and the workers stop within
-seconds. Workers ignore the terminal's SIGINT and SIGHUP, so the parent decides.
+The parent hands out one trial at a time over a pipe to each worker, and the
+worker says when it takes one, so the parent always knows which trial a worker
+holds. A worker that dies (kill -9, out of memory) loses only that trial: it is
+recorded KILLED with the reason (said once), a new worker takes the next trial,
+and the sweep ends FAILED so a plain `--resume` runs what was lost. A worker
+that dies before it took its trial (while it starts, or between two trials)
+lost nothing: a fresh worker runs that trial.
+
+On Ctrl-C (or SIGTERM or SIGHUP to the parent) no trial starts any more; the
+workers' running trials are marked KILLED and the workers stop within seconds.
+Workers ignore the terminal's SIGINT and SIGHUP, so the parent decides.
 If the parent dies (kill -9), the workers notice within a second and mark their
 trials and the sweep KILLED ("the sweep's parent process died").
 
@@ -21,13 +25,17 @@ than one machine see `rnnexp.sweep.ray` (`--executor ray`).
 """
 
 import contextlib
+import dataclasses
+import fcntl
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from rnnexp import console
 from rnnexp.catalog import TrialResult
@@ -37,12 +45,16 @@ from rnnexp.sweep.trial import (
     end_orphans,
     host_for,
     set_threads,
+    stop_requested,
 )
 
 __all__ = ["plan_workers", "run_parallel", "worker_threads"]
 
 PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
 PARENT_DIED = "the sweep's parent process died"
+LOCK_WAIT_S = 10.0  # how long an orphaned worker waits for its siblings to mark the sweep
+HANDOVERS = 2  # workers a trial is sent to that die before taking it, before it is KILLED
+TOOK, DONE = "took", "done"  # a worker's messages: (TOOK, index), (DONE, index, result)
 
 
 def worker_threads(workers: int) -> int:
@@ -67,7 +79,9 @@ def _interrupt(signum, frame):
     _STATE["stopping"] = True
     # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
     # is gone (kill -9).
-    raise KeyboardInterrupt(PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped")
+    reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
+    stop_requested(reason)
+    raise KeyboardInterrupt(reason)
 
 
 def _orphaned(wait_s: float = 0.0) -> bool:
@@ -108,10 +122,11 @@ def _die_with_parent():
 def _end_orphaned_sweep(setup):
     """The sweep's process died (kill -9): mark its sweep, and this worker's trial, KILLED.
 
-    Every worker of the sweep may do this; the first one that finds the sweep
-    RUNNING marks it. The trial is found by this worker's tag, since the
-    interrupt may land before its run's own clean-up is in place. Says what it
-    did in one line: the terminal has nobody else left to say it.
+    Every worker of the sweep comes here; under a lock the sweep's workers
+    share, the first one that finds the sweep RUNNING marks it and says so in
+    one line (the terminal has nobody else left to say it). The others mark only
+    what they held, quietly: the loss is said once. The trial is found by this
+    worker's tag, since the interrupt may land before its run's own clean-up is in place.
     """
     import warnings
 
@@ -119,38 +134,70 @@ def _end_orphaned_sweep(setup):
     from rnnexp.sweep.trial import WORKER
 
     reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
-    marked = []
-    for _ in range(3):  # the other workers write to the store at this moment too
-        try:
-            with warnings.catch_warnings():
-                # An interrupted import is imported again here; SQLAlchemy warns of it.
-                warnings.simplefilter("ignore")
-                tracker = Tracker(setup.name, setup.uri)
-                mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
-                for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
-                    tracker.mark_killed(child.run_id, reason)
-                    marked.append(f"trial {child.run_id}")
-                if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
-                    tracker.mark_killed(setup.parent_id, reason)
-                    marked.append(f"sweep {setup.parent_id}")
-            break
-        except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
-            error = err
-            time.sleep(1.0)
-    else:
-        _tell(
-            f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
-            f"`run {setup.name}` marks them"
-        )
-        return
-    if not marked:
-        _tell(f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; its runs were already ended")
-    else:
+    with _orphans_lock(setup.parent_id):
+        marked, sweep = [], False
+        for _ in range(3):  # the store may be busy with the other workers' last writes
+            try:
+                with warnings.catch_warnings():
+                    # An interrupted import is imported again here; SQLAlchemy warns of it.
+                    warnings.simplefilter("ignore")
+                    tracker = Tracker(setup.name, setup.uri)
+                    mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+                    for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
+                        tracker.mark_killed(child.run_id, reason)
+                        marked.append(f"trial {child.run_id}")
+                    if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
+                        tracker.mark_killed(setup.parent_id, reason)
+                        marked.append(f"sweep {setup.parent_id}")
+                        sweep = True
+                break
+            except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
+                error = err
+                time.sleep(1.0)
+        else:
+            _tell(
+                f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
+                f"`run {setup.name}` marks them"
+            )
+            return
+    if sweep:  # the sibling that marked the sweep said it; a later trial is covered by it
         _tell(
             f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
             f"KILLED; `python -m rnnexp run {setup.name} --resume {setup.parent_id}` finishes it"
         )
+
+
+@contextlib.contextmanager
+def _orphans_lock(parent_id: str):
+    """Held by one orphaned worker of sweep `parent_id` at a time.
+
+    A file lock, not a `multiprocessing.Lock`: the dead parent's resource tracker
+    would warn of that semaphore as leaked. Each holder removes the file as it
+    leaves (a later sibling, finding the sweep marked, makes and removes its own),
+    so none is left behind. A sibling stuck holding it delays the others
+    `LOCK_WAIT_S` at most.
+    """
+    path = Path(tempfile.gettempdir()) / f"rnnexp-orphans-{parent_id}.lock"
+    try:
+        file = open(path, "a")
+    except OSError:  # no lock to be had: the store shows a sibling's marks, nearly always
+        yield
+        return
+    with file:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def _tell(line: str):
@@ -192,11 +239,12 @@ def _worker_main(conn, setup, threads: int):
         _import_store_models()
         while (job := conn.recv()) is not None:
             index, trial = job
+            conn.send((TOOK, index))  # from here on, this worker's death loses the trial
             _STATE["busy"] = True
             try:
-                conn.send((index, host_for(setup).run(index, trial)))
+                conn.send((DONE, index, host_for(setup).run(index, trial)))
             except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
-                conn.send((index, err))
+                conn.send((DONE, index, err))
             finally:
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
@@ -219,7 +267,8 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     """Fill `results[i]` for every index in `todo`, `workers` trials at a time.
 
     A trial whose worker died gets a `KILLED` result (its run is marked
-    KILLED too); a worker's store failure or lost sweep ends the sweep.
+    KILLED too), reported once; a trial whose worker died before taking it
+    goes to a fresh worker. A worker's store failure or lost sweep ends the sweep.
     """
     workers, threads = plan_workers(workers, len(todo))
     console.say(
@@ -227,7 +276,8 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     )
     parent_id = setup.parent_id
     context = multiprocessing.get_context("spawn")
-    queue, running = list(todo), {}  # running: conn -> (process, trial index)
+    queue, running = list(todo), {}  # running: conn -> _Held
+    handovers = dict.fromkeys(todo, 0)  # workers that died holding the trial, untaken
     report = DoneCounter(setup.name, len(todo))
 
     def start_next(conn=None, process=None):
@@ -243,36 +293,58 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
             process.start()
             child_end.close()
         index = queue.pop(0)
-        running[conn] = (process, index)
-        if not _send(conn, (index, trials[index])):
-            queue.insert(0, index)  # it died before taking the trial: not its trial
+        running[conn] = _Held(process, index)
+        # A failed send means the worker is gone; the next round finds it dead
+        # and gives the trial, untaken, to a fresh worker.
+        _send(conn, (index, trials[index]))
+
+    def lost_worker(conn, held):
+        process, index = held.process, held.index
+        process.join(timeout=5)
+        died = _exit_reason(process.exitcode)
+        conn.close()
+        handovers[index] += 1
+        if not held.taken and handovers[index] < HANDOVERS:
+            # It died starting, or between two trials: the trial never ran, nothing is lost
+            console.say(
+                f"rnnexp: a worker process died ({died}) before it took "
+                f"{console.trial_label(trials[index])}; a fresh worker runs it"
+            )
+            queue.insert(0, index)
+        else:  # the one line that tells of the loss: the trial's own
+            reason = f"its worker process died ({died})"
+            if not held.taken:
+                reason = f"{HANDOVERS} worker processes died before taking it ({died})"
+            results[index] = TrialResult(trials[index], "KILLED", error=reason)
+            end_orphans(tracker, parent_id, {index}, reason)
+            report(results[index])
+        start_next()  # a fresh worker for the rest
 
     try:
         for _ in range(min(workers, len(queue))):
             start_next()
         while running:
-            sentinels = {process.sentinel: conn for conn, (process, _) in running.items()}
+            sentinels = {held.process.sentinel: conn for conn, held in running.items()}
             for ready in wait([*running, *sentinels]):
                 conn = sentinels.get(ready, ready)
                 if conn not in running:
                     continue  # handled through its other handle in this round
-                process, index = running.pop(conn)
+                held = running[conn]
                 message = _receive(conn)
-                if message is None:  # the worker died holding trial `index`
-                    process.join(timeout=5)
-                    reason = f"its worker process died ({_exit_reason(process.exitcode)})"
-                    results[index] = TrialResult(trials[index], "KILLED", error=reason)
-                    end_orphans(tracker, parent_id, {index}, reason)
-                    report(results[index])
-                    conn.close()
-                    start_next()  # a fresh worker for the rest
+                if message is None:  # the worker is gone: said once, here
+                    del running[conn]
+                    lost_worker(conn, held)
                     continue
-                _, payload = message
+                if message[0] == TOOK:
+                    held.taken = True
+                    continue
+                _, index, payload = message
                 if isinstance(payload, BaseException):
                     raise payload
+                del running[conn]
                 results[index] = payload
                 report(payload)
-                start_next(conn, process)
+                start_next(conn, held.process)
     except KeyboardInterrupt as err:
         from rnnexp.tracking.tracker import interrupted_reason
 
@@ -281,6 +353,15 @@ def run_parallel(setup, tracker, trials, todo, results, workers):
     except BaseException as err:
         _stop(running, tracker, parent_id, f"the sweep stopped: {err}".splitlines()[0])
         raise
+
+
+@dataclasses.dataclass
+class _Held:
+    """A worker process, the trial index sent to it, and whether it took that trial."""
+
+    process: object
+    index: int
+    taken: bool = False
 
 
 def _send(conn, message) -> bool:
@@ -300,7 +381,7 @@ def _receive(conn):
 
 def _stop(running: dict, tracker, parent_id: str, reason: str):
     """Interrupt every worker; kill those that do not stop; end runs they left RUNNING."""
-    processes = [process for process, _ in running.values()]
+    processes = [held.process for held in running.values()]
     deadline = time.monotonic() + STOP_GRACE_S
     while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
         for process in processes:
@@ -312,5 +393,5 @@ def _stop(running: dict, tracker, parent_id: str, reason: str):
         if process.is_alive():
             process.kill()
         process.join(timeout=5)
-    held = {index for _, index in running.values()}
-    end_orphans(tracker, parent_id, held, reason)
+    taken = {held.index for held in running.values() if held.taken}
+    end_orphans(tracker, parent_id, taken, reason)

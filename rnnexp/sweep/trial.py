@@ -13,6 +13,7 @@ returned as it was recorded, never run and recorded a second time (a retried
 Ray task, a worker that outlived its sweep).
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -35,6 +36,7 @@ __all__ = [
     "recorded_result",
     "run_trial",
     "set_threads",
+    "stop_requested",
     "trial_hash",
     "trial_key",
 ]
@@ -43,6 +45,27 @@ __all__ = [
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
 TRIAL, TRIAL_HASH, TRIAL_INDEX = "rnnexp.trial", "rnnexp.trial_hash", "rnnexp.trial_index"
 WORKER = "rnnexp.worker"
+_STOP = {"reason": None}  # why this process is being stopped, once a stop signal came
+
+
+def stop_requested(reason: str) -> None:
+    """Note that this process is being stopped; a stop-signal handler calls it, then raises.
+
+    Library code may turn the `KeyboardInterrupt` into another error (a `SystemError`
+    or a Keras `TypeError` from inside TensorFlow): a trial that fails after this
+    was interrupted, and is recorded KILLED, not FAILED with that error.
+    """
+    _STOP["reason"] = reason
+
+
+@contextlib.contextmanager
+def _stopped_is_interrupted():
+    try:
+        yield
+    except Exception as err:
+        if _STOP["reason"] is None:
+            raise
+        raise KeyboardInterrupt(_STOP["reason"]) from err
 
 
 @dataclasses.dataclass
@@ -170,7 +193,8 @@ def run_trial(
     short = trial_run_name(trial, exp.trials(cfg))
     child = None
     try:
-        with tracker.run(short, parent=_Parent(parent_id), tags=trial_tags) as child:
+        run = tracker.run(short, parent=_Parent(parent_id), tags=trial_tags)
+        with run as child, _stopped_is_interrupted():  # the latter first: KILLED, not FAILED
             card = exp.dataset(cfg, trial, data)
             params = params_that_apply(flatten(cfg), card is not None and card.real)
             child.log_params({**params, **{f"trial.{k}": v for k, v in trial.items()}})

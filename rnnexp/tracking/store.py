@@ -47,6 +47,16 @@ def _sqlite_path(uri: str) -> Path | None:
     return None
 
 
+def _hot_journal(uri: str) -> Path | None:
+    """The rollback journal a writer left next to a sqlite store, if there is one."""
+    db = _sqlite_path(uri)
+    journal = db and db.with_name(db.name + "-journal")
+    try:
+        return journal if journal and journal.stat().st_size > 0 else None
+    except OSError:
+        return None
+
+
 def _check_uri(uri: str):
     if not uri.strip():
         raise StoreError("--tracking-uri is empty; leave it out for sqlite:///mlruns/mlflow.db")
@@ -122,6 +132,13 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
         or "readonly database" in low
         or "read-only file system" in low
     ):
+        journal = _hot_journal(uri)
+        if journal is not None:  # even reading it needs a write first: say which and why
+            return (
+                f"{where} cannot be read while read-only: {journal} holds a write cut off "
+                "mid-way, which SQLite must roll back first; make the folder writable once, "
+                "or copy the whole folder somewhere writable and read the copy"
+            )
         return (
             f"{where} is not writable ({first[:200]}); make it writable or pick another "
             "--tracking-uri"

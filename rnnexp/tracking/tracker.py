@@ -131,9 +131,11 @@ class Tracker:
     Args:
         experiment: the catalog name; also the MLflow experiment name.
         uri: tracking URI (see `resolve_tracking_uri`).
+        reading: only to read (`compare`): a missing store in a folder that
+            cannot be written is then simply empty, not "not writable".
     """
 
-    def __init__(self, experiment: str, uri: str | None = None):
+    def __init__(self, experiment: str, uri: str | None = None, reading: bool = False):
         self.uri = resolve_tracking_uri(uri)
         self.experiment_name = experiment
         self.experiment_id, self._kind = None, None
@@ -146,7 +148,8 @@ class Tracker:
         self._client = None
         db = _sqlite_path(self.uri)
         if db is not None and not db.is_file():
-            _check_store_folder(db)  # now, not after the half-minute framework import
+            if not reading:
+                _check_store_folder(db)  # now, not after the half-minute framework import
             return  # no store yet; reading finds nothing, `ensure()` creates it
         with _store_lock(self.uri, reading=True), _store_errors(self.uri):
             if db is not None:
