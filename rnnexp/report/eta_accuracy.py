@@ -82,7 +82,7 @@ def table(experiment: str, profile: str, at: int, uri: str | None) -> tuple[str,
     """A markdown table, one row per sweep and case, and every factor it holds."""
     from rnnexp.tracking.tracker import Tracker
 
-    sweeps = _finished_sweeps(Tracker(experiment, uri), profile)
+    sweeps = _finished_sweeps(Tracker(experiment, uri, reading=True), profile)
     rows, factors = [], []
     for k, (parent, children) in enumerate(sweeps):
         if len(children) <= at:
