@@ -230,7 +230,7 @@ def test_a_sweep_prints_one_line_per_trial_without_keras_bars(toy, capsys):
 
 
 def test_eta_accuracy_replays_the_printed_eta_against_the_trials_left(toy, capsys):
-    from rnnexp.report import eta_accuracy
+    from rnnexp.sweep import eta_accuracy
 
     for _ in range(2):  # the second sweep also has the first one's times to go by
         argv = ("run", "console_toy", "--profile", "ci", "--tracking-uri", toy)

@@ -6,7 +6,7 @@ and set against what the remaining trials then took. Two cases per sweep: a fres
 (the estimate from trial cost) and, where the store has an earlier sweep of the same trials,
 the estimate from that sweep's times.
 
-    python -m rnnexp.report.eta_accuracy imdb_seqlen --profile ci --at 2 \\
+    python -m rnnexp.sweep.eta_accuracy imdb_seqlen --profile ci --at 2 \\
         --tracking-uri sqlite:///mlruns/mlflow.db
 """
 
@@ -117,7 +117,7 @@ def table(experiment: str, profile: str, at: int, uri: str | None) -> tuple[str,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rnnexp.report.eta_accuracy",
+        prog="python -m rnnexp.sweep.eta_accuracy",
         description="How far the console's ETA was from the truth, replayed from a store.",
     )
     parser.add_argument("experiment")
