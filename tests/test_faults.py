@@ -760,20 +760,24 @@ def test_3_a_worker_dead_between_trials_loses_nothing_and_reports_each_trial_onc
     assert {c.info.status for c in children} == {"FINISHED"}
 
 
+def _signal_once_running(env, uri, argv, running, signum):
+    """Run `fault_toy` with `argv`, send `signum` once `running` trials run; `(proc, output)`."""
+    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
+    try:
+        _until_trials_running(uri, running)
+        proc.send_signal(signum)
+        return proc, proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_4_a_trial_whose_interrupt_comes_back_as_another_error_is_killed_not_failed(toy):
     # A stop signal landing inside TensorFlow's C code came back as SystemError or a
     # Keras TypeError, and the stopped trial was recorded FAILED with that error.
     env, uri = toy
     argv = ["--set", "sleep=60", "--set", "garble_interrupt=true", "--workers", 2]
-    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
-    seen = []
-    try:
-        _until_trials_running(uri, 2)
-        proc.send_signal(signal.SIGINT)
-        out = "".join(seen) + proc.communicate(timeout=60)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, out = _signal_once_running(env, uri, argv, 2, signal.SIGINT)
     assert proc.returncode == 130 and "Traceback" not in out, out
     _, children = runs(uri)
     reasons = {c.info.status: c.data.tags.get("failure_reason", "") for c in children}
@@ -785,15 +789,7 @@ def test_4_sigterm_that_comes_back_as_another_error_stops_a_serial_sweep(toy):
     # interrupt let the sweep run on, deaf to SIGTERM.
     env, uri = toy
     argv = ["--set", "sleep=20", "--set", "garble_interrupt=true", "--set", "values=[1,2]"]
-    proc = spawn(env, "run", "fault_toy", *argv, "--tracking-uri", uri)
-    seen = []
-    try:
-        _until_trials_running(uri, 1)
-        proc.send_signal(signal.SIGTERM)
-        out = "".join(seen) + proc.communicate(timeout=60)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, out = _signal_once_running(env, uri, argv, 1, signal.SIGTERM)
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in out, out
     parents, children = runs(uri)
     assert [p.info.status for p in parents] == ["KILLED"]
