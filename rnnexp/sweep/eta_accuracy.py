@@ -15,12 +15,11 @@ import json
 from types import SimpleNamespace
 
 from rnnexp import console
+from rnnexp.sweep.runner import SAME_SWEEP_TAGS
 from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, TRIAL_INDEX
 from rnnexp.training import EPOCHS_RUN_TAG
 
 __all__ = ["Replay", "replay_sweep", "main"]
-
-_SAME_SWEEP = ("rnnexp.profile", "rnnexp.overrides", "data.source")
 
 
 def _number(text):
@@ -91,7 +90,7 @@ def table(experiment: str, profile: str, at: int, uri: str | None) -> tuple[str,
         earlier = [
             {c.tags.get(TRIAL_HASH): c.seconds for c in kids}
             for p, kids in sweeps[:k]
-            if all(p.tags.get(t) == parent.tags.get(t) for t in _SAME_SWEEP)
+            if all(p.tags.get(t) == parent.tags.get(t) for t in SAME_SWEEP_TAGS)
         ]
         if earlier and all(c.tags.get(TRIAL_HASH) in earlier[-1] for c in children):
             cases.append(("last sweep in store", earlier[-1]))

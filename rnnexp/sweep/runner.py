@@ -271,6 +271,10 @@ def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
             progress.finish(index, result, tags.get(STOPPED_TAG), epochs_run=run and int(run))
 
 
+# tags on which an earlier sweep counts as the same one (for its trials' times)
+SAME_SWEEP_TAGS = ("rnnexp.profile", "rnnexp.overrides", "data.source")
+
+
 def _last_times(tracker, setup, trials, sweeps=5) -> list[float | None]:
     """Each trial's wall time in the newest earlier sweep of the same profile, overrides and data.
 
@@ -278,12 +282,12 @@ def _last_times(tracker, setup, trials, sweeps=5) -> list[float | None]:
     """
     hashes = {trial_hash(t): i for i, t in enumerate(trials)}
     times: list[float | None] = [None] * len(trials)
-    same = ("rnnexp.profile", "rnnexp.overrides", "data.source")
     here = tracker.run_tags(setup.parent_id)
     earlier = [
         s
         for s in tracker.sweeps()
-        if s.run_id != setup.parent_id and all(s.tags.get(k) == here.get(k) for k in same)
+        if s.run_id != setup.parent_id
+        and all(s.tags.get(k) == here.get(k) for k in SAME_SWEEP_TAGS)
     ]
     for sweep in earlier[:sweeps]:
         for child in tracker.trial_runs(sweep.run_id, status="FINISHED"):
