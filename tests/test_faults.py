@@ -826,6 +826,31 @@ def test_4_an_interrupt_inside_sqlalchemys_pool_prints_no_traceback(tmp_path):
     assert "Traceback" not in out.stderr and "Exception during reset" not in out.stderr, out.stderr
 
 
+def test_4_a_sigterm_while_a_worker_leaves_raises_nothing(monkeypatch):
+    # The parent closes the pipe, then sends SIGTERM: the idle worker is already in
+    # its leaving path (waiting to see whether it was orphaned) when the signal lands.
+    from rnnexp.sweep import local, trial
+
+    monkeypatch.setitem(local._STATE, "parent", os.getppid())
+    monkeypatch.setitem(local._STATE, "stopping", False)
+    monkeypatch.setitem(local._STATE, "busy", False)
+    monkeypatch.setitem(trial._STOP, "reason", None)
+    sent = []
+
+    def sleep_then_signal(seconds):
+        if not sent:
+            sent.append(seconds)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(local.time, "sleep", sleep_then_signal)
+    previous = signal.signal(signal.SIGTERM, local._interrupt)
+    try:
+        local._leave(setup=None)  # not orphaned: marks nothing, and must not raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert sent and local._STATE["stopping"]
+
+
 def test_4_ctrl_c_under_workers_starts_nothing_new_and_stops_promptly(toy):
     env, uri = toy
     proc = spawn(env, "run", "fault_toy", "--set", "sleep=4", "--workers", 2, "--tracking-uri", uri)

@@ -229,9 +229,9 @@ def _worker_main(conn, setup, threads: int):
     if hasattr(signal, "SIGHUP"):  # and a closed terminal's SIGHUP too
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
-    _die_with_parent()
-    set_threads(threads)
     try:
+        _die_with_parent()
+        set_threads(threads)
         from rnnexp import startup
 
         startup.configure_logging()
@@ -248,10 +248,21 @@ def _worker_main(conn, setup, threads: int):
             finally:
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
-        # stopped, or the parent is gone; the trial's run is already ended
+        _leave(setup)  # stopped, or the parent is gone; the trial's run is already ended
+
+
+def _leave(setup):
+    """End this worker's part: if the sweep's process died, mark what it left RUNNING.
+
+    The parent's SIGTERM can land while this waits (its pipe closed first): once
+    leaving, that signal must not raise inside this handler.
+    """
+    _STATE["stopping"] = True
+    try:
         if _orphaned(wait_s=PARENT_POLL_S):
-            _STATE["stopping"] = True  # a late SIGTERM must not break what follows
             _end_orphaned_sweep(setup)
+    except KeyboardInterrupt:  # a SIGTERM between the except and the line above
+        pass
 
 
 def _exit_reason(code) -> str:
