@@ -752,10 +752,15 @@ def test_3_a_worker_dead_between_trials_loses_nothing_and_reports_each_trial_onc
     out = rnnexp(env, "run", "fault_toy", *sweep, "--tracking-uri", uri)
     text = out.stdout + out.stderr
     assert out.returncode == 0 and "Traceback" not in text, text
-    assert text.count("rnnexp: a worker process died (killed by SIGKILL) before it took") == 1
     assert "KILLED" not in text and "[7/6 done]" not in text and "[6/6 done]" in text, text
     parents, children = runs(uri)
     assert parents[0].info.status == "FINISHED"
+    # A fresh worker starts only for a trial handed to the dead one; on a loaded machine
+    # the other worker may have run the rest before the slow one's first result came.
+    workers = {c.data.tags["rnnexp.worker"] for c in children}
+    handed = len(workers) == 3
+    said = text.count("rnnexp: a worker process died (killed by SIGKILL) before it took")
+    assert len(workers) in (2, 3) and said == handed, (workers, text)
     assert sorted(c.data.params["trial.value"] for c in children) == list("123456")
     assert {c.info.status for c in children} == {"FINISHED"}
 
@@ -792,6 +797,44 @@ def test_4_sigterm_that_comes_back_as_another_error_stops_a_serial_sweep(toy):
     proc, out = _signal_once_running(env, uri, argv, 1, signal.SIGTERM)
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in out, out
     parents, children = runs(uri)
+    assert [p.info.status for p in parents] == ["KILLED"]
+    reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
+    assert reasons == [("KILLED", "interrupted (SIGTERM)")], reasons
+
+
+@pytest.mark.parametrize("where", ["the machine monitor starts", "before its run is guarded"])
+def test_4_a_stop_signal_just_after_a_trial_run_is_created_marks_it_killed(
+    toy, capsys, monkeypatch, where
+):
+    # At stop 38 a SIGTERM landing between the trial run's creation and its guard
+    # left the run RUNNING with no reason (the system-metrics monitor was starting).
+    from rnnexp.tracking import tracker
+
+    if where == "the machine monitor starts":
+        monkeypatch.setenv("RNNEXP_SYSTEM_METRICS", "1")
+
+        def monitor(run_id, uri):
+            raise KeyboardInterrupt("SIGTERM")
+
+        monkeypatch.setattr(tracker, "_system_metrics", monitor)
+    else:
+        create = tracker.Tracker.run
+
+        @contextlib.contextmanager
+        def run(self, name, parent=None, tags=None):
+            if parent is None:
+                with create(self, name, parent, tags) as reporter:
+                    yield reporter
+                return
+            self.client.create_run(self.experiment_id, run_name=name, tags={
+                **{k: str(v) for k, v in tags.items()}, "mlflow.parentRunId": parent.run_id
+            })  # fmt: skip
+            raise KeyboardInterrupt("SIGTERM")
+
+        monkeypatch.setattr(tracker.Tracker, "run", run)
+    code, _, err = main(capsys, "run", "fault_toy", "--set", "values=[1,2]", "--tracking-uri", toy[1])
+    assert code == 128 + signal.SIGTERM and "Traceback" not in err, err
+    parents, children = runs(toy[1])
     assert [p.info.status for p in parents] == ["KILLED"]
     reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
     assert reasons == [("KILLED", "interrupted (SIGTERM)")], reasons

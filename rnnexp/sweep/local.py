@@ -30,7 +30,6 @@ import fcntl
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -131,7 +130,7 @@ def _end_orphaned_sweep(setup):
     import warnings
 
     from rnnexp.tracking.tracker import Tracker, interrupted_reason
-    from rnnexp.sweep.trial import WORKER
+    from rnnexp.sweep.trial import end_mine
 
     reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
     with _orphans_lock(setup.parent_id):
@@ -142,10 +141,7 @@ def _end_orphaned_sweep(setup):
                     # An interrupted import is imported again here; SQLAlchemy warns of it.
                     warnings.simplefilter("ignore")
                     tracker = Tracker(setup.name, setup.uri)
-                    mine = {WORKER: f"{socket.gethostname()}:{os.getpid()}"}
-                    for child in tracker.trial_runs(setup.parent_id, tags=mine, status="RUNNING"):
-                        tracker.mark_killed(child.run_id, reason)
-                        marked.append(f"trial {child.run_id}")
+                    marked += [f"trial {i}" for i in end_mine(tracker, setup.parent_id, reason)]
                     if tracker.client.get_run(setup.parent_id).info.status == "RUNNING":
                         tracker.mark_killed(setup.parent_id, reason)
                         marked.append(f"sweep {setup.parent_id}")

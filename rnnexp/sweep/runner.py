@@ -29,6 +29,7 @@ from rnnexp.sweep.trial import (
     SweepSetup,
     TrialContext,
     TrialHost,
+    end_mine,
     recorded_result,
     trial_hash,
     trial_key,
@@ -265,7 +266,14 @@ def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
     with console.SweepProgress(todo, names, eta, metric=exp.metric) as progress:
         for index in todo:
             progress.begin(index)
-            results[index] = result = host.run(index, trials[index])
+            try:
+                results[index] = result = host.run(index, trials[index])
+            except KeyboardInterrupt as err:  # its run may be created but not yet guarded
+                from rnnexp.tracking.tracker import interrupted_reason
+
+                with contextlib.suppress(Exception):
+                    end_mine(tracker, setup.parent_id, interrupted_reason(err))
+                raise
             tags = tracker.run_tags(result.run_id) if result.run_id else {}
             run = tags.get(EPOCHS_RUN_TAG)
             progress.finish(index, result, tags.get(STOPPED_TAG), epochs_run=run and int(run))

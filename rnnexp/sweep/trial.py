@@ -186,7 +186,7 @@ def run_trial(
         TRIAL: trial_key(trial),
         TRIAL_HASH: digest,
         TRIAL_INDEX: index,
-        WORKER: f"{socket.gethostname()}:{os.getpid()}",  # which process ran it
+        WORKER: this_process(),  # which process ran it
     }
     from rnnexp.tracking.naming import params_that_apply, trial_run_name
 
@@ -284,6 +284,22 @@ def host_for(setup: SweepSetup) -> TrialHost:
         _HOSTS.clear()  # one sweep per worker process at a time: free the last one's data
         _HOSTS[key] = TrialHost.build(setup)
     return _HOSTS[key]
+
+
+def this_process() -> str:
+    """`host:pid`: the `WORKER` tag of the trials this process runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def end_mine(tracker, parent_id: str, reason: str) -> list[str]:
+    """Mark KILLED this process's trials of `parent_id` still RUNNING; their run ids.
+
+    Found by tag, since a stop signal may land before a run's own clean-up is in place.
+    """
+    mine = tracker.trial_runs(parent_id, tags={WORKER: this_process()}, status="RUNNING")
+    for child in mine:
+        tracker.mark_killed(child.run_id, reason)
+    return [child.run_id for child in mine]
 
 
 def end_orphans(tracker, parent_id: str, indices: set, reason: str):

@@ -210,8 +210,8 @@ class Tracker:
             run = self.client.create_run(
                 self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
             )
-        monitor = _system_metrics(run.info.run_id, self.uri) if parent is not None else None
-        with self._lifecycle(run.info.run_id, sweep=parent is None, monitor=monitor) as reporter:
+        trial = parent is not None
+        with self._lifecycle(run.info.run_id, sweep=not trial, monitored=trial) as reporter:
             yield reporter
 
     @contextlib.contextmanager
@@ -243,12 +243,15 @@ class Tracker:
             yield reporter
 
     @contextlib.contextmanager
-    def _lifecycle(self, run_id, sweep=False, monitor=None):
+    def _lifecycle(self, run_id, sweep=False, monitored=False):
         from rnnexp.tracking.lease import SweepTakenOver
 
         reporter = Reporter(self.client, run_id)
+        monitor = None
         try:
             try:
+                # Started inside the try: a stop signal while it starts still ends the run.
+                monitor = _system_metrics(run_id, self.uri) if monitored else None
                 yield reporter
             finally:
                 if monitor is not None:  # its last samples land before the run ends
