@@ -16,8 +16,8 @@ seed, held-out test sequences.
 Measured results, and what each profile costs: `docs/experiments/adding.md` (generated).
 
 Expected result (asserted by `--check`): at the longest T, the best gated
-cell's test MSE (geometric mean over seeds) is below `finding.solved_ratio` x baseline, and the SimpleRNN
-stays above `finding.stuck_ratio` x baseline.
+cell's test MSE (geometric mean over seeds) is below `finding.solved_ratio`
+x baseline, and the SimpleRNN stays above `finding.stuck_ratio` x baseline.
 """
 
 import dataclasses

@@ -371,7 +371,11 @@ class Sentiment(SupervisedExperiment):
             ["test accuracy by variant"],
             title=f"sentiment ({data}): {_question(cfg.sweep.cells)}",
             note=plots.seed_note([len(v) for v in acc.values()])
-            + ("; lead = gated minus SimpleRNN, same variant and seed" if "rnn" in cfg.sweep.cells else ""),
+            + (
+                "; lead = gated minus SimpleRNN, same variant and seed"
+                if "rnn" in cfg.sweep.cells
+                else ""
+            ),
             width=6.5,
         )
         series = {}

@@ -16,8 +16,9 @@ Data: generated (`rnnexp.data.long_range.adding_problem`).
 Measured results, and what each profile costs: `docs/experiments/tanh_vs_relu.md` (generated).
 
 Expected result (asserted by `--check`): at the longest T the best ReLU
-variant's test MSE (geometric mean over seeds; `ci` runs 3) is below `finding.solved_ratio` x baseline (0.167),
-while the tanh SimpleRNN stays above `finding.stuck_ratio` x baseline.
+variant's test MSE (geometric mean over seeds; `ci` runs 3) is below
+`finding.solved_ratio` x baseline (0.167), while the tanh SimpleRNN stays
+above `finding.stuck_ratio` x baseline.
 The IRNN is the fragile one: its recurrent matrix's spectral radius drifts
 above 1 as it learns (1.02 to 1.28 over 15 epochs at seed 65), its gradients
 explode (per-batch norms of 50-100 in late epochs, 1e8 early) and at a constant

@@ -120,7 +120,16 @@ def set_seed(seed: int):
 
 
 def fit(
-    model, x, y, *, epochs, batch_size, reporter, label="", validation_data=None, callbacks=(),
+    model,
+    x,
+    y,
+    *,
+    epochs,
+    batch_size,
+    reporter,
+    label="",
+    validation_data=None,
+    callbacks=(),
     shuffle=True,
 ):
     """`model.fit` with no Keras progress bar: the sweep's console shows each epoch.

@@ -46,9 +46,7 @@ def test_a_check_reads_as_value_threshold_and_margin_with_plain_names():
         "PASS post: SimpleRNN gain - LSTM gain = -0.067 <= 0.05 (margin 0.12)"
     )
     low = Check("bow gain", 0.07, ">=", 0.08)
-    assert card.check_line(low) == (
-        "FAIL bag of embeddings gain = 0.07 >= 0.08 (margin -0.01)"
-    )
+    assert card.check_line(low) == ("FAIL bag of embeddings gain = 0.07 >= 0.08 (margin -0.01)")
     ratio = Check("grad ratio", 1e-3, ">=", 1e-5, log=True)
     assert card.check_line(ratio).endswith("(margin 2 orders of magnitude)")
     # words that merely contain a model's spelling stay as they are

@@ -308,7 +308,9 @@ def test_check_labels_a_person_reads_say_plain_names():
 
     assert plain_label("best of gru/lstm loss/baseline") == "best of GRU/LSTM loss/baseline"
     assert plain_label("rnn: best deeper stack") == "SimpleRNN: best deeper stack"
-    assert plain_label("bow gain, deep_rnn, data.rnn") == "bag of embeddings gain, deep_rnn, data.rnn"
+    assert (
+        plain_label("bow gain, deep_rnn, data.rnn") == "bag of embeddings gain, deep_rnn, data.rnn"
+    )
     assert plain_label("lstm-uni1 accuracy") == "unidirectional 1-layer LSTM accuracy"
     assert plain_label("lstm bi1-uni1 gain") == (
         "LSTM bidirectional 1-layer - unidirectional 1-layer gain"

@@ -348,6 +348,7 @@ def test_12_dry_run_resume_shows_the_sweep_it_would_finish(toy, capsys):
 
 # -- 5, 9: the store -------------------------------------------------------------
 
+
 def test_5_unreachable_tracking_server_fails_in_seconds(toy, capsys):
     start = time.monotonic()
     uri = f"http://127.0.0.1:{free_port()}"
@@ -832,7 +833,9 @@ def test_4_a_stop_signal_just_after_a_trial_run_is_created_marks_it_killed(
             raise KeyboardInterrupt("SIGTERM")
 
         monkeypatch.setattr(tracker.Tracker, "run", run)
-    code, _, err = main(capsys, "run", "fault_toy", "--set", "values=[1,2]", "--tracking-uri", toy[1])
+    code, _, err = main(
+        capsys, "run", "fault_toy", "--set", "values=[1,2]", "--tracking-uri", toy[1]
+    )
     assert code == 128 + signal.SIGTERM and "Traceback" not in err, err
     parents, children = runs(toy[1])
     assert [p.info.status for p in parents] == ["KILLED"]

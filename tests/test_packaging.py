@@ -207,7 +207,11 @@ def test_a_run_shows_our_console_only(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "finding:" in proc.stdout
     # our own "importing Keras ..." line appears only when the import is slow (a loaded machine)
-    chatter = [ln for ln in proc.stderr.splitlines() if not re.match(r"rnnexp: (still )?importing Keras and ", ln)]
+    chatter = [
+        ln
+        for ln in proc.stderr.splitlines()
+        if not re.match(r"rnnexp: (still )?importing Keras and ", ln)
+    ]
     assert chatter == [], f"framework chatter on stderr: {proc.stderr[:800]}"
     verbose = subprocess.run(
         [sys.executable, "-m", "rnnexp", *argv, "--verbose"],

@@ -51,7 +51,6 @@ pytestmark = [
 ]
 
 
-
 def _as_db_user(argv):
     """`argv` run as `postgres` when we are root (PostgreSQL refuses to run as root)."""
     return ["runuser", "-u", "postgres", "--", *argv] if os.getuid() == 0 else argv

@@ -33,7 +33,6 @@ opt_in = pytest.mark.skipif(
 )
 
 
-
 # -- refused before anything runs -------------------------------------------------
 @pytest.mark.skipif(HAVE_RAY, reason="Ray is installed here")
 def test_executor_ray_without_ray_is_one_line(toy, tmp_path, capsys):  # noqa: F811

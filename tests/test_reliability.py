@@ -893,9 +893,9 @@ def test_kill_9_of_a_workers_parent_ends_its_trials_and_the_sweep_killed(tmp_pat
 def test_a_store_path_that_is_not_a_file_is_refused_without_blocking(tmp_path, capsys, kind):
     db = tmp_path / "store" / "mlflow.db"
     db.parent.mkdir()
-    {"fifo": os.mkfifo, "folder": os.mkdir, "dev_null": lambda p: p.symlink_to("/dev/null")}[
-        kind
-    ](db)
+    {"fifo": os.mkfifo, "folder": os.mkdir, "dev_null": lambda p: p.symlink_to("/dev/null")}[kind](
+        db
+    )
     code = cli.main(["compare", "tagging", "--tracking-uri", f"sqlite:///{db}"])
     err = capsys.readouterr().err
     assert code == 2 and one_line_error(err) and "not a database file" in err, err
@@ -904,9 +904,7 @@ def test_a_store_path_that_is_not_a_file_is_refused_without_blocking(tmp_path, c
 def test_a_slow_backend_import_is_said_not_silent():
     import subprocess
 
-    code = (
-        "from rnnexp import startup; startup.SLOW_IMPORT_S = 0.001; startup.import_backend()"
-    )
+    code = "from rnnexp import startup; startup.SLOW_IMPORT_S = 0.001; startup.import_backend()"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "rnnexp: importing Keras and" in out.stderr, out.stderr

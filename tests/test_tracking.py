@@ -82,7 +82,10 @@ def test_parent_child_tree_with_params_metrics_artifacts(tmp_path):
     ):
         assert tag in child.data.tags
     # extras.json keeps the per-epoch curves the study figure and --resume read back
-    assert {a.path for a in client.list_artifacts(child.info.run_id)} == {"config.json", "extras.json"}
+    assert {a.path for a in client.list_artifacts(child.info.run_id)} == {
+        "config.json",
+        "extras.json",
+    }
     curves = tracker.load_dict(child.info.run_id, "extras.json")["epochs"]
     assert [len(values) for values in curves.values()] == [3] * len(curves) and "loss" in curves
     parent = parents[0]
@@ -97,7 +100,9 @@ def test_parent_child_tree_with_params_metrics_artifacts(tmp_path):
         "summary/00_answer_card.png",
     }
     # The Description shows the narrow copy, which fits its column, and links to the full figure.
-    card_png = client.download_artifacts(parent.info.run_id, "summary/00_answer_card.png", str(tmp_path))
+    card_png = client.download_artifacts(
+        parent.info.run_id, "summary/00_answer_card.png", str(tmp_path)
+    )
     full_png = client.download_artifacts(parent.info.run_id, "00_answer.png", str(tmp_path))
     assert _png_width(card_png) <= 760 and _png_width(card_png) <= _png_width(full_png)
     note = parent.data.tags["mlflow.note.content"]

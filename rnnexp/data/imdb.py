@@ -385,9 +385,7 @@ def _read_folder(root: Path, split: str) -> list[str]:
 
 def _refuse_special(path: Path):
     """A FIFO, device or socket (a `.txt` FIFO, a link to /dev/zero) would block or never end."""
-    limits.refuse_special(
-        path, "point data.path at the aclImdb folder, its .tar.gz or an imdb.npz"
-    )
+    limits.refuse_special(path, "point data.path at the aclImdb folder, its .tar.gz or an imdb.npz")
 
 
 def _check_review_size(where, size: int):

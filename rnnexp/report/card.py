@@ -41,6 +41,7 @@ __all__ = [
 
 WIDTH = 120  # a results table wider than this wraps in a common terminal
 
+
 def plain_words(text: str) -> str:
     """`text` with the config spellings of models said plainly ("rnn gain" -> "SimpleRNN gain")."""
     return plain_label(text)

@@ -86,7 +86,10 @@ def recorded_results(record: dict) -> list:
             dict(t["trial"]),
             status=t.get("status", "FINISHED"),
             metrics={k: (math.nan if v is None else v) for k, v in t["metrics"].items()},
-            extras={**(t.get("extras") or {}), **({EPOCHS_EXTRA: t["epochs"]} if t.get("epochs") else {})},
+            extras={
+                **(t.get("extras") or {}),
+                **({EPOCHS_EXTRA: t["epochs"]} if t.get("epochs") else {}),
+            },
         )
         for o in record["outcomes"]
         for t in o.get("trials") or []

@@ -92,7 +92,12 @@ def row(exp, paper, records_dir="robustness") -> list[str]:
     hardware = _hardware([o for o in record["outcomes"] if _trials({"outcomes": [o]}, paper)])
     curve_name = paper.curve_label or paper.curve
     curves = [(t.get("epochs") or {}).get(paper.curve) or [] for t in trials]
-    seconds = [s for t in trials for s in (t.get("epochs") or {}).get("epoch_seconds") or [] if s is not None]
+    seconds = [
+        s
+        for t in trials
+        for s in (t.get("epochs") or {}).get("epoch_seconds") or []
+        if s is not None
+    ]
     per_epoch = f"{sum(seconds) / len(seconds):.1f} s" if seconds else "not recorded"
     ran = min((len(c) for c in curves), default=0)
     protocol = _protocol_epochs(exp, record)

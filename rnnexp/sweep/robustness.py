@@ -128,7 +128,7 @@ MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights
 
 
 def trial_record(result) -> dict:
-    """`{"trial", "status", "metrics", "epochs", "extras"}` of one trial (see `SeedOutcome.trials`)."""
+    """One trial as `{"trial", "status", "metrics", "epochs", "extras"}` (`SeedOutcome.trials`)."""
     from rnnexp.catalog import EPOCHS_EXTRA
 
     def plain_value(v):
@@ -499,7 +499,11 @@ def _margins_figure(outcomes: list[dict], title: str):
         ]
         logged = any(c["log"] for o in outcomes for c in o["checks"] if c["label"] == label)
         unit = " (decades)" if logged else ""
-        series[f"{plain_label(label)}{unit}"] = ([s for s, _ in points], [m for _, m in points], None)
+        series[f"{plain_label(label)}{unit}"] = (
+            [s for s, _ in points],
+            [m for _, m in points],
+            None,
+        )
     return plots.lines_with_spread(
         series,
         xlabel="seed",
@@ -657,9 +661,8 @@ def _print_seed(o: dict, per_sweep: int = 1):
         value = "nan" if c["value"] is None else f"{c['value']:.3g}"
         margin = "nan" if c["margin"] is None else f"{c['margin']:+.3g}"
         unit = " decades" if c["log"] else ""
-        console.say(
-            f"    {plain_label(c['label'])}: {value} {c['op']} {c['threshold']:g}, margin {margin}{unit}"
-        )
+        check = f"{plain_label(c['label'])}: {value} {c['op']} {c['threshold']:g}"
+        console.say(f"    {check}, margin {margin}{unit}")
 
 
 def _print_summary(summary: dict, record_path, record, per_sweep: int = 1):
