@@ -607,8 +607,9 @@ def margins_forest(rows, *, title, xlabel, symlog=False, width=9.0):
     ax.set_xlabel(xlabel, loc="right")
     ax.grid(axis="x", alpha=0.3)
     handles = [
-        Line2D([], [], marker="o", linestyle="", color="tab:blue", alpha=0.6, label="one seed"),
-        Line2D([], [], marker="D", color="black", label="mean and 95% interval (from 2 seeds)"),
+        # a dot is one recorded ci run: one seed, or one sweep of several
+        Line2D([], [], marker="o", linestyle="", color="tab:blue", alpha=0.6, label="one ci run"),
+        Line2D([], [], marker="D", color="black", label="mean and 95% interval over the runs"),
         Line2D([], [], color="tab:red", linestyle="--", label="threshold (margin 0)"),
     ]
     fig.suptitle(title, fontsize=10)
