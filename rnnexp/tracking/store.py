@@ -437,8 +437,13 @@ def check_store(uri: str):
 
 
 def import_sql_models() -> None:
-    """Import MLflow's SQL table definitions (`sweep.local`'s workers, with SIGTERM held off)."""
-    try:
-        import mlflow.store.tracking.dbmodels.models  # noqa: F401
-    except ImportError:  # a store without SQL tables needs none
-        pass
+    """Import MLflow's SQL table definitions (`sweep.local`'s workers, with SIGTERM held off).
+
+    All three share one SQLAlchemy metadata: the registry's tables, left half-defined by a
+    signal, broke a worker's marking of its runs too ("Table 'registered_models' ...").
+    """
+    import importlib
+
+    for module in ("tracking", "model_registry", "workspace"):
+        with contextlib.suppress(ImportError):  # a store without SQL tables needs none
+            importlib.import_module(f"mlflow.store.{module}.dbmodels.models")
