@@ -52,6 +52,7 @@ __all__ = ["plan_workers", "run_parallel", "worker_threads"]
 PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
 PARENT_DIED = "the sweep's parent process died"
 LOCK_WAIT_S = 10.0  # how long an orphaned worker waits for its siblings to mark the sweep
+ORPHAN_MARK_S = 45.0  # how long it tries a store busy with its siblings' last writes
 HANDOVERS = 2  # workers a trial is sent to that die before taking it, before it is KILLED
 TOOK, DONE = "took", "done"  # a worker's messages: (TOOK, index), (DONE, index, result)
 
@@ -135,7 +136,8 @@ def _end_orphaned_sweep(setup):
     reason = interrupted_reason(KeyboardInterrupt(PARENT_DIED))
     with _orphans_lock(setup.parent_id):
         marked, sweep = [], False
-        for _ in range(3):  # the store may be busy with the other workers' last writes
+        deadline = time.monotonic() + ORPHAN_MARK_S
+        while True:  # the store may be busy with the other workers' last writes
             try:
                 with warnings.catch_warnings():
                     # An interrupted import is imported again here; SQLAlchemy warns of it.
@@ -148,15 +150,15 @@ def _end_orphaned_sweep(setup):
                         sweep = True
                 break
             except Exception as err:  # noqa: BLE001 - the store may be gone too: the next run marks them
-                error = err
-                time.sleep(1.0)
-        else:
-            _tell(
-                f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs KILLED "
-                f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); the next "
-                f"`run {setup.name}` marks them"
-            )
-            return
+                if time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    continue
+                _tell(
+                    f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; could not mark its runs "
+                    f"KILLED ({type(err).__name__}: {str(err).splitlines()[0][:200]}); the "
+                    f"next `run {setup.name}` marks them"
+                )
+                return
     if sweep:  # the sibling that marked the sweep said it; a later trial is covered by it
         _tell(
             f"rnnexp: worker {os.getpid()}: {PARENT_DIED}; marked {' and '.join(marked)} "
@@ -244,7 +246,10 @@ def _worker_main(conn, setup, threads: int):
             finally:
                 _STATE["busy"] = False
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
-        _leave(setup)  # stopped, or the parent is gone; the trial's run is already ended
+        pass  # stopped, or the parent is gone; the trial's run is already ended
+    else:
+        return
+    _leave(setup)  # outside the handler: the interrupted frames and store connections are freed
 
 
 def _leave(setup):
