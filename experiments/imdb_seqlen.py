@@ -44,15 +44,15 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.report import plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric, register
+from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
 from rnnexp.names import plain
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
-from rnnexp.recipes.supervised import CELLS, Cell
+from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment
 from rnnexp.report.stats import mean_interval, paired_interval
-from rnnexp.training import TrainConfig, fit, set_seed
+from rnnexp.training import TrainConfig
 
 Truncation = Literal["pre", "post"]
 CONTROL = "bow"  # the order-free bag-of-embeddings model
@@ -201,7 +201,7 @@ def _number_names() -> dict[str, str]:
 
 
 @register
-class ImdbSeqlen(Experiment):
+class ImdbSeqlen(SupervisedExperiment):
     name = "imdb_seqlen"
     metric = "test_accuracy"
     headline = "post: rnn gain - weaker gated gain"
@@ -318,73 +318,92 @@ class ImdbSeqlen(Experiment):
         console.say(f"data: reviews to fit/validate/test per length ({sizes})")
         return data
 
-    # -- one trial -------------------------------------------------------
-    def run_trial(self, cfg, trial, ctx):
-        import keras
-
-        from rnnexp.gradients import input_gradient_norms
-
-        model_name, length, seed = trial["model"], trial["length"], trial["seed"]
+    # -- one trial (SupervisedExperiment: split, seed, build, fit, score) --
+    def split(self, cfg, trial, ctx):
         data = ctx.data
-        w = data.windows[(trial["truncation"], length)]
-        set_seed(seed)
-        if model_name == CONTROL:
-            model = build_bag_of_embeddings(cfg.model, data.vocab_size, length, cfg.train.adam())
-            embed = body = None
+        ctx.reporter.set_tags(
+            {"data.description": data.description, "data.cache": data.cache or "none"}
+        )
+        w = data.windows[(trial["truncation"], trial["length"])]
+        extras = {"vocab": data.vocab_size}
+        return Split(w.x_fit, w.y_fit, w.x_val, w.y_val, w.x_test, w.y_test, extras=extras)
+
+    def build(self, cfg, trial, split):
+        vocab, length = split.extras["vocab"], trial["length"]
+        if trial["model"] == CONTROL:
+            model = build_bag_of_embeddings(cfg.model, vocab, length, cfg.train.adam())
+            split.extras.update(embed=None, body=None)
         else:
             model, embed, body = build_classifier(
                 cfg.model,
-                model_name,
-                data.vocab_size,
+                trial["model"],
+                vocab,
                 length,
                 clipnorm=cfg.train.clipnorm or None,
                 learning_rate=cfg.train.learning_rate,
             )
-        ctx.reporter.set_tags(
-            {"data.description": data.description, "data.cache": data.cache or "none"}
-        )
+            split.extras.update(embed=embed, body=body)  # the gradient probe's way in
+        return model
+
+    def compile(self, cfg, model):
+        pass  # the builders compile (Adam, binary cross-entropy, accuracy)
+
+    def fit_callbacks(self, cfg):
+        import keras
+
+        # Model choice on validation only: keep the best epoch's weights.
+        return [
+            keras.callbacks.EarlyStopping(
+                "val_accuracy", mode="max", patience=cfg.train.patience, restore_best_weights=True
+            )
+        ]
+
+    def before_fit(self, cfg, trial, model, split, ctx):
         ctx.reporter.log_metrics(
             {
-                **data.pools[length],
+                **ctx.data.pools[trial["length"]],
                 "params": model.count_params(),
-                "data.load_seconds": data.load_seconds,
+                "data.load_seconds": ctx.data.load_seconds,
             }
         )
-        probe_x, probe_y = w.x_val[: cfg.probe.examples], w.y_val[: cfg.probe.examples]
-        loss_fn = keras.losses.BinaryCrossentropy()
-        grad_init = None
-        if body is not None:
-            grad_init = input_gradient_norms(body, probe_x, probe_y, loss_fn, embed=embed)
-        stop = keras.callbacks.EarlyStopping(
-            "val_accuracy", mode="max", patience=cfg.train.patience, restore_best_weights=True
+        split.extras["grad_init"] = self._probe(cfg, split)
+
+    def _probe(self, cfg, split):
+        """‖∂L/∂x_t‖ per step on the first validation reviews; None for the control."""
+        import keras
+
+        from rnnexp.gradients import input_gradient_norms
+
+        if split.extras["body"] is None:
+            return None
+        n = cfg.probe.examples
+        return input_gradient_norms(
+            split.extras["body"],
+            split.x_val[:n],
+            split.y_val[:n],
+            keras.losses.BinaryCrossentropy(),
+            embed=split.extras["embed"],
         )
-        history = fit(
-            model,
-            w.x_fit,
-            w.y_fit,
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            validation_data=(w.x_val, w.y_val),
-            callbacks=[stop],
-        )
-        val_acc = history.history["val_accuracy"]
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        model, history = fitted.model, fitted.history.history
+        val_acc = history["val_accuracy"]
         best = int(np.argmax(val_acc))
         # The test reviews, once: with the weights of the best validation epoch.
-        test_loss, test_acc = model.evaluate(w.x_test, w.y_test, verbose=0, batch_size=256)
+        test_loss, test_acc = model.evaluate(split.x_test, split.y_test, verbose=0, batch_size=256)
         metrics = {
             "test_accuracy": float(test_acc),
             "test_loss": float(test_loss),
             "val_accuracy": float(val_acc[best]),
             "best_epoch": best + 1,
             "epochs_run": len(val_acc),
-            "fit_accuracy": float(history.history["accuracy"][best]),
+            "fit_accuracy": float(history["accuracy"][best]),
             "params": int(model.count_params()),
         }
-        extras = {"data_source": data.source}
-        if body is not None:
-            grad_trained = input_gradient_norms(body, probe_x, probe_y, loss_fn, embed=embed)
+        extras = {"data_source": ctx.data.source}
+        grad_init = split.extras["grad_init"]
+        if grad_init is not None:
+            grad_trained = self._probe(cfg, split)
             metrics.update(_gradient_metrics(grad_init, grad_trained))
             extras.update({"grad_init": grad_init, "grad_trained": grad_trained})
             self._log_gradients(ctx, trial, grad_init, grad_trained)
@@ -440,7 +459,7 @@ class ImdbSeqlen(Experiment):
                     ylabel="||dL/dx_t|| (validation reviews)",
                     logy=True,
                 )
-        table = interval_table(cfg, results)
+        table = accuracy_intervals_markdown(cfg, results)
         if table:
             (out_dir / "accuracy_intervals.md").write_text(table + "\n")
             paths.append(out_dir / "accuracy_intervals.md")
@@ -551,7 +570,7 @@ def _gaps(results, side, gated, length) -> list[float]:
     ]
 
 
-def interval_table(cfg, results) -> str:
+def accuracy_intervals_markdown(cfg, results) -> str:
     """Markdown: mean ± 95% interval of test accuracy per truncation x model x length."""
     acc = group_metric(results, "test_accuracy", ("truncation", "model", "length"))
     if not acc:

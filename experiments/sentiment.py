@@ -399,7 +399,7 @@ class Sentiment(SupervisedExperiment):
         return plots.finish(fig, axes)
 
     def summarize(self, cfg, results, out_dir):
-        table = interval_table(results)
+        table = accuracy_intervals(results)
         lines = [
             "| cell | variant | test accuracy (mean ± 95% interval) | seeds |",
             "|---|---|---|---|",
@@ -439,7 +439,7 @@ def _lead(results, cell, variant) -> list[float]:
     return [v[cell] - v["rnn"] for v in by_seed.values() if cell in v and "rnn" in v]
 
 
-def interval_table(results) -> dict:
+def accuracy_intervals(results) -> dict:
     """`{(cell, variant): Interval}` of test accuracy over the finished seeds."""
     grouped = group_metric(results, "test_accuracy", ("cell", "variant"))
     return {k: mean_interval(v) for k, v in grouped.items()}
@@ -456,7 +456,7 @@ def _by_seed(results, cell, variant) -> dict[int, float]:
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     """The finding for `results` (real IMDB or the stand-in, as the trials say)."""
-    table = interval_table(results)
+    table = accuracy_intervals(results)
     if not table:
         return Finding(False, "no finished trial", {})
     acc = {k: i.mean for k, i in table.items()}

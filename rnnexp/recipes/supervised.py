@@ -84,8 +84,9 @@ class SupervisedExperiment(Experiment):
     - `build(cfg, trial, split) -> keras.Model` (not compiled)
     - `score(cfg, trial, fitted, split, ctx) -> TrialResult`
 
-    and may set `loss` and `metrics`, or override `compile(cfg, model)` and
-    `fit_callbacks(cfg)`.
+    and may set `loss` and `metrics`, or override `compile(cfg, model)`,
+    `fit_callbacks(cfg)` and `before_fit(cfg, trial, model, split, ctx)` (what the
+    untrained model is measured by, e.g. its gradients at init).
     """
 
     loss: str = "sparse_categorical_crossentropy"
@@ -110,6 +111,9 @@ class SupervisedExperiment(Experiment):
         """Extra Keras callbacks for `fit` (e.g. early stopping); none by default."""
         return []
 
+    def before_fit(self, cfg, trial: dict, model, split: Split, ctx):
+        """Called with the compiled, untrained model; nothing by default."""
+
     def run_trial(self, cfg, trial, ctx):
         from rnnexp.training import fit, set_seed
 
@@ -118,6 +122,7 @@ class SupervisedExperiment(Experiment):
         model = self.build(cfg, trial, split)
         self.compile(cfg, model)
         callbacks = self.fit_callbacks(cfg)
+        self.before_fit(cfg, trial, model, split, ctx)
         history = fit(
             model,
             split.x_train,
