@@ -51,7 +51,7 @@ from rnnexp.catalog import (
 )
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
-from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
 from rnnexp.recipes.supervised import CellSweep, grid
 from rnnexp.names import plain
 from rnnexp.report.stats import paired_interval
@@ -258,29 +258,15 @@ class Captioning(Experiment):
         data: CaptionSet = ctx.data
         set_seed(trial["seed"])
         writer = Writer(self.build(cfg, trial["cell"], data), data.vocab, data.max_length)
-        n_eval = min(cfg.decode.eval_size, len(data.test_images))
-        writer.train(
-            data.train_images,
-            [data.vocab.encode(c) for c in data.train_captions],
-            cfg.train,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            eval_sources=data.test_images[:n_eval],
-            eval_refs=data.test_refs[:n_eval],
-        )
-        greedy, _ = writer.write(data.test_images)
-        metrics = text_metrics.score_texts(greedy, data.test_refs)
+        train = (data.train_images, [data.vocab.encode(c) for c in data.train_captions])
         pairs = [(i, c) for i, refs in enumerate(data.test_refs) for c in refs]
-        metrics["token_accuracy"] = writer.token_accuracy(
-            data.test_images[[i for i, _ in pairs]], [data.vocab.encode(c) for _, c in pairs]
+        every_reference = (  # token accuracy against each reference caption of each image
+            data.test_images[[i for i, _ in pairs]],
+            [data.vocab.encode(c) for _, c in pairs],
         )
-        beam = greedy
-        if cfg.decode.beam_width > 1:
-            beam, _ = writer.write(
-                data.test_images, cfg.decode.beam_width, cfg.decode.length_penalty
-            )
-            metrics["beam_bleu4"] = text_metrics.bleu(beam, data.test_refs)
-            metrics["beam_exact_match"] = text_metrics.exact_match(beam, data.test_refs)
+        metrics, greedy, beam, _ = train_and_score(
+            writer, cfg, ctx, train, data.test_images, data.test_refs, every_reference
+        )
         for name, scores in data.baselines.items():
             metrics[f"baseline_{name}_bleu4"] = scores["bleu4"]
         metrics["params"] = int(writer.model.train.count_params())

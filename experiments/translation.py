@@ -52,7 +52,7 @@ from rnnexp.catalog import (
 )
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
-from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table
+from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import CELLS, Cell, grid
 from rnnexp.training import TrainConfig, set_seed
@@ -250,24 +250,9 @@ class Translation(Experiment):
         x_train, y_train = corpus.ids(corpus.train)
         x_test, y_test = corpus.ids(corpus.test)
         sources, refs = [s for s, _ in corpus.test], [t for _, t in corpus.test]
-        n_eval = min(cfg.decode.eval_size, len(x_test))
-        writer.train(
-            x_train,
-            y_train,
-            cfg.train,
-            reporter=ctx.reporter,
-            label=ctx.label,
-            eval_sources=x_test[:n_eval],
-            eval_refs=refs[:n_eval],
+        metrics, greedy, beam, weights = train_and_score(
+            writer, cfg, ctx, (x_train, y_train), x_test, refs, (x_test, y_test), chrf=True
         )
-        greedy, weights = writer.write(x_test)
-        metrics = text_metrics.score_texts(greedy, refs, chrf_score=True)
-        metrics["token_accuracy"] = writer.token_accuracy(x_test, y_test)
-        beam = greedy
-        if cfg.decode.beam_width > 1:
-            beam, _ = writer.write(x_test, cfg.decode.beam_width, cfg.decode.length_penalty)
-            metrics["beam_bleu4"] = text_metrics.bleu(beam, refs)
-            metrics["beam_exact_match"] = text_metrics.exact_match(beam, refs)
         by_length = bleu_by_length(sources, refs, greedy, cfg.finding.length_buckets)
         metrics.update({f"bleu4_len_{k}": v for k, v in by_length.items()})
         metrics["params"] = int(writer.model.train.count_params())

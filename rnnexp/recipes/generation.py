@@ -102,6 +102,33 @@ class Writer:
         return text_metrics.token_accuracy(np.argmax(logits, -1), dec_out)
 
 
+def train_and_score(writer: Writer, cfg, ctx, train, sources, refs, token_pairs, chrf=False):
+    """Train `writer` on `train` (sources, encoded targets), then write every test source
+    greedily and, when `cfg.decode.beam_width` > 1, with the beam; score both.
+
+    `token_pairs` (sources, encoded targets) is what teacher-forced token accuracy reads.
+    Returns `(metrics, greedy texts, beam texts, greedy attention weights or None)`.
+    """
+    n_eval = min(cfg.decode.eval_size, len(sources))
+    writer.train(
+        *train,
+        cfg.train,
+        reporter=ctx.reporter,
+        label=ctx.label,
+        eval_sources=sources[:n_eval],
+        eval_refs=refs[:n_eval],
+    )
+    greedy, weights = writer.write(sources)
+    metrics = text_metrics.score_texts(greedy, refs, chrf_score=chrf)
+    metrics["token_accuracy"] = writer.token_accuracy(*token_pairs)
+    beam = greedy
+    if cfg.decode.beam_width > 1:
+        beam, _ = writer.write(sources, cfg.decode.beam_width, cfg.decode.length_penalty)
+        metrics["beam_bleu4"] = text_metrics.bleu(beam, refs)
+        metrics["beam_exact_match"] = text_metrics.exact_match(beam, refs)
+    return metrics, greedy, beam, weights
+
+
 def samples_table(columns: dict[str, list], limit=25) -> str:
     """A markdown table of the first `limit` rows of equally long columns."""
     names = list(columns)
