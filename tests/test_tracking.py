@@ -363,6 +363,7 @@ def test_a_sweep_reads_well_in_the_mlflow_ui(tmp_path, capsys):
     assert "summary/results.json" in tables  # mlflow.log_table: the UI shows it as a table
 
     out = capsys.readouterr().out
+    assert "rnnexp: toy (profile ci, seed 0, real IMDB), 3 trial(s)" in out  # data said plainly
     assert "Holds: the SimpleRNN score grows with the value.\n  PASS SimpleRNN top score" in out
     assert "finding: PASS" in out
     study = (

@@ -117,13 +117,14 @@ def run_experiment(
     from rnnexp.tracking import naming, ui
 
     first_card = exp.dataset(cfg, trials[0], data) if trials else None
-    run_name = naming.sweep_run_name(exp.name, profile, naming.data_label(first_card, source))
+    data_label = naming.data_label(first_card, source)  # "real IMDB", not the config's `path`
+    run_name = naming.sweep_run_name(exp.name, profile, data_label)
     real_data = first_card is not None and first_card.real
     common_tags = {"rnnexp.profile": profile, "data.source": source}
     results: list[TrialResult | None] = [None] * len(trials)
     seed = f", seed {cfg.seed}" if hasattr(cfg, "seed") else ""  # the absolute seed it starts at
     console.say(
-        f"rnnexp: {exp.name} (profile {profile}{seed}, data {source}), {len(trials)} trial(s)"
+        f"rnnexp: {exp.name} (profile {profile}{seed}, {data_label}), {len(trials)} trial(s)"
     )
     console.say(f"rnnexp: tracking to {tracker.uri}")
     owner = lease.owner_tags()
