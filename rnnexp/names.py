@@ -39,6 +39,8 @@ PLAIN: dict[str, str] = {
     "test_loss_ratio": "test loss / baseline",
     "bleu4": "BLEU-4",
     "test_bpc": "bits per character",
+    "test_nll": "test NLL per frame",
+    "valid_perplexity": "validation perplexity",
     "mae_vs_naive": "MAE / naive forecast's",
     "ratio_trained": "||dL/dh_1|| / ||dL/dh_T|| after training",
     "length": "sequence length",

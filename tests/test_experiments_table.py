@@ -218,7 +218,7 @@ def test_a_page_quotes_every_check_at_every_seed_and_the_numbers_per_arm(tmp_pat
     assert "| 11 | FAIL | gain | 0.05 | >= 0.1 | -0.05 |" in page
     assert "| | | ratio | 1e+11 | >= 1 | +11 dec |" in page
     assert "| `lstm_gain` | 0.4 (1 seed) |" in page
-    where = "data not recorded; layers tensorflow, step (r2); device CPU: x"
+    where = "data: not recorded; layers: tensorflow, step (r2); device: CPU: x"
     assert f"{where} (not recorded by 1 older outcome)" in page
     # run times skew (a busy machine): the median and the range, never a ± that goes negative
     assert (

@@ -173,7 +173,7 @@ def _where(record: dict) -> str:
             return f"{found} (not recorded by {older} older outcome{'s' if older > 1 else ''})"
         return found or "not recorded"
 
-    return f"data {values('data')}; layers {values('layers')}; device {values('device')}"
+    return f"data: {values('data')}; layers: {values('layers')}; device: {values('device')}"
 
 
 def _trials(exp, profile: str) -> str:
