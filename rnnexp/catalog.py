@@ -260,6 +260,15 @@ class Experiment:
         """Write plots for the parent run into `out_dir`; return their paths."""
         return []
 
+    def record_extras(self, extras: dict) -> dict:
+        """What of one trial's extras its robustness record keeps: what `answer_figure`
+        reads (default: all of them; the record drops any too large to keep).
+
+        Override it where a figure reads a summary of a long series (a peak of a
+        per-step curve): the record keeps the summary, not the series.
+        """
+        return extras
+
     def answer_figure(self, cfg, results: list[TrialResult]):
         """The study's answer as one matplotlib figure: the parent run's `00_answer.png`.
 

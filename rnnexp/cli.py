@@ -190,6 +190,13 @@ def _add_robustness_parsers(sub):
         "robustness-table", help="the robustness table (docs/robustness.md), from the records"
     )
     table.add_argument("--records", default="robustness", help="folder of records")
+    compact = sub.add_parser(
+        "robustness-compact",
+        help="drop from a record's trials the extras its experiment no longer keeps "
+        "(`Experiment.record_extras`); outcomes and checks stay as they are",
+    )
+    compact.add_argument("name", help="experiment name (see `list`)")
+    compact.add_argument("--records", default="robustness", help="folder of records")
     table.add_argument(
         "--write", metavar="README", help="replace the table between its markers in this file"
     )
@@ -448,6 +455,24 @@ def _cmd_docs(args):
     return 0
 
 
+def _cmd_robustness_compact(args):
+    from pathlib import Path
+
+    from rnnexp import catalog
+    from rnnexp.config import ConfigError
+    from rnnexp.sweep.robustness import compact_record
+
+    exp = catalog.get(args.name)
+    paths = sorted(Path(args.records).glob(f"{exp.name}-*.json"))
+    if not paths:
+        raise ConfigError(f"no records of {exp.name} in {args.records}/")
+    for path in paths:
+        before, after, dropped = compact_record(path, exp)
+        what = f"dropped the extras {', '.join(dropped)}" if dropped else "nothing to drop"
+        print(f"{path}: {what} ({before / 1e6:.2f} MB -> {after / 1e6:.2f} MB)")
+    return 0
+
+
 def _cmd_robustness_table(args):
     from rnnexp.report.robustness_table import render, write_between_markers
 
@@ -621,6 +646,7 @@ def main(argv=None) -> int:
         "run": _cmd_run,
         "robustness": _cmd_robustness,
         "robustness-table": _cmd_robustness_table,
+        "robustness-compact": _cmd_robustness_compact,
         "docs": _cmd_docs,
         "compare": _cmd_compare,
         "ui": _cmd_ui,

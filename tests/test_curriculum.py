@@ -140,6 +140,22 @@ def test_exploding_finding_counts_divergence_and_survival():
     assert not tame.passed and "NOT MET" in tame.message
 
 
+def test_exploding_records_keep_each_trials_peak_norm_and_the_figure_reads_it():
+    exp = catalog.get("exploding_clipping")
+    diverged = {"loss": [1.0, float("nan")], "grad_norm_pre_clip": [3.0, 40.0, float("inf")]}
+    kept = exp.record_extras(diverged)
+    assert kept == {"peak_grad_norm_pre_clip": 40.0}  # the largest finite norm
+    assert exp.record_extras(kept) == kept  # compacting a compacted record changes nothing
+    assert exp.record_extras({"loss": [1.0]}) == {}  # no norm logged: nothing to keep
+    cfg = exp.resolve("ci")
+    live = TrialResult({"clip": "none", "seed": 0}, status="FAILED", extras=diverged)
+    recorded = TrialResult({"clip": "none", "seed": 0}, status="FAILED", extras=kept)
+    live_fig, recorded_fig = exp.answer_figure(cfg, [live]), exp.answer_figure(cfg, [recorded])
+    drawn = [[list(line.get_ydata()) for line in f.axes[1].lines] for f in (live_fig, recorded_fig)]
+    assert drawn[0] == drawn[1]
+    assert drawn[0][0] == pytest.approx([40.0 / cfg.train.clip_value])
+
+
 def test_timeseries_windows_only_see_the_past():
     from rnnexp.experiments.timeseries import make_windows
 

@@ -263,3 +263,54 @@ def test_the_summary_counts_sweeps_even_after_a_check_in_decades(capsys):
     out = capsys.readouterr().out
     assert "smallest margin of loss/baseline: +0.41 decades (seed 3)" in out
     assert "x-ci.json: 5/5 sweeps of 3 seeds passed over every run recorded there" in out
+
+
+class ToySeries(Toy):
+    """A toy whose trials log a long per-step series, of which its figure reads the peak."""
+
+    def run_trial(self, cfg, trial, ctx):
+        series = [float(trial["seed"] + step) for step in range(100)]
+        return TrialResult(trial, metrics={"score": 1.0}, extras={"norms": series, "n": 100})
+
+    def record_extras(self, extras):
+        return {"peak": extras["peak"] if "peak" in extras else max(extras["norms"])}
+
+
+def test_a_record_keeps_what_the_experiment_names_and_compacting_drops_the_rest(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    # Recorded before the experiment named what to keep: every extra is there.
+    old = robustness.run_robustness(
+        _KeepAll(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
+    )
+    assert old["outcomes"][0]["trials"][0]["extras"] == {
+        "norms": [float(10 + s) for s in range(100)],
+        "n": 100,
+    }
+    new = robustness.run_robustness(
+        ToySeries(), profile="ci", seeds=[12], tracker=tracker, record_path=path
+    )
+    assert new["outcomes"][-1]["trials"][0]["extras"] == {"peak": 111.0}
+
+    before, after, dropped = robustness.compact_record(path, ToySeries())
+    assert dropped == ["n", "norms"] and after < before
+    record = json.loads(path.read_text())
+    assert [o["trials"][0]["extras"] for o in record["outcomes"]] == [
+        {"peak": 109.0},
+        {"peak": 110.0},
+        {"peak": 111.0},
+    ]
+
+    # The outcomes and their checks are left as they were.
+    def without_trials(r):
+        return [{k: v for k, v in o.items() if k != "trials"} for o in r["outcomes"]]
+
+    assert without_trials(record) == without_trials(new)
+    # A record with nothing to drop is not rewritten.
+    stamp = path.stat().st_mtime_ns
+    assert robustness.compact_record(path, ToySeries())[2] == []
+    assert path.stat().st_mtime_ns == stamp
+
+
+class _KeepAll(ToySeries):
+    def record_extras(self, extras):
+        return extras

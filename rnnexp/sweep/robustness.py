@@ -84,6 +84,7 @@ class SeedOutcome:
         data=None,
         cpu_s=None,
         results=(),
+        keep_extras=None,
     ):
         checks = [
             {
@@ -112,7 +113,7 @@ class SeedOutcome:
             environment.get("device"),
             data,
             None if cpu_s is None else round(cpu_s, 1),
-            [trial_record(r) for r in results],
+            [trial_record(r, keep_extras) for r in results],
         )
 
 
@@ -127,8 +128,11 @@ def _short(value):
 MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights or samples no
 
 
-def trial_record(result) -> dict:
-    """One trial as `{"trial", "status", "metrics", "epochs", "extras"}` (`SeedOutcome.trials`)."""
+def trial_record(result, keep=None) -> dict:
+    """One trial as `{"trial", "status", "metrics", "epochs", "extras"}` (`SeedOutcome.trials`).
+
+    `keep` (an experiment's `record_extras`) picks the extras kept; by default all.
+    """
     from rnnexp.catalog import EPOCHS_EXTRA
 
     def plain_value(v):
@@ -153,10 +157,9 @@ def trial_record(result) -> dict:
             return sum(size(x) for x in v.values())
         return 1
 
+    chosen = {k: v for k, v in result.extras.items() if k != EPOCHS_EXTRA}  # kept as "epochs"
     extras = {}
-    for key, value in result.extras.items():
-        if key == EPOCHS_EXTRA:
-            continue  # kept as "epochs"
+    for key, value in (keep(chosen) if keep else chosen).items():
         try:
             kept = plain_value(value)
         except TypeError:
@@ -480,6 +483,35 @@ def save_outcomes(path, new: dict, replace: bool = False) -> dict:
     return record
 
 
+def compact_record(path, exp) -> tuple[int, int, list[str]]:
+    """Apply `exp.record_extras` to every trial the record at `path` kept, in place.
+
+    For a record written before its experiment kept less of each trial: the
+    outcomes and their checks stay as they are; only extras a figure does not
+    read are dropped. Atomic, under the folder's lock.
+
+    Returns:
+        `(bytes before, bytes after, the extras keys dropped)`.
+    """
+    from rnnexp.catalog import TrialResult
+
+    path = Path(path)
+    with _records_locked(path.parent):
+        record = load_record(path)
+        if record is None:
+            raise RecordError(f"no record at {path}")
+        before, dropped = path.stat().st_size, set()
+        for outcome in record["outcomes"]:
+            for trial in outcome.get("trials") or []:
+                extras = trial.get("extras") or {}
+                kept = trial_record(TrialResult(trial["trial"], extras=extras), exp.record_extras)
+                dropped |= set(extras) - set(kept["extras"])
+                trial["extras"] = kept["extras"]
+        if dropped:
+            _write_atomically(path, record)
+    return before, path.stat().st_size, sorted(dropped)
+
+
 def _metric_key(label: str) -> str:
     """An MLflow-safe metric name for a check label."""
     return re.sub(r"[^\w.\- /]", "_", label).strip()[:200]
@@ -589,6 +621,7 @@ def run_robustness(
                 data,
                 cpu_s,
                 results,
+                exp.record_extras,
             )
         )
         outcomes.append(result)
