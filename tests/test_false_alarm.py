@@ -121,3 +121,44 @@ def test_only_ci_records_are_ci_checks(tmp_path):
     (tmp_path / "toy-full-3epochs.json").write_text(json.dumps(full))
     text = fa.table(tmp_path)
     assert "ci check" in text and "full check" not in text
+
+
+def test_an_interval_check_pools_the_seeds_its_record_kept_with_its_design_seeds(tmp_path):
+    label = "bi - uni gain, high end of its 50% paired interval over 3 seeds"
+    spec = {"metric": "acc", "terms": [[1, {"variant": "bi"}], [-1, {"variant": "uni"}]]}
+    design = {"values": [0.01, 0.0, 0.005, -0.004, 0.008], "level": 0.5, "n_seeds": 3}
+    design |= {"threshold": 0.04, "end": "high", "seeds": [1, 2, 3, 4, 5], "per_seed": spec}
+
+    def trial(seed, variant, acc, status="FINISHED"):
+        return {
+            "trial": {"variant": variant, "seed": seed},
+            "status": status,
+            "metrics": {"acc": acc},
+        }
+
+    record = _record([0.1, 0.1], label=label, per_run=3)
+    record["outcomes"][0]["trials"] = [
+        trial(10, "uni", 0.75),
+        trial(10, "bi", 0.80),  # a seed whose uni drew low
+        trial(11, "uni", 0.80),
+        trial(11, "bi", 0.78),
+        trial(3, "uni", 0.5),
+        trial(3, "bi", 0.9),  # a design seed: its design value stands
+        trial(12, "uni", 0.8),
+        trial(12, "bi", None, "FAILED"),  # an arm that did not finish
+    ]
+    assert fa.per_seed_values(record, spec) == pytest.approx({10: 0.05, 11: -0.02, 3: 0.4})
+    alone = fa.design_estimates({"checks": {label: design}})[label]
+    pooled = fa.design_estimates({"checks": {label: design}}, record)[label]
+    assert alone.n == 5 and pooled.n == 7 and "seeds 1–5, 10–11" in str(pooled)
+    assert pooled.p > alone.p  # the recorded seeds spread wider than the design seeds
+
+
+def test_a_check_on_a_geometric_mean_pools_the_log10_of_each_seeds_metric():
+    spec = {"metric": "peak", "log10": True, "terms": [[1, {"clip": "global"}]]}
+    trials = [
+        {"trial": {"clip": "global", "seed": s}, "status": "FINISHED", "metrics": {"peak": p}}
+        for s, p in [(1, 1e4), (2, 1e6), (3, 0.0)]  # a zero peak has no log: left out
+    ]
+    record = {"outcomes": [{"seed": 1, "checks": [], "trials": trials}]}
+    assert fa.per_seed_values(record, spec) == pytest.approx({1: 4.0, 2: 6.0})

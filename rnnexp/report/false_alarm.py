@@ -27,7 +27,7 @@ it averages the exact non-central t probability over the posterior of the
 mean and spread; for a two-mode sample it simulates sweeps.
 
     python -m rnnexp.report.false_alarm                    # the table, to the console
-    python -m rnnexp.report.false_alarm --out docs/false-alarm.md
+    python -m rnnexp docs --write          # writes docs/false-alarm.md, with the other pages
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ __all__ = [
     "fresh_failure",
     "design_estimates",
     "interval_check_failure",
+    "per_seed_values",
     "record_estimates",
     "split_modes",
     "statistic",
@@ -63,12 +64,13 @@ class Estimate:
     n: int
     low: int = 0
     method: str = "t predictive"
+    unit: str = "outcomes"  # what `n` counts: ci runs' outcomes, or seeds
 
     def __str__(self) -> str:
         if self.n < 2:
             return f"unknown ({self.n} outcome)"
         modes = f", {self.low} of {self.n} in a low mode" if self.low else ""
-        return f"{_percent(self.p)} ({self.method}, {self.n} outcomes{modes})"
+        return f"{_percent(self.p)} ({self.method}, {self.n} {self.unit}{modes})"
 
 
 def _percent(p: float) -> str:
@@ -205,7 +207,7 @@ def record_estimates(record: dict, path: Path | None = None) -> dict[str, tuple[
     design = {}
     design_path = Path(path).parent / "design" / Path(path).name if path is not None else None
     if design_path is not None and design_path.exists():
-        design = design_estimates(json.loads(design_path.read_text()))
+        design = design_estimates(json.loads(design_path.read_text()), record)
     margins: dict[str, list] = {}
     for o in record.get("outcomes", []):
         for c in o.get("checks", []):
@@ -218,24 +220,63 @@ def record_estimates(record: dict, path: Path | None = None) -> dict[str, tuple[
     return out
 
 
-def design_estimates(design: dict) -> dict[str, Estimate]:
+def design_estimates(design: dict, record: dict | None = None) -> dict[str, Estimate]:
     """`{check label: estimate}` for the interval checks a design file describes.
 
     A design file (`robustness/design/NAME-PROFILE.json`) holds, per check on an
     interval over seeds, the per-seed values its level was set from, with their
     seeds, the level, the seeds a ci run has, the threshold and which end is
-    checked; the estimate is `interval_check_failure` on those values.
+    checked; the estimate is `interval_check_failure` on those values. Where
+    the check says how a seed's value is made of its trials (`per_seed`, see
+    `per_seed_values`), the values of every seed `record` kept join them: the
+    estimate rests on every seed measured, not on the few the level was set from.
     """
     out = {}
     for label, d in design.get("checks", {}).items():
+        values, seeds = list(d["values"]), list(d.get("seeds", []))
+        if record is not None and d.get("per_seed"):
+            for seed, value in per_seed_values(record, d["per_seed"]).items():
+                if seed not in seeds:
+                    values.append(value)
+                    seeds.append(seed)
         p = interval_check_failure(
-            d["values"], d["n_seeds"], d["level"], d.get("threshold", 0.0), d.get("end", "low")
+            values, d["n_seeds"], d["level"], d.get("threshold", 0.0), d.get("end", "low")
         )
-        seeds = d.get("seeds", [])
-        out[label] = Estimate(
-            p, len(d["values"]), 0, f"non-central t over the posterior of seeds {_span(seeds)}"
-        )
+        method = f"non-central t over the posterior of seeds {_span(seeds)}"
+        out[label] = Estimate(p, len(values), 0, method, "seeds")
     return out
+
+
+def per_seed_values(record: dict, spec: dict) -> dict[int, float]:
+    """`{seed: value}` of one interval check, from the trials `record` kept.
+
+    `spec` says how a seed's value is made of its trials' `metric`: a weighted
+    sum over arms, `{"metric": "test_accuracy", "terms": [[1, {"variant": "bi1"}],
+    [-1, {"variant": "uni1"}]]}` (an arm: the trial parameters it fixes), of
+    the metric's log10 with `"log10": true` (a check on a geometric mean). A
+    seed counts only when every arm finished there.
+    """
+    by_seed: dict[int, list] = {}
+    for o in record.get("outcomes", []):
+        for t in o.get("trials") or []:
+            if "seed" in t["trial"]:
+                by_seed.setdefault(int(t["trial"]["seed"]), []).append(t)
+    values = {}
+    for seed, trials in by_seed.items():
+        total = 0.0
+        for weight, arm in spec["terms"]:
+            found = [
+                t["metrics"].get(spec["metric"])
+                for t in trials
+                if t.get("status", "FINISHED") == "FINISHED"
+                and all(t["trial"].get(k) == v for k, v in arm.items())
+            ]
+            if len(found) != 1 or found[0] is None or (spec.get("log10") and found[0] <= 0):
+                break
+            total += weight * (math.log10(found[0]) if spec.get("log10") else found[0])
+        else:
+            values[seed] = total
+    return values
 
 
 def _span(seeds) -> str:
@@ -315,10 +356,11 @@ def table(records_dir: Path = Path("robustness")) -> str:
     head = [
         "# False-alarm rate of every `ci` check",
         "",
-        "Generated by `python -m rnnexp.report.false_alarm --out docs/false-alarm.md` from "
+        "Generated by `python -m rnnexp docs --write` from "
         "`robustness/*.json`; the model is `rnnexp/report/false_alarm.py`'s docstring. A check on "
-        "an interval over seeds is estimated from the per-seed values its level was set from "
-        "(`robustness/design/*.json`), every other from its record's margins. "
+        "an interval over seeds is estimated from every seed's value measured: those its level "
+        "was set from (`robustness/design/*.json`) and those of the trials its record kept; "
+        "every other check from its record's margins. "
         "A ci run is one sweep: one seed, or `seeds per ci run` seeds whose statistic is checked.",
         "",
         f"CI-wide: the chance that at least one of the {len(known)} checks fails by chance in a "
