@@ -69,6 +69,9 @@ def metric_name(key: str) -> str:
     return key.replace("_", " ")
 
 
+_NOUNS = {"clip": "clipping"}  # a parameter's name as the noun "no ..." takes
+
+
 def trial_label(trial: dict) -> str:
     """A trial in plain words: `keep the end (pre-truncation), SimpleRNN, L=200, seed 0`."""
     parts = []
@@ -81,6 +84,8 @@ def trial_label(trial: dict) -> str:
             parts.append(key.replace("_", " ") if value else f"no {key.replace('_', ' ')}")
         elif isinstance(value, (int, float)):
             parts.append(f"{key.replace('_', ' ')} {value}")
+        elif value == "none":  # clip=none: "no clipping", not "none"
+            parts.append(f"no {_NOUNS.get(key, key.replace('_', ' '))}")
         else:
             parts.append(plain(value))
     return ", ".join(parts) or "the trial"

@@ -158,6 +158,8 @@ def test_trial_label_is_plain():
     label = console.trial_label(trial)
     assert label == "keep the start (post-truncation), SimpleRNN, L=200, seed 0"
     assert console.trial_label({"depth": 2, "residual": False}) == "depth 2, no residual"
+    assert console.trial_label({"clip": "none", "seed": 3}) == "no clipping, seed 3"
+    assert console.trial_label({"attention": "none"}) == "no attention"
 
 
 def test_a_finished_trial_prints_its_result_why_it_stopped_and_the_eta(capsys):

@@ -44,6 +44,7 @@ __all__ = [
     "interval_lines",
     "interval_text",
     "lines_with_spread",
+    "traces_by_group",
     "margins_forest",
     "noted",
     "mean_curves",
@@ -484,6 +485,31 @@ def lines_with_spread(
         ax.set_yscale("log")
     if logx and xs_run and len(xs_run) < 12:
         ticks_at(ax, sorted(xs_run))
+    ax.grid(alpha=0.3)
+    finish(fig, [ax])
+    return fig
+
+
+def traces_by_group(
+    groups: dict, *, xlabel, ylabel, title, logy=False, hline=None, hline_label=None
+):
+    """Many trials' curves, one colour per group: `groups[name] = [(x, y), ...]`.
+
+    One legend entry per group (its name says how many curves), so a sweep of
+    dozens of seeds stays readable; NaN in `y` leaves a gap.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    for i, (name, curves) in enumerate(groups.items()):
+        color = f"C{i}"
+        for k, (x, y) in enumerate(curves):
+            ax.plot(x, y, color=color, linewidth=0.8, alpha=0.5, label=name if k == 0 else None)
+    if hline is not None:
+        reference_line(ax, hline, hline_label)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
+    if logy:
+        ax.set_yscale("log")
     ax.grid(alpha=0.3)
     finish(fig, [ax])
     return fig
