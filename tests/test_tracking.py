@@ -418,3 +418,60 @@ def test_the_ui_is_announced_only_once_it_answers():
     finally:
         server.server_close()
     assert not _answers(Gone(), address)  # the server exited: nothing to announce
+
+
+def _schema(db) -> set:
+    """A sqlite file's tables and indexes; a CREATE statement's clauses in any order."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        version = con.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        con.close()
+    return {
+        (t, n, tuple(sorted((s or "").replace(",", "\n").split("\n")))) for t, n, s in rows
+    }, version
+
+
+def test_a_new_store_is_a_copy_of_the_one_mlflow_builds_with_its_own_default_experiment(
+    tmp_path, monkeypatch
+):
+    from rnnexp.tracking import store
+
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    built = tmp_path / "mlflow-built.db"
+    MlflowClient(tracking_uri=f"sqlite:///{built}").search_experiments()
+    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False  # no folder
+    (tmp_path / "a").mkdir()
+    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is True
+    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False  # it exists
+    assert _schema(tmp_path / "a" / "mlflow.db") == _schema(built)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/a/mlflow.db")
+    (default,) = client.search_experiments()
+    assert (default.experiment_id, default.name) == ("0", "Default")
+    made = MlflowClient(tracking_uri=f"sqlite:///{built}").get_experiment("0")
+    assert default.artifact_location == made.artifact_location  # MLflow's own choice, here
+    # A tracker's new store starts from it and holds what the tracker writes.
+    tracker = Tracker("toy", f"sqlite:///{tmp_path}/b/mlflow.db")
+    tracker.ensure()
+    with tracker.run("r"):
+        pass
+    names = [e.name for e in tracker.client.search_experiments()]
+    assert sorted(names) == ["Default", "toy"]
+    assert [p.name for p in (tmp_path / "cache" / "mlflow-stores").iterdir()] == [
+        f"mlflow-{mlflow.__version__}.db"
+    ]
+
+
+def test_a_store_template_that_cannot_be_made_leaves_the_store_to_mlflow(tmp_path, monkeypatch):
+    from rnnexp.tracking import store
+
+    (tmp_path / "cache").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    assert store.start_from_template(f"sqlite:///{tmp_path}/mlflow.db") is False
+    tracker = Tracker("toy", f"sqlite:///{tmp_path}/mlflow.db")
+    tracker.ensure()
+    assert tracker.experiment_id is not None

@@ -183,6 +183,7 @@ class Tracker:
             return
         with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
+            store.start_from_template(self.uri)
             self._find_experiment()
             if self.experiment_id is None:
                 location = artifact_root and (artifact_root / self.experiment_name).as_uri()
