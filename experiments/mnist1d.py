@@ -250,38 +250,22 @@ class Mnist1d(SupervisedExperiment):
             )
         summary = out_dir / "accuracy_vs_paper.md"
         summary.write_text("\n".join(lines) + "\n")
-        curves: dict = {}
-        for r in results:
-            if r.status == "FINISHED":
-                key = f"{plain(r.trial['model'])}, {plain(r.trial['order'])}"
-                curves.setdefault(key, []).append(r.extras["test_accuracy_curve"])
-        series = {}
-        for key, runs in curves.items():
-            runs = np.asarray(runs)
-            spread = None
-            if len(runs) > 1:
-                spread = [mean_interval(runs[:, e]).half for e in range(runs.shape[1])]
-            series[key] = (np.arange(1, runs.shape[1] + 1), runs.mean(0), spread)
-        fig = plots.lines_with_spread(
-            series,
+        return [summary] + plots.mean_curves_figure(
+            results,
+            "test_accuracy_curve",
+            lambda t: f"{plain(t['model'])}, {plain(t['order'])}",
+            out_dir / "test_accuracy_by_epoch.png",
+            title="MNIST-1D: test accuracy per epoch",
             xlabel="epoch (40 steps of 100 sequences)",
             ylabel="test accuracy",
-            title="MNIST-1D: test accuracy per epoch, seed mean ± 95% interval",
             hline=0.1,
             hline_label="chance (10 digits)",
+            references=tuple(
+                (PAPER[("gru", order)], f"Greydanus 2020: GRU, {plain(order)}")
+                for order in ("plain", "shuffled")
+                if ("gru", order) in table
+            ),
         )
-        ax = fig.axes[0]
-        ax.xaxis.get_major_locator().set_params(integer=True)  # ticks at epochs run
-        for order, style in (("plain", ":"), ("shuffled", "-.")):
-            if ("gru", order) in table:
-                ax.axhline(
-                    PAPER[("gru", order)],
-                    color="black",
-                    linestyle=style,
-                    label=f"Greydanus 2020: GRU, {plain(order)}",
-                )
-        ax.legend(loc="lower right")
-        return [summary, plots.save(fig, out_dir / "test_accuracy_by_epoch.png")]
 
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)

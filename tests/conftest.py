@@ -20,8 +20,9 @@ if "RNNEXP_IMDB_PATH" in os.environ:
 # Measured two ci profiles side by side on 2 cores: the same numbers, 4-17% less wall time.
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _workers > 1:
-    for _var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(_var, str(max(1, (os.cpu_count() or 1) // _workers)))
+    from rnnexp.sweep.trial import set_threads
+
+    set_threads(max(1, (os.cpu_count() or 1) // _workers), keep_set=True)
 
 
 @pytest.fixture(autouse=True)

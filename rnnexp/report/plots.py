@@ -434,9 +434,11 @@ def mean_curves_figure(
     logy: bool = False,
     hline=None,
     hline_label=None,
+    references: tuple = (),
 ) -> list[Path]:
     """The summary plot most experiments draw: finished trials grouped by `by`,
     each group's mean curve of `extras[extra]` with its interval, saved at `path`.
+    `references`: more `(y, label)` lines (a paper's numbers), dotted.
 
     Returns `[path]`, or `[]` when no finished trial recorded the curve.
     """
@@ -447,6 +449,8 @@ def mean_curves_figure(
     fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
     seeds = mean_curves(ax, groups, x=x, logy=logy)
     reference_line(ax, hline, hline_label)
+    for (y, label), style in zip(references, (":", "-.", (0, (1, 3)))):
+        reference_line(ax, y, label, color="black", linestyle=style)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     fig.suptitle(_wrapped(f"{title}\n{seed_note([seeds], geometric=logy)}", fig), fontsize=10.5)

@@ -321,10 +321,14 @@ def _jsonable(value):
     return value
 
 
-def set_threads(threads: int):
-    """Give this process's TensorFlow (and OpenMP) `threads` threads; before TF starts."""
+def set_threads(threads: int, keep_set: bool = False):
+    """Give this process's TensorFlow (and OpenMP) `threads` threads; before TF starts.
+
+    With `keep_set`, a count already in the environment (the user's) stays.
+    """
     for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ[var] = str(threads)
+        if not (keep_set and var in os.environ):
+            os.environ[var] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
