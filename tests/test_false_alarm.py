@@ -162,3 +162,17 @@ def test_a_check_on_a_geometric_mean_pools_the_log10_of_each_seeds_metric():
     ]
     record = {"outcomes": [{"seed": 1, "checks": [], "trials": trials}]}
     assert fa.per_seed_values(record, spec) == pytest.approx({1: 4.0, 2: 6.0})
+    floored = fa.per_seed_values(record, spec | {"floor": 1e-45})  # as the check floors it
+    assert floored == pytest.approx({1: 4.0, 2: 6.0, 3: -45.0})
+
+
+def test_a_median_check_counts_the_seeds_past_its_threshold():
+    far = [5.0] * 69 + [-0.9]  # one seed of 70 on the wrong side, however far
+    near = [1.5] * 69 + [0.9]
+    p = fa.median_check_failure(far, 5, 1.0)
+    assert p == pytest.approx(fa.median_check_failure(near, 5, 1.0))
+    assert 1e-5 < p < 1e-3  # 3 of 5 seeds past it, at a rate near 1 in 70
+    assert fa.median_check_failure([0.5] * 10, 5, 1.0) > 0.99
+    assert fa.median_check_failure([2.0] * 10, 5, 1.0, end="high") > 0.99
+    with pytest.raises(ValueError, match="end must be"):
+        fa.median_check_failure(far, 5, 1.0, end="middle")

@@ -20,6 +20,9 @@ often two-mode (a run that did or did not take off):
 A mode never seen is not modelled: ten seeds that all took off say little
 about a stall at one seed in fifty, and the t tails are the only stand-in.
 
+`median_check_failure` does the same for a median over a sweep's seeds, from
+how many measured seeds lay past the threshold (beta-binomial).
+
 `interval_check_failure` estimates the chance that a check on the interval of
 a mean over seeds (`rnnexp.report.stats.mean_interval`, `paired_interval`) fails at
 a fresh sweep, from per-seed values measured earlier: for a one-mode sample
@@ -45,6 +48,7 @@ __all__ = [
     "fresh_failure",
     "design_estimates",
     "interval_check_failure",
+    "median_check_failure",
     "per_seed_values",
     "record_estimates",
     "split_modes",
@@ -195,6 +199,27 @@ def interval_check_failure(
     return float(np.mean(mean - half < threshold))
 
 
+def median_check_failure(values, n_seeds: int, threshold: float, end: str = "low") -> float:
+    """P(the median over a fresh sweep's `n_seeds` seeds fails its check), from per-seed values.
+
+    A median falls on the wrong side of the threshold when about half the seeds
+    do (for an odd count exactly (n + 1) / 2; for an even one n / 2 is taken,
+    erring towards a failure): so only each seed's side counts, not how far it
+    lies, which suits the skewed, two-mode values a median is chosen for. The
+    rate of seeds on the wrong side has the Jeffreys posterior Beta(k + 1/2,
+    n - k + 1/2) from k of n measured, and the count in a sweep is then
+    beta-binomial.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype="float64")
+    if end not in ("low", "high"):
+        raise ValueError(f"end must be 'low' or 'high', got {end!r}")
+    wrong = int(np.sum(x < threshold if end == "low" else x > threshold))
+    need = (n_seeds + 1) // 2
+    return float(stats.betabinom.sf(need - 1, n_seeds, wrong + 0.5, len(x) - wrong + 0.5))
+
+
 # -- records -----------------------------------------------------------------
 
 
@@ -239,10 +264,17 @@ def design_estimates(design: dict, record: dict | None = None) -> dict[str, Esti
                 if seed not in seeds:
                     values.append(value)
                     seeds.append(seed)
-        p = interval_check_failure(
-            values, d["n_seeds"], d["level"], d.get("threshold", 0.0), d.get("end", "low")
-        )
-        method = f"non-central t over the posterior of seeds {_span(seeds)}"
+        if len(values) < 2:  # nothing measured under this protocol yet
+            out[label] = Estimate(math.nan, len(values), 0, unit="seeds")
+            continue
+        if d.get("statistic") == "median":
+            p = median_check_failure(values, d["n_seeds"], d.get("threshold", 0.0), d["end"])
+            method = f"beta-binomial count of seeds past the threshold, seeds {_span(seeds)}"
+        else:
+            p = interval_check_failure(
+                values, d["n_seeds"], d["level"], d.get("threshold", 0.0), d.get("end", "low")
+            )
+            method = f"non-central t over the posterior of seeds {_span(seeds)}"
         out[label] = Estimate(p, len(values), 0, method, "seeds")
     return out
 
@@ -253,8 +285,9 @@ def per_seed_values(record: dict, spec: dict) -> dict[int, float]:
     `spec` says how a seed's value is made of its trials' `metric`: a weighted
     sum over arms, `{"metric": "test_accuracy", "terms": [[1, {"variant": "bi1"}],
     [-1, {"variant": "uni1"}]]}` (an arm: the trial parameters it fixes), of
-    the metric's log10 with `"log10": true` (a check on a geometric mean). A
-    seed counts only when every arm finished there.
+    the metric's log10 with `"log10": true` (a check on a geometric mean), raised
+    to `"floor"` first where the check does so (a ratio that underflowed to 0).
+    A seed counts only when every arm finished there.
     """
     by_seed: dict[int, list] = {}
     for o in record.get("outcomes", []):
@@ -271,9 +304,12 @@ def per_seed_values(record: dict, spec: dict) -> dict[int, float]:
                 if t.get("status", "FINISHED") == "FINISHED"
                 and all(t["trial"].get(k) == v for k, v in arm.items())
             ]
-            if len(found) != 1 or found[0] is None or (spec.get("log10") and found[0] <= 0):
+            if len(found) != 1 or found[0] is None:
                 break
-            total += weight * (math.log10(found[0]) if spec.get("log10") else found[0])
+            value = max(found[0], spec.get("floor", -math.inf))
+            if spec.get("log10") and value <= 0:
+                break
+            total += weight * (math.log10(value) if spec.get("log10") else value)
         else:
             values[seed] = total
     return values
