@@ -479,17 +479,9 @@ def lines_with_spread(
             ax.fill_between(x, mean - spread, mean + spread, alpha=0.2)
         if len(x) < 30:
             xs_run.update(x.tolist())
-    if hline is not None:
-        reference_line(ax, hline, hline_label)
-    ax.set(xlabel=xlabel, ylabel=ylabel)
-    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
+    _label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label)
     if logx and xs_run and len(xs_run) < 12:
         ticks_at(ax, sorted(xs_run))
-    ax.grid(alpha=0.3)
     finish(fig, [ax])
     return fig
 
@@ -508,15 +500,22 @@ def traces_by_group(
         color = f"C{i}"
         for k, (x, y) in enumerate(curves):
             ax.plot(x, y, color=color, linewidth=0.8, alpha=0.5, label=name if k == 0 else None)
+    _label_panel(fig, ax, title, xlabel, ylabel, False, logy, hline, hline_label)
+    finish(fig, [ax])
+    return fig
+
+
+def _label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label):
+    """A one-panel figure's reference line, labels, title, scales and grid."""
     if hline is not None:
         reference_line(ax, hline, hline_label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     fig.suptitle(_wrapped(title, fig), fontsize=10.5)
+    if logx:
+        ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    finish(fig, [ax])
-    return fig
 
 
 def save(fig, path):
