@@ -397,8 +397,8 @@ def start_from_template(uri: str) -> bool:
     MLflow builds a new sqlite store by running its whole history of schema
     migrations (2-3 s); a copy takes milliseconds. The template, one per MLflow
     version in the cache folder (`RNNEXP_CACHE_DIR`), is built the first time
-    and holds no experiment: MLflow adds its Default experiment, with this
-    store's artifact root, when the copy is first opened. Call it under the
+    and holds no experiment: MLflow adds its Default experiment when the copy
+    is first opened, as it does in a store it builds. Call it under the
     store lock; any failure leaves the store to MLflow as before.
     """
     db = _sqlite_path(uri)
