@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 
+from rnnexp import stopping
+
 __all__ = ["main"]
 
 MAX_ROBUSTNESS_SEEDS = 1000  # a seed is a whole sweep: minutes each
@@ -591,34 +593,6 @@ def _unexpected(err: Exception) -> str:
     )
 
 
-# A terminal can end a command with these besides Ctrl-C: kill and schedulers'
-# timeouts send SIGTERM, a closed terminal or a dropped ssh session SIGHUP.
-STOP_SIGNALS = ("SIGTERM", "SIGHUP")
-
-
-@contextlib.contextmanager
-def _interrupt_on_stop_signals():
-    """End a command on a stop signal as on Ctrl-C (runs marked KILLED), naming the signal."""
-    from rnnexp.sweep.trial import stop_requested  # light: no framework, no MLflow
-
-    signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-
-    def interrupt(signum, frame):
-        for s in signums:  # once: let the cleanup finish
-            signal.signal(s, signal.SIG_IGN)
-        # Once only, so a trial that TensorFlow turns this into another error must
-        # still end as interrupted, or the sweep would go on deaf to more signals.
-        stop_requested(signal.Signals(signum).name)
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, interrupt) for s in signums}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def _interrupted(err: KeyboardInterrupt, command: str) -> int:
     """Say how the command was stopped (if anyone still reads it); 128 + the signal."""
     name = err.args[0] if err.args else "Ctrl-C"
@@ -652,7 +626,7 @@ def main(argv=None) -> int:
         "ui": _cmd_ui,
     }
     try:
-        with _interrupt_on_stop_signals():
+        with stopping.on_stop_signals():
             if args.command == "bench":
                 from rnnexp.bench import check_arguments, run_bench
 

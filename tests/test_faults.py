@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -803,6 +804,82 @@ def test_4_sigterm_that_comes_back_as_another_error_stops_a_serial_sweep(toy):
     assert reasons == [("KILLED", "interrupted (SIGTERM)")], reasons
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_4_a_stop_signal_inside_a_store_write_still_marks_the_runs_killed(toy, capsys, signum):
+    # In CI a SIGTERM landed inside SQLAlchemy's INSERT of a trial's dataset: the
+    # half-done write kept sqlite's lock, and both runs stayed RUNNING.
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    runs_made, sent = [], []
+
+    def signal_mid_write(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO runs"):
+            runs_made.append(statement)
+        if len(runs_made) == 2 and statement.startswith("INSERT INTO inputs") and not sent:
+            sent.append(statement)  # the trial's dataset, not the sweep's
+            os.kill(os.getpid(), signum)
+
+    event.listen(Engine, "after_cursor_execute", signal_mid_write)
+    try:
+        code, _, err = main(capsys, "run", "fault_toy", "--tracking-uri", toy[1])
+    finally:
+        event.remove(Engine, "after_cursor_execute", signal_mid_write)
+    assert sent and code == 128 + signum and "Traceback" not in err, err
+    parents, children = runs(toy[1])
+    assert [p.info.status for p in parents] == ["KILLED"]
+    name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
+    assert reasons == [("KILLED", f"interrupted ({name})")], reasons
+
+
+def test_4_a_ctrl_c_that_comes_back_as_another_error_is_killed_not_failed(toy, capsys):
+    # As SIGTERM: Ctrl-C turned into a SystemError inside a trial is an interrupt.
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        code, _, err = main(
+            capsys, "run", "fault_toy", "--set", "sleep=30", "--set", "garble_interrupt=true",
+            "--tracking-uri", toy[1],
+        )  # fmt: skip
+    finally:
+        timer.cancel()
+    assert code == 130 and "Traceback" not in err, err
+    parents, children = runs(toy[1])
+    assert [p.info.status for p in parents] == ["KILLED"]
+    reasons = [(c.info.status, c.data.tags.get("failure_reason")) for c in children]
+    assert reasons == [("KILLED", "interrupted (Ctrl-C)")], reasons
+
+
+def test_4_a_signal_ignored_at_start_stays_ignored():
+    # `nohup` ignores SIGHUP so that a run outlives its terminal; a shell's
+    # background job ignores SIGINT.
+    from rnnexp import stopping
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stopping.on_stop_signals():
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGHUP)  # nothing happens
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def test_a_stop_inside_a_deferred_block_is_raised_as_it_ends():
+    from rnnexp import stopping
+
+    done = []
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), stopping.on_stop_signals():
+        with stopping.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler has run by now
+            done.append("the write")
+    assert done == ["the write"] and stopping.stop_reason() is None
+
+
 @pytest.mark.parametrize("where", ["the machine monitor starts", "before its run is guarded"])
 def test_4_a_stop_signal_just_after_a_trial_run_is_created_marks_it_killed(
     toy, capsys, monkeypatch, where
@@ -875,12 +952,13 @@ def test_4_an_interrupt_inside_sqlalchemys_pool_prints_no_traceback(tmp_path):
 def test_4_a_sigterm_while_a_worker_leaves_raises_nothing(monkeypatch):
     # The parent closes the pipe, then sends SIGTERM: the idle worker is already in
     # its leaving path (waiting to see whether it was orphaned) when the signal lands.
-    from rnnexp.sweep import local, trial
+    from rnnexp import stopping
+    from rnnexp.sweep import local
 
     monkeypatch.setitem(local._STATE, "parent", os.getppid())
     monkeypatch.setitem(local._STATE, "stopping", False)
     monkeypatch.setitem(local._STATE, "busy", False)
-    monkeypatch.setitem(trial._STOP, "reason", None)
+    monkeypatch.setitem(stopping._STOP, "reason", None)
     sent = []
 
     def sleep_then_signal(seconds):

@@ -36,7 +36,7 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from rnnexp import console
+from rnnexp import console, stopping
 from rnnexp.catalog import TrialResult
 from rnnexp.sweep.trial import (
     STOP_GRACE_S,
@@ -44,7 +44,6 @@ from rnnexp.sweep.trial import (
     end_orphans,
     host_for,
     set_threads,
-    stop_requested,
 )
 
 __all__ = ["plan_workers", "run_parallel", "worker_threads"]
@@ -80,8 +79,8 @@ def _interrupt(signum, frame):
     # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
     # is gone (kill -9).
     reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
-    stop_requested(reason)
-    raise KeyboardInterrupt(reason)
+    stopping.stop_requested(reason)
+    stopping.interrupt(reason)
 
 
 def _orphaned(wait_s: float = 0.0) -> bool:

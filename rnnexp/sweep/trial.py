@@ -24,6 +24,7 @@ import traceback
 from rnnexp import console
 from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
 from rnnexp.config import flatten, to_dict
+from rnnexp.stopping import stop_reason
 from rnnexp.tracking import lease
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "recorded_result",
     "run_trial",
     "set_threads",
-    "stop_requested",
     "trial_hash",
     "trial_key",
 ]
@@ -45,17 +45,6 @@ __all__ = [
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
 TRIAL, TRIAL_HASH, TRIAL_INDEX = "rnnexp.trial", "rnnexp.trial_hash", "rnnexp.trial_index"
 WORKER = "rnnexp.worker"
-_STOP = {"reason": None}  # why this process is being stopped, once a stop signal came
-
-
-def stop_requested(reason: str) -> None:
-    """Note that this process is being stopped; a stop-signal handler calls it, then raises.
-
-    Library code may turn the `KeyboardInterrupt` into another error (a `SystemError`
-    or a Keras `TypeError` from inside TensorFlow): a trial that fails after this
-    was interrupted, and is recorded KILLED, not FAILED with that error.
-    """
-    _STOP["reason"] = reason
 
 
 @contextlib.contextmanager
@@ -63,9 +52,9 @@ def _stopped_is_interrupted():
     try:
         yield
     except Exception as err:
-        if _STOP["reason"] is None:
+        if stop_reason() is None:
             raise
-        raise KeyboardInterrupt(_STOP["reason"]) from err
+        raise KeyboardInterrupt(stop_reason()) from err
 
 
 @dataclasses.dataclass

@@ -29,6 +29,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from rnnexp import stopping
 from rnnexp.tracking.mlflow_reporter import Reporter
 from rnnexp.tracking import store
 from rnnexp.tracking.provenance import environment_tags, git_tags
@@ -163,7 +164,10 @@ class Tracker:
         # which must happen under the store lock, and never for a reader.
         if self._client is None:
             with _store_errors(self.uri):
-                self._client = MlflowClient(tracking_uri=self.uri)
+                client = MlflowClient(tracking_uri=self.uri)
+            # A server's request may retry for minutes, and a stop cuts it safely.
+            remote = self.uri.startswith(("http:", "https:", "databricks"))
+            self._client = client if remote else stopping.Uninterrupted(client)
         return self._client
 
     def _find_experiment(self):
@@ -274,7 +278,8 @@ class Tracker:
 
     def _end(self, reporter, status, reason=None):
         """End a run; never let a store failure here hide the error being reported."""
-        with contextlib.suppress(Exception):
+        # One write as far as a stop is concerned: a run tagged but not ended stays RUNNING.
+        with stopping.deferred(), contextlib.suppress(Exception):
             if reason:
                 reporter.set_tags({"failure_reason": reason})
             self.client.set_terminated(reporter.run_id, status)
@@ -313,7 +318,7 @@ class Tracker:
 
     def mark_killed(self, run_id: str, reason: str):
         """End a run whose process died while it was RUNNING."""
-        with _store_errors(self.uri):
+        with stopping.deferred(), _store_errors(self.uri):
             self.client.set_tag(run_id, "failure_reason", reason)
             self.client.set_terminated(run_id, "KILLED")
 
