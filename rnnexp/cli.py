@@ -199,6 +199,13 @@ def _add_robustness_parsers(sub):
     )
     compact.add_argument("name", help="experiment name (see `list`)")
     compact.add_argument("--records", default="robustness", help="folder of records")
+    rejudge = sub.add_parser(
+        "robustness-rejudge",
+        help="judge a record's outcomes again by the experiment's current finding (a restated "
+        "check), from the trials it kept; the sweeps must be those the profile runs now",
+    )
+    rejudge.add_argument("name", help="experiment name (see `list`)")
+    rejudge.add_argument("--records", default="robustness", help="folder of records")
     table.add_argument(
         "--write", metavar="README", help="replace the table between its markers in this file"
     )
@@ -475,6 +482,28 @@ def _cmd_robustness_compact(args):
     return 0
 
 
+def _cmd_robustness_rejudge(args):
+    from pathlib import Path
+
+    from rnnexp import catalog
+    from rnnexp.config import ConfigError
+    from rnnexp.sweep.robustness import rejudge_record
+
+    exp = catalog.get(args.name)
+    paths = sorted(Path(args.records).glob(f"{exp.name}-*.json"))
+    if not paths:
+        raise ConfigError(f"no records of {exp.name} in {args.records}/")
+    for path in paths:
+        verdicts = rejudge_record(path, exp)
+        flipped = [f"seed {s} {'PASS' if n else 'FAIL'}" for s, was, n in verdicts if was != n]
+        passed = sum(now for _, _, now in verdicts)
+        print(
+            f"{path}: {passed} of {len(verdicts)} outcomes pass as judged now"
+            + (f" (changed: {', '.join(flipped)})" if flipped else "")
+        )
+    return 0
+
+
 def _cmd_robustness_table(args):
     from rnnexp.report.robustness_table import render, write_between_markers
 
@@ -621,6 +650,7 @@ def main(argv=None) -> int:
         "robustness": _cmd_robustness,
         "robustness-table": _cmd_robustness_table,
         "robustness-compact": _cmd_robustness_compact,
+        "robustness-rejudge": _cmd_robustness_rejudge,
         "docs": _cmd_docs,
         "compare": _cmd_compare,
         "ui": _cmd_ui,

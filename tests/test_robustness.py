@@ -150,6 +150,43 @@ def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
     assert [o["seed"] for o in record["outcomes"]] == [13]  # 10, 11 were judged by 1.0
 
 
+def test_a_restated_finding_rejudges_the_recorded_sweeps_from_their_trials(tracker, tmp_path):
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    robustness.run_robustness(
+        Toy(), profile="ci", seeds=[11, 12], tracker=tracker, record_path=path
+    )
+    before = json.loads(path.read_text())
+    # Seed 12's score check passes now; its ratio check, shared, still fails.
+    assert robustness.rejudge_record(path, ToyRestated()) == [(11, True, True), (12, False, False)]
+    record = json.loads(path.read_text())
+    assert [c["margin"] >= 0 for c in record["outcomes"][1]["checks"]] == [True, False]
+    assert record["outcomes"][1]["checks"][0]["threshold"] == 0.0
+    assert record["outcomes"][1]["checks"][1] == before["outcomes"][1]["checks"][1]  # shared
+    assert record["outcomes"][1]["rejudged"]["at"] and record["summary"]["passed"] == 1
+    assert [o["trials"] for o in record["outcomes"]] == [o["trials"] for o in before["outcomes"]]
+    # New sweeps judged by the restated finding join the record: nothing is dropped.
+    again = robustness.run_robustness(
+        ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path
+    )
+    assert [o["seed"] for o in again["outcomes"]] == [11, 12, 13]
+
+
+def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded_checks(
+    tracker, tmp_path
+):
+    path = tmp_path / "robustness" / "toy_robust-ci.json"
+    robustness.run_robustness(Toy(), profile="ci", seeds=[11], tracker=tracker, record_path=path)
+    text = path.read_text()
+    with pytest.raises(robustness.RecordError, match="ran another config"):
+        robustness.rejudge_record(path, ToyReprofiled())
+    record = json.loads(text)
+    record["outcomes"][0]["trials"][0]["metrics"]["score"] = 5.0  # not what was judged
+    path.write_text(json.dumps(record))
+    with pytest.raises(robustness.RecordError, match="comes out 5, recorded 2"):
+        robustness.rejudge_record(path, Toy())
+    assert json.loads(path.read_text()) == record
+
+
 @dataclasses.dataclass(frozen=True)
 class WiderToyConfig(ToyConfig):
     width: int = 1

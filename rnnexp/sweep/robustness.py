@@ -36,6 +36,7 @@ __all__ = [
     "config_signature",
     "load_record",
     "merge_records",
+    "rejudge_record",
     "run_robustness",
     "summarize",
     "sweep_seed_span",
@@ -512,6 +513,99 @@ def compact_record(path, exp) -> tuple[int, int, list[str]]:
     return before, path.stat().st_size, sorted(dropped)
 
 
+def run_signature(cfg) -> str:
+    """`config_signature` less the finding's settings: what the sweep ran, not how it is judged."""
+    settings = {
+        k: v for k, v in flatten(cfg).items() if k != "seed" and not k.startswith("finding.")
+    }
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rejudge_record(path, exp) -> list[tuple[int, bool, bool]]:
+    """Judge every outcome of the record at `path` again by `exp`'s finding, in place.
+
+    For a finding restated (another statistic or threshold) while its sweeps
+    stay as they were: each outcome's checks, verdict, message and numbers are
+    computed again from the trials the record kept. Refused, with the record
+    left as it was, where the sweeps now run otherwise (`run_signature`; a
+    record written before it must match `config_signature`, and then is
+    stamped with it), or where a check both findings share comes out other
+    than recorded (the record lacks what the finding reads). Atomic, under the
+    folder's lock.
+
+    Returns:
+        `(seed, passed before, passed now)` per outcome.
+    """
+    from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+    from rnnexp.tracking.provenance import git_tags
+
+    path = Path(path)
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    commit = git_tags().get("git.commit")
+    with _records_locked(path.parent):
+        record = load_record(path)
+        if record is None:
+            raise RecordError(f"no record at {path}")
+        overrides, verdicts = record["overrides"], []
+        first = record["outcomes"][0]["seed"] if record["outcomes"] else 0
+        cfg = exp.resolve(record["profile"], {**overrides, "seed": first})
+        if record.get("run_config", run_signature(cfg)) != run_signature(cfg) or (
+            "run_config" not in record and record.get("config") != config_signature(cfg)
+        ):
+            raise RecordError(
+                f"{path}: its sweeps ran another config than `{record['profile']}` runs now; "
+                "rejudging judges the same sweeps only. Run the seeds again instead"
+            )
+        for outcome in record["outcomes"]:
+            cfg = exp.resolve(record["profile"], {**overrides, "seed": outcome["seed"]})
+            results = [
+                TrialResult(
+                    t["trial"],
+                    t["status"],
+                    t["metrics"],
+                    {**t.get("extras", {}), EPOCHS_EXTRA: t.get("epochs", {})},
+                )
+                for t in outcome.get("trials") or []
+            ]
+            if not results:
+                raise RecordError(f"{path}: seed {outcome['seed']} kept no trials to judge")
+            fresh = SeedOutcome.of(outcome["seed"], exp.finding(cfg, results), 0.0)
+            same = _finding_signature(dataclasses.asdict(fresh)) == _finding_signature(outcome)
+            recorded = {(c["label"], c["op"], c["threshold"]): c for c in outcome["checks"]}
+            checks = []
+            for c in fresh.checks:
+                kept = recorded.get((c["label"], c["op"], c["threshold"]))
+                checks.append(kept or c)  # a check both findings share: its recorded value
+                was = kept["value"] if kept else None
+                if (
+                    was is not None
+                    and c["value"] is not None
+                    and not math.isclose(was, c["value"], rel_tol=1e-4, abs_tol=1e-6)
+                ):
+                    raise RecordError(
+                        f"{path}: seed {outcome['seed']}'s check {c['label']!r} comes out "
+                        f"{c['value']:.6g}, recorded {was:.6g}: the record lacks what the "
+                        "finding reads; nothing was changed"
+                    )
+            verdicts.append((outcome["seed"], outcome["passed"], fresh.passed))
+            if same:  # judged as now already: kept as recorded, unrounded
+                continue
+            outcome.update(
+                passed=fresh.passed,
+                checks=checks,
+                message=fresh.message,
+                numbers=fresh.numbers,
+                rejudged={"at": stamp, "git_commit": commit},  # the checks are this late
+            )
+        record = merge_records(
+            None,
+            {**record, "config": config_signature(cfg), "run_config": run_signature(cfg)},
+        )
+        _write_atomically(path, record)
+    return verdicts
+
+
 def _metric_key(label: str) -> str:
     """An MLflow-safe metric name for a check label."""
     return re.sub(r"[^\w.\- /]", "_", label).strip()[:200]
@@ -585,6 +679,7 @@ def run_robustness(
         "overrides": overrides,
         "seeds_per_sweep": sweep_seed_span(exp, first),
         "config": config_signature(first),
+        "run_config": run_signature(first),
     }
     record = None
     if record_path is not None:
