@@ -156,6 +156,22 @@ def test_the_headline_is_the_mean_and_interval_over_the_recorded_seeds(tmp_path)
     assert "gain: 0.3 (1 seed)" in experiments_table.headline_cell(_Row(), tmp_path)
 
 
+def test_a_long_headline_label_is_cut_at_its_first_comma_not_dropped(tmp_path):
+    long = "lstm bi1-uni1 gain, median of 3 paired seeds"
+    outcomes = [_outcome(10, 0.30, 0.20), _outcome(11, 0.40, 0.30), _outcome(12, 0.50, 0.40)]
+    for o in outcomes:
+        o["checks"][0]["label"] = long
+
+    class Long(_Row):
+        headline = long
+
+    _record(tmp_path, outcomes=outcomes)
+    assert experiments_table.headline_cell(Long(), tmp_path) == (
+        "LSTM bidirectional 1-layer - unidirectional 1-layer gain: 0.4 ± 0.25 (3 seeds), "
+        "asserted >= 0.1"
+    )
+
+
 @pytest.mark.parametrize("text", ["{not json", '{"summary": {}}', "[]"])
 def test_a_broken_record_is_one_clear_error(tmp_path, monkeypatch, capsys, text):
     (tmp_path / "robustness").mkdir()

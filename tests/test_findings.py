@@ -436,12 +436,12 @@ def _sentiment_real_at_margin(cfg):
 
 
 def _sentiment_spread_at_margin(cfg):
-    """Seeds that differ: uni1's and bi1 - uni1's interval ends sit on their thresholds."""
+    """Seeds that differ: uni1's interval end and bi1 - uni1's median sit on their thresholds."""
     f = cfg.finding
     uni = _spread_at_low(f.accuracy_level, f.min_gated_accuracy)
-    # the high end of bi1 - uni1 at max_direction_gain: minus the low end of uni1 - bi1
-    down = _spread_at_low(f.direction_level, -f.max_direction_gain, spread=0.02)
-    bi = [u - d for u, d in zip(uni, down)]
+    # one seed far above the gain allowed, one far below: only the median's seed counts
+    gains = [f.max_direction_gain + 0.2, f.max_direction_gain, f.max_direction_gain - 0.2]
+    bi = [u + g for u, g in zip(uni, gains)]
     arms = {("lstm", "uni1"): uni, ("lstm", "bi1"): bi}
     return [
         TrialResult(

@@ -191,10 +191,12 @@ def headline_cell(exp, records_dir="robustness") -> str:
     first = checks[0]
     claim = f"{first['op']} {first['threshold']:g}"
     values = interval_text([c["value"] for c in checks], log, outcome_unit(record))
-    text = f"{plain_label(label)}: {values}, asserted {claim}"
-    if len(text) > CELL_LIMIT:
-        text = f"{values}, asserted {claim}"
-    return text
+    # The whole label; else up to its first comma (the claim beside it says the statistic).
+    for name in (plain_label(label), plain_label(label).split(", ")[0]):
+        text = f"{name}: {values}, asserted {claim}"
+        if len(text) <= CELL_LIMIT:
+            return text
+    return f"{values}, asserted {claim}"
 
 
 def _cell(text: str) -> str:
