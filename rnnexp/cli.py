@@ -464,17 +464,24 @@ def _cmd_docs(args):
     return 0
 
 
-def _cmd_robustness_compact(args):
+def _records_of(args):
+    """`(experiment, its record files in --records)`; none is an error."""
     from pathlib import Path
 
     from rnnexp import catalog
     from rnnexp.config import ConfigError
-    from rnnexp.sweep.robustness import compact_record
 
     exp = catalog.get(args.name)
     paths = sorted(Path(args.records).glob(f"{exp.name}-*.json"))
     if not paths:
         raise ConfigError(f"no records of {exp.name} in {args.records}/")
+    return exp, paths
+
+
+def _cmd_robustness_compact(args):
+    from rnnexp.sweep.robustness import compact_record
+
+    exp, paths = _records_of(args)
     for path in paths:
         before, after, dropped = compact_record(path, exp)
         what = f"dropped the extras {', '.join(dropped)}" if dropped else "nothing to drop"
@@ -483,16 +490,9 @@ def _cmd_robustness_compact(args):
 
 
 def _cmd_robustness_rejudge(args):
-    from pathlib import Path
-
-    from rnnexp import catalog
-    from rnnexp.config import ConfigError
     from rnnexp.sweep.robustness import rejudge_record
 
-    exp = catalog.get(args.name)
-    paths = sorted(Path(args.records).glob(f"{exp.name}-*.json"))
-    if not paths:
-        raise ConfigError(f"no records of {exp.name} in {args.records}/")
+    exp, paths = _records_of(args)
     for path in paths:
         verdicts = rejudge_record(path, exp)
         flipped = [f"seed {s} {'PASS' if n else 'FAIL'}" for s, was, n in verdicts if was != n]
