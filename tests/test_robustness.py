@@ -186,6 +186,24 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
         robustness.rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
+    class ReadsTheModel(Toy):  # a finding reading what no record keeps
+        def finding(self, cfg, results):
+            return Toy.finding(self, cfg, [r.extras["model"] for r in results])
+
+    with pytest.raises(robustness.RecordError, match="cannot be computed .*KeyError: 'model'"):
+        robustness.rejudge_record(path, ReadsTheModel())
+    del record["outcomes"][0]["trials"][0]["status"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(robustness.RecordError, match="seed 11 has a trial without 'status'"):
+        robustness.rejudge_record(path, Toy())
+    assert json.loads(path.read_text()) == record
+
+
+def test_a_failed_trials_reason_is_recorded_for_a_finding_that_reads_it():
+    failed = TrialResult({"seed": 1}, "FAILED", error="NonFiniteLoss: loss became nan at step 3")
+    assert robustness.trial_record(failed)["error"] == "NonFiniteLoss: loss became nan at step 3"
+    assert "error" not in robustness.trial_record(TrialResult({"seed": 1}))
+
 
 @dataclasses.dataclass(frozen=True)
 class WiderToyConfig(ToyConfig):

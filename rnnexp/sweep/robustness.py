@@ -130,7 +130,7 @@ MAX_EXTRA_NUMBERS = 5000  # a trial's extras a record keeps: curves yes, weights
 
 
 def trial_record(result, keep=None) -> dict:
-    """One trial as `{"trial", "status", "metrics", "epochs", "extras"}` (`SeedOutcome.trials`).
+    """One trial as `{"trial", "status", ["error",] "metrics", "epochs", "extras"}`.
 
     `keep` (an experiment's `record_extras`) picks the extras kept; by default all.
     """
@@ -174,6 +174,7 @@ def trial_record(result, keep=None) -> dict:
     return {
         "trial": {str(k): plain_value(v) for k, v in result.trial.items()},
         "status": result.status,
+        **({"error": str(result.error)[:300]} if result.error else {}),  # a finding may read it
         "metrics": {str(k): _short(v) for k, v in result.metrics.items() if _is_number(v)},
         "epochs": epochs,
         "extras": extras,
@@ -559,18 +560,31 @@ def rejudge_record(path, exp) -> list[tuple[int, bool, bool]]:
             )
         for outcome in record["outcomes"]:
             cfg = exp.resolve(record["profile"], {**overrides, "seed": outcome["seed"]})
-            results = [
-                TrialResult(
-                    t["trial"],
-                    t["status"],
-                    t["metrics"],
-                    {**t.get("extras", {}), EPOCHS_EXTRA: t.get("epochs", {})},
-                )
-                for t in outcome.get("trials") or []
-            ]
+            where = f"{path}: seed {outcome['seed']}"
+            try:
+                results = [
+                    TrialResult(
+                        t["trial"],
+                        t["status"],
+                        t["metrics"],
+                        {**t.get("extras", {}), EPOCHS_EXTRA: t.get("epochs", {})},
+                        t.get("error"),
+                    )
+                    for t in outcome.get("trials") or []
+                ]
+            except (KeyError, TypeError) as err:
+                why = f"{where} has a trial without {err}; nothing was changed"
+                raise RecordError(why) from None
             if not results:
-                raise RecordError(f"{path}: seed {outcome['seed']} kept no trials to judge")
-            fresh = SeedOutcome.of(outcome["seed"], exp.finding(cfg, results), 0.0)
+                raise RecordError(f"{where} kept no trials to judge; nothing was changed")
+            try:
+                finding = exp.finding(cfg, results)
+            except Exception as err:  # noqa: BLE001 - a finding reading what the record lacks
+                raise RecordError(
+                    f"{where}: the finding cannot be computed from the trials the record kept "
+                    f"({type(err).__name__}: {err}); nothing was changed"
+                ) from None
+            fresh = SeedOutcome.of(outcome["seed"], finding, 0.0)
             same = _finding_signature(dataclasses.asdict(fresh)) == _finding_signature(outcome)
             recorded = {(c["label"], c["op"], c["threshold"]): c for c in outcome["checks"]}
             checks = []
