@@ -166,6 +166,7 @@ def file_pairs(cfg: TranslationData):
 class Translation(Experiment):
     name = "translation"
     metric = "bleu4"
+    trial_reads_finding = ("length_buckets",)  # each trial scores BLEU per length bucket
     description = "encoder-decoder seq2seq (numbers en->fr): attention x cell"
     shows = (
         "encoder–decoder seq2seq (study notes 000/001/002/004): numbers in English words → "

@@ -205,12 +205,15 @@ class Experiment:
             shows them (a key without one shows as the key).
         log_numbers: the keys of numbers that are ratios spanning decades: its
             page shows them as 10^(mean of log10), a geometric mean.
+        trial_reads_finding: the `finding.*` settings `run_trial` reads too (they
+            shape what a trial measures), so judging a record again cannot change them.
     """
 
     name: str = ""
     description: str = ""
     shows: str = ""
     headline: str = ""
+    trial_reads_finding: tuple[str, ...] = ()
     metric: str | None = None
     higher_is_better: bool = True
     expects_failed_trials: bool = False

@@ -490,18 +490,24 @@ def _cmd_robustness_compact(args):
 
 
 def _cmd_robustness_rejudge(args):
-    from rnnexp.sweep.robustness import rejudge_record
+    from rnnexp.sweep.robustness import RecordError, rejudge_record
 
     exp, paths = _records_of(args)
+    refused = 0
     for path in paths:
-        verdicts = rejudge_record(path, exp)
+        try:
+            verdicts = rejudge_record(path, exp)
+        except RecordError as err:  # the others may still be judged
+            print(f"error: {err}", file=sys.stderr)
+            refused += 1
+            continue
         flipped = [f"seed {s} {'PASS' if n else 'FAIL'}" for s, was, n in verdicts if was != n]
         passed = sum(now for _, _, now in verdicts)
         print(
             f"{path}: {passed} of {len(verdicts)} outcomes pass as judged now"
             + (f" (changed: {', '.join(flipped)})" if flipped else "")
         )
-    return 0
+    return 2 if refused else 0
 
 
 def _cmd_robustness_table(args):

@@ -54,6 +54,7 @@ def interrupt(*args) -> None:
         if not _PENDING:
             _PENDING.append(args)
         return
+    _PENDING.clear()  # one landing just after a write ended: that stop is this one
     raise KeyboardInterrupt(*args)
 
 
@@ -76,7 +77,10 @@ class Uninterrupted:
         self._target = target
 
     def __getattr__(self, name):
-        attr = getattr(self._target, name)
+        target = self.__dict__.get("_target")  # unset while copy or pickle rebuilds one
+        if target is None:
+            raise AttributeError(name)
+        attr = getattr(target, name)
         if not callable(attr):
             return attr
 
@@ -100,7 +104,7 @@ def on_stop_signals():
         stop_requested(signal.Signals(signum).name)
         interrupt(signal.Signals(signum).name)
 
-    def on_ctrl_c(signum, frame):  # every press: a second one cuts a slow clean-up short
+    def on_ctrl_c(signum, frame):  # every press: a second cuts a slow clean-up short
         stop_requested("Ctrl-C")
         interrupt()
 

@@ -6,6 +6,7 @@ process faults (SIGSTOP, kill -9 of a worker, Ctrl-C) run it as a subprocess.
 """
 
 import contextlib
+import copy
 import errno
 import functools
 import os
@@ -866,6 +867,25 @@ def test_4_a_signal_ignored_at_start_stays_ignored():
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
+
+
+def test_a_stop_raised_at_once_leaves_none_pending_for_a_later_write():
+    # A second stop landing just after a write ended is raised there; the first,
+    # held during the write, must not fire again at the end of the next one.
+    from rnnexp import stopping
+
+    with stopping.on_stop_signals():
+        with pytest.raises(KeyboardInterrupt):
+            with stopping.deferred():
+                stopping.interrupt("first")  # held
+            # (deferred's exit raised "first")
+        with pytest.raises(KeyboardInterrupt, match="second"):
+            stopping._PENDING.append(("first",))  # as if it had landed after the exit
+            stopping.interrupt("second")
+        with stopping.deferred():
+            pass  # nothing left to raise
+    client = stopping.Uninterrupted(object())
+    assert copy.copy(client)._target is client._target  # rebuilt without recursion
 
 
 def test_a_stop_inside_a_deferred_block_is_raised_as_it_ends():

@@ -10,6 +10,7 @@ import json
 import mlflow
 import pytest
 
+from rnnexp import catalog
 from rnnexp.sweep import robustness
 from rnnexp.report import robustness_table
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult
@@ -182,7 +183,7 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
     record = json.loads(text)
     record["outcomes"][0]["trials"][0]["metrics"]["score"] = 5.0  # not what was judged
     path.write_text(json.dumps(record))
-    with pytest.raises(robustness.RecordError, match="comes out 5, recorded 2"):
+    with pytest.raises(robustness.RecordError, match="comes out 5.0, recorded 2.0"):
         robustness.rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
@@ -197,6 +198,22 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
     with pytest.raises(robustness.RecordError, match="seed 11 has a trial without 'status'"):
         robustness.rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
+
+
+def test_finding_settings_a_trial_reads_are_part_of_what_the_sweep_ran():
+    cfg = catalog.get("translation").resolve("ci")
+    moved = dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, length_buckets=(1,)))
+    reads = catalog.get("translation").trial_reads_finding
+    assert robustness.run_signature(moved, reads) != robustness.run_signature(cfg, reads)
+    assert robustness.run_signature(moved) == robustness.run_signature(cfg)
+
+
+def test_a_record_with_no_outcome_is_not_rejudged(tmp_path):
+    path = tmp_path / "toy_robust-ci.json"
+    path.write_text(json.dumps({"experiment": "toy_robust", "profile": "ci", "overrides": {},
+                                "outcomes": []}))  # fmt: skip
+    with pytest.raises(robustness.RecordError, match="holds no outcome"):
+        robustness.rejudge_record(path, Toy())
 
 
 def test_a_failed_trials_reason_is_recorded_for_a_finding_that_reads_it():

@@ -514,13 +514,81 @@ def compact_record(path, exp) -> tuple[int, int, list[str]]:
     return before, path.stat().st_size, sorted(dropped)
 
 
-def run_signature(cfg) -> str:
-    """`config_signature` less the finding's settings: what the sweep ran, not how it is judged."""
+def run_signature(cfg, trial_reads=()) -> str:
+    """`config_signature` less the finding's settings: what the sweep ran, not how it is judged.
+
+    `trial_reads`: the finding settings that trials read too (`Experiment.trial_reads_finding`).
+    """
+    kept = {f"finding.{k}" for k in trial_reads}
     settings = {
-        k: v for k, v in flatten(cfg).items() if k != "seed" and not k.startswith("finding.")
+        k: v
+        for k, v in flatten(cfg).items()
+        if k != "seed" and (not k.startswith("finding.") or k in kept)
     }
     text = json.dumps(settings, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rejudged(exp, cfg, outcome, where: str) -> dict | None:
+    """`outcome` judged again from its trials: the fields that change, or None if none do.
+
+    Raises:
+        RecordError: the trials cannot give the finding, or give a check both
+            findings share otherwise than recorded.
+    """
+    from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+
+    try:
+        results = [
+            TrialResult(
+                t["trial"],
+                t["status"],
+                t["metrics"],
+                {**t.get("extras", {}), EPOCHS_EXTRA: t.get("epochs", {})},
+                t.get("error"),
+            )
+            for t in outcome.get("trials") or []
+        ]
+    except (KeyError, TypeError) as err:
+        raise RecordError(f"{where} has a trial without {err}") from None
+    if not results:
+        raise RecordError(f"{where} kept no trials to judge")
+    try:
+        fresh = SeedOutcome.of(outcome["seed"], exp.finding(cfg, results), 0.0)
+    except Exception as err:  # noqa: BLE001 - a finding reading what the record lacks
+        raise RecordError(
+            f"{where}: the finding cannot be computed from the trials the record kept "
+            f"({type(err).__name__}: {err})"
+        ) from None
+    recorded = {(c["label"], c["op"], c["threshold"]): c for c in outcome["checks"]}
+    checks = []
+    for c in fresh.checks:
+        kept = recorded.get((c["label"], c["op"], c["threshold"]))
+        checks.append(kept or c)  # a check both findings share keeps its recorded value
+        if kept is None:
+            continue
+        was, now = kept["value"], c["value"]
+        same = (was is None and now is None) or (
+            was is not None
+            and now is not None
+            and math.isclose(was, now, rel_tol=1e-4, abs_tol=1e-6)
+            and ((kept["margin"] or 0) >= 0) == ((c["margin"] or 0) >= 0)
+        )
+        if not same:
+            raise RecordError(
+                f"{where}: its check {c['label']!r} comes out {now}, recorded {was}: the "
+                "record lacks what the finding reads"
+            )
+    if _finding_signature(dataclasses.asdict(fresh)) == _finding_signature(outcome):
+        if fresh.passed != outcome["passed"]:
+            raise RecordError(f"{where}: judged as recorded, yet its verdict comes out otherwise")
+        return None  # judged as now already: kept as recorded, unrounded
+    return {
+        "passed": fresh.passed,
+        "checks": checks,
+        "message": fresh.message,
+        "numbers": fresh.numbers,
+    }
 
 
 def rejudge_record(path, exp) -> list[tuple[int, bool, bool]]:
@@ -528,93 +596,53 @@ def rejudge_record(path, exp) -> list[tuple[int, bool, bool]]:
 
     For a finding restated (another statistic or threshold) while its sweeps
     stay as they were: each outcome's checks, verdict, message and numbers are
-    computed again from the trials the record kept. Refused, with the record
-    left as it was, where the sweeps now run otherwise (`run_signature`; a
-    record written before it must match `config_signature`, and then is
-    stamped with it), or where a check both findings share comes out other
-    than recorded (the record lacks what the finding reads). Atomic, under the
-    folder's lock.
+    computed again from the trials the record kept, and it is stamped
+    `rejudged`. Refused, with the record left as it was, where the sweeps now
+    run otherwise (`run_signature`; a record written before it must match
+    `config_signature`, and then is stamped with it), or where the trials
+    cannot give the finding. Atomic, under the folder's lock.
 
     Returns:
         `(seed, passed before, passed now)` per outcome.
     """
-    from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
     from rnnexp.tracking.provenance import git_tags
 
     path = Path(path)
-    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    commit = git_tags().get("git.commit")
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    tags = git_tags()
+    stamp = {"at": now, "git_commit": tags.get("git.commit"), "git_dirty": tags.get("git.dirty")}
     with _records_locked(path.parent):
         record = load_record(path)
         if record is None:
             raise RecordError(f"no record at {path}")
-        overrides, verdicts = record["overrides"], []
-        first = record["outcomes"][0]["seed"] if record["outcomes"] else 0
-        cfg = exp.resolve(record["profile"], {**overrides, "seed": first})
-        if record.get("run_config", run_signature(cfg)) != run_signature(cfg) or (
-            "run_config" not in record and record.get("config") != config_signature(cfg)
+        if not record["outcomes"]:
+            raise RecordError(f"{path} holds no outcome to judge")
+        overrides, reads = record["overrides"], exp.trial_reads_finding
+        cfg = exp.resolve(record["profile"], {**overrides, "seed": record["outcomes"][0]["seed"]})
+        ran = record.get("run_config")
+        if (ran or run_signature(cfg, reads)) != run_signature(cfg, reads) or (
+            ran is None and record.get("config") != config_signature(cfg)
         ):
             raise RecordError(
                 f"{path}: its sweeps ran another config than `{record['profile']}` runs now; "
                 "rejudging judges the same sweeps only. Run the seeds again instead"
             )
+        verdicts, changed = [], {}
         for outcome in record["outcomes"]:
-            cfg = exp.resolve(record["profile"], {**overrides, "seed": outcome["seed"]})
-            where = f"{path}: seed {outcome['seed']}"
+            seed = outcome["seed"]
+            cfg = exp.resolve(record["profile"], {**overrides, "seed": seed})
             try:
-                results = [
-                    TrialResult(
-                        t["trial"],
-                        t["status"],
-                        t["metrics"],
-                        {**t.get("extras", {}), EPOCHS_EXTRA: t.get("epochs", {})},
-                        t.get("error"),
-                    )
-                    for t in outcome.get("trials") or []
-                ]
-            except (KeyError, TypeError) as err:
-                why = f"{where} has a trial without {err}; nothing was changed"
-                raise RecordError(why) from None
-            if not results:
-                raise RecordError(f"{where} kept no trials to judge; nothing was changed")
-            try:
-                finding = exp.finding(cfg, results)
-            except Exception as err:  # noqa: BLE001 - a finding reading what the record lacks
-                raise RecordError(
-                    f"{where}: the finding cannot be computed from the trials the record kept "
-                    f"({type(err).__name__}: {err}); nothing was changed"
-                ) from None
-            fresh = SeedOutcome.of(outcome["seed"], finding, 0.0)
-            same = _finding_signature(dataclasses.asdict(fresh)) == _finding_signature(outcome)
-            recorded = {(c["label"], c["op"], c["threshold"]): c for c in outcome["checks"]}
-            checks = []
-            for c in fresh.checks:
-                kept = recorded.get((c["label"], c["op"], c["threshold"]))
-                checks.append(kept or c)  # a check both findings share: its recorded value
-                was = kept["value"] if kept else None
-                if (
-                    was is not None
-                    and c["value"] is not None
-                    and not math.isclose(was, c["value"], rel_tol=1e-4, abs_tol=1e-6)
-                ):
-                    raise RecordError(
-                        f"{path}: seed {outcome['seed']}'s check {c['label']!r} comes out "
-                        f"{c['value']:.6g}, recorded {was:.6g}: the record lacks what the "
-                        "finding reads; nothing was changed"
-                    )
-            verdicts.append((outcome["seed"], outcome["passed"], fresh.passed))
-            if same:  # judged as now already: kept as recorded, unrounded
-                continue
-            outcome.update(
-                passed=fresh.passed,
-                checks=checks,
-                message=fresh.message,
-                numbers=fresh.numbers,
-                rejudged={"at": stamp, "git_commit": commit},  # the checks are this late
-            )
+                update = _rejudged(exp, cfg, outcome, f"{path}: seed {seed}")
+            except RecordError as err:
+                raise RecordError(f"{err}; nothing was changed") from None
+            if update is not None:
+                changed[seed] = {**update, "rejudged": stamp}  # the checks are this late
+            verdicts.append((seed, outcome["passed"], (update or outcome)["passed"]))
+        for outcome in record["outcomes"]:
+            outcome.update(changed.get(outcome["seed"], {}))
+        header = {"config": config_signature(cfg), "run_config": run_signature(cfg, reads)}
         record = merge_records(
-            None,
-            {**record, "config": config_signature(cfg), "run_config": run_signature(cfg)},
+            None, {**record, **header, "updated": now if changed else record.get("updated")}
         )
         _write_atomically(path, record)
     return verdicts
@@ -693,7 +721,7 @@ def run_robustness(
         "overrides": overrides,
         "seeds_per_sweep": sweep_seed_span(exp, first),
         "config": config_signature(first),
-        "run_config": run_signature(first),
+        "run_config": run_signature(first, exp.trial_reads_finding),
     }
     record = None
     if record_path is not None:

@@ -165,9 +165,9 @@ class Tracker:
         if self._client is None:
             with _store_errors(self.uri):
                 client = MlflowClient(tracking_uri=self.uri)
-            # A server's request may retry for minutes, and a stop cuts it safely.
-            remote = self.uri.startswith(("http:", "https:", "databricks"))
-            self._client = client if remote else stopping.Uninterrupted(client)
+            # Only sqlite keeps a cut call's lock; a server's request may retry for minutes.
+            local = self.uri.startswith("sqlite:")
+            self._client = stopping.Uninterrupted(client) if local else client
         return self._client
 
     def _find_experiment(self):
