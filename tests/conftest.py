@@ -1,4 +1,5 @@
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,10 @@ if "RNNEXP_IMDB_PATH" in os.environ:
 # Under pytest-xdist every worker trains beside the others: each process (and
 # the runs it starts) gets its share of the cores, not a pool of all of them.
 # Measured two ci profiles side by side on 2 cores: the same numbers, 4-17% less wall time.
+# A background job (`cmd &`, as CI may start this suite) ignores SIGINT, and
+# so would every run the tests start: the Ctrl-C tests play a user at a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _workers > 1:
     from rnnexp.sweep.trial import set_threads
