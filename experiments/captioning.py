@@ -49,6 +49,7 @@ from rnnexp.catalog import (
     group_metric,
     register,
 )
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
@@ -350,3 +351,28 @@ class Captioning(Experiment):
                 **{f"bleu4_{c}": v for c, v in bleu.items()},
             },
         )
+
+    def finding_cases(self):
+        def at_margin(cfg):
+            # every decoder exactly min_gain_over_baseline over a 50-BLEU nearest neighbour
+            high = 50.0 + cfg.finding.min_gain_over_baseline
+            return synthetic_results([[high, high, high]], nearest=50.0)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([[86.0, 93.0, 96.1]]),
+            failing=lambda cfg: synthetic_results([[60.0, 62.0, 96.0]]),  # two at +7, +9
+            at_margin=(at_margin,),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(rows, nearest=53.0):
+    """`rows`: per seed, the (SimpleRNN, GRU, LSTM) decoders' BLEU-4."""
+    base = {"baseline_nearest_bleu4": nearest, "baseline_frequent_bleu4": 10.0}
+    return [
+        finished({**base, "bleu4": b}, cell=c, seed=seed)
+        for seed, bleus in enumerate(rows)
+        for c, b in zip(("rnn", "gru", "lstm"), bleus)
+    ]

@@ -36,6 +36,7 @@ import numpy as np
 from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import ConfigError, check
 from rnnexp.data import text_corpus
 from rnnexp.names import plain
@@ -274,3 +275,21 @@ class CharLM(SupervisedExperiment):
             f"{c} {v:.3f}" for c, v in sorted(bpc.items())
         )
         return Finding.from_checks(detail, checks, {f"bpc_{c}": v for c, v in bpc.items()})
+
+    def finding_cases(self):
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([2.6, 2.4, 2.8]),
+            failing=lambda cfg: synthetic_results([2.0, 2.5, 3.6]),  # the LSTM gains 1.4 bits
+            at_margin=(lambda cfg: synthetic_results([2.0, 2.5, 5.0 - cfg.finding.min_gain_bits]),),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(bpcs, unigram=5.0):
+    """Test bits/char of the SimpleRNN, GRU and LSTM, against a `unigram` model."""
+    return [
+        finished({"test_bpc": b, "unigram_bpc": unigram}, cell=c)
+        for c, b in zip(("rnn", "gru", "lstm"), bpcs)
+    ]

@@ -30,6 +30,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -238,3 +239,25 @@ class DeepRnn(SupervisedExperiment):
         )
         detail += f" (best deeper: {', '.join(best_names)})"
         return Finding.from_checks(detail, checks, numbers)
+
+    def finding_cases(self):
+        def at_margin(cfg):
+            return synthetic_results(0.25, 0.25 + cfg.finding.min_depth_gain, 0.2)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(0.18, 0.96, 0.21),
+            failing=lambda cfg: synthetic_results(0.18, 0.25, 0.21),
+            at_margin=(at_margin,),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(shallow, deep, residual):
+    """SimpleRNN accuracy at depth 1, at depth 4, and at depth 4 with residual links."""
+    return [
+        finished({"test_accuracy": shallow}, cell="rnn", depth=1, residual=False),
+        finished({"test_accuracy": deep}, cell="rnn", depth=4, residual=False),
+        finished({"test_accuracy": residual}, cell="rnn", depth=4, residual=True),
+    ]

@@ -49,6 +49,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
@@ -351,3 +352,43 @@ class ExplodingClipping(Experiment):
         if per_tensor:
             detail += f"; per-tensor MSE/baseline {', '.join(f'{v:.3f}' for v in per_tensor)}"
         return Finding.from_checks(detail, checks, numbers)
+
+    def finding_cases(self):
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(3, 2, [1e2, 1e4, 1e6]),
+            failing=lambda cfg: synthetic_results(10, 2, [1e2, 1e4, 1e6]),  # 2 of 10 diverged
+            # 3 of 10 diverged; peaks 10x and 1000x: geometric mean 100x
+            at_margin=(
+                lambda cfg: synthetic_results(10, 3, [10.0, 1000.0], cfg.finding.global_median_max),
+            ),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(n_none, n_diverged, peaks, ratio=0.9, global_failures=0):
+    """`n_none` unclipped trials, the first `n_diverged` diverged at step 2; a finished
+    global-clipped trial per peak pre-clip gradient, at MSE `ratio` x the baseline."""
+    diverged = [
+        TrialResult(
+            {"clip": "none", "seed": k},
+            status="FAILED",
+            error="NonFiniteLoss: loss nan at step 2",
+            extras={"loss": [1.0, float("nan")]},
+        )
+        for k in range(n_diverged)
+    ]
+    tame = [
+        finished({"test_loss_ratio": 1.0, "max_grad_norm_pre_clip": 5.0}, clip="none", seed=k)
+        for k in range(n_diverged, n_none)
+    ]
+    clipped = [
+        finished({"test_loss_ratio": ratio, "max_grad_norm_pre_clip": peak}, clip="global", seed=k)
+        for k, peak in enumerate(peaks)
+    ]
+    failed = [
+        TrialResult({"clip": "global", "seed": 99}, status="FAILED", error="NonFiniteLoss: x")
+        for _ in range(global_failures)
+    ]
+    return diverged + tame + clipped + failed

@@ -48,6 +48,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.recipes.long_range import Arch, TaskConfig, fit_and_score, prepare_run
 from rnnexp.models import StackConfig
 from rnnexp.names import plain
@@ -249,3 +250,40 @@ class GradientFlow(Experiment):
             + f" (best gated: {best}; {'; '.join(solved)})"
         )
         return Finding.from_checks(detail, checks, ratios | {"gap_decades_median": gap})
+
+    def finding_cases(self):
+        def at_margin(cfg):
+            f = cfg.finding
+            at_gap = f.gated_trained_min / 10**f.gap_min_decades
+            return synthetic_results(
+                f.gated_init_max, at_gap, f.gated_trained_min, rnn_init=f.rnn_init_max
+            )
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(1e-20, 1e-6, 0.5),
+            failing=lambda cfg: synthetic_results(1e-20, 0.2, 0.5),
+            at_margin=(at_margin,),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(gated_init, rnn_trained, gated_trained, rnn_init=1e-4, seeds=5):
+    """`seeds` seeds of the four arms; `rnn_trained` is one value or one per seed."""
+    per_seed = rnn_trained if isinstance(rnn_trained, list) else [rnn_trained] * seeds
+
+    def arch(name, seed, init, trained):
+        metrics = {"ratio_init": init, "ratio_trained": trained, "loss_ratio": 0.5}
+        return finished(metrics, arch=name, seed=seed)
+
+    return [
+        result
+        for seed, rnn in enumerate(per_seed)
+        for result in (
+            arch("rnn", seed, rnn_init, rnn),
+            arch("rnn_relu", seed, 1e-5, 0.2),
+            arch("gru", seed, gated_init, gated_trained),
+            arch("lstm", seed, gated_init / 10, gated_trained / 100),
+        )
+    ]

@@ -45,6 +45,7 @@ import numpy as np
 from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.config import check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import pool_indices, truncate
@@ -468,6 +469,19 @@ class ImdbSeqlen(SupervisedExperiment):
     def finding(self, cfg, results):
         return evaluate_finding(cfg, results)
 
+    def finding_cases(self):
+        return FindingCases(
+            adapt=_binary_exact,
+            passing=lambda cfg: _post_results(0.0, 0.15),
+            failing=lambda cfg: _post_results(0.16, 0.15),  # the SimpleRNN keeps up
+            at_margin=(
+                # identical seeds: each interval is its mean; gains and gap exactly 0
+                lambda cfg: _post_results(0.0, 0.0),
+                lambda cfg: _post_results(0.125, 0.1875, "synthetic", seeds=1),
+                _spread_at_margin,
+            ),
+        )
+
 
 def accuracy_panels(cfg, results, sides):
     """Test accuracy against the window kept, one panel per truncation in `sides`
@@ -699,3 +713,50 @@ def group_metric_if(results, key) -> dict:
     """`group_metric` over the trials that logged `key` (the control has no probe)."""
     with_key = [r for r in results if key in r.metrics]
     return group_metric(with_key, key, ("truncation", "model", "length"))
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(acc, source="path", seeds=1):
+    """`{(truncation, model, length): accuracy}` -> `seeds` seeds of trials."""
+    return [
+        TrialResult(
+            {"truncation": side, "model": model, "length": length, "seed": seed},
+            metrics={"test_accuracy": a},
+            extras={"data_source": source},
+        )
+        for (side, model, length), a in acc.items()
+        for seed in range(seeds)
+    ]
+
+
+def _binary_exact(cfg):
+    """A binary-exact stand-in gap, so a difference of gains lands exactly on it."""
+    exact = dataclasses.replace(cfg.finding, synthetic_min_gain_gap=0.0625)
+    return dataclasses.replace(cfg, finding=exact)
+
+
+def _post_results(rnn_gain, lstm_gain, source="path", seeds=3):
+    """Accuracy 0 at L=10, so each gain is its L=200 accuracy; every seed alike."""
+    acc = {("post", m, 10): 0.0 for m in ("rnn", "lstm")}
+    acc |= {("post", "rnn", 200): rnn_gain, ("post", "lstm", 200): lstm_gain}
+    return synthetic_results(acc, source, seeds)
+
+
+def _spread_at_margin(cfg):
+    """Seeds that differ: the gain's and the gap's interval ends sit exactly on 0."""
+    f = cfg.finding
+    lstm = seeds_with_low_end(f.gated_gain_level, 0.0)
+    gap = seeds_with_low_end(f.gap_level, 0.0, spread=0.02)
+    gains = {"lstm": lstm, "rnn": [g - d for g, d in zip(lstm, gap)]}
+    return [
+        TrialResult(
+            {"truncation": "post", "model": m, "length": n, "seed": seed},
+            metrics={"test_accuracy": gain if n == 200 else 0.0},
+            extras={"data_source": "path"},
+        )
+        for m, per_seed in gains.items()
+        for seed, gain in enumerate(per_seed)
+        for n in (10, 200)
+    ]

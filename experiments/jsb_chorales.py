@@ -38,6 +38,7 @@ import numpy as np
 from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished, seeds_with_low_end
 from rnnexp.config import check
 from rnnexp.data.chorales import KEYS
 from rnnexp.names import plain
@@ -323,6 +324,22 @@ class JSBChorales(SupervisedExperiment):
         numbers["gap_lstm"] = lstm_gap.mean
         return Finding.from_checks(detail, checks, numbers)
 
+    def finding_cases(self):
+        def at_margin(cfg):
+            # LSTM - SimpleRNN NLL per seed; the interval's low end just on the passing side
+            gaps = seeds_with_low_end(cfg.finding.level, 1e-12, spread=0.1)
+            return synthetic_results([0.0] * 3, [0.5] * 3, gaps)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(
+                [8.5, 8.6, 8.7], [9.0, 9.1, 9.2], [9.1, 9.2, 9.4]
+            ),
+            failing=lambda cfg: synthetic_results(
+                [9.0, 9.1, 9.2], [9.6, 9.7, 9.8], [9.1, 9.0, 9.3]
+            ),
+            at_margin=(at_margin,),
+        )
+
 
 def _fit_weighted(model, x, y, w, cfg, ctx, callbacks):
     """`rnnexp.training.fit` with per-frame weights (padding frames weigh 0)."""
@@ -340,3 +357,15 @@ def _fit_weighted(model, x, y, w, cfg, ctx, callbacks):
         verbose=1 if tty else 0,
         shuffle=True,
     )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(rnn, gru, lstm):
+    """Test NLL per frame of each cell, one value per seed."""
+    return [
+        finished({"test_nll": v}, cell=cell, seed=k)
+        for cell, values in (("rnn", rnn), ("gru", gru), ("lstm", lstm))
+        for k, v in enumerate(values)
+    ]

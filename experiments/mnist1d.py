@@ -52,6 +52,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.data import mnist1d as mnist1d_data
 from rnnexp.models import Impl, StackConfig, build_sequence_model
@@ -270,6 +271,18 @@ class Mnist1d(SupervisedExperiment):
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
 
+    def finding_cases(self):
+        def at_margin(cfg):
+            # every seed at the accuracy floor, shuffling costs exactly the least gain
+            floor = cfg.finding.gru_min_accuracy
+            return synthetic_results([floor] * 3, [floor - cfg.finding.min_order_gain] * 3)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([0.87, 0.89, 0.85], [0.53, 0.54, 0.52]),
+            failing=lambda cfg: synthetic_results([0.88, 0.80, 0.90], [0.85, 0.86, 0.84]),
+            at_margin=(at_margin,),
+        )
+
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     table = _by_seed(results)
@@ -295,3 +308,15 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     if not checks:
         return Finding(False, "no model ran both in order and shuffled", numbers)
     return Finding.from_checks("; ".join(parts) or "GRU in order only", checks, numbers)
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(in_order, shuffled):
+    """GRU test accuracy per seed (paired by position), in order and with positions shuffled."""
+    return [
+        finished({"test_accuracy": a}, model="gru", order=order, seed=k)
+        for order, accuracies in (("plain", in_order), ("shuffled", shuffled))
+        for k, a in enumerate(accuracies)
+    ]

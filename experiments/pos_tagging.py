@@ -47,6 +47,7 @@ import numpy as np
 from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.data import pos_treebank
 from rnnexp.models import StackConfig
 from rnnexp.names import plain
@@ -261,6 +262,18 @@ class PosTagging(SupervisedExperiment):
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
 
+    def finding_cases(self):
+        def at_margin(cfg):
+            f = cfg.finding
+            bi = 0.5 + f.min_gain_over_majority
+            return synthetic_results([bi - f.min_direction_gain] * 3, [bi] * 3, majority=0.5)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([0.80, 0.81, 0.79], [0.93, 0.94, 0.93]),
+            failing=lambda cfg: synthetic_results([0.90, 0.93, 0.88], [0.93, 0.90, 0.91]),
+            at_margin=(at_margin,),
+        )
+
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     table = _by_seed(results)
@@ -290,3 +303,20 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     if not checks:
         return Finding(False, "no cell ran both directions", numbers)
     return Finding.from_checks("; ".join(parts), checks, numbers)
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(uni, bi, majority=0.5):
+    """LSTM tagger test accuracy per seed, left-to-right and bidirectional."""
+    return [
+        finished(
+            {"test_accuracy": a, "majority_test_accuracy": majority},
+            cell="lstm",
+            direction=direction,
+            seed=k,
+        )
+        for direction, accuracies in (("uni", uni), ("bi", bi))
+        for k, a in enumerate(accuracies)
+    ]

@@ -41,6 +41,7 @@ import numpy as np
 from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, PaperResult, TrialResult, register
+from rnnexp.finding_cases import FindingCases, finished, seeds_with_low_end
 from rnnexp.config import check
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import grid
@@ -372,3 +373,28 @@ class PTBLM(Experiment):
                 "log_gain": float(np.mean(gains)),
             },
         )
+
+    def finding_cases(self):
+        def at_margin(cfg):
+            base = 700.0 if cfg.finding.baseline == "unigram" else 300.0
+            # log(baseline / model) per seed; the interval's low end just on the passing side
+            gains = seeds_with_low_end(cfg.finding.level, 1e-12, spread=0.1)
+            return synthetic_results([base / math.exp(g) for g in gains])
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([400.0, 420.0, 410.0]),
+            failing=lambda cfg: synthetic_results([650.0, 720.0, 690.0]),
+            at_margin=(at_margin,),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(model_ppl, unigram=700.0, bigram=300.0):
+    """One LSTM seed per validation perplexity in `model_ppl`, beside the count models'."""
+    baselines = {"unigram_valid_perplexity": unigram, "bigram_valid_perplexity": bigram}
+    return [
+        finished({"valid_perplexity": p, **baselines}, cell="lstm", seed=k)
+        for k, p in enumerate(model_ppl)
+    ]

@@ -60,6 +60,7 @@ import numpy as np
 from rnnexp import console, presets
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
+from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.config import ConfigError, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
@@ -418,6 +419,14 @@ class Sentiment(SupervisedExperiment):
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
 
+    def finding_cases(self):
+        return FindingCases(
+            adapt=_binary_exact,
+            passing=lambda cfg: synthetic_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.8}),
+            failing=lambda cfg: synthetic_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.55}),
+            at_margin=(_real_at_margin, _stand_in_at_margin, _spread_at_margin),
+        )
+
 
 VARIANT_ORDER = ("uni1", "uni2", "bi1", "bi2")
 GATED = ("gru", "lstm")
@@ -507,3 +516,73 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     if not checks:
         return Finding(False, f"{detail}; nothing to assert for this sweep on this data", numbers)
     return Finding.from_checks(detail, checks, numbers)
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(accuracies, synthetic=False, seeds=1):
+    """`{(cell, variant): accuracy}` -> `seeds` seeds of trials, alike."""
+    return [
+        TrialResult(
+            {"cell": c, "variant": v, "seed": seed},
+            metrics={"test_accuracy": a},
+            extras={"synthetic": synthetic},
+        )
+        for (c, v), a in accuracies.items()
+        for seed in range(seeds)
+    ]
+
+
+def _binary_exact(cfg):
+    """Binary-exact thresholds, so a difference of accuracies lands exactly on one."""
+    exact = dict(anchor_min_accuracy=0.75, min_gated_gain=0.125, min_gated_accuracy=0.625)
+    exact |= dict(max_direction_gain=0.0625, synthetic_anchor_min_accuracy=0.75)
+    exact |= dict(min_gain_synthetic=0.25)
+    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+
+
+def _real_at_margin(cfg):
+    f = cfg.finding
+    uni = f.min_gated_accuracy
+    return synthetic_results(
+        {
+            ("lstm", "uni1"): uni,
+            ("rnn", "uni1"): uni - f.min_gated_gain,
+            ("lstm", "bi1"): uni + f.max_direction_gain,
+            ("rnn", "bi1"): uni + f.max_direction_gain - f.min_gated_gain,
+            ("lstm", "bi2"): f.anchor_min_accuracy,
+        },
+        seeds=f.gap_min_seeds,  # enough seeds for the cell gap to be asserted
+    )
+
+
+def _spread_at_margin(cfg):
+    """Seeds that differ: uni1's interval end and bi1 - uni1's median sit on their thresholds."""
+    f = cfg.finding
+    uni = seeds_with_low_end(f.accuracy_level, f.min_gated_accuracy)
+    # one seed far above the gain allowed, one far below: only the median's seed counts
+    gains = [f.max_direction_gain + 0.2, f.max_direction_gain, f.max_direction_gain - 0.2]
+    bi = [u + g for u, g in zip(uni, gains)]
+    arms = {("lstm", "uni1"): uni, ("lstm", "bi1"): bi}
+    return [
+        TrialResult(
+            {"cell": c, "variant": v, "seed": seed},
+            metrics={"test_accuracy": a},
+            extras={"synthetic": False},
+        )
+        for (c, v), values in arms.items()
+        for seed, a in enumerate(values)
+    ]
+
+
+def _stand_in_at_margin(cfg):
+    f = cfg.finding
+    return synthetic_results(
+        {
+            ("lstm", "uni1"): f.synthetic_anchor_min_accuracy - f.min_gain_synthetic,
+            ("lstm", "bi1"): f.synthetic_anchor_min_accuracy,
+            ("lstm", "bi2"): f.synthetic_anchor_min_accuracy,
+        },
+        synthetic=True,
+    )

@@ -31,6 +31,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -215,3 +216,24 @@ class Tagging(SupervisedExperiment):
         ]
         detail = ", ".join(f"{c}: uni {acc[(c, 'uni')]:.3f} bi {acc[(c, 'bi')]:.3f}" for c in cells)
         return Finding.from_checks(detail, checks, {f"gain_{c}": g for c, g in gains.items()})
+
+    def finding_cases(self):
+        def at_margin(cfg):
+            uni = cfg.finding.uni_max_accuracy
+            return synthetic_results(uni, uni + cfg.finding.min_gain)
+
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(0.23, 1.0),
+            failing=lambda cfg: synthetic_results(0.25, 0.5),
+            at_margin=(at_margin,),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(uni, bi, cells=("rnn", "lstm")):
+    """Every cell at accuracy `uni` left-to-right and `bi` bidirectional."""
+    return [finished({"test_accuracy": uni}, cell=c, direction="uni") for c in cells] + [
+        finished({"test_accuracy": bi}, cell=c, direction="bi") for c in cells
+    ]

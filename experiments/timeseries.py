@@ -36,6 +36,7 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import ConfigError, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -262,3 +263,23 @@ class Timeseries(SupervisedExperiment):
             + ", ".join(f"{c} {r * naive:.1f}" for c, r in sorted(ratio.items()))
         )
         return Finding.from_checks(detail, checks, {f"ratio_{c}": r for c, r in ratio.items()})
+
+    def finding_cases(self):
+        return FindingCases(
+            passing=lambda cfg: synthetic_results([0.63, 0.53, 0.63]),
+            failing=lambda cfg: synthetic_results([1.05, 0.5, 0.6]),  # the SimpleRNN > naive
+            at_margin=(lambda cfg: synthetic_results([1.0, cfg.finding.max_mae_vs_naive, 1.0]),),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(ratios):
+    """Two seeds each of the SimpleRNN, GRU and LSTM at MAE `ratios` x the naive forecast's."""
+    metrics = {"naive_mae": 23.4, "seasonal_naive_mae": 24.8}
+    return [
+        finished({**metrics, "mae_vs_naive": r}, cell=c, seed=k)
+        for c, r in zip(("rnn", "gru", "lstm"), ratios)
+        for k in range(2)
+    ]

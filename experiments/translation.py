@@ -50,6 +50,7 @@ from rnnexp.catalog import (
     group_metric,
     register,
 )
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
@@ -351,6 +352,16 @@ class Translation(Experiment):
         detail += "; " + "; ".join(long_detail)
         return Finding.from_checks(f"test BLEU-4 {detail}", checks, numbers)
 
+    def finding_cases(self):
+        return FindingCases(
+            passing=lambda cfg: synthetic_results(85.0, 76.0, 99.9),
+            failing=lambda cfg: synthetic_results(85.0, 80.0, 89.0),
+            # gain exactly min_gated_gain; error 100 - 80 = 20 -> 10: ratio exactly 0.5
+            at_margin=(
+                lambda cfg: synthetic_results(50.0 + cfg.finding.min_gated_gain, 80.0, 90.0),
+            ),
+        )
+
 
 ATTENTION_NAMES = {"none": "no attention"}
 
@@ -366,3 +377,17 @@ def bleu_by_length(sources, references, hypotheses, edges):
             hyp = [hypotheses[i] for i in keep]
             out[name] = text_metrics.bleu(hyp, [references[i] for i in keep])
     return out
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(bleu_none, long_none, long_luong, rnn_none=50.0):
+    """BLEU-4 of every cell with and without attention, overall and on long sentences."""
+    results = []
+    for cell in ("rnn", "gru", "lstm"):
+        for attention, long in (("none", long_none), ("luong", long_luong)):
+            whole = rnn_none if (cell, attention) == ("rnn", "none") else bleu_none
+            metrics = {"bleu4": whole, "bleu4_len_13_up": long}
+            results.append(finished(metrics, cell=cell, attention=attention))
+    return results

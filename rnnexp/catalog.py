@@ -290,6 +290,13 @@ class Experiment:
         """Evaluate the expected finding on the results."""
         raise NotImplementedError
 
+    def finding_cases(self):
+        """The `rnnexp.finding_cases.FindingCases` the finding is tested with.
+
+        Every shipped experiment has them; CI runs them without training.
+        """
+        return None
+
     def data_source(self, cfg, data=None) -> str:
         """A short label of the data a run uses (tagged, and in run names)."""
         return "generated"

@@ -18,6 +18,7 @@ import numpy as np
 from rnnexp.report import plots
 from rnnexp import presets
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.data.long_range import (
     ADDING_BASELINE_MSE,
@@ -375,3 +376,39 @@ class LongRangeExperiment(Experiment):
                 f"{a} {np.mean(v):.2f}" for (a, t), v in sorted(recall.items()) if t == longest
             )
         return Finding.from_checks(detail, checks, {f"ratio_{a}": r for a, r in ratio.items()})
+
+    def finding_cases(self):
+        def build(winner_divisor, loser):
+            def results(cfg):
+                f = cfg.finding
+                won = f.solved_ratio / winner_divisor
+                lost = {"stuck": 1.0, "on its threshold": loser_at_margin(f, won)}
+                lost["learned it"] = lost["on its threshold"] * 0.99
+                return synthetic_results(self, won, lost[loser])
+
+            return results
+
+        return FindingCases(
+            passing=build(10, "stuck"),
+            failing=build(10, "learned it"),
+            at_margin=(build(1, "on its threshold"),),
+        )
+
+
+# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
+
+
+def synthetic_results(exp, winner_ratio, loser_ratio, length=100):
+    """The loser at `loser_ratio`; the winners from `winner_ratio` up, the first the best."""
+    results = [finished({"loss_ratio": loser_ratio}, arch=exp.loser, length=length)]
+    for k, arch in enumerate(exp.winners):
+        results.append(finished({"loss_ratio": winner_ratio * (1 + k)}, arch=arch, length=length))
+    if exp.name == "copy_memory":
+        for r in results:
+            r.metrics["copy_accuracy"] = 0.5
+    return results
+
+
+def loser_at_margin(f, winner):
+    """The loser's loss/baseline that sits exactly on its threshold, given the winner's."""
+    return f.stuck_ratio if f.stuck_ratio is not None else winner * f.min_loser_factor
