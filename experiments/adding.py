@@ -23,7 +23,12 @@ x baseline, and the SimpleRNN stays above `finding.stuck_ratio` x baseline.
 import dataclasses
 
 from rnnexp.catalog import register
-from rnnexp.recipes.long_range import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.recipes.long_range import (
+    LengthSweep,
+    LongRangeExperiment,
+    TaskConfig,
+    FindingThresholds,
+)
 from rnnexp.models import StackConfig
 from rnnexp.training import TrainConfig
 
@@ -35,7 +40,7 @@ class AddingConfig:
     model: StackConfig = StackConfig(units=32)
     train: TrainConfig = TrainConfig(epochs=15, learning_rate=1e-2)
     sweep: LengthSweep = LengthSweep()
-    finding: Thresholds = Thresholds()
+    finding: FindingThresholds = FindingThresholds()
 
 
 @register

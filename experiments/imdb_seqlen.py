@@ -32,7 +32,7 @@ to 500 on the ~1,660 reviews that long (expect overfitting and wide
 intervals); 1,000 tokens leave 29 training reviews, too few to learn from,
 and no profile uses them.
 
-Expected result: see `FindingConfig` and `finding`; measured results, and what each
+Expected result: see `FindingThresholds` and `finding`; measured results, and what each
 profile costs: `docs/experiments/imdb_seqlen.md` (generated).
 """
 
@@ -60,7 +60,7 @@ CONTROL = "bow"  # the order-free bag-of-embeddings model
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepConfig:
+class Sweep:
     cells: tuple[Cell, ...] = CELLS
     control: bool = True  # also train the order-free `bow` model at every point
     lengths: tuple[int, ...] = (10, 50, 200)
@@ -111,7 +111,7 @@ class ProbeConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class FindingConfig:
+class FindingThresholds:
     """What `evaluate_finding` asserts with the start kept (`post`), over seeds paired by seed.
 
     Each level is the widest whose chance of failing a fresh 3-seed `ci` run is at most
@@ -141,9 +141,9 @@ class ImdbSeqlenConfig:
     data: imdb.ImdbDataConfig = imdb.ImdbDataConfig()
     model: ClassifierConfig = ClassifierConfig()
     train: Training = Training(epochs=12, learning_rate=2e-3)
-    sweep: SweepConfig = SweepConfig()
+    sweep: Sweep = Sweep()
     probe: ProbeConfig = ProbeConfig()
-    finding: FindingConfig = FindingConfig()
+    finding: FindingThresholds = FindingThresholds()
 
 
 @dataclasses.dataclass
@@ -158,7 +158,7 @@ class Windows:
     y_test: np.ndarray
 
 
-def split_pool(data, min_len: int, sweep: SweepConfig):
+def split_pool(data, min_len: int, sweep: Sweep):
     """Indices `(fit, val, test)` of the reviews with >= `min_len` tokens.
 
     Validation is carved from the training split only, and a training review
@@ -183,7 +183,7 @@ def split_pool(data, min_len: int, sweep: SweepConfig):
     return np.sort(train[n_val:]), np.sort(train[:n_val]), np.sort(test)
 
 
-def _model_names(sweep: SweepConfig) -> tuple[str, ...]:
+def _model_names(sweep: Sweep) -> tuple[str, ...]:
     return tuple(sweep.cells) + ((CONTROL,) if sweep.control else ())
 
 

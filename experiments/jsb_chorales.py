@@ -71,7 +71,7 @@ class ChoraleModel:
 
 
 @dataclasses.dataclass(frozen=True)
-class FindingLevel:
+class FindingThresholds:
     level: float = 0.90  # two-sided paired interval of (LSTM NLL - tanh NLL); lower end > 0
 
 
@@ -83,7 +83,7 @@ class ChoralesConfig:
     train: TrainConfig = TrainConfig(epochs=200, batch_size=8, learning_rate=1e-2, clipnorm=1.0)
     patience: int = 20  # epochs without a better validation NLL before stopping
     sweep: CellSweep = CellSweep(seeds=3)
-    finding: FindingLevel = FindingLevel()
+    finding: FindingThresholds = FindingThresholds()
 
 
 def param_count(cell: str, units: int, keys: int = KEYS) -> int:

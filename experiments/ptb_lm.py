@@ -116,7 +116,7 @@ class SGDSchedule:
 
 
 @dataclasses.dataclass(frozen=True)
-class Seeds:
+class Sweep:
     seeds: int = 1
 
 
@@ -132,7 +132,7 @@ class PTBConfig:
     data: PTBData = PTBData()
     model: PTBModel = PTBModel()
     train: SGDSchedule = SGDSchedule()
-    sweep: Seeds = Seeds()
+    sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
 
 

@@ -33,7 +33,12 @@ final weights settle (`train.schedule=constant` shows the jumps).
 import dataclasses
 
 from rnnexp.catalog import register
-from rnnexp.recipes.long_range import LengthSweep, LongRangeExperiment, TaskConfig, Thresholds
+from rnnexp.recipes.long_range import (
+    LengthSweep,
+    LongRangeExperiment,
+    TaskConfig,
+    FindingThresholds,
+)
 from rnnexp.models import StackConfig
 from rnnexp.training import ScheduledTrainConfig
 
@@ -47,7 +52,7 @@ class TanhVsReluConfig:
         epochs=15, learning_rate=1e-3, schedule="cosine"
     )
     sweep: LengthSweep = LengthSweep(archs=("rnn", "rnn_relu", "irnn"))
-    finding: Thresholds = Thresholds(solved_ratio=0.3, stuck_ratio=0.5)
+    finding: FindingThresholds = FindingThresholds(solved_ratio=0.3, stuck_ratio=0.5)
 
 
 @register

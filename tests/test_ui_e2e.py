@@ -22,7 +22,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from conftest import free_port
 
 from rnnexp.report import card
 from rnnexp import catalog, cli
@@ -55,12 +55,6 @@ CHROMIUM_ARGS = [
 # Screenshots kept as the test's artifacts (git-ignored), unless $RNNEXP_E2E_OUT names a folder.
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "e2e"
 WAIT_MS = 120_000  # a loaded 2-core machine renders a page in tens of seconds
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def printed_links(server, deadline_s=300) -> dict:

@@ -39,7 +39,7 @@ __all__ = [
     "Arch",
     "LengthSweep",
     "LongRangeExperiment",
-    "Thresholds",
+    "FindingThresholds",
     "TaskConfig",
     "TaskRun",
     "arch_layer",
@@ -72,7 +72,7 @@ class LengthSweep:
 
 
 @dataclasses.dataclass(frozen=True)
-class Thresholds:
+class FindingThresholds:
     """Test loss / baseline at the longest T: the best winner below `solved_ratio`,
     the loser above `stuck_ratio` (None: reported, not asserted), and the
     loser's loss at least `min_loser_factor` times the best winner's (None:
