@@ -422,8 +422,12 @@ class Sentiment(SupervisedExperiment):
     def finding_cases(self):
         return FindingCases(
             adapt=_binary_exact,
-            passing=lambda cfg: synthetic_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.8}),
-            failing=lambda cfg: synthetic_results({("rnn", "uni1"): 0.6, ("lstm", "uni1"): 0.55}),
+            passing=lambda cfg: synthetic_results(
+                {("rnn", "uni1"): [0.6], ("lstm", "uni1"): [0.8]}
+            ),
+            failing=lambda cfg: synthetic_results(
+                {("rnn", "uni1"): [0.6], ("lstm", "uni1"): [0.55]}
+            ),
             at_margin=(_real_at_margin, _stand_in_at_margin, _spread_at_margin),
         )
 
@@ -521,16 +525,16 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
 # -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
 
 
-def synthetic_results(accuracies, synthetic=False, seeds=1):
-    """`{(cell, variant): accuracy}` -> `seeds` seeds of trials, alike."""
+def synthetic_results(accuracies, synthetic=False):
+    """`{(cell, variant): [accuracy per seed]}` -> finished trials."""
     return [
         TrialResult(
             {"cell": c, "variant": v, "seed": seed},
             metrics={"test_accuracy": a},
             extras={"synthetic": synthetic},
         )
-        for (c, v), a in accuracies.items()
-        for seed in range(seeds)
+        for (c, v), per_seed in accuracies.items()
+        for seed, a in enumerate(per_seed)
     ]
 
 
@@ -545,16 +549,15 @@ def _binary_exact(cfg):
 def _real_at_margin(cfg):
     f = cfg.finding
     uni = f.min_gated_accuracy
-    return synthetic_results(
-        {
-            ("lstm", "uni1"): uni,
-            ("rnn", "uni1"): uni - f.min_gated_gain,
-            ("lstm", "bi1"): uni + f.max_direction_gain,
-            ("rnn", "bi1"): uni + f.max_direction_gain - f.min_gated_gain,
-            ("lstm", "bi2"): f.anchor_min_accuracy,
-        },
-        seeds=f.gap_min_seeds,  # enough seeds for the cell gap to be asserted
-    )
+    arms = {
+        ("lstm", "uni1"): uni,
+        ("rnn", "uni1"): uni - f.min_gated_gain,
+        ("lstm", "bi1"): uni + f.max_direction_gain,
+        ("rnn", "bi1"): uni + f.max_direction_gain - f.min_gated_gain,
+        ("lstm", "bi2"): f.anchor_min_accuracy,
+    }
+    # enough seeds, alike, for the cell gap to be asserted
+    return synthetic_results({arm: [a] * f.gap_min_seeds for arm, a in arms.items()})
 
 
 def _spread_at_margin(cfg):
@@ -564,25 +567,16 @@ def _spread_at_margin(cfg):
     # one seed far above the gain allowed, one far below: only the median's seed counts
     gains = [f.max_direction_gain + 0.2, f.max_direction_gain, f.max_direction_gain - 0.2]
     bi = [u + g for u, g in zip(uni, gains)]
-    arms = {("lstm", "uni1"): uni, ("lstm", "bi1"): bi}
-    return [
-        TrialResult(
-            {"cell": c, "variant": v, "seed": seed},
-            metrics={"test_accuracy": a},
-            extras={"synthetic": False},
-        )
-        for (c, v), values in arms.items()
-        for seed, a in enumerate(values)
-    ]
+    return synthetic_results({("lstm", "uni1"): uni, ("lstm", "bi1"): bi})
 
 
 def _stand_in_at_margin(cfg):
     f = cfg.finding
     return synthetic_results(
         {
-            ("lstm", "uni1"): f.synthetic_anchor_min_accuracy - f.min_gain_synthetic,
-            ("lstm", "bi1"): f.synthetic_anchor_min_accuracy,
-            ("lstm", "bi2"): f.synthetic_anchor_min_accuracy,
+            ("lstm", "uni1"): [f.synthetic_anchor_min_accuracy - f.min_gain_synthetic],
+            ("lstm", "bi1"): [f.synthetic_anchor_min_accuracy],
+            ("lstm", "bi2"): [f.synthetic_anchor_min_accuracy],
         },
         synthetic=True,
     )

@@ -13,6 +13,7 @@ from rnnexp.config import ConfigError
 catalog.load_catalog()
 sentiment = sys.modules["rnnexp.experiments.sentiment"]
 EXP = catalog.get("sentiment")
+results = sentiment.synthetic_results  # {(cell, variant): [accuracy per seed]}
 # Binary-exact thresholds, so "at the margin" is exactly 0, not 1e-17 either side.
 EXACT = sentiment.FindingThresholds(
     anchor_min_accuracy=0.75,
@@ -24,19 +25,6 @@ EXACT = sentiment.FindingThresholds(
 )
 # The same, asserting the cell gap from one seed on (the default asks for 3).
 EXACT1 = dataclasses.replace(EXACT, gap_min_seeds=1)
-
-
-def results(accuracies, synthetic=False):
-    """`{(cell, variant): [accuracy per seed]}` -> finished TrialResults."""
-    return [
-        TrialResult(
-            {"cell": c, "variant": v, "seed": s},
-            metrics={"test_accuracy": a},
-            extras={"synthetic": synthetic},
-        )
-        for (c, v), accs in accuracies.items()
-        for s, a in enumerate(accs)
-    ]
 
 
 def margins(finding):
