@@ -140,10 +140,11 @@ runs = functools.partial(store_runs, experiment="fault_toy")
 
 
 def _as_in_a_terminal():
-    # A job started with `&` by a non-interactive shell (as CI may be) inherits
-    # SIGINT ignored, and Python then installs no Ctrl-C handler: give the child
-    # the disposition of a process run in a terminal, whose Ctrl-C these tests send.
+    # A job started with `&` by a non-interactive shell inherits SIGINT ignored, one
+    # under `nohup` SIGHUP (either may start CI), and a run keeps what it inherits
+    # ignored: give the child the signals of a run in a terminal, which these tests send.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def spawn(env, *argv):
