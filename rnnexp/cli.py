@@ -406,7 +406,8 @@ def _cmd_robustness(args):
 
     from rnnexp import catalog, startup
     from rnnexp.config import ConfigError, parse_assignment
-    from rnnexp.sweep.robustness import load_record, run_robustness, sweep_seed_span
+    from rnnexp.sweep.robustness_record import load_record, sweep_seed_span
+    from rnnexp.sweep.robustness import run_robustness
     from rnnexp.tracking.tracker import Tracker
 
     startup.check_backend()
@@ -479,7 +480,7 @@ def _records_of(args):
 
 
 def _cmd_robustness_compact(args):
-    from rnnexp.sweep.robustness import compact_record
+    from rnnexp.sweep.robustness_record import compact_record
 
     exp, paths = _records_of(args)
     for path in paths:
@@ -490,7 +491,7 @@ def _cmd_robustness_compact(args):
 
 
 def _cmd_robustness_rejudge(args):
-    from rnnexp.sweep.robustness import RecordError, rejudge_record
+    from rnnexp.sweep.robustness_record import RecordError, rejudge_record
 
     exp, paths = _records_of(args)
     refused = 0

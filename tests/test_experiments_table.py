@@ -401,7 +401,7 @@ def test_a_record_keeps_each_trial_for_the_study_figure():
     import numpy as np
 
     from rnnexp.catalog import TrialResult
-    from rnnexp.sweep.robustness import trial_record
+    from rnnexp.sweep.robustness_record import trial_record
 
     result = TrialResult(
         {"cell": "rnn", "seed": np.int64(3), "length": 10},

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from rnnexp import cli
-from rnnexp.sweep import robustness
+from rnnexp.sweep import robustness_record as records
 from rnnexp.data import token_cache
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -255,8 +255,8 @@ def test_writes_are_atomic_a_failed_write_leaves_the_record_and_no_temp_file(tmp
     def full_disk(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(robustness.os, "replace", full_disk)
-    with pytest.raises(robustness.RecordError, match="No space left on device; it is left as"):
+    monkeypatch.setattr(records.os, "replace", full_disk)
+    with pytest.raises(records.RecordError, match="No space left on device; it is left as"):
         _write_seeds(path, [2], HEADER)
     monkeypatch.undo()
     assert path.read_text() == before
@@ -269,7 +269,7 @@ HEADER = {"experiment": "toy", "profile": "ci", "overrides": {}, "seeds_per_swee
 def _write_seeds(path, seeds, header):
     for seed in seeds:
         outcome = {"seed": seed, "passed": True, "wall_s": 0.0, "checks": [], "layers": "x"}
-        robustness.save_outcomes(path, {**header, "outcomes": [outcome]})
+        records.save_outcomes(path, {**header, "outcomes": [outcome]})
 
 
 def test_concurrent_writers_lose_no_outcome(tmp_path):
@@ -292,11 +292,11 @@ def test_a_held_lock_is_waited_for_and_said(tmp_path, capsys, monkeypatch):
     import fcntl
 
     path = tmp_path / "toy-ci.json"
-    monkeypatch.setattr(robustness, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(records, "LOCK_WAIT_S", 0.3)
     fd = os.open(tmp_path, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        with pytest.raises(robustness.RecordError, match="held the lock"):
+        with pytest.raises(records.RecordError, match="held the lock"):
             _write_seeds(path, [1], HEADER)
     finally:
         os.close(fd)

@@ -12,6 +12,7 @@ import pytest
 
 from rnnexp import catalog
 from rnnexp.sweep import robustness
+from rnnexp.sweep import robustness_record as records
 from rnnexp.report import robustness_table
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult
 from rnnexp.tracking.tracker import Tracker
@@ -140,7 +141,7 @@ def test_a_restated_finding_starts_its_record_afresh(tracker, tmp_path):
     robustness.run_robustness(
         Toy(), profile="ci", seeds=[10, 11], tracker=tracker, record_path=path
     )
-    with pytest.raises(robustness.RecordError, match="--replace drops them"):
+    with pytest.raises(records.RecordError, match="--replace drops them"):
         robustness.run_robustness(
             ToyRestated(), profile="ci", seeds=[13], tracker=tracker, record_path=path
         )
@@ -158,7 +159,7 @@ def test_a_restated_finding_rejudges_the_recorded_sweeps_from_their_trials(track
     )
     before = json.loads(path.read_text())
     # Seed 12's score check passes now; its ratio check, shared, still fails.
-    assert robustness.rejudge_record(path, ToyRestated()) == [(11, True, True), (12, False, False)]
+    assert records.rejudge_record(path, ToyRestated()) == [(11, True, True), (12, False, False)]
     record = json.loads(path.read_text())
     assert [c["margin"] >= 0 for c in record["outcomes"][1]["checks"]] == [True, False]
     assert record["outcomes"][1]["checks"][0]["threshold"] == 0.0
@@ -178,25 +179,25 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
     path = tmp_path / "robustness" / "toy_robust-ci.json"
     robustness.run_robustness(Toy(), profile="ci", seeds=[11], tracker=tracker, record_path=path)
     text = path.read_text()
-    with pytest.raises(robustness.RecordError, match="ran another config"):
-        robustness.rejudge_record(path, ToyReprofiled())
+    with pytest.raises(records.RecordError, match="ran another config"):
+        records.rejudge_record(path, ToyReprofiled())
     record = json.loads(text)
     record["outcomes"][0]["trials"][0]["metrics"]["score"] = 5.0  # not what was judged
     path.write_text(json.dumps(record))
-    with pytest.raises(robustness.RecordError, match="comes out 5.0, recorded 2.0"):
-        robustness.rejudge_record(path, Toy())
+    with pytest.raises(records.RecordError, match="comes out 5.0, recorded 2.0"):
+        records.rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
     class ReadsTheModel(Toy):  # a finding reading what no record keeps
         def finding(self, cfg, results):
             return Toy.finding(self, cfg, [r.extras["model"] for r in results])
 
-    with pytest.raises(robustness.RecordError, match="cannot be computed .*KeyError: 'model'"):
-        robustness.rejudge_record(path, ReadsTheModel())
+    with pytest.raises(records.RecordError, match="cannot be computed .*KeyError: 'model'"):
+        records.rejudge_record(path, ReadsTheModel())
     del record["outcomes"][0]["trials"][0]["status"]
     path.write_text(json.dumps(record))
-    with pytest.raises(robustness.RecordError, match="seed 11 has a trial without 'status'"):
-        robustness.rejudge_record(path, Toy())
+    with pytest.raises(records.RecordError, match="seed 11 has a trial without 'status'"):
+        records.rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
 
@@ -204,22 +205,22 @@ def test_finding_settings_a_trial_reads_are_part_of_what_the_sweep_ran():
     cfg = catalog.get("translation").resolve("ci")
     moved = dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, length_buckets=(1,)))
     reads = catalog.get("translation").trial_reads_finding
-    assert robustness.run_signature(moved, reads) != robustness.run_signature(cfg, reads)
-    assert robustness.run_signature(moved) == robustness.run_signature(cfg)
+    assert records.run_signature(moved, reads) != records.run_signature(cfg, reads)
+    assert records.run_signature(moved) == records.run_signature(cfg)
 
 
 def test_a_record_with_no_outcome_is_not_rejudged(tmp_path):
     path = tmp_path / "toy_robust-ci.json"
     path.write_text(json.dumps({"experiment": "toy_robust", "profile": "ci", "overrides": {},
                                 "outcomes": []}))  # fmt: skip
-    with pytest.raises(robustness.RecordError, match="holds no outcome"):
-        robustness.rejudge_record(path, Toy())
+    with pytest.raises(records.RecordError, match="holds no outcome"):
+        records.rejudge_record(path, Toy())
 
 
 def test_a_failed_trials_reason_is_recorded_for_a_finding_that_reads_it():
     failed = TrialResult({"seed": 1}, "FAILED", error="NonFiniteLoss: loss became nan at step 3")
-    assert robustness.trial_record(failed)["error"] == "NonFiniteLoss: loss became nan at step 3"
-    assert "error" not in robustness.trial_record(TrialResult({"seed": 1}))
+    assert records.trial_record(failed)["error"] == "NonFiniteLoss: loss became nan at step 3"
+    assert "error" not in records.trial_record(TrialResult({"seed": 1}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,8 +297,8 @@ def test_a_profile_that_now_pools_seeds_starts_its_record_afresh(tracker, tmp_pa
 
 def test_a_pooled_sweep_steps_by_its_seed_count():
     toy = Toy()
-    assert robustness.sweep_seed_span(toy, toy.resolve("ci")) == 1
-    assert robustness.sweep_seed_span(toy, toy.resolve("pooled", {"seed": 5})) == 4
+    assert records.sweep_seed_span(toy, toy.resolve("ci")) == 1
+    assert records.sweep_seed_span(toy, toy.resolve("pooled", {"seed": 5})) == 4
 
 
 def test_seed_ranges():
@@ -363,7 +364,7 @@ def test_a_record_keeps_what_the_experiment_names_and_compacting_drops_the_rest(
     )
     assert new["outcomes"][-1]["trials"][0]["extras"] == {"peak": 111.0}
 
-    before, after, dropped = robustness.compact_record(path, ToySeries())
+    before, after, dropped = records.compact_record(path, ToySeries())
     assert dropped == ["n", "norms"] and after < before
     record = json.loads(path.read_text())
     assert [o["trials"][0]["extras"] for o in record["outcomes"]] == [
@@ -379,7 +380,7 @@ def test_a_record_keeps_what_the_experiment_names_and_compacting_drops_the_rest(
     assert without_trials(record) == without_trials(new)
     # A record with nothing to drop is not rewritten.
     stamp = path.stat().st_mtime_ns
-    assert robustness.compact_record(path, ToySeries())[2] == []
+    assert records.compact_record(path, ToySeries())[2] == []
     assert path.stat().st_mtime_ns == stamp
 
 
