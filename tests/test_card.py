@@ -137,6 +137,8 @@ def test_run_names_are_short_with_the_varying_keys_first():
         "depth=2·no-residual"
     )
     assert trial_run_name({}, [{}]) == "trial"
+    trials = [{"clip": c, "seed": 35} for c in ("none", "global")]
+    assert [trial_run_name(t, trials) for t in trials] == ["no-clip·s35", "global·s35"]
     # a plain name too long for the UI's column keeps its config spelling
     assert trial_run_name({"arch": "irnn", "seed": 1}, [{"arch": "irnn", "seed": 1}]) == "irnn·s1"
 
