@@ -510,9 +510,10 @@ def main(argv=None) -> int:
         else:
             print(text)
         return 0
-    # A battery started with `&` from a script ignores SIGINT, and so would its
-    # cases: Ctrl-C cases need Python's own handler.
+    # A battery started with `&` from a script ignores SIGINT, one under `nohup` SIGHUP,
+    # and so would its cases (a run keeps what it inherits ignored): give them a terminal's.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     start = time.monotonic()
     results = battery(args.python, args.only, args.group)
     print(f"{len(results)} cases in {time.monotonic() - start:.0f} s", flush=True)
