@@ -117,6 +117,11 @@ def on_stop_signals():
             signal.signal(s, handler)
     try:
         yield
+    except KeyboardInterrupt as err:
+        if not err.args and _STOP["reason"] not in (None, "Ctrl-C"):
+            # library code (Ray's wait) raised a bare interrupt for our named one
+            raise KeyboardInterrupt(_STOP["reason"]) from None
+        raise
     finally:
         for s, handler in previous.items():
             if handler is not None:

@@ -908,6 +908,23 @@ def test_a_stop_inside_a_deferred_block_is_raised_as_it_ends():
     assert done == ["the write"] and stopping.stop_reason() is None
 
 
+def test_a_bare_interrupt_after_a_sigterm_still_names_the_sigterm():
+    # Ray's wait raises a bare KeyboardInterrupt for the handler's named one: a
+    # SIGTERM'd Ray sweep said "interrupted (Ctrl-C)" and exited 130, not 143.
+    from rnnexp import stopping
+    from rnnexp.tracking.tracker import interrupted_reason
+
+    reasons = []
+    with pytest.raises(KeyboardInterrupt, match="^SIGTERM$"), stopping.on_stop_signals():
+        with contextlib.suppress(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler raises here
+        reasons.append(interrupted_reason(KeyboardInterrupt()))
+        raise KeyboardInterrupt  # as Ray re-raises it
+    assert reasons == ["interrupted (SIGTERM)"]
+    assert interrupted_reason(KeyboardInterrupt()) == "interrupted (Ctrl-C)"  # none noted now
+
+
 @pytest.mark.parametrize("where", ["the machine monitor starts", "before its run is guarded"])
 def test_4_a_stop_signal_just_after_a_trial_run_is_created_marks_it_killed(
     toy, capsys, monkeypatch, where

@@ -398,5 +398,8 @@ class RunRecord:
 
 
 def interrupted_reason(err: KeyboardInterrupt) -> str:
-    """`interrupted (Ctrl-C)`, or the signal that stopped the run (`rnnexp.cli` names it)."""
-    return f"interrupted ({err.args[0] if err.args else 'Ctrl-C'})"
+    """`interrupted (Ctrl-C)`, or the signal that stopped the run (`rnnexp.cli` names it).
+
+    A bare interrupt (Ray's `wait` raises one for ours) is the stop this process noted.
+    """
+    return f"interrupted ({err.args[0] if err.args else stopping.stop_reason() or 'Ctrl-C'})"
