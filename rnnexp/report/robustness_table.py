@@ -43,7 +43,8 @@ def seeds_text(starts, per_sweep: int) -> str:
     if per_sweep <= 1:
         return seed_ranges(starts)
     trained = [s + k for s in starts for k in range(per_sweep)]
-    return f"{seed_ranges(trained)} ({len(starts)} sweeps of {per_sweep})"
+    sweeps = "1 sweep" if len(starts) == 1 else f"{len(starts)} sweeps"
+    return f"{seed_ranges(trained)} ({sweeps} of {per_sweep})"
 
 
 def margin_text(item) -> str:
