@@ -135,6 +135,9 @@ def test_the_robustness_column_quotes_the_tightest_check(tmp_path):
     _record(tmp_path, per_sweep=4, margins={})
     cell = experiments_table.robustness_cell("toy_row", tmp_path)
     assert cell == "2/3 at seeds 10–15 (3 sweeps of 4)"
+    from rnnexp.report.robustness_table import seeds_text
+
+    assert seeds_text([12000], 6) == "12000–12005 (1 sweep of 6)"
 
 
 def test_the_headline_is_the_mean_and_interval_over_the_recorded_seeds(tmp_path):

@@ -845,7 +845,8 @@ def test_4_a_ctrl_c_that_comes_back_as_another_error_is_killed_not_failed(toy, c
             if not returned.is_set():
                 os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=ctrl_c_once_the_trial_runs, daemon=True).start()
+    sender = threading.Thread(target=ctrl_c_once_the_trial_runs, daemon=True)
+    sender.start()
     try:
         code, _, err = main(
             capsys, "run", "fault_toy", "--set", "sleep=30", "--set", "garble_interrupt=true",
@@ -853,6 +854,7 @@ def test_4_a_ctrl_c_that_comes_back_as_another_error_is_killed_not_failed(toy, c
         )  # fmt: skip
     finally:
         returned.set()
+        sender.join(timeout=65)
     assert code == 130 and "Traceback" not in err, err
     parents, children = runs(toy[1])
     assert [p.info.status for p in parents] == ["KILLED"]

@@ -290,7 +290,7 @@ def run_case(case: Case, python: str) -> dict:
         start = time.monotonic()
         proc = subprocess.Popen(
             argv, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_as_in_a_terminal,
         )  # fmt: skip
         events = []  # (seconds since start, line): what the terminal showed, when
 
@@ -431,6 +431,13 @@ def _between(r: dict) -> str:
     return f"{t0:.0f} s `{first[:45]}` to {t1:.0f} s `{second[:45]}`".replace("|", "\\|")
 
 
+def _as_in_a_terminal():
+    # A battery started with `&` from a script ignores SIGINT, one under `nohup` SIGHUP, and
+    # a case would inherit it (a run keeps what it inherits ignored): give it a terminal's.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def report(before_path: Path, after_path: Path) -> str:
     before_doc = _load(before_path)
     before = {r["name"]: r for r in before_doc["results"]}
@@ -510,10 +517,6 @@ def main(argv=None) -> int:
         else:
             print(text)
         return 0
-    # A battery started with `&` from a script ignores SIGINT, one under `nohup` SIGHUP,
-    # and so would its cases (a run keeps what it inherits ignored): give them a terminal's.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     start = time.monotonic()
     results = battery(args.python, args.only, args.group)
     print(f"{len(results)} cases in {time.monotonic() - start:.0f} s", flush=True)

@@ -50,7 +50,7 @@ def _short(key: str, value) -> str:
         return f"{_SHORT_KEYS[key]}{value}"
     if isinstance(value, bool):
         return key if value else f"no-{key}"
-    if value == "none":  # clip=none: "no-clip", not "none"
+    if isinstance(value, str) and value == "none":  # clip=none: "no-clip", not "none"
         return f"no-{key}"
     if isinstance(value, str):
         return _plain_if_short(value)
