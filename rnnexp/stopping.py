@@ -9,7 +9,9 @@ then is raised as the call returns. Framework-free: the CLI installs it first.
 
 import contextlib
 import signal
+import sys
 import threading
+import time
 
 __all__ = [
     "STOP_SIGNALS",
@@ -17,6 +19,7 @@ __all__ = [
     "deferred",
     "interrupt",
     "on_stop_signals",
+    "stops_outlive_finalizers",
     "stop_reason",
     "stop_requested",
 ]
@@ -91,6 +94,59 @@ class Uninterrupted:
         return call
 
 
+def _raise_again(unraisable) -> None:
+    """`sys.unraisablehook`: a stop raised inside a finalizer is raised again just after it.
+
+    A signal handler runs wherever the main thread is, a weakref callback or a
+    `__del__` included, and Python prints and drops what those raise: the stop
+    would be lost. A one-shot SIGTERM handler raises it again, sent from a thread
+    so that it lands once this hook has returned.
+    """
+    stop = unraisable.exc_value
+    ours = isinstance(stop, KeyboardInterrupt) and _STOP["reason"] is not None
+    if not ours or threading.current_thread() is not threading.main_thread():
+        _HOOK["previous"](unraisable)
+        return
+    current = signal.getsignal(signal.SIGTERM)
+    restore = getattr(current, "restores", current)  # dropped again: still restore the first
+
+    def once(signum, frame):
+        if _HOOK["inside"]:  # landed in this hook, where a raise is dropped too
+            _send_soon()
+            return
+        signal.signal(signal.SIGTERM, restore)
+        interrupt(*stop.args)
+
+    once.restores = restore
+    _HOOK["inside"] = True
+    try:
+        signal.signal(signal.SIGTERM, once)
+        _send_soon()
+    finally:
+        _HOOK["inside"] = False
+
+
+def _send_soon() -> None:
+    def send():
+        time.sleep(0.005)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+    threading.Thread(target=send, name="rnnexp-stop-again", daemon=True).start()
+
+
+_HOOK = {"previous": sys.unraisablehook, "inside": False}
+
+
+@contextlib.contextmanager
+def stops_outlive_finalizers():
+    """Inside this block a stop that lands in a finalizer is not lost (see `_raise_again`)."""
+    _HOOK["previous"], sys.unraisablehook = sys.unraisablehook, _raise_again
+    try:
+        yield
+    finally:
+        sys.unraisablehook = _HOOK["previous"]
+
+
 @contextlib.contextmanager
 def on_stop_signals():
     """End a command on a stop signal as on Ctrl-C (runs marked KILLED), naming the signal."""
@@ -116,7 +172,8 @@ def on_stop_signals():
         if previous[s] != signal.SIG_IGN:
             signal.signal(s, handler)
     try:
-        yield
+        with stops_outlive_finalizers():
+            yield
     except KeyboardInterrupt as err:
         if not err.args and _STOP["reason"] not in (None, "Ctrl-C"):
             # library code (Ray's wait) raised a bare interrupt for our named one

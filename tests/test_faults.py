@@ -879,6 +879,28 @@ def test_4_a_signal_ignored_at_start_stays_ignored():
             signal.signal(s, handler)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_4_a_stop_that_lands_in_a_finalizer_is_raised_after_it(capsys, signum):
+    # In CI a worker's SIGTERM landed in a weakref callback: Python printed the
+    # interrupt as "Exception ignored", a traceback, and dropped it.
+    from rnnexp import stopping
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signum)  # handled at the next line: inside this finalizer
+            time.sleep(0)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        with stopping.on_stop_signals():
+            Finalized()
+            for _ in range(100):
+                time.sleep(0.001)
+    assert stopping.stop_reason() is None and signal.getsignal(signal.SIGTERM) == before
+    assert stopped.value.args == (() if signum == signal.SIGINT else ("SIGTERM",))
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
 def test_a_stop_raised_at_once_leaves_none_pending_for_a_later_write():
     # A second stop landing just after a write ended is raised there; the first,
     # held during the write, must not fire again at the end of the next one.

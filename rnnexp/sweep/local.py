@@ -66,19 +66,22 @@ def plan_workers(workers: int, trials: int) -> tuple[int, int]:
     return workers, worker_threads(workers)
 
 
-_STATE = {"stopping": False, "busy": False}  # this worker process's
+_STATE = {"stopping": False, "busy": False, "judging": False}  # this worker process's
 
 
 def _interrupt(signum, frame):
     # Raised on every SIGTERM while a trial runs: library code with a bare
     # `except:` (TensorFlow's imports have some) may swallow one, and the parent
     # sends more. Once the worker is leaving, more would only break its exit.
-    if _STATE["stopping"] and not _STATE["busy"]:
-        return
-    _STATE["stopping"] = True
-    # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
-    # is gone (kill -9).
-    reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
+    if (_STATE["stopping"] and not _STATE["busy"]) or _STATE["judging"]:
+        return  # while judging below, a second signal is the same stop: the first raises it
+    _STATE["stopping"] = _STATE["judging"] = True
+    try:
+        # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
+        # is gone (kill -9).
+        reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
+    finally:
+        _STATE["judging"] = False
     stopping.stop_requested(reason)
     stopping.interrupt(reason)
 
@@ -226,28 +229,29 @@ def _worker_main(conn, setup, threads: int):
     if hasattr(signal, "SIGHUP"):  # and a closed terminal's SIGHUP too
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        _die_with_parent()
-        set_threads(threads)
-        from rnnexp import startup
+    with stopping.stops_outlive_finalizers():
+        try:
+            _die_with_parent()
+            set_threads(threads)
+            from rnnexp import startup
 
-        startup.configure_logging()
-        startup.import_backend()  # each worker imports TensorFlow: its start-up lines stay quiet
-        _import_store_models()
-        while (job := conn.recv()) is not None:
-            index, trial = job
-            conn.send((TOOK, index))  # from here on, this worker's death loses the trial
-            _STATE["busy"] = True
-            try:
-                conn.send((DONE, index, host_for(setup).run(index, trial)))
-            except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
-                conn.send((DONE, index, err))
-            finally:
-                _STATE["busy"] = False
-    except (KeyboardInterrupt, EOFError, BrokenPipeError):
-        pass  # stopped, or the parent is gone; the trial's run is already ended
-    else:
-        return
+            startup.configure_logging()
+            startup.import_backend()  # each worker imports TensorFlow, its start-up lines quiet
+            _import_store_models()
+            while (job := conn.recv()) is not None:
+                index, trial = job
+                conn.send((TOOK, index))  # from here on, this worker's death loses the trial
+                _STATE["busy"] = True
+                try:
+                    conn.send((DONE, index, host_for(setup).run(index, trial)))
+                except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
+                    conn.send((DONE, index, err))
+                finally:
+                    _STATE["busy"] = False
+        except (KeyboardInterrupt, EOFError, BrokenPipeError):
+            pass  # stopped, or the parent is gone; the trial's run is already ended
+        else:
+            return
     _leave(setup)  # outside the handler: the interrupted frames and store connections are freed
 
 
