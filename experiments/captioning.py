@@ -39,24 +39,16 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, text_metrics
-from rnnexp.report import plots
-from rnnexp.catalog import (
-    Check,
-    Experiment,
-    Finding,
-    TrialResult,
-    group_mean,
-    group_metric,
-    register,
-)
-from rnnexp.finding_cases import FindingCases, finished
+from rnnexp.catalog import Check, Finding, group_mean, group_metric, register
 from rnnexp.config import ConfigError, check
-from rnnexp.data.vocab import Vocabulary
-from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
-from rnnexp.recipes.supervised import CellSweep, grid
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.names import plain
+from rnnexp.recipes.generation import DecodeConfig
+from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
+from rnnexp.recipes.supervised import CellSweep, grid
+from rnnexp.report import plots
 from rnnexp.report.stats import paired_interval
-from rnnexp.training import TrainConfig, set_seed
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,16 +93,10 @@ class CaptionModel:
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    """Thresholds of the asserted finding: every decoder beats the nearest-neighbour captioner.
+    """Every decoder beats the nearest-neighbour captioner: with several seeds, the low end of
+    the 90% interval of its per-seed BLEU-4 gain is above 0; with one seed, by this much."""
 
-    With several seeds per decoder, the lower end of the 90% interval of its
-    per-seed BLEU-4 gain over the captioner (`rnnexp.report.stats.paired_interval`)
-    must be above 0; with one seed (`ci`), that seed's gain must reach
-    `min_gain_over_baseline`.
-    """
-
-    # one-seed check; its least favourable seed is in robustness/captioning-ci.json
-    min_gain_over_baseline: float = 15.0  # a decoder's BLEU-4 - nearest-neighbour captioner's
+    min_gain_over_baseline: float = 15.0  # one seed: a decoder's BLEU-4 - the captioner's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,19 +108,6 @@ class CaptioningConfig:
     decode: DecodeConfig = DecodeConfig(beam_width=3, eval_size=200)
     sweep: CellSweep = CellSweep()
     finding: FindingThresholds = FindingThresholds()
-
-
-@dataclasses.dataclass
-class CaptionSet:
-    """Images with their caption(s): `train_*` one caption per example."""
-
-    train_images: np.ndarray
-    train_captions: list[str]
-    test_images: np.ndarray
-    test_refs: list[list[str]]  # every reference caption of each test image
-    vocab: Vocabulary
-    max_length: int  # decoding steps, end token included
-    baselines: dict  # name -> {"bleu4": ..., ...}, captions written without a decoder
 
 
 def baselines(train_images, train_captions, test_images, test_refs) -> dict:
@@ -202,9 +175,8 @@ def folder_captions(cfg: CaptionData):
 
 
 @register
-class Captioning(Experiment):
+class Captioning(Seq2SeqExperiment):
     name = "captioning"
-    metric = "bleu4"
     description = "one-to-many: CNN encoder -> recurrent decoder writes a caption"
     shows = (
         "one-to-many (study notes 000/001/004): a CNN reads a strip of 2–4 real handwritten digits "
@@ -213,6 +185,7 @@ class Captioning(Experiment):
         "greedy and beam search"
     )
     config = CaptioningConfig()
+    answer_file = "bleu4_by_cell.png"
     profiles = {
         "ci": {"data.train_size": 5000, "data.test_size": 300, "train.epochs": 15},
         "full": {"data.train_size": 20000, "train.epochs": 15, "sweep.seeds": 3},
@@ -231,60 +204,44 @@ class Captioning(Experiment):
         except ValueError as err:  # e.g. an unknown num2words language
             raise ConfigError(str(err)) from err
         train_images, train_captions, test_images, test_refs = loaded
-        vocab = Vocabulary.from_texts(train_captions, d.vocab_size)
-        longest = max(len(c.split()) for refs in test_refs for c in refs)
-        longest = max(longest, max(len(c.split()) for c in train_captions))
         scores = baselines(train_images, train_captions, test_images, test_refs)
+        data = Seq2SeqData.from_texts(
+            (train_images, train_captions),
+            (test_images, test_refs),
+            d.vocab_size,
+            extras={"baselines": scores},
+        )
         console.say(
-            f"data: vocabulary {len(vocab)} tokens; test BLEU-4 of the most frequent caption "
+            f"data: vocabulary {len(data.vocab)} tokens; test BLEU-4 of the most frequent caption "
             f"{scores['frequent']['bleu4']:.1f}, of the nearest training image's caption "
             f"{scores['nearest']['bleu4']:.1f}"
         )
-        return CaptionSet(
-            train_images, train_captions, test_images, test_refs, vocab, longest + 1, scores
-        )
+        return data
 
-    def build(self, cfg, cell, data: CaptionSet):
+    def build(self, cfg, trial, data):
         import keras
 
         from rnnexp.seq2seq import RecurrentDecoder, build_seq2seq, image_encoder
 
-        m = cfg.model
-        image = keras.Input(data.train_images.shape[1:], name="image")
+        m, cell = cfg.model, trial["cell"]
+        train_images, _ = data.train
+        image = keras.Input(train_images.shape[1:], name="image")
         initial = image_encoder(image, cell, m.units, m.depth, m.conv_filters, m.feature_units)
         decoder = RecurrentDecoder(cell, m.units, m.depth, len(data.vocab), m.embed_dim)
         return build_seq2seq(image, initial, decoder)
 
-    def run_trial(self, cfg, trial, ctx):
-        data: CaptionSet = ctx.data
-        set_seed(trial["seed"])
-        writer = Writer(self.build(cfg, trial["cell"], data), data.vocab, data.max_length)
-        train = (data.train_images, [data.vocab.encode(c) for c in data.train_captions])
-        pairs = [(i, c) for i, refs in enumerate(data.test_refs) for c in refs]
-        every_reference = (  # token accuracy against each reference caption of each image
-            data.test_images[[i for i, _ in pairs]],
-            [data.vocab.encode(c) for _, c in pairs],
-        )
-        metrics, greedy, beam, _ = train_and_score(
-            writer, cfg, ctx, train, data.test_images, data.test_refs, every_reference
-        )
-        for name, scores in data.baselines.items():
-            metrics[f"baseline_{name}_bleu4"] = scores["bleu4"]
-        metrics["params"] = int(writer.model.train.count_params())
+    def score(self, cfg, data, decoded):
+        captioners = data.extras["baselines"]  # read by the finding, beside the decoder's BLEU-4
+        return {f"baseline_{name}_bleu4": s["bleu4"] for name, s in captioners.items()}, {}
 
-        table = {"reference": data.test_refs, "greedy": greedy, "beam": beam}
-        ctx.reporter.log_text(samples_table(table), "samples.md")
+    def trial_figures(self, cfg, data, decoded, label):
         shown = slice(0, 12)
-        captions = [
-            f"pred: {g}\nref: {refs[0]}" for g, refs in zip(greedy[shown], data.test_refs[shown])
-        ]
-        ctx.reporter.log_figure(
-            plots.captioned_images(
-                data.test_images[shown], captions, title=f"{ctx.label}: greedy captions"
-            ),
-            "captions.png",
-        )
-        return TrialResult(trial, metrics=metrics)
+        pairs = zip(decoded.greedy[shown], data.test_refs[shown])
+        captions = [f"pred: {greedy}\nref: {refs[0]}" for greedy, refs in pairs]
+        title = f"{label}: greedy captions"
+        return {
+            "captions.png": plots.captioned_images(data.test_inputs[shown], captions, title=title)
+        }
 
     def answer_figure(self, cfg, results):
         """BLEU-4 by decoder cell against the two captioners that read no sequence."""
@@ -311,11 +268,6 @@ class Captioning(Experiment):
             )
         axes[0].set(xlabel="decoder cell", ylabel="test BLEU-4")
         return plots.finish(fig, axes)
-
-    def summarize(self, cfg, results, out_dir):
-        if not any(r.status == "FINISHED" for r in results):
-            return []
-        return [plots.save(self.answer_figure(cfg, results), out_dir / "bleu4_by_cell.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding

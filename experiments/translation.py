@@ -40,23 +40,16 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console, text_metrics
-from rnnexp.report import plots
-from rnnexp.catalog import (
-    Check,
-    Experiment,
-    Finding,
-    TrialResult,
-    group_mean,
-    group_metric,
-    register,
-)
-from rnnexp.finding_cases import FindingCases, finished
+from rnnexp.catalog import Check, Finding, group_mean, group_metric, register
 from rnnexp.config import ConfigError, check
 from rnnexp.data.vocab import Vocabulary, pad_batch
-from rnnexp.recipes.generation import DecodeConfig, Writer, samples_table, train_and_score
+from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.names import plain
+from rnnexp.recipes.generation import DecodeConfig
+from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
 from rnnexp.recipes.supervised import CELLS, Cell, grid
-from rnnexp.training import TrainConfig, set_seed
+from rnnexp.report import plots
+from rnnexp.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +79,7 @@ class TranslationData:
 
 
 @dataclasses.dataclass(frozen=True)
-class Seq2SeqModel:
+class TranslationModel:
     units: int = 64
     embed_dim: int = 32
     encoder_depth: int = 1
@@ -109,11 +102,7 @@ class Sweep:
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
     min_gated_gain: float = 15.0  # BLEU points, gated mean - rnn, without attention
-    # on the longest inputs, gated mean: attention's BLEU error (100 - BLEU) as a
-    # fraction of no attention's. An error ratio, not a BLEU gain, because with
-    # enough training (`default`) the gated cells get close to 100 without attention
-    # and a +10 BLEU gain has no room left; the error left can still be removed.
-    max_long_error_ratio: float = 0.5
+    max_long_error_ratio: float = 0.5  # longest inputs, gated: attention's 100 - BLEU / none's
     length_buckets: tuple[int, ...] = (1, 5, 9, 13)  # source words: [1,5) .. [13,..)
 
 
@@ -121,27 +110,11 @@ class FindingThresholds:
 class TranslationConfig:
     seed: int = 0
     data: TranslationData = TranslationData()
-    model: Seq2SeqModel = Seq2SeqModel()
+    model: TranslationModel = TranslationModel()
     train: TrainConfig = TrainConfig(epochs=12, batch_size=64, learning_rate=3e-3)
     decode: DecodeConfig = DecodeConfig(beam_width=4, eval_size=300)
     sweep: Sweep = Sweep()
     finding: FindingThresholds = FindingThresholds()
-
-
-@dataclasses.dataclass
-class Corpus:
-    """Pairs as text and ids, with their vocabularies."""
-
-    train: list[tuple[str, str]]
-    test: list[tuple[str, str]]
-    source_vocab: Vocabulary
-    target_vocab: Vocabulary
-    max_target: int  # longest target in tokens, plus the end token
-
-    def ids(self, pairs):
-        src = [self.source_vocab.encode(s) for s, _ in pairs]
-        tgt = [self.target_vocab.encode(t) for _, t in pairs]
-        return pad_batch(src), tgt
 
 
 def number_pairs(cfg: TranslationData):
@@ -150,7 +123,12 @@ def number_pairs(cfg: TranslationData):
     rng = np.random.default_rng(cfg.seed)
     numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)
     pairs = [(number_words(n, cfg.source_lang), number_words(n, cfg.target_lang)) for n in numbers]
-    return pairs[: cfg.train_size], pairs[cfg.train_size :]
+    train, test = pairs[: cfg.train_size], pairs[cfg.train_size :]
+    console.say(
+        f"data: {len(train)} train / {len(test)} test number pairs "
+        f"({cfg.source_lang} -> {cfg.target_lang}, generated with num2words)"
+    )
+    return train, test
 
 
 def file_pairs(cfg: TranslationData):
@@ -160,13 +138,13 @@ def file_pairs(cfg: TranslationData):
     order = np.random.default_rng(cfg.seed).permutation(len(pairs))
     pairs = [pairs[i] for i in order[: cfg.train_size + cfg.test_size]]
     n_test = min(cfg.test_size, len(pairs) // 5 or 1)
+    console.say(f"data: {len(pairs) - n_test} train / {n_test} test pairs from {cfg.path}")
     return pairs[n_test:], pairs[:n_test]
 
 
 @register
-class Translation(Experiment):
+class Translation(Seq2SeqExperiment):
     name = "translation"
-    metric = "bleu4"
     trial_reads_finding = ("length_buckets",)  # each trial scores BLEU per length bucket
     description = "encoder-decoder seq2seq (numbers en->fr): attention x cell"
     shows = (
@@ -176,6 +154,8 @@ class Translation(Experiment):
         "cell"
     )
     config = TranslationConfig()
+    answer_file = "bleu_by_length.png"
+    chrf = True
     profiles = {
         "ci": {
             "data.train_size": 8000,
@@ -197,80 +177,60 @@ class Translation(Experiment):
         if d.source == "numbers":
             try:
                 train, test = number_pairs(d)
-            except ValueError as err:
+            except ValueError as err:  # e.g. an unknown num2words language
                 raise ConfigError(str(err)) from err
-            console.say(
-                f"data: {len(train)} train / {len(test)} test number pairs "
-                f"({d.source_lang} -> {d.target_lang}, generated with num2words)"
-            )
         else:
             train, test = file_pairs(d)
-            console.say(f"data: {len(train)} train / {len(test)} test pairs from {d.path}")
-        corpus = Corpus(
-            train,
-            test,
-            Vocabulary.from_texts([s for s, _ in train], d.vocab_size),
-            Vocabulary.from_texts([t for _, t in train], d.vocab_size),
-            1 + max(len(t.split()) for _, t in train + test),
+        source_vocab = Vocabulary.from_texts([s for s, _ in train], d.vocab_size)
+
+        def source_ids(pairs):
+            return pad_batch([source_vocab.encode(s) for s, _ in pairs])
+
+        data = Seq2SeqData.from_texts(
+            (source_ids(train), [t for _, t in train]),
+            (source_ids(test), [t for _, t in test]),
+            d.vocab_size,
+            test_sources=[s for s, _ in test],
+            extras={"source_vocab": source_vocab},
         )
         console.say(
-            f"data: vocabularies {len(corpus.source_vocab)} source / "
-            f"{len(corpus.target_vocab)} target tokens"
+            f"data: vocabularies {len(source_vocab)} source / {len(data.vocab)} target tokens"
         )
-        return corpus
+        return data
 
-    def build(self, cfg, cell, attention, corpus):
+    def build(self, cfg, trial, data):
         import keras
 
         from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
 
-        m = cfg.model
+        m, cell = cfg.model, trial["cell"]
+        words = len(data.extras["source_vocab"])
         source = keras.Input((None,), dtype="int32", name="source")
         memory, mask, finals = text_encoder(
-            source,
-            cell,
-            m.units,
-            m.encoder_depth,
-            m.bidirectional,
-            len(corpus.source_vocab),
-            m.embed_dim,
+            source, cell, m.units, m.encoder_depth, m.bidirectional, words, m.embed_dim
         )
         initial = bridge_states(finals, cell, m.units, m.decoder_depth)
         decoder = RecurrentDecoder(
-            cell, m.units, m.decoder_depth, len(corpus.target_vocab), m.embed_dim, attention
+            cell, m.units, m.decoder_depth, len(data.vocab), m.embed_dim, trial["attention"]
         )
         return build_seq2seq(source, initial, decoder, memory, mask)
 
-    def run_trial(self, cfg, trial, ctx):
-        corpus: Corpus = ctx.data
-        set_seed(trial["seed"])
-        writer = Writer(
-            self.build(cfg, trial["cell"], trial["attention"], corpus),
-            corpus.target_vocab,
-            corpus.max_target,
-        )
-        x_train, y_train = corpus.ids(corpus.train)
-        x_test, y_test = corpus.ids(corpus.test)
-        sources, refs = [s for s, _ in corpus.test], [t for _, t in corpus.test]
-        metrics, greedy, beam, weights = train_and_score(
-            writer, cfg, ctx, (x_train, y_train), x_test, refs, (x_test, y_test), chrf=True
-        )
-        by_length = bleu_by_length(sources, refs, greedy, cfg.finding.length_buckets)
-        metrics.update({f"bleu4_len_{k}": v for k, v in by_length.items()})
-        metrics["params"] = int(writer.model.train.count_params())
+    def score(self, cfg, data, decoded):
+        edges = cfg.finding.length_buckets
+        by_length = bleu_by_length(data.test_sources, data.test_refs, decoded.greedy, edges)
+        return {f"bleu4_len_{k}": v for k, v in by_length.items()}, {"by_length": by_length}
 
-        table = {"source": sources, "reference": refs, "greedy": greedy, "beam": beam}
-        ctx.reporter.log_text(samples_table(table), "samples.md")
-        if weights is not None:
-            longest = np.argsort([-len(s.split()) for s in sources], kind="stable")[:3]
-            examples = [
-                (weights[i], sources[i].split(), greedy[i].split() + ["[end]"]) for i in longest
-            ]
-            ctx.reporter.log_figure(
-                plots.attention_maps(examples, title=f"{ctx.label}: attention weights"),
-                "attention.png",
-            )
-        return TrialResult(trial, metrics=metrics, extras={"by_length": by_length})
+    def trial_figures(self, cfg, data, decoded, label):
+        if decoded.attention is None:
+            return {}
+        sources = data.test_sources
+        longest = np.argsort([-len(s.split()) for s in sources], kind="stable")[:3]
+        examples = [
+            (decoded.attention[i], sources[i].split(), decoded.greedy[i].split() + ["[end]"])
+            for i in longest
+        ]
+        title = f"{label}: attention weights"
+        return {"attention.png": plots.attention_maps(examples, title=title)}
 
     def answer_figure(self, cfg, results):
         """BLEU-4 by source length, one panel per attention setting (sharing y), one
@@ -301,11 +261,6 @@ class Translation(Experiment):
             ax.set(xlabel="source length (words)")
         axes[0].set_ylabel("test BLEU-4 (greedy)")
         return plots.finish(fig, axes)
-
-    def summarize(self, cfg, results, out_dir):
-        if not any(r.status == "FINISHED" for r in results):
-            return []
-        return [plots.save(self.answer_figure(cfg, results), out_dir / "bleu_by_length.png")]
 
     def finding(self, cfg, results):
         f = cfg.finding
@@ -344,8 +299,7 @@ class Translation(Experiment):
                 f"{a} attention on {long_words}+ words: BLEU {gain:+.1f}, "
                 f"error {err_none:.2f} -> {err_attn:.2f}"
             )
-            # linear, not log: a ratio of exactly 0 (attention removed every
-            # error) would read as 300 decades of margin
+            # linear, not log: a ratio of 0 (every error removed) has no margin in decades
             label = f"{a} attention / none, gated error (100 - BLEU) on {long_words}+ words"
             checks.append(Check(label, ratio, "<=", f.max_long_error_ratio))
         detail = ", ".join(f"{c}/{a}: {v:.1f}" for (c, a), v in sorted(bleu.items()))
