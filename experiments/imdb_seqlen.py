@@ -228,18 +228,7 @@ class ImdbSeqlen(SupervisedExperiment):
                 "pool.test": len(test),
             }
             for side in cfg.sweep.truncations:
-
-                def cut(xs, idx, side=side, length=length):
-                    return truncate([xs[i] for i in idx], length, side)
-
-                data.windows[(side, length)] = Split(
-                    cut(data.x_train, fit),
-                    data.y_train[fit].astype("float32"),
-                    cut(data.x_train, val),
-                    data.y_train[val].astype("float32"),
-                    cut(data.x_test, test),
-                    data.y_test[test].astype("float32"),
-                )
+                data.windows[(side, length)] = _windows(data, (fit, val, test), length, side)
         sizes = ", ".join(
             f"L={n}: {p['pool.fit']}/{p['pool.val']}/{p['pool.test']}"
             for n, p in data.pools.items()
@@ -400,6 +389,23 @@ def _pool(data, min_len: int, length: int, sweep: Sweep):
             "too few to learn much from (sweep.min_pool)"
         )
     return fit, val, test
+
+
+def _windows(data, indices, length: int, side: Truncation) -> Split:
+    """The reviews at `indices` (fit, validation, test) cut to `length` tokens on `side`."""
+
+    def cut(xs, idx):
+        return truncate([xs[i] for i in idx], length, side)
+
+    fit, val, test = indices
+    return Split(
+        cut(data.x_train, fit),
+        data.y_train[fit].astype("float32"),
+        cut(data.x_train, val),
+        data.y_train[val].astype("float32"),
+        cut(data.x_test, test),
+        data.y_test[test].astype("float32"),
+    )
 
 
 def _log_gradients(ctx, trial, grad_init, grad_trained):
