@@ -264,9 +264,9 @@ class CharLM(SupervisedExperiment):
     def finding(self, cfg, results):
         f = cfg.finding
         bpc = group_mean(results, "test_bpc", "cell")
-        unigram = next((r.metrics["unigram_bpc"] for r in results if r.status == "FINISHED"), None)
-        if unigram is None:
-            return Finding(False, "no finished trials", {})
+        if missing := Finding.require(bpc):
+            return missing
+        unigram = next(r.metrics["unigram_bpc"] for r in results if r.status == "FINISHED")
         worst = max(bpc, key=bpc.get)
         checks = [
             Check("unigram - worst cell bits per char", unigram - bpc[worst], ">=", f.min_gain_bits)

@@ -215,6 +215,8 @@ class DeepRnn(SupervisedExperiment):
     def finding(self, cfg, results):
         f = cfg.finding
         acc = group_mean(results, "test_accuracy", "cell", "depth", "residual")
+        if missing := Finding.require(acc):
+            return missing
         checks, numbers, best_names = [], {}, []
         for cell in sorted({c for c, _, _ in acc}):
             shallow = acc.get((cell, 1, False))
@@ -232,8 +234,6 @@ class DeepRnn(SupervisedExperiment):
                 )
             )
             numbers[f"{cell}_depth_gain"] = best - shallow
-        if not checks:
-            return Finding(False, "no finished trials", {})
         detail = ", ".join(
             f"{c} d{d}{'+res' if r else ''} {a:.3f}" for (c, d, r), a in sorted(acc.items())
         )

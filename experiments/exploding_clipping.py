@@ -299,9 +299,9 @@ class ExplodingClipping(Experiment):
         by_clip = {}
         for r in results:
             by_clip.setdefault(r.trial["clip"], []).append(r)
-        unclipped, clipped = by_clip.get("none", []), by_clip.get("global", [])
-        if not unclipped or not clipped:
-            return Finding(False, "need trials with clip=none and clip=global", {})
+        if missing := Finding.require(by_clip, ("none", "global"), "trials at clip"):
+            return missing
+        unclipped, clipped = by_clip["none"], by_clip["global"]
         diverged = [
             r for r in unclipped if r.status == "FAILED" and r.error.startswith("NonFiniteLoss")
         ]

@@ -43,15 +43,16 @@ from typing import Literal
 import numpy as np
 
 from rnnexp import console
-from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
-from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.config import check
 from rnnexp.data import imdb
-from rnnexp.data.sequences import pool_indices, truncate
-from rnnexp.names import plain
+from rnnexp.data.sequences import pool_split, truncate
+from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.models import ClassifierConfig, build_bag_of_embeddings, build_classifier
+from rnnexp.names import plain
 from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment
+from rnnexp.report import plots
+from rnnexp.report.paired import gains_by_seed, weakest_by_seed
 from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
 
@@ -73,21 +74,8 @@ class Sweep:
     min_pool: int = 1000  # warn when a training pool is smaller
 
     def __post_init__(self):
+        # Distinct values, seeds >= 1 and max_* >= 0 are `check_common`'s.
         check(all(v > 0 for v in self.lengths), "sweep.lengths", self.lengths, "positive integers")
-        check(len(set(self.cells)) == len(self.cells), "sweep.cells", self.cells, "distinct cells")
-        check(
-            len(set(self.truncations)) == len(self.truncations),
-            "sweep.truncations",
-            self.truncations,
-            "distinct values",
-        )
-        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
-        check(
-            self.max_train >= 0 and self.max_test >= 0,
-            "sweep.max_train",
-            (self.max_train, self.max_test),
-            ">= 0 (0 = all)",
-        )
         check(
             0 < self.val_fraction < 0.5,
             "sweep.val_fraction",
@@ -112,21 +100,12 @@ class ProbeConfig:
 
 @dataclasses.dataclass(frozen=True)
 class FindingThresholds:
-    """What `evaluate_finding` asserts with the start kept (`post`), over seeds paired by seed.
+    """What `evaluate_finding` asserts with the start kept (`post`), over seeds paired by seed."""
 
-    Each level is the widest whose chance of failing a fresh 3-seed `ci` run is at most
-    0.1%, as `rnnexp.report.false_alarm.interval_check_failure` estimates it from the per-seed
-    gains at seeds 60-64 (the one-seed records) and 5000-5001: with 3 seeds the t has 2
-    degrees of freedom, and so few seeds leave the spread uncertain, so the levels are low.
-    """
-
-    # The weaker gated cell's gain L=10->200 > 0 (it reads the longer window).
-    gated_gain_level: float = 0.50
-    # Weaker gated gain minus the SimpleRNN's > 0 (it falls behind).
-    gap_level: float = 0.20
+    gated_gain_level: float = 0.50  # interval level of the weaker gated gain (0.1% false alarms)
+    gap_level: float = 0.20  # interval level of gated gain - SimpleRNN gain (0.1% false alarms)
     min_seeds: int = 3  # fewer seeds carry no interval worth asserting
-    # Stand-in (evidence spread evenly): mean gated-minus-SimpleRNN gain; seed 0 measured 0.20.
-    synthetic_min_gain_gap: float = 0.03
+    synthetic_min_gain_gap: float = 0.03  # stand-in: mean gated - SimpleRNN gain; seed 0: 0.20
 
     def __post_init__(self):
         check(self.min_seeds >= 2, "finding.min_seeds", self.min_seeds, ">= 2")
@@ -144,43 +123,6 @@ class ImdbSeqlenConfig:
     sweep: Sweep = Sweep()
     probe: ProbeConfig = ProbeConfig()
     finding: FindingThresholds = FindingThresholds()
-
-
-@dataclasses.dataclass
-class Windows:
-    """One length's arrays: fit / validation / test token ids and labels."""
-
-    x_fit: np.ndarray
-    y_fit: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def split_pool(data, min_len: int, sweep: Sweep):
-    """Indices `(fit, val, test)` of the reviews with >= `min_len` tokens.
-
-    Validation is carved from the training split only, and a training review
-    whose tokens equal a test review's (IMDB has such duplicates) is dropped,
-    so neither fit nor validation ever holds a test review. The draw depends
-    on the data, never on the trial: every cell and seed sees the same split.
-    """
-    test_texts = {x.tobytes() for x in data.x_test}
-    train = [
-        i
-        for i in pool_indices(data.x_train, min_len)
-        if data.x_train[i].tobytes() not in test_texts
-    ]
-    test = pool_indices(data.x_test, min_len)
-    rng = np.random.default_rng(0)
-    train = rng.permutation(np.asarray(train, dtype="int64"))
-    if sweep.max_train:
-        train = train[: sweep.max_train]
-    n_val = int(round(len(train) * sweep.val_fraction))
-    if sweep.max_test:
-        test = rng.permutation(test)[: sweep.max_test]
-    return np.sort(train[n_val:]), np.sort(train[:n_val]), np.sort(test)
 
 
 def _model_names(sweep: Sweep) -> tuple[str, ...]:
@@ -237,15 +179,14 @@ class ImdbSeqlen(SupervisedExperiment):
             "data.synthetic.max_length": 600,
         },
     }
-    # The claim says how sure it is: intervals over the few seeds `ci` pairs, at the levels
-    # the finding asserts (low, because 3 seeds leave the t 2 degrees of freedom).
+    # The claim says how sure it is: the interval levels and seed count `ci` asserts.
     description = (
         "IMDB, first 10 vs 200 tokens: the LSTM gains from the longer window, the SimpleRNN "
         f"less ({config.finding.gated_gain_level:.0%}/{config.finding.gap_level:.0%} intervals, "
         f"{profiles['ci']['sweep.seeds']} seeds)"
     )
 
-    # -- plan ------------------------------------------------------------
+    # -- plan and data ---------------------------------------------------
     def trials(self, cfg):
         # Seed-major, so each finished seed answers the question once; the length varies
         # fastest, so the sweep's ETA sees a short and a long trial from the start.
@@ -258,9 +199,7 @@ class ImdbSeqlen(SupervisedExperiment):
         ]
 
     def data_source(self, cfg, data=None):
-        if data is not None:
-            return data.source
-        return cfg.data.source
+        return data.source if data is not None else cfg.data.source
 
     def dataset(self, cfg, trial, data=None):
         pool = data.pools[trial["length"]]
@@ -269,8 +208,8 @@ class ImdbSeqlen(SupervisedExperiment):
 
     def prepare(self, cfg):
         data = imdb.load(cfg.data)
-        longest = max(cfg.sweep.lengths)
         imdb.announce(data)
+        longest = max(cfg.sweep.lengths)
         if data.synthetic:
             check(
                 longest <= cfg.data.synthetic.min_length,
@@ -278,40 +217,18 @@ class ImdbSeqlen(SupervisedExperiment):
                 cfg.sweep.lengths,
                 f"<= data.synthetic.min_length ({cfg.data.synthetic.min_length})",
             )
-        data.windows, data.pools = {}, {}  # (truncation, length) -> Windows; length -> sizes
+        data.windows, data.pools = {}, {}  # (truncation, length) -> Split; length -> sizes
         for length in cfg.sweep.lengths:
             min_len = longest if cfg.sweep.pool == "seed" else length
-            fit_idx, val_idx, test_idx = split_pool(data, min_len, cfg.sweep)
-            if len(fit_idx) < 2 or len(val_idx) < 1 or len(test_idx) < 1:
-                raise imdb.DataError(
-                    f"pool for length {length} is too small (reviews >= {min_len} tokens: "
-                    f"{len(fit_idx)} to fit, {len(val_idx)} to validate, {len(test_idx)} to test);"
-                    " lower sweep.lengths or use sweep.pool=per_length"
-                )
-            if len(fit_idx) < cfg.sweep.min_pool:
-                console.say(
-                    f"warning: only {len(fit_idx)} training reviews have >= {min_len} tokens; "
-                    "too few to learn much from (sweep.min_pool)"
-                )
+            fit, val, test = _pool(data, min_len, length, cfg.sweep)
             data.pools[length] = {
                 "pool.min_tokens": min_len,
-                "pool.fit": len(fit_idx),
-                "pool.val": len(val_idx),
-                "pool.test": len(test_idx),
+                "pool.fit": len(fit),
+                "pool.val": len(val),
+                "pool.test": len(test),
             }
             for side in cfg.sweep.truncations:
-
-                def cut(xs, idx, side=side, length=length):
-                    return truncate([xs[i] for i in idx], length, side)
-
-                data.windows[(side, length)] = Windows(
-                    cut(data.x_train, fit_idx),
-                    data.y_train[fit_idx].astype("float32"),
-                    cut(data.x_train, val_idx),
-                    data.y_train[val_idx].astype("float32"),
-                    cut(data.x_test, test_idx),
-                    data.y_test[test_idx].astype("float32"),
-                )
+                data.windows[(side, length)] = _windows(data, (fit, val, test), length, side)
         sizes = ", ".join(
             f"L={n}: {p['pool.fit']}/{p['pool.val']}/{p['pool.test']}"
             for n, p in data.pools.items()
@@ -319,15 +236,14 @@ class ImdbSeqlen(SupervisedExperiment):
         console.say(f"data: reviews to fit/validate/test per length ({sizes})")
         return data
 
-    # -- one trial (SupervisedExperiment: split, seed, build, fit, score) --
+    # -- one trial (SupervisedExperiment: split, seed, build, probe, fit, score) --
     def split(self, cfg, trial, ctx):
         data = ctx.data
         ctx.reporter.set_tags(
             {"data.description": data.description, "data.cache": data.cache or "none"}
         )
-        w = data.windows[(trial["truncation"], trial["length"])]
-        extras = {"vocab": data.vocab_size}
-        return Split(w.x_fit, w.y_fit, w.x_val, w.y_val, w.x_test, w.y_test, extras=extras)
+        windows = data.windows[(trial["truncation"], trial["length"])]
+        return dataclasses.replace(windows, extras={"vocab": data.vocab_size})
 
     def build(self, cfg, trial, split):
         vocab, length = split.extras["vocab"], trial["length"]
@@ -360,16 +276,12 @@ class ImdbSeqlen(SupervisedExperiment):
         ]
 
     def before_fit(self, cfg, trial, model, split, ctx):
+        pool, params = ctx.data.pools[trial["length"]], model.count_params()
         ctx.reporter.log_metrics(
-            {
-                **ctx.data.pools[trial["length"]],
-                "params": model.count_params(),
-                "data.load_seconds": ctx.data.load_seconds,
-            }
+            {**pool, "params": params, "data.load_seconds": ctx.data.load_seconds}
         )
-        split.extras["grad_init"] = self._probe(cfg, split)
 
-    def _probe(self, cfg, split):
+    def probe(self, cfg, trial, model, split):
         """‖∂L/∂x_t‖ per step on the first validation reviews; None for the control."""
         import keras
 
@@ -402,33 +314,12 @@ class ImdbSeqlen(SupervisedExperiment):
             "params": int(model.count_params()),
         }
         extras = {"data_source": ctx.data.source}
-        grad_init = split.extras["grad_init"]
+        grad_init, grad_trained = fitted.probe_init, fitted.probe_trained
         if grad_init is not None:
-            grad_trained = self._probe(cfg, split)
             metrics.update(_gradient_metrics(grad_init, grad_trained))
             extras.update({"grad_init": grad_init, "grad_trained": grad_trained})
-            self._log_gradients(ctx, trial, grad_init, grad_trained)
+            _log_gradients(ctx, trial, grad_init, grad_trained)
         return TrialResult(trial, metrics=metrics, extras=extras)
-
-    @staticmethod
-    def _log_gradients(ctx, trial, grad_init, grad_trained):
-        t = np.arange(1, len(grad_init) + 1)
-        ctx.reporter.log_text(
-            json.dumps(
-                {"t": t.tolist(), "init": grad_init.tolist(), "trained": grad_trained.tolist()}
-            ),
-            "grad_norms.json",
-        )
-        fig = plots.lines_with_spread(
-            {"at init": (t, grad_init, None), "trained": (t, grad_trained, None)},
-            xlabel="time step t (1 = farthest from the read-out)",
-            ylabel="||dL/dx_t||",
-            title=f"{plain(trial['model'])}, L={trial['length']}, {plain(trial['truncation'])}: "
-            "gradient reaching each step",
-            logy=True,
-        )
-        ctx.reporter.log_figure(fig, "grad_norms.png")
-        plots.close(fig)
 
     # -- summary ---------------------------------------------------------
     def answer_figure(self, cfg, results):
@@ -483,6 +374,59 @@ class ImdbSeqlen(SupervisedExperiment):
         )
 
 
+def _pool(data, min_len: int, length: int, sweep: Sweep):
+    """Indices `(fit, val, test)` of the reviews with >= `min_len` tokens, refused if too few."""
+    fit, val, test = pool_split(data, min_len, sweep.val_fraction, sweep.max_train, sweep.max_test)
+    if len(fit) < 2 or len(val) < 1 or len(test) < 1:
+        raise imdb.DataError(
+            f"pool for length {length} is too small (reviews >= {min_len} tokens: "
+            f"{len(fit)} to fit, {len(val)} to validate, {len(test)} to test);"
+            " lower sweep.lengths or use sweep.pool=per_length"
+        )
+    if len(fit) < sweep.min_pool:
+        console.say(
+            f"warning: only {len(fit)} training reviews have >= {min_len} tokens; "
+            "too few to learn much from (sweep.min_pool)"
+        )
+    return fit, val, test
+
+
+def _windows(data, indices, length: int, side: Truncation) -> Split:
+    """The reviews at `indices` (fit, validation, test) cut to `length` tokens on `side`."""
+
+    def cut(xs, idx):
+        return truncate([xs[i] for i in idx], length, side)
+
+    fit, val, test = indices
+    return Split(
+        cut(data.x_train, fit),
+        data.y_train[fit].astype("float32"),
+        cut(data.x_train, val),
+        data.y_train[val].astype("float32"),
+        cut(data.x_test, test),
+        data.y_test[test].astype("float32"),
+    )
+
+
+def _log_gradients(ctx, trial, grad_init, grad_trained):
+    """The trial's ‖∂L/∂x_t‖ curves: `grad_norms.json` and `grad_norms.png`."""
+    t = np.arange(1, len(grad_init) + 1)
+    ctx.reporter.log_text(
+        json.dumps({"t": t.tolist(), "init": grad_init.tolist(), "trained": grad_trained.tolist()}),
+        "grad_norms.json",
+    )
+    fig = plots.lines_with_spread(
+        {"at init": (t, grad_init, None), "trained": (t, grad_trained, None)},
+        xlabel="time step t (1 = farthest from the read-out)",
+        ylabel="||dL/dx_t||",
+        title=f"{plain(trial['model'])}, L={trial['length']}, {plain(trial['truncation'])}: "
+        "gradient reaching each step",
+        logy=True,
+    )
+    ctx.reporter.log_figure(fig, "grad_norms.png")
+    plots.close(fig)
+
+
 def accuracy_panels(cfg, results, sides):
     """Test accuracy against the window kept, one panel per truncation in `sides`
     (a shared y axis), each line a model's seed mean and t interval; its legend
@@ -502,7 +446,9 @@ def accuracy_panels(cfg, results, sides):
         for model in _model_names(cfg.sweep):
             points = {n: v for (s, m, n), v in acc.items() if (s, m) == (side, model)}
             if points:
-                gain = plots.interval_text(_gains(results, side, model, short, long_))
+                gain = plots.interval_text(
+                    list(_gains(results, side, model, short, long_).values())
+                )
                 series[f"{plain(model)}: gain {gain}"] = points
         plots.interval_lines(ax, series, logx=True)
         plots.reference_line(ax, 0.5, "chance")
@@ -532,56 +478,14 @@ def _gradient_metrics(grad_init, grad_trained) -> dict:
     }
 
 
-def _gains_by_seed(results, side, model, short, long_) -> dict[int, float]:
-    """`{seed: accuracy at long_ minus at short}` over the seeds with both."""
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and (t["truncation"], t["model"]) == (side, model):
-            by_seed.setdefault(t["seed"], {})[t["length"]] = r.metrics["test_accuracy"]
-    return {s: v[long_] - v[short] for s, v in by_seed.items() if short in v and long_ in v}
-
-
-def _gains(results, side, model, short, long_) -> list[float]:
-    """Accuracy at `long_` minus at `short`, one value per seed with both."""
-    return list(_gains_by_seed(results, side, model, short, long_).values())
+def _gains(results, side, model, short, long_) -> dict[int, float]:
+    """`{seed: test accuracy at long_ minus at short}` of one arm."""
+    where = {"truncation": side, "model": model}
+    return gains_by_seed(results, "test_accuracy", "length", short, long_, **where)
 
 
 def _synthetic(results) -> bool:
     return any(r.extras.get("data_source") == "synthetic" for r in results)
-
-
-def _gain_gaps(results, side, gated, short, long_) -> list[float]:
-    """Per seed: the weaker gated cell's gain minus the SimpleRNN's."""
-    weaker = _weaker_gains_by_seed(results, side, gated, short, long_)
-    rnn = _gains_by_seed(results, side, "rnn", short, long_)
-    return [weaker[s] - rnn[s] for s in sorted(weaker) if s in rnn]
-
-
-def _weaker_gains_by_seed(results, side, gated, short, long_) -> dict[int, float]:
-    """`{seed: the smallest gated cell's gain}` over the seeds with every gated cell."""
-    gains = [_gains_by_seed(results, side, m, short, long_) for m in gated]
-    seeds = set.intersection(*(set(g) for g in gains)) if gains else set()
-    return {s: min(g[s] for g in gains) for s in sorted(seeds)}
-
-
-def _weaker_gains(results, side, gated, short, long_) -> list[float]:
-    """Per seed with every gated cell: the smallest gated cell's gain."""
-    return list(_weaker_gains_by_seed(results, side, gated, short, long_).values())
-
-
-def _gaps(results, side, gated, length) -> list[float]:
-    """Per seed: the gated cells' mean accuracy at `length` minus the SimpleRNN's."""
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and (t["truncation"], t["length"]) == (side, length):
-            by_seed.setdefault(t["seed"], {})[t["model"]] = r.metrics["test_accuracy"]
-    return [
-        float(np.mean([v[c] for c in gated])) - v["rnn"]
-        for v in by_seed.values()
-        if "rnn" in v and all(c in v for c in gated)
-    ]
 
 
 def accuracy_intervals_markdown(cfg, results) -> str:
@@ -636,13 +540,13 @@ def evaluate_finding(cfg, results) -> Finding:
     numbers, reported = {}, []
     for side in sweep.truncations:
         for model in _model_names(sweep):
-            gains = _gains(results, side, model, short, long_)
+            gains = list(_gains(results, side, model, short, long_).values())
             if gains:
                 iv = mean_interval(gains)
                 numbers[f"gain_{side}_{model}"] = iv.mean
                 reported.append(f"{side} {plain(model)} {iv}")
-    gated_gains = _weaker_gains_by_seed(results, "post", gated, short, long_)
-    rnn_gains = _gains_by_seed(results, "post", "rnn", short, long_)
+    gated_gains = weakest_by_seed([_gains(results, "post", m, short, long_) for m in gated])
+    rnn_gains = _gains(results, "post", "rnn", short, long_)
     seeds = sorted(s for s in gated_gains if s in rnn_gains)
     detail = f"gain L={short}->{long_} (mean ± 95% interval): " + "; ".join(reported)
     reach = _gradient_reach(results, long_)
@@ -700,19 +604,14 @@ def evaluate_finding(cfg, results) -> Finding:
 def _gradient_reach(results, length) -> dict[str, float]:
     """Seed means of `grad_reach` (and `_init`) per truncation and cell at `length`."""
     out = {}
-    for key in ("grad_reach", "grad_reach_init"):
-        for (side, model, n), v in group_metric_if(results, key).items():
+    for key, suffix in (("grad_reach", ""), ("grad_reach_init", "_init")):
+        probed = [r for r in results if key in r.metrics]  # the control has no probe
+        for (side, model, n), v in group_metric(
+            probed, key, ("truncation", "model", "length")
+        ).items():
             if n == length:
-                out[f"{side}_{model}" + ("_init" if key.endswith("init") else "")] = float(
-                    np.mean(v)
-                )
+                out[f"{side}_{model}{suffix}"] = float(np.mean(v))
     return out
-
-
-def group_metric_if(results, key) -> dict:
-    """`group_metric` over the trials that logged `key` (the control has no probe)."""
-    with_key = [r for r in results if key in r.metrics]
-    return group_metric(with_key, key, ("truncation", "model", "length"))
 
 
 # -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------

@@ -300,8 +300,8 @@ class JSBChorales(SupervisedExperiment):
         for r in results:
             if r.status == "FINISHED":
                 by_seed.setdefault(r.trial["cell"], {})[r.trial["seed"]] = r.metrics["test_nll"]
-        if "rnn" not in by_seed or "lstm" not in by_seed:
-            return Finding(False, "SimpleRNN or LSTM trials missing", {})
+        if missing := Finding.require(by_seed, ("rnn", "lstm")):
+            return missing
         seeds = sorted(set(by_seed["rnn"]) & set(by_seed["lstm"]))
         if len(seeds) < 2:
             return Finding(False, f"{len(seeds)} seeds with SimpleRNN and LSTM; need >= 2", {})

@@ -341,8 +341,8 @@ class PTBLM(Experiment):
 
     def finding(self, cfg, results):
         finished = [r for r in results if r.status == "FINISHED"]
-        if not finished:
-            return Finding(False, "no finished trials", {})
+        if missing := Finding.require(finished):
+            return missing
         kind = cfg.finding.baseline
         baseline = finished[0].metrics[f"{kind}_valid_perplexity"]
         model = [r.metrics["valid_perplexity"] for r in finished]

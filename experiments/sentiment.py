@@ -464,8 +464,8 @@ def _by_seed(results, cell, variant) -> dict[int, float]:
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     """The finding for `results` (real IMDB or the stand-in, as the trials say)."""
     table = accuracy_intervals(results)
-    if not table:
-        return Finding(False, "no finished trial", {})
+    if missing := Finding.require(table):
+        return missing
     acc = {k: i.mean for k, i in table.items()}
     numbers = {f"{c}_{v}": a for (c, v), a in acc.items()}
     numbers.update({f"{c}_{v}_half": i.half for (c, v), i in table.items() if i.n > 1})

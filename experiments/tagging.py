@@ -203,10 +203,10 @@ class Tagging(SupervisedExperiment):
     def finding(self, cfg, results):
         f = cfg.finding
         acc = group_mean(results, "test_accuracy", "cell", "direction")
+        needed = [(c, d) for c in cfg.sweep.cells for d in ("uni", "bi")]
+        if missing := Finding.require(acc, needed):
+            return missing
         cells = sorted({c for c, _ in acc})
-        missing = [c for c in cfg.sweep.cells if (c, "uni") not in acc or (c, "bi") not in acc]
-        if missing or not cells:
-            return Finding(False, f"missing uni/bi results for {missing or 'all cells'}", {})
         gains = {c: acc[(c, "bi")] - acc[(c, "uni")] for c in cells}
         worst_gain = min(gains.values())
         best_uni = max(acc[(c, "uni")] for c in cells)

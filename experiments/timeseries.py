@@ -247,8 +247,8 @@ class Timeseries(SupervisedExperiment):
     def finding(self, cfg, results):
         f = cfg.finding
         ratio = group_mean(results, "mae_vs_naive", "cell")
-        if not ratio:
-            return Finding(False, "no finished trials", {})
+        if missing := Finding.require(ratio):
+            return missing
         done = next(r for r in results if r.status == "FINISHED")
         naive, seasonal = done.metrics["naive_mae"], done.metrics["seasonal_naive_mae"]
         best, worst = min(ratio, key=ratio.get), max(ratio, key=ratio.get)

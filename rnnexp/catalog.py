@@ -154,6 +154,26 @@ class Finding:
         verdict = "; ".join(verdicts) if not failed else "NOT MET: " + "; ".join(failed)
         return cls(not failed, f"{context}; {verdict}", dict(numbers or {}), structured)
 
+    @classmethod
+    def require(cls, table, keys=(), what="results") -> "Finding | None":
+        """None when `table` holds every one of `keys`; else the failing Finding that says why.
+
+        The guard a `finding()` starts with, its message naming what is missing:
+
+            if missing := Finding.require(acc, [(c, "bi") for c in cfg.sweep.cells]):
+                return missing
+
+        Args:
+            table: what the finding reads, keyed by arm (e.g. `group_mean`'s dict).
+                Empty, it fails as "no finished trials".
+            keys: the arms the finding compares; with none, only an empty table fails.
+            what: what the keys are, for the message: "missing results: gru, lstm".
+        """
+        if not table:
+            return cls(False, "no finished trials", {})
+        missing = [str(k) for k in keys if k not in table]
+        return cls(False, f"missing {what}: {', '.join(missing)}", {}) if missing else None
+
     @property
     def margins(self) -> dict[str, float]:
         """`{check label: margin}`; positive where the check holds."""

@@ -229,3 +229,45 @@ def test_translation_fails_when_the_gated_cells_gain_too_little():
     exp = catalog.get("translation")
     results = module("translation").synthetic_results(60.0, 76.0, 99.9)  # gain 10
     assert_verdict(exp.finding(exp.resolve("ci"), results), False)
+
+
+# -- the guard every finding starts with (Finding.require) -------------------------------
+
+
+def test_require_names_the_missing_arms_and_passes_a_complete_table():
+    acc = {("rnn", "uni"): 0.2, ("rnn", "bi"): 0.9, ("lstm", "uni"): 0.2}
+    missing = catalog.Finding.require(acc, [(c, d) for c in ("rnn", "lstm") for d in ("uni", "bi")])
+    assert not missing.passed and not missing.checks
+    assert missing.message == "missing results: ('lstm', 'bi')"
+    assert catalog.Finding.require(acc, [("rnn", "uni"), ("rnn", "bi")]) is None
+    assert catalog.Finding.require({}, ["rnn"]).message == "no finished trials"
+    assert catalog.Finding.require([], ()).message == "no finished trials"
+    clip = catalog.Finding.require({"none": [1]}, ("none", "global"), "trials at clip")
+    assert clip.message == "missing trials at clip: global"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "char_lm",
+        "deep_rnn",
+        "exploding_clipping",
+        "jsb_chorales",
+        "ptb_lm",
+        "sentiment",
+        "timeseries",
+    ],
+)
+def test_a_finding_without_finished_trials_says_so(name):
+    exp = catalog.get(name)
+    finding = exp.finding(exp.resolve("ci"), [])
+    assert not finding.passed and "no finished trial" in finding.message
+
+
+def test_tagging_names_the_arm_that_did_not_finish():
+    exp = catalog.get("tagging")
+    results = [
+        r for r in module("tagging").synthetic_results(0.2, 1.0) if r.trial["cell"] != "lstm"
+    ]
+    finding = exp.finding(exp.resolve("ci"), results)
+    assert finding.message == "missing results: ('lstm', 'uni'), ('lstm', 'bi')"

@@ -1,16 +1,14 @@
 """imdb_seqlen without training: its pools, its split and its finding."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from rnnexp import catalog
 from rnnexp.catalog import TrialResult
 from rnnexp.data.imdb import TokenizedReviews
+from rnnexp.data.sequences import pool_split
 
 EXP = catalog.get("imdb_seqlen")
-SEQLEN = __import__(type(EXP).__module__, fromlist=["evaluate_finding"])
 
 # Accuracies by (truncation, model, length), as measured on real IMDB (seed 0).
 REAL = {
@@ -152,8 +150,7 @@ def _reviews(lengths_train, lengths_test, duplicate=None):
 
 def test_validation_is_carved_from_training_and_never_holds_a_test_review():
     data = _reviews([30] * 40 + [5] * 10, [30] * 20, duplicate=3)
-    sweep = dataclasses.replace(_cfg().sweep, val_fraction=0.25)
-    fit, val, test = SEQLEN.split_pool(data, 20, sweep)
+    fit, val, test = pool_split(data, 20, val_fraction=0.25, max_test=2000)
     assert not set(fit) & set(val)
     assert len(fit) + len(val) == 39  # 40 long reviews, less the duplicate
     assert 3 not in set(fit) | set(val)
@@ -161,7 +158,7 @@ def test_validation_is_carved_from_training_and_never_holds_a_test_review():
     assert not any(data.x_train[i].tobytes() in test_texts for i in list(fit) + list(val))
     assert all(len(data.x_train[i]) >= 20 for i in list(fit) + list(val))
     # The same split whatever the trial: it depends on the data only.
-    again = SEQLEN.split_pool(data, 20, sweep)
+    again = pool_split(data, 20, val_fraction=0.25, max_test=2000)
     assert all((a == b).all() for a, b in zip((fit, val, test), again))
 
 

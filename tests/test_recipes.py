@@ -90,3 +90,39 @@ def test_a_supervised_trial_splits_seeds_builds_compiles_fits_and_scores(monkeyp
         ("fit", "xt", "yt", 3, 8, ("xv", "yv"), "toy", []),
         ("score", "history", "xv"),
     ]
+
+
+def test_a_probe_reads_the_model_before_fit_and_after_it_for_score(monkeypatch):
+    log = []
+    monkeypatch.setattr(training, "set_seed", lambda seed: None)
+    monkeypatch.setattr(training, "fit", lambda *a, **k: log.append("fit") or "history")
+
+    class Probed(SupervisedExperiment):
+        loss = "mse"
+
+        def __init__(self, reads):
+            self.reads = iter(reads)
+
+        def split(self, cfg, trial, ctx):
+            return Split("xt", "yt", "xv", "yv")
+
+        def build(self, cfg, trial, split):
+            return _FakeModel([])
+
+        def probe(self, cfg, trial, model, split):
+            log.append("probe")
+            return next(self.reads)
+
+        def score(self, cfg, trial, fitted, split, ctx):
+            return TrialResult(trial, extras={"probed": (fitted.probe_init, fitted.probe_trained)})
+
+    class Ctx:
+        reporter, label, data = None, "toy", None
+
+    trial = {"cell": "gru", "seed": 0}
+    result = Probed(["init", "trained"]).run_trial(_Cfg(), trial, Ctx())
+    assert log == ["probe", "fit", "probe"]
+    assert result.extras["probed"] == ("init", "trained")
+    log.clear()  # a probe with nothing to read at init is not read again
+    assert Probed([None]).run_trial(_Cfg(), trial, Ctx()).extras["probed"] == (None, None)
+    assert log == ["probe", "fit"]

@@ -63,11 +63,13 @@ class Split:
 
 @dataclasses.dataclass
 class Fitted:
-    """A trained model with `fit`'s history and the callbacks it ran."""
+    """A trained model with `fit`'s history, the callbacks it ran and what `probe` read."""
 
     model: Any
     history: Any
     callbacks: list
+    probe_init: Any = None  # `probe` on the untrained model (None: nothing probed)
+    probe_trained: Any = None  # `probe` on the trained model, where it read the untrained one
 
 
 class SupervisedExperiment(Experiment):
@@ -85,8 +87,9 @@ class SupervisedExperiment(Experiment):
     - `score(cfg, trial, fitted, split, ctx) -> TrialResult`
 
     and may set `loss` and `metrics`, or override `compile(cfg, model)`,
-    `fit_callbacks(cfg)` and `before_fit(cfg, trial, model, split, ctx)` (what the
-    untrained model is measured by, e.g. its gradients at init).
+    `fit_callbacks(cfg)`, `before_fit(cfg, trial, model, split, ctx)` (e.g. what
+    to log about the untrained model) and `probe(cfg, trial, model, split)` (a
+    measurement taken before and after `fit`, e.g. input gradients per step).
     """
 
     loss: str = "sparse_categorical_crossentropy"
@@ -114,6 +117,14 @@ class SupervisedExperiment(Experiment):
     def before_fit(self, cfg, trial: dict, model, split: Split, ctx):
         """Called with the compiled, untrained model; nothing by default."""
 
+    def probe(self, cfg, trial: dict, model, split: Split):
+        """A measurement of the model, read at init and again after `fit`; None: no probe.
+
+        `score` finds both in `fitted.probe_init` and `fitted.probe_trained`; a
+        probe that returns None at init is not read again.
+        """
+        return None
+
     def run_trial(self, cfg, trial, ctx):
         from rnnexp.training import fit, set_seed
 
@@ -123,6 +134,7 @@ class SupervisedExperiment(Experiment):
         self.compile(cfg, model)
         callbacks = self.fit_callbacks(cfg)
         self.before_fit(cfg, trial, model, split, ctx)
+        probe_init = self.probe(cfg, trial, model, split)
         history = fit(
             model,
             split.x_train,
@@ -134,4 +146,6 @@ class SupervisedExperiment(Experiment):
             validation_data=(split.x_val, split.y_val),
             callbacks=callbacks,
         )
-        return self.score(cfg, trial, Fitted(model, history, callbacks), split, ctx)
+        probe_trained = None if probe_init is None else self.probe(cfg, trial, model, split)
+        fitted = Fitted(model, history, callbacks, probe_init, probe_trained)
+        return self.score(cfg, trial, fitted, split, ctx)
