@@ -32,6 +32,7 @@ def _cmd_run(args):
     from rnnexp import console, startup
     from rnnexp.sweep import runner
     from rnnexp.config import ConfigError, to_dict
+    from rnnexp.sweep.robustness_record import recorded_estimate
     from rnnexp.sweep.trial import trial_key
 
     exp, cfg, overrides = resolve(args)
@@ -86,7 +87,7 @@ def _cmd_run(args):
         )
         print(f"data: {_planned_data(exp, cfg)}")
         print(
-            f"estimated time: {console.recorded_estimate(exp, args.profile, cfg, overrides)}, "
+            f"estimated time: {recorded_estimate(exp, args.profile, cfg, overrides)}, "
             "on the machine that recorded them"
         )
         kept = [t for t in trials if trial_key(t) in finished]

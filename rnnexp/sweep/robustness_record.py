@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rnnexp import console
 from rnnexp.config import ConfigError, flatten
+from rnnexp.eta import duration, trial_cost
 
 __all__ = [
     "RecordError",
@@ -30,6 +31,7 @@ __all__ = [
     "config_signature",
     "dropped_outcomes",
     "load_record",
+    "recorded_estimate",
     "merge_records",
     "rejudge_record",
     "run_signature",
@@ -324,6 +326,49 @@ def load_record(path) -> dict | None:
     if problem:
         raise RecordError(f"{path} is not a robustness record: {problem}; {restore}")
     return record
+
+
+def recorded_estimate(exp, profile: str, cfg, overrides: dict, records=None) -> str:
+    """A sweep's expected wall time from the recorded sweeps (`robustness/NAME-PROFILE.json`).
+
+    The same profile without overrides: the recorded mean. Otherwise the `ci` record scaled
+    by the sweeps' total trial cost (`trial_cost`). Says its basis, or that there is none.
+    """
+    import json
+    from pathlib import Path
+
+    from rnnexp.catalog import SOURCE_EXPERIMENTS
+
+    folders = (
+        [Path(records)]
+        if records
+        else [Path("robustness"), SOURCE_EXPERIMENTS.parent / "robustness"]
+    )
+
+    def mean_wall(name):
+        for folder in folders:
+            path = folder / f"{exp.name}-{name}.json"
+            try:
+                summary = json.loads(path.read_text())["summary"]
+                return summary["mean_wall_s"], len(summary["seeds"]), path
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return None
+
+    same = mean_wall(profile) if not overrides else None
+    if same and same[0]:
+        return f"~{duration(same[0])}, the mean of {same[1]} recorded sweep(s) ({same[2].name})"
+    ci = mean_wall("ci")
+    if not ci or not ci[0]:
+        return "unknown (no recorded sweep of this experiment)"
+    ci_cfg = exp.resolve("ci")
+    ours = [trial_cost(cfg, t) for t in exp.trials(cfg)]
+    theirs = [trial_cost(ci_cfg, t) for t in exp.trials(ci_cfg)]
+    scale = sum(c for c, _ in ours) / sum(c for c, _ in theirs)
+    return (
+        f"~{duration(ci[0] * scale)}, the recorded ci sweeps ({ci[2].name}) scaled by trial "
+        f"cost {ours[0][1]}"
+    )
 
 
 def _record_problem(record) -> str | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rnnexp.report import card as finding_card
 from rnnexp import console
+from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking import lease
 from rnnexp.report import plots
 from rnnexp.catalog import Experiment, Finding, TrialResult
@@ -229,9 +230,7 @@ def run_experiment(
     for line in finding_card.console_lines(exp, finding):
         console.say(line)
     console.say(f"finding: {verdict} (the whole message: the parent's summary/finding.txt)")
-    console.say(
-        f"done in {console.duration(time.monotonic() - started)}; parent run {parent.run_id}"
-    )
+    console.say(f"done in {duration(time.monotonic() - started)}; parent run {parent.run_id}")
     children = [r.run_id for r in results if r.run_id]
     for line in ui.browse_lines(tracker, parent.run_id, children):
         console.say(line)
@@ -258,11 +257,11 @@ def _log_answer_figure(exp, cfg, results, parent):
 
 def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
     """Run `todo` in this process: a line per finished trial, an ETA, a bar in a terminal."""
-    costs = [console.trial_cost(cfg, t) for t in trials]
+    costs = [trial_cost(cfg, t) for t in trials]
     basis = costs[0][1] if costs else ""
     epochs = getattr(getattr(cfg, "train", None), "epochs", None) if "epochs" in basis else None
     last = _last_times(tracker, setup, trials)
-    eta = console.EtaModel([c for c, _ in costs], basis, last, epochs)
+    eta = EtaModel([c for c, _ in costs], basis, last, epochs)
     names = [console.trial_label(t) for t in trials]
     with console.SweepProgress(todo, names, eta, metric=exp.metric) as progress:
         for index in todo:
