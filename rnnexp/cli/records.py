@@ -43,7 +43,7 @@ def _records_of(args):
 
 
 def cmd_robustness_compact(args):
-    from rnnexp.sweep.robustness_record import compact_record
+    from rnnexp.sweep.robustness_write import compact_record
 
     exp, paths = _records_of(args)
     for path in paths:
@@ -54,7 +54,8 @@ def cmd_robustness_compact(args):
 
 
 def cmd_robustness_rejudge(args):
-    from rnnexp.sweep.robustness_record import RecordError, rejudge_record
+    from rnnexp.sweep.robustness_record import RecordError
+    from rnnexp.sweep.robustness_write import rejudge_record
 
     exp, paths = _records_of(args)
     refused = 0
