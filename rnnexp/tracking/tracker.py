@@ -33,10 +33,10 @@ from rnnexp import stopping
 from rnnexp.tracking.mlflow_reporter import Reporter
 from rnnexp.tracking import store
 from rnnexp.tracking.provenance import environment_tags, git_tags
+from rnnexp.tracking.store_template import start_from_template
+from rnnexp.tracking.store_watch import _SLOW, _SLOW_REQUESTS
 from rnnexp.tracking.store import (
     StoreError,
-    _SLOW,
-    _SLOW_REQUESTS,
     _check_uri,
     _probe_server,
     _relocate_artifacts,
@@ -187,7 +187,7 @@ class Tracker:
             return
         with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
-            store.start_from_template(self.uri)
+            start_from_template(self.uri)
             self._find_experiment()
             if self.experiment_id is None:
                 location = artifact_root and (artifact_root / self.experiment_name).as_uri()
