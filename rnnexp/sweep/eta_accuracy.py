@@ -15,7 +15,7 @@ import json
 from types import SimpleNamespace
 
 from rnnexp.eta import EtaModel, trial_cost
-from rnnexp.sweep.runner import SAME_SWEEP_TAGS
+from rnnexp.sweep.earlier_sweeps import SAME_SWEEP_TAGS
 from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, TRIAL_INDEX
 from rnnexp.training import EPOCHS_RUN_TAG
 
