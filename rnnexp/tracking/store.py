@@ -8,6 +8,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -266,6 +267,27 @@ def _relocate_artifacts(db: Path):
         return  # not our schema, or busy: the store still works, reading the old paths
     finally:
         con.close()
+
+
+def _check_store_folder(db: Path):
+    """Refuse a store folder that cannot be made or written; creates nothing.
+
+    Probes the nearest folder that exists with a temporary file, which also
+    catches what permission bits do not show (root under `/proc`, a read-only mount).
+    """
+    folder = db.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise StoreError(
+            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
+            "writable or pick another --tracking-uri"
+        ) from None
 
 
 @contextlib.contextmanager

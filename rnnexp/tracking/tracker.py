@@ -22,7 +22,6 @@ import errno
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -37,6 +36,7 @@ from rnnexp.tracking.store_template import start_from_template
 from rnnexp.tracking.store_watch import _SLOW, _SLOW_REQUESTS
 from rnnexp.tracking.store import (
     StoreError,
+    _check_store_folder,
     _check_uri,
     _probe_server,
     _relocate_artifacts,
@@ -99,27 +99,6 @@ def _system_metrics(run_id: str, uri: str):
         return monitor
     except Exception:  # noqa: BLE001 - metrics about the machine are never worth a trial
         return None
-
-
-def _check_store_folder(db: Path):
-    """Refuse a store folder that cannot be made or written; creates nothing.
-
-    Probes the nearest folder that exists with a temporary file, which also
-    catches what permission bits do not show (root under `/proc`, a read-only mount).
-    """
-    folder = db.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        if not folder.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise StoreError(
-            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
-            "writable or pick another --tracking-uri"
-        ) from None
 
 
 class Tracker:
