@@ -2,29 +2,25 @@
 
 In a terminal a sweep shows one tqdm bar (trials done, the trial running and its epoch) with
 the trial lines printed above it; off a terminal (CI, a pipe) it prints plain lines only.
-The ETA weighs each remaining trial by its cost (`EtaModel`) and says what that cost is.
+The ETA itself (each remaining trial weighed by its cost) is `rnnexp.eta`'s.
 """
 
-import math
 import sys
 import time
 
+from rnnexp.eta import EtaModel, duration, eta_text
 from rnnexp.names import plain
 
 __all__ = [
-    "EtaModel",
     "SweepProgress",
     "banner",
-    "duration",
     "epoch_done",
     "format_table",
     "is_tty",
     "markdown_text",
     "metric_name",
-    "recorded_estimate",
     "say",
     "show_text",
-    "trial_cost",
     "trial_label",
 ]
 
@@ -50,18 +46,6 @@ def banner(text: str):
     for t in text.splitlines():
         say(f"! {t}")
     say(line)
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `6 min`, `1 h 05 min`: as precise as a person reads an ETA."""
-    seconds = max(0.0, float(seconds))
-    if seconds < 90:
-        return f"{round(seconds)} s"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def metric_name(key: str) -> str:
@@ -110,155 +94,6 @@ def trial_result_text(result, metric: str | None = None, stopped: str | None = N
         text = ", ".join(f"{metric_name(k)} {_format_value(metrics[k])}" for k in shown)
         text = text or "finished"
     return f"{text} ({stopped})" if stopped else text
-
-
-# -- the ETA ---------------------------------------------------------------------------------
-
-
-def trial_cost(cfg, trial: dict) -> tuple[float, str]:
-    """A trial's relative cost and its basis: sequence length x epochs where the config has them.
-
-    Recurrent training is sequential in time, so an epoch costs about as many steps as the
-    sequences are long; the length is the trial's own (`trial["length"]`) or the data's
-    (`cfg.data.length`), the epochs `cfg.train.epochs`.
-    """
-    data, train = getattr(cfg, "data", None), getattr(cfg, "train", None)
-    length = trial.get("length", getattr(data, "length", None))
-    epochs = getattr(train, "epochs", None)
-    factors, names = [], []
-    if isinstance(length, (int, float)) and length > 0:
-        factors.append(float(length))
-        names.append("length")
-    if isinstance(epochs, int) and epochs > 0:
-        factors.append(float(epochs))
-        names.append("epochs")
-    if not factors:
-        return 1.0, "trial count"
-    return math.prod(factors), " x ".join(names)
-
-
-class EtaModel:
-    """Seconds left in a sweep, from what its finished trials took.
-
-    Each trial has a relative cost (`trial_cost`: sequence length x epochs) and, where the
-    store has one, the time the same trial took in the last sweep. The estimate uses, in
-    order of preference:
-
-    - the last sweep's times of the trials left, scaled by how this sweep's finished trials
-      compare with their own last times (the machine may be busier or idler now);
-    - time = a + b * cost fitted to the finished trials (a: what every trial pays to build,
-      trace and evaluate; b: per unit of cost); with one cost seen so far, time per cost.
-      Where early stopping ends trials before their last epoch, a finished trial's cost counts
-      the epochs it ran, and a trial left is expected to run the mean share of its epochs
-      that the finished ones ran, with one full run counted in (early stopping is fickle);
-    - the mean time of the finished trials, where every trial costs the same.
-
-    Args:
-        epochs: the epochs each trial may run, when `costs` count them (else None).
-    """
-
-    def __init__(
-        self,
-        costs: list[float],
-        basis: str,
-        last_times: list[float | None] | None = None,
-        epochs: int | None = None,
-    ):
-        self.costs, self.cost_basis, self.epochs = [float(c) for c in costs], basis, epochs
-        self.last = list(last_times or [None] * len(costs))
-        self.seen: dict[int, float] = {}
-        self.share: dict[int, float] = {}  # of its epochs a finished trial ran
-
-    def observe(self, index: int, seconds: float, epochs_run: int | None = None):
-        self.seen[index] = float(seconds)
-        if self.epochs and epochs_run:
-            self.share[index] = min(1.0, epochs_run / self.epochs)
-
-    def remaining(self, todo) -> tuple[float | None, str]:
-        """`(seconds, basis)` for the trials `todo`; None before any trial finished."""
-        todo = [i for i in todo if i not in self.seen]
-        if not todo:
-            return 0.0, "nothing left"
-        if not self.seen:
-            return None, "no trial finished yet"
-        known = [i for i in self.seen if self.last[i]]
-        if known and all(self.last[i] for i in todo):
-            scale = sum(self.seen[i] for i in known) / sum(self.last[i] for i in known)
-            return scale * sum(self.last[i] for i in todo), "the same trials in the last sweep"
-        if len(set(self.costs)) == 1:
-            mean = sum(self.seen.values()) / len(self.seen)
-            return mean * len(todo), "the mean time of finished trials"
-        if len({self.costs[i] for i in self.seen}) == 1:  # a fixed cost, or one per unit?
-            return None, f"once trials of two costs ({self.cost_basis}) have finished"
-        a, b = self._fit()
-        shares = [self.share.get(i, 1.0) for i in self.seen]
-        expected = (sum(shares) + 1.0) / (len(shares) + 1)
-        return sum(a + b * self.costs[i] * expected for i in todo), f"trial cost {self.cost_basis}"
-
-    def _fit(self) -> tuple[float, float]:
-        """Least squares time = a + b * cost run, with a, b >= 0."""
-        xs = [self.costs[i] * self.share.get(i, 1.0) for i in self.seen]
-        ys = [self.seen[i] for i in self.seen]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        sxx = sum((x - mx) ** 2 for x in xs)
-        if sxx == 0:  # early stopping made the costs run equal: proportional
-            return 0.0, my / mx
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-        a = my - b * mx
-        if b <= 0:  # longer trials were not slower (noise): equal cost
-            return my, 0.0
-        if a < 0:  # no fixed cost: proportional through the origin
-            return 0.0, sum(x * y for x, y in zip(xs, ys)) / sum(x * x for x in xs)
-        return a, b
-
-
-def eta_text(seconds: float | None, basis: str) -> str:
-    if seconds is None:
-        return "ETA after the first trial" if basis == "no trial finished yet" else f"ETA {basis}"
-    return f"ETA {duration(seconds)}, from {basis}"
-
-
-def recorded_estimate(exp, profile: str, cfg, overrides: dict, records=None) -> str:
-    """A sweep's expected wall time from the recorded sweeps (`robustness/NAME-PROFILE.json`).
-
-    The same profile without overrides: the recorded mean. Otherwise the `ci` record scaled
-    by the sweeps' total trial cost (`trial_cost`). Says its basis, or that there is none.
-    """
-    import json
-    from pathlib import Path
-
-    from rnnexp.catalog import SOURCE_EXPERIMENTS
-
-    folders = (
-        [Path(records)]
-        if records
-        else [Path("robustness"), SOURCE_EXPERIMENTS.parent / "robustness"]
-    )
-
-    def mean_wall(name):
-        for folder in folders:
-            path = folder / f"{exp.name}-{name}.json"
-            try:
-                summary = json.loads(path.read_text())["summary"]
-                return summary["mean_wall_s"], len(summary["seeds"]), path
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return None
-
-    same = mean_wall(profile) if not overrides else None
-    if same and same[0]:
-        return f"~{duration(same[0])}, the mean of {same[1]} recorded sweep(s) ({same[2].name})"
-    ci = mean_wall("ci")
-    if not ci or not ci[0]:
-        return "unknown (no recorded sweep of this experiment)"
-    ci_cfg = exp.resolve("ci")
-    ours = [trial_cost(cfg, t) for t in exp.trials(cfg)]
-    theirs = [trial_cost(ci_cfg, t) for t in exp.trials(ci_cfg)]
-    scale = sum(c for c, _ in ours) / sum(c for c, _ in theirs)
-    return (
-        f"~{duration(ci[0] * scale)}, the recorded ci sweeps ({ci[2].name}) scaled by trial "
-        f"cost {ours[0][1]}"
-    )
 
 
 # -- the sweep on screen ----------------------------------------------------------------------

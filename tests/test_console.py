@@ -16,6 +16,7 @@ import mlflow
 import pytest
 
 from rnnexp import catalog, cli, console
+from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking.compare import pivot
 from rnnexp.training import stop_reason
 
@@ -164,7 +165,7 @@ def test_trial_label_is_plain():
 
 def test_a_finished_trial_prints_its_result_why_it_stopped_and_the_eta(capsys):
     names = ["SimpleRNN, L=10, seed 0", "SimpleRNN, L=200, seed 0"]
-    eta = console.EtaModel([10.0, 200.0], "length x epochs")
+    eta = EtaModel([10.0, 200.0], "length x epochs")
     result = catalog.TrialResult({}, metrics={"test_accuracy": 0.8123, "test_loss": 0.4})
     with console.SweepProgress([0, 1], names, eta, metric="test_accuracy", bar=False) as p:
         p.begin(0)
@@ -181,7 +182,7 @@ def test_a_finished_trial_prints_its_result_why_it_stopped_and_the_eta(capsys):
 
 # -- the ETA ----------------------------------------------------------------------------------
 def test_eta_weighs_the_trials_left_by_their_cost():
-    eta = console.EtaModel([10, 200, 10, 200], "length x epochs")
+    eta = EtaModel([10, 200, 10, 200], "length x epochs")
     assert eta.remaining([0, 1, 2, 3]) == (None, "no trial finished yet")
     eta.observe(0, 5.0)
     assert eta.remaining([1, 2, 3])[0] is None  # fixed cost or per unit: not known from one
@@ -190,7 +191,7 @@ def test_eta_weighs_the_trials_left_by_their_cost():
 
 
 def test_eta_expects_early_stopping_as_often_as_it_came_with_one_full_run_counted_in():
-    eta = console.EtaModel([10 * 12, 200 * 12, 10 * 12, 200 * 12], "length x epochs", epochs=12)
+    eta = EtaModel([10 * 12, 200 * 12, 10 * 12, 200 * 12], "length x epochs", epochs=12)
     eta.observe(0, 5.0, epochs_run=3)
     eta.observe(1, 29.0, epochs_run=6)
     a_per_trial, b_per_unit = eta._fit()
@@ -201,10 +202,10 @@ def test_eta_expects_early_stopping_as_often_as_it_came_with_one_full_run_counte
 
 
 def test_eta_prefers_the_same_trials_in_the_last_sweep_scaled_to_this_machine():
-    eta = console.EtaModel([1, 1, 1, 1], "trial count", last_times=[10.0, 20.0, 30.0, 40.0])
+    eta = EtaModel([1, 1, 1, 1], "trial count", last_times=[10.0, 20.0, 30.0, 40.0])
     eta.observe(0, 20.0)  # twice as slow as last time
     assert eta.remaining([1, 2, 3]) == (pytest.approx(180.0), "the same trials in the last sweep")
-    equal = console.EtaModel([1, 1, 1], "trial count")
+    equal = EtaModel([1, 1, 1], "trial count")
     equal.observe(0, 6.0)
     assert equal.remaining([1, 2]) == (12.0, "the mean time of finished trials")
 
@@ -213,11 +214,11 @@ def test_trial_cost_is_length_times_epochs():
     cfg = types.SimpleNamespace(
         data=types.SimpleNamespace(length=50), train=types.SimpleNamespace(epochs=4)
     )
-    assert console.trial_cost(cfg, {"length": 200}) == (800.0, "length x epochs")
-    assert console.trial_cost(cfg, {}) == (200.0, "length x epochs")
-    assert console.trial_cost(types.SimpleNamespace(), {}) == (1.0, "trial count")
-    assert console.duration(42) == "42 s" and console.duration(24 * 60) == "24 min"
-    assert console.duration(3 * 3600 + 300) == "3 h 05 min"
+    assert trial_cost(cfg, {"length": 200}) == (800.0, "length x epochs")
+    assert trial_cost(cfg, {}) == (200.0, "length x epochs")
+    assert trial_cost(types.SimpleNamespace(), {}) == (1.0, "trial count")
+    assert duration(42) == "42 s" and duration(24 * 60) == "24 min"
+    assert duration(3 * 3600 + 300) == "3 h 05 min"
 
 
 # -- a sweep, Ctrl-C, --resume, compare -------------------------------------------------------

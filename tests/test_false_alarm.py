@@ -5,41 +5,42 @@ import json
 import numpy as np
 import pytest
 
+from rnnexp.report import chance_failure as cf
 from rnnexp.report import false_alarm as fa
 
 
 def test_one_mode_is_not_split():
-    low, high = fa.split_modes([0.10, 0.12, 0.11, 0.13, 0.09])
+    low, high = cf.split_modes([0.10, 0.12, 0.11, 0.13, 0.09])
     assert len(low) == 0 and len(high) == 5
 
 
 def test_a_run_that_did_not_take_off_is_its_own_mode():
-    low, high = fa.split_modes([-0.30, 0.10, 0.12, 0.11, 0.13, 0.09])
+    low, high = cf.split_modes([-0.30, 0.10, 0.12, 0.11, 0.13, 0.09])
     assert list(low) == [-0.30] and len(high) == 5
 
 
 def test_margins_far_from_zero_rarely_fail_and_margins_around_it_often():
-    far = fa.fresh_failure([0.50, 0.52, 0.48, 0.51, 0.49, 0.50])
+    far = cf.fresh_failure([0.50, 0.52, 0.48, 0.51, 0.49, 0.50])
     assert far.p < 1e-4 and far.low == 0
-    around = fa.fresh_failure([-0.02, 0.01, 0.0, 0.02, -0.01, 0.015])
+    around = cf.fresh_failure([-0.02, 0.01, 0.0, 0.02, -0.01, 0.015])
     assert 0.2 < around.p < 0.8
 
 
 def test_stalls_count_at_their_jeffreys_rate():
     # 2 of 10 runs stalled far below 0, the rest far above: p is the stall rate's posterior mean.
-    est = fa.fresh_failure([-0.5, -0.52] + [0.5 + 0.01 * k for k in range(8)])
+    est = cf.fresh_failure([-0.5, -0.52] + [0.5 + 0.01 * k for k in range(8)])
     assert est.low == 2 and "Jeffreys" in est.method
     assert est.p == pytest.approx(2.5 / 11, rel=0.02)  # less the low mode's t tail above 0
 
 
 def test_too_few_outcomes_give_no_estimate():
-    assert np.isnan(fa.fresh_failure([0.1]).p)
-    assert "unknown" in str(fa.fresh_failure([]))
+    assert np.isnan(cf.fresh_failure([0.1]).p)
+    assert "unknown" in str(cf.fresh_failure([]))
 
 
 def test_a_wider_interval_fails_more_often():
     values = [0.05, 0.08, 0.03, 0.06, 0.07, 0.04]
-    p = [fa.interval_check_failure(values, 3, level, draws=4000) for level in (0.0, 0.5, 0.9)]
+    p = [cf.interval_check_failure(values, 3, level, draws=4000) for level in (0.0, 0.5, 0.9)]
     assert p[0] < p[1] < p[2]
 
 
@@ -47,7 +48,7 @@ def test_the_interval_estimate_matches_a_simulation_of_known_seeds():
     # Many measured seeds pin mu and sigma, so the estimate is the plain non-central t.
     rng = np.random.default_rng(3)
     values = rng.normal(0.02, 0.02, 400)
-    estimate = fa.interval_check_failure(values, 3, 0.5, draws=4000)
+    estimate = cf.interval_check_failure(values, 3, 0.5, draws=4000)
     sweeps = rng.normal(0.02, 0.02, (200_000, 3))
     low = sweeps.mean(1) - 0.8165 * sweeps.std(1, ddof=1) / 3**0.5  # t(2) at 75%
     assert estimate == pytest.approx(np.mean(low < 0), abs=0.01)
@@ -55,16 +56,16 @@ def test_the_interval_estimate_matches_a_simulation_of_known_seeds():
 
 def test_the_high_end_mirrors_the_low_end():
     values = [0.01, -0.005, 0.0, 0.012, 0.004]
-    high = fa.interval_check_failure(values, 3, 0.5, threshold=0.04, end="high", draws=2000)
-    low = fa.interval_check_failure([-v for v in values], 3, 0.5, threshold=-0.04, draws=2000)
+    high = cf.interval_check_failure(values, 3, 0.5, threshold=0.04, end="high", draws=2000)
+    low = cf.interval_check_failure([-v for v in values], 3, 0.5, threshold=-0.04, draws=2000)
     assert high == pytest.approx(low)
     with pytest.raises(ValueError, match="end must be"):
-        fa.interval_check_failure(values, 3, 0.5, end="middle")
+        cf.interval_check_failure(values, 3, 0.5, end="middle")
 
 
 def test_two_mode_values_are_simulated():
     values = [0.2, 0.21, 0.19, 0.22, 0.2, 0.18, -0.3]  # one seed that did not take off
-    p = fa.interval_check_failure(values, 3, 0.5, draws=20000)
+    p = cf.interval_check_failure(values, 3, 0.5, draws=20000)
     assert 0.01 < p < 0.5
 
 
@@ -169,10 +170,10 @@ def test_a_check_on_a_geometric_mean_pools_the_log10_of_each_seeds_metric():
 def test_a_median_check_counts_the_seeds_past_its_threshold():
     far = [5.0] * 69 + [-0.9]  # one seed of 70 on the wrong side, however far
     near = [1.5] * 69 + [0.9]
-    p = fa.median_check_failure(far, 5, 1.0)
-    assert p == pytest.approx(fa.median_check_failure(near, 5, 1.0))
+    p = cf.median_check_failure(far, 5, 1.0)
+    assert p == pytest.approx(cf.median_check_failure(near, 5, 1.0))
     assert 1e-5 < p < 1e-3  # 3 of 5 seeds past it, at a rate near 1 in 70
-    assert fa.median_check_failure([0.5] * 10, 5, 1.0) > 0.99
-    assert fa.median_check_failure([2.0] * 10, 5, 1.0, end="high") > 0.99
+    assert cf.median_check_failure([0.5] * 10, 5, 1.0) > 0.99
+    assert cf.median_check_failure([2.0] * 10, 5, 1.0, end="high") > 0.99
     with pytest.raises(ValueError, match="end must be"):
-        fa.median_check_failure(far, 5, 1.0, end="middle")
+        cf.median_check_failure(far, 5, 1.0, end="middle")

@@ -1023,11 +1023,11 @@ def test_4_a_sigterm_while_a_worker_leaves_raises_nothing(monkeypatch):
     # The parent closes the pipe, then sends SIGTERM: the idle worker is already in
     # its leaving path (waiting to see whether it was orphaned) when the signal lands.
     from rnnexp import stopping
-    from rnnexp.sweep import local
+    from rnnexp.sweep import local, worker_signals
 
-    monkeypatch.setitem(local._STATE, "parent", os.getppid())
-    monkeypatch.setitem(local._STATE, "stopping", False)
-    monkeypatch.setitem(local._STATE, "busy", False)
+    monkeypatch.setitem(worker_signals.STATE, "parent", os.getppid())
+    monkeypatch.setitem(worker_signals.STATE, "stopping", False)
+    monkeypatch.setitem(worker_signals.STATE, "busy", False)
     monkeypatch.setitem(stopping._STOP, "reason", None)
     sent = []
 
@@ -1036,13 +1036,13 @@ def test_4_a_sigterm_while_a_worker_leaves_raises_nothing(monkeypatch):
             sent.append(seconds)
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(local.time, "sleep", sleep_then_signal)
-    previous = signal.signal(signal.SIGTERM, local._interrupt)
+    monkeypatch.setattr(worker_signals.time, "sleep", sleep_then_signal)
+    previous = signal.signal(signal.SIGTERM, worker_signals.on_sigterm)
     try:
         local._leave(setup=None)  # not orphaned: marks nothing, and must not raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert sent and local._STATE["stopping"]
+    assert sent and worker_signals.STATE["stopping"]
 
 
 def test_4_ctrl_c_under_workers_starts_nothing_new_and_stops_promptly(toy):

@@ -23,6 +23,7 @@ import pytest
 
 from rnnexp import cli
 from rnnexp.sweep import robustness_record as records
+from rnnexp.sweep import robustness_write
 from rnnexp.data import token_cache
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -255,7 +256,7 @@ def test_writes_are_atomic_a_failed_write_leaves_the_record_and_no_temp_file(tmp
     def full_disk(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(records.os, "replace", full_disk)
+    monkeypatch.setattr(robustness_write.os, "replace", full_disk)
     with pytest.raises(records.RecordError, match="No space left on device; it is left as"):
         _write_seeds(path, [2], HEADER)
     monkeypatch.undo()
@@ -269,7 +270,7 @@ HEADER = {"experiment": "toy", "profile": "ci", "overrides": {}, "seeds_per_swee
 def _write_seeds(path, seeds, header):
     for seed in seeds:
         outcome = {"seed": seed, "passed": True, "wall_s": 0.0, "checks": [], "layers": "x"}
-        records.save_outcomes(path, {**header, "outcomes": [outcome]})
+        robustness_write.save_outcomes(path, {**header, "outcomes": [outcome]})
 
 
 def test_concurrent_writers_lose_no_outcome(tmp_path):
@@ -292,7 +293,7 @@ def test_a_held_lock_is_waited_for_and_said(tmp_path, capsys, monkeypatch):
     import fcntl
 
     path = tmp_path / "toy-ci.json"
-    monkeypatch.setattr(records, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(robustness_write, "LOCK_WAIT_S", 0.3)
     fd = os.open(tmp_path, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:

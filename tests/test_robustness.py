@@ -13,6 +13,8 @@ import pytest
 from rnnexp import catalog
 from rnnexp.sweep import robustness
 from rnnexp.sweep import robustness_record as records
+from rnnexp.sweep.robustness_merge import run_signature
+from rnnexp.sweep.robustness_write import compact_record, rejudge_record
 from rnnexp.report import robustness_table
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult
 from rnnexp.tracking.tracker import Tracker
@@ -159,7 +161,7 @@ def test_a_restated_finding_rejudges_the_recorded_sweeps_from_their_trials(track
     )
     before = json.loads(path.read_text())
     # Seed 12's score check passes now; its ratio check, shared, still fails.
-    assert records.rejudge_record(path, ToyRestated()) == [(11, True, True), (12, False, False)]
+    assert rejudge_record(path, ToyRestated()) == [(11, True, True), (12, False, False)]
     record = json.loads(path.read_text())
     assert [c["margin"] >= 0 for c in record["outcomes"][1]["checks"]] == [True, False]
     assert record["outcomes"][1]["checks"][0]["threshold"] == 0.0
@@ -180,12 +182,12 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
     robustness.run_robustness(Toy(), profile="ci", seeds=[11], tracker=tracker, record_path=path)
     text = path.read_text()
     with pytest.raises(records.RecordError, match="ran another config"):
-        records.rejudge_record(path, ToyReprofiled())
+        rejudge_record(path, ToyReprofiled())
     record = json.loads(text)
     record["outcomes"][0]["trials"][0]["metrics"]["score"] = 5.0  # not what was judged
     path.write_text(json.dumps(record))
     with pytest.raises(records.RecordError, match="comes out 5.0, recorded 2.0"):
-        records.rejudge_record(path, Toy())
+        rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
     class ReadsTheModel(Toy):  # a finding reading what no record keeps
@@ -193,11 +195,11 @@ def test_rejudging_refuses_other_sweeps_and_trials_that_do_not_give_the_recorded
             return Toy.finding(self, cfg, [r.extras["model"] for r in results])
 
     with pytest.raises(records.RecordError, match="cannot be computed .*KeyError: 'model'"):
-        records.rejudge_record(path, ReadsTheModel())
+        rejudge_record(path, ReadsTheModel())
     del record["outcomes"][0]["trials"][0]["status"]
     path.write_text(json.dumps(record))
     with pytest.raises(records.RecordError, match="seed 11 has a trial without 'status'"):
-        records.rejudge_record(path, Toy())
+        rejudge_record(path, Toy())
     assert json.loads(path.read_text()) == record
 
 
@@ -205,8 +207,8 @@ def test_finding_settings_a_trial_reads_are_part_of_what_the_sweep_ran():
     cfg = catalog.get("translation").resolve("ci")
     moved = dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, length_buckets=(1,)))
     reads = catalog.get("translation").trial_reads_finding
-    assert records.run_signature(moved, reads) != records.run_signature(cfg, reads)
-    assert records.run_signature(moved) == records.run_signature(cfg)
+    assert run_signature(moved, reads) != run_signature(cfg, reads)
+    assert run_signature(moved) == run_signature(cfg)
 
 
 def test_a_record_with_no_outcome_is_not_rejudged(tmp_path):
@@ -214,7 +216,7 @@ def test_a_record_with_no_outcome_is_not_rejudged(tmp_path):
     path.write_text(json.dumps({"experiment": "toy_robust", "profile": "ci", "overrides": {},
                                 "outcomes": []}))  # fmt: skip
     with pytest.raises(records.RecordError, match="holds no outcome"):
-        records.rejudge_record(path, Toy())
+        rejudge_record(path, Toy())
 
 
 def test_a_failed_trials_reason_is_recorded_for_a_finding_that_reads_it():
@@ -364,7 +366,7 @@ def test_a_record_keeps_what_the_experiment_names_and_compacting_drops_the_rest(
     )
     assert new["outcomes"][-1]["trials"][0]["extras"] == {"peak": 111.0}
 
-    before, after, dropped = records.compact_record(path, ToySeries())
+    before, after, dropped = compact_record(path, ToySeries())
     assert dropped == ["n", "norms"] and after < before
     record = json.loads(path.read_text())
     assert [o["trials"][0]["extras"] for o in record["outcomes"]] == [
@@ -380,7 +382,7 @@ def test_a_record_keeps_what_the_experiment_names_and_compacting_drops_the_rest(
     assert without_trials(record) == without_trials(new)
     # A record with nothing to drop is not rewritten.
     stamp = path.stat().st_mtime_ns
-    assert records.compact_record(path, ToySeries())[2] == []
+    assert compact_record(path, ToySeries())[2] == []
     assert path.stat().st_mtime_ns == stamp
 
 

@@ -438,16 +438,20 @@ def _schema(db) -> set:
 def test_a_new_store_is_a_copy_of_the_one_mlflow_builds_with_its_own_default_experiment(
     tmp_path, monkeypatch
 ):
-    from rnnexp.tracking import store
+    from rnnexp.tracking import store_template
 
     monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     built = tmp_path / "mlflow-built.db"
     MlflowClient(tracking_uri=f"sqlite:///{built}").search_experiments()
-    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False  # no folder
+    assert (
+        store_template.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False
+    )  # no folder
     (tmp_path / "a").mkdir()
-    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is True
-    assert store.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False  # it exists
+    assert store_template.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is True
+    assert (
+        store_template.start_from_template(f"sqlite:///{tmp_path}/a/mlflow.db") is False
+    )  # it exists
     assert _schema(tmp_path / "a" / "mlflow.db") == _schema(built)
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/a/mlflow.db")
     (default,) = client.search_experiments()
@@ -467,11 +471,11 @@ def test_a_new_store_is_a_copy_of_the_one_mlflow_builds_with_its_own_default_exp
 
 
 def test_a_store_template_that_cannot_be_made_leaves_the_store_to_mlflow(tmp_path, monkeypatch):
-    from rnnexp.tracking import store
+    from rnnexp.tracking import store_template
 
     (tmp_path / "cache").write_text("a file where the cache folder would be")
     monkeypatch.setenv("RNNEXP_CACHE_DIR", str(tmp_path / "cache"))
-    assert store.start_from_template(f"sqlite:///{tmp_path}/mlflow.db") is False
+    assert store_template.start_from_template(f"sqlite:///{tmp_path}/mlflow.db") is False
     tracker = Tracker("toy", f"sqlite:///{tmp_path}/mlflow.db")
     tracker.ensure()
     assert tracker.experiment_id is not None

@@ -14,8 +14,8 @@ import argparse
 import json
 from types import SimpleNamespace
 
-from rnnexp import console
-from rnnexp.sweep.runner import SAME_SWEEP_TAGS
+from rnnexp.eta import EtaModel, trial_cost
+from rnnexp.sweep.earlier_sweeps import SAME_SWEEP_TAGS
 from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, TRIAL_INDEX
 from rnnexp.training import EPOCHS_RUN_TAG
 
@@ -30,7 +30,7 @@ def _number(text):
 
 
 def _config(params: dict) -> SimpleNamespace:
-    """What `console.trial_cost` reads from a config, rebuilt from a trial run's params."""
+    """What `trial_cost` reads from a config, rebuilt from a trial run's params."""
     return SimpleNamespace(
         data=SimpleNamespace(length=_number(params.get("data.length"))),
         train=SimpleNamespace(epochs=_number(params.get("train.epochs"))),
@@ -51,11 +51,11 @@ def replay_sweep(children, at: int, last_times: dict | None = None) -> Replay:
     `last_times` maps a trial hash to its wall time in an earlier sweep, as `run` reads it.
     """
     trials = [json.loads(c.tags[TRIAL]) for c in children]
-    costs = [console.trial_cost(_config(c.params), t) for c, t in zip(children, trials)]
+    costs = [trial_cost(_config(c.params), t) for c, t in zip(children, trials)]
     basis = costs[0][1]
     epochs = _number(children[0].params.get("train.epochs")) if "epochs" in basis else None
     last = [(last_times or {}).get(c.tags.get(TRIAL_HASH)) for c in children]
-    eta = console.EtaModel([c for c, _ in costs], basis, last, epochs)
+    eta = EtaModel([c for c, _ in costs], basis, last, epochs)
     for index, child in enumerate(children[:at]):
         eta.observe(index, child.seconds, _number(child.tags.get(EPOCHS_RUN_TAG)))
     seconds, how = eta.remaining(range(at, len(children)))

@@ -21,7 +21,8 @@ If the parent dies (kill -9), the workers notice within a second and mark their
 trials and the sweep KILLED ("the sweep's parent process died").
 
 Workers run trials through `rnnexp.sweep.trial` like every executor; for more
-than one machine see `rnnexp.sweep.ray` (`--executor ray`).
+than one machine see `rnnexp.sweep.ray` (`--executor ray`). How a worker hears
+a stop or its parent's death is `worker_signals`'.
 """
 
 import contextlib
@@ -38,6 +39,15 @@ from pathlib import Path
 
 from rnnexp import console, stopping
 from rnnexp.catalog import TrialResult
+from rnnexp.sweep.worker_signals import (
+    PARENT_DIED,
+    PARENT_POLL_S,
+    STATE,
+    die_with_parent,
+    import_store_models,
+    on_sigterm,
+    orphaned,
+)
 from rnnexp.sweep.trial import (
     STOP_GRACE_S,
     DoneCounter,
@@ -48,8 +58,6 @@ from rnnexp.sweep.trial import (
 
 __all__ = ["plan_workers", "run_parallel", "worker_threads"]
 
-PARENT_POLL_S = 1.0  # how often a worker checks that the sweep's process is alive
-PARENT_DIED = "the sweep's parent process died"
 LOCK_WAIT_S = 10.0  # how long an orphaned worker waits for its siblings to mark the sweep
 ORPHAN_MARK_S = 45.0  # how long it tries a store busy with its siblings' last writes
 HANDOVERS = 2  # workers a trial is sent to that die before taking it, before it is KILLED
@@ -64,61 +72,6 @@ def plan_workers(workers: int, trials: int) -> tuple[int, int]:
     """`(processes, threads each)`: no more processes than trials, the cores shared by those."""
     workers = max(1, min(workers, trials))  # --workers 8 for 2 trials: 2 workers, 4x the threads
     return workers, worker_threads(workers)
-
-
-_STATE = {"stopping": False, "busy": False, "judging": False}  # this worker process's
-
-
-def _interrupt(signum, frame):
-    # Raised on every SIGTERM while a trial runs: library code with a bare
-    # `except:` (TensorFlow's imports have some) may swallow one, and the parent
-    # sends more. Once the worker is leaving, more would only break its exit.
-    if (_STATE["stopping"] and not _STATE["busy"]) or _STATE["judging"]:
-        return  # while judging below, a second signal is the same stop: the first raises it
-    _STATE["stopping"] = _STATE["judging"] = True
-    try:
-        # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
-        # is gone (kill -9).
-        reason = PARENT_DIED if _orphaned(wait_s=0.2) else "its sweep was stopped"
-    finally:
-        _STATE["judging"] = False
-    stopping.stop_requested(reason)
-    stopping.interrupt(reason)
-
-
-def _orphaned(wait_s: float = 0.0) -> bool:
-    """Whether the sweep's process is gone; waits up to `wait_s` for the reparenting.
-
-    PR_SET_PDEATHSIG's signal can be handled before `getppid()` shows the new parent.
-    """
-    deadline = time.monotonic() + wait_s
-    while os.getppid() == _STATE.get("parent") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return os.getppid() != _STATE.get("parent")
-
-
-def _die_with_parent():
-    """Get SIGTERM when the parent dies (kill -9): stop, marking the trial KILLED.
-
-    Linux's PR_SET_PDEATHSIG sends it at once; a thread polling `os.getppid()`
-    sends it too (elsewhere, or when the parent died before the prctl).
-    """
-    import ctypes
-    import threading
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the thread below notices within PARENT_POLL_S
-
-    def watch():
-        while not _orphaned():
-            time.sleep(PARENT_POLL_S)
-        if not _STATE["stopping"]:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="rnnexp-parent-watch", daemon=True).start()
 
 
 def _end_orphaned_sweep(setup):
@@ -206,48 +159,32 @@ def _tell(line: str):
         print(line, file=sys.stderr, flush=True)
 
 
-def _import_store_models() -> None:
-    """Define MLflow's SQL tables before any trial, with SIGTERM held off meanwhile.
-
-    A signal inside their first import leaves them half-defined, and the worker
-    then cannot mark its runs KILLED ("Table 'experiments' is already defined").
-    """
-    held = {signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        from rnnexp.tracking import store  # its first import of mlflow is held off too
-
-        store.import_sql_models()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-
-
 def _worker_main(conn, setup, threads: int):
     """A worker process: run the trials the parent sends until it sends None."""
-    _STATE["parent"] = os.getppid()
+    STATE["parent"] = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM
     if hasattr(signal, "SIGHUP"):  # and a closed terminal's SIGHUP too
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, on_sigterm)
     with stopping.stops_outlive_finalizers():
         try:
-            _die_with_parent()
+            die_with_parent()
             set_threads(threads)
             from rnnexp import startup
 
             startup.configure_logging()
             startup.import_backend()  # each worker imports TensorFlow, its start-up lines quiet
-            _import_store_models()
+            import_store_models()
             while (job := conn.recv()) is not None:
                 index, trial = job
                 conn.send((TOOK, index))  # from here on, this worker's death loses the trial
-                _STATE["busy"] = True
+                STATE["busy"] = True
                 try:
                     conn.send((DONE, index, host_for(setup).run(index, trial)))
                 except Exception as err:  # noqa: BLE001 - the parent decides; it ends the sweep
                     conn.send((DONE, index, err))
                 finally:
-                    _STATE["busy"] = False
+                    STATE["busy"] = False
         except (KeyboardInterrupt, EOFError, BrokenPipeError):
             pass  # stopped, or the parent is gone; the trial's run is already ended
         else:
@@ -261,9 +198,9 @@ def _leave(setup):
     The parent's SIGTERM can land while this waits (its pipe closed first): once
     leaving, that signal must not raise inside this handler.
     """
-    _STATE["stopping"] = True
+    STATE["stopping"] = True
     try:
-        if _orphaned(wait_s=PARENT_POLL_S):
+        if orphaned(wait_s=PARENT_POLL_S):
             _end_orphaned_sweep(setup)
     except KeyboardInterrupt:  # a SIGTERM between the except and the line above
         pass

@@ -23,19 +23,21 @@ from pathlib import Path
 from rnnexp import console
 from rnnexp.names import plain_label
 from rnnexp.report import false_alarm
+from rnnexp.sweep.robustness_merge import (
+    config_signature,
+    dropped_outcomes,
+    merge_records,
+    run_signature,
+    seed_list,
+)
 from rnnexp.sweep.robustness_record import (
     RECORD_VERSION,
     RecordError,
     SeedOutcome,
-    config_signature,
-    dropped_outcomes,
     load_record,
-    merge_records,
-    run_signature,
-    save_outcomes,
-    seed_list,
     sweep_seed_span,
 )
+from rnnexp.sweep.robustness_write import save_outcomes
 
 __all__ = ["run_robustness"]
 

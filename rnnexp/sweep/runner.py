@@ -4,36 +4,34 @@ Flow: resolve config -> plan trials -> for each trial a child run (params,
 per-epoch metrics, final metrics, config artifact) -> parent summary (results
 table as CSV and markdown, the experiment's plots) -> the finding, PASS/FAIL.
 A failing trial is marked FAILED with its reason and the sweep goes on.
+
+What the parent run is left with is `sweep_summary`'s; what the store says of
+earlier sweeps (to resume one, or time its trials) `earlier_sweeps`'.
 """
 
 import contextlib
-import csv
 import dataclasses
-import io
 import json
-import shlex
 import tempfile
 import time
 from pathlib import Path
 
 from rnnexp.report import card as finding_card
 from rnnexp import console
+from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking import lease
-from rnnexp.report import plots
 from rnnexp.catalog import Experiment, Finding, TrialResult
 from rnnexp.config import ConfigError, flatten, to_dict
 from rnnexp.training import EPOCHS_RUN_TAG, STOPPED_TAG
-from rnnexp.sweep.trial import (
-    TRIAL,
-    TRIAL_HASH,
-    SweepSetup,
-    TrialContext,
-    TrialHost,
-    end_mine,
-    recorded_result,
-    trial_hash,
-    trial_key,
+from rnnexp.sweep.earlier_sweeps import end_dead_sweeps, finished_trials, last_times
+from rnnexp.sweep.sweep_summary import (
+    describe_sweep,
+    log_answer_figure,
+    log_partial_summary,
+    results_table,
+    write_table,
 )
+from rnnexp.sweep.trial import SweepSetup, TrialContext, TrialHost, end_mine
 
 __all__ = ["EXECUTORS", "RunOutcome", "TrialContext", "plan", "run_experiment"]
 
@@ -52,29 +50,6 @@ class RunOutcome:
 
 def plan(exp: Experiment, cfg) -> list[dict]:
     return exp.trials(cfg)
-
-
-def results_table(results: list[TrialResult]) -> list[dict]:
-    rows = []
-    for r in results:
-        row = {**r.trial, "status": r.status}
-        row.update(r.metrics)
-        if r.error:
-            row["error"] = r.error
-        rows.append(row)
-    return rows
-
-
-def _write_table(rows, directory: Path) -> list[Path]:
-    csv_path, md_path = directory / "results.csv", directory / "results.md"
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    csv_path.write_text(buf.getvalue())
-    md_path.write_text(console.format_table(rows, columns, markdown=True) + "\n")
-    return [csv_path, md_path]
 
 
 def run_experiment(
@@ -131,7 +106,7 @@ def run_experiment(
     if resume:
         parent_cm = tracker.reopen(resume, tags=owner, busy=lease.live_owner)
     else:
-        _end_dead_sweeps(tracker)
+        end_dead_sweeps(tracker)
         sweep_tags = {
             **common_tags,
             **owner,
@@ -156,7 +131,7 @@ def run_experiment(
         )
         host = TrialHost(exp, cfg, data, tracker, setup)
         if resume:
-            done = _finished_trials(tracker, resume, trials)
+            done = finished_trials(tracker, resume, trials)
             for index, result in done.items():
                 results[index] = result
             console.say(
@@ -183,15 +158,15 @@ def run_experiment(
             else:
                 _run_serial(exp, cfg, host, tracker, setup, trials, todo, results)
         except KeyboardInterrupt:
-            _interrupted(exp, cfg, parent, tracker, trials, results)
+            log_partial_summary(exp, cfg, parent, tracker, trials, results)
             raise
         # A sweep taken over while its last trial ran gets one summary: the new owner's.
         host.check()
         rows = results_table(results)
-        _log_answer_figure(exp, cfg, results, parent)
+        log_answer_figure(exp, cfg, results, parent)
         with tempfile.TemporaryDirectory(prefix="rnnexp-summary-") as tmp:
             tmp = Path(tmp)
-            for path in _write_table(rows, tmp):
+            for path in write_table(rows, tmp):
                 parent.log_artifact(path, "summary")
             for path in exp.summarize(cfg, results, tmp):
                 parent.log_artifact(path, "summary")
@@ -212,7 +187,7 @@ def run_experiment(
         parent.log_metrics({f"finding.{k}": v for k, v in finding.numbers.items()})
         parent.log_text(f"{verdict}: {finding.message}\n", "summary/finding.txt")
         parent.log_table(rows, "summary/results.json")
-        _describe(exp, tracker, parent.run_id, run_name, finding, results, failed)
+        describe_sweep(exp, tracker, parent.run_id, run_name, finding, results, failed)
         if lost:  # unfinished, so a plain --resume finds it and runs what was lost
             parent.end_as("FAILED", f"{len(lost)} trial(s) lost with their worker process")
 
@@ -229,40 +204,20 @@ def run_experiment(
     for line in finding_card.console_lines(exp, finding):
         console.say(line)
     console.say(f"finding: {verdict} (the whole message: the parent's summary/finding.txt)")
-    console.say(
-        f"done in {console.duration(time.monotonic() - started)}; parent run {parent.run_id}"
-    )
+    console.say(f"done in {duration(time.monotonic() - started)}; parent run {parent.run_id}")
     children = [r.run_id for r in results if r.run_id]
     for line in ui.browse_lines(tracker, parent.run_id, children):
         console.say(line)
     return RunOutcome(parent.run_id, results, finding, rows, lost=len(lost), data_source=source)
 
 
-def _log_answer_figure(exp, cfg, results, parent):
-    """The study's figure, first among the summary's artifacts (`00_answer.png`)."""
-    from rnnexp.report import plots
-
-    try:
-        figure = exp.answer_figure(cfg, results)
-    except Exception as err:  # a figure that cannot be drawn must not cost the finding
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
-        console.say(f"rnnexp: no {plots.ANSWER_FIGURE} ({reason})")
-        return
-    try:
-        parent.log_figure(figure, plots.ANSWER_FIGURE)
-        narrow = plots.CARD_WIDTH_PX / figure.get_figwidth()
-        parent.log_figure(figure, plots.CARD_FIGURE, dpi=min(narrow, figure.dpi))
-    finally:
-        plots.close(figure)
-
-
 def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
     """Run `todo` in this process: a line per finished trial, an ETA, a bar in a terminal."""
-    costs = [console.trial_cost(cfg, t) for t in trials]
+    costs = [trial_cost(cfg, t) for t in trials]
     basis = costs[0][1] if costs else ""
     epochs = getattr(getattr(cfg, "train", None), "epochs", None) if "epochs" in basis else None
-    last = _last_times(tracker, setup, trials)
-    eta = console.EtaModel([c for c, _ in costs], basis, last, epochs)
+    last = last_times(tracker, setup, trials)
+    eta = EtaModel([c for c, _ in costs], basis, last, epochs)
     names = [console.trial_label(t) for t in trials]
     with console.SweepProgress(todo, names, eta, metric=exp.metric) as progress:
         for index in todo:
@@ -278,73 +233,6 @@ def _run_serial(exp, cfg, host, tracker, setup, trials, todo, results):
             tags = tracker.run_tags(result.run_id) if result.run_id else {}
             run = tags.get(EPOCHS_RUN_TAG)
             progress.finish(index, result, tags.get(STOPPED_TAG), epochs_run=run and int(run))
-
-
-# tags on which an earlier sweep counts as the same one (for its trials' times)
-SAME_SWEEP_TAGS = ("rnnexp.profile", "rnnexp.overrides", "data.source")
-
-
-def _last_times(tracker, setup, trials, sweeps=5) -> list[float | None]:
-    """Each trial's wall time in the newest earlier sweep of the same profile, overrides and data.
-
-    Up to `sweeps` earlier sweeps are read; a trial none of them finished gets None.
-    """
-    hashes = {trial_hash(t): i for i, t in enumerate(trials)}
-    times: list[float | None] = [None] * len(trials)
-    here = tracker.run_tags(setup.parent_id)
-    earlier = [
-        s
-        for s in tracker.sweeps()
-        if s.run_id != setup.parent_id
-        and all(s.tags.get(k) == here.get(k) for k in SAME_SWEEP_TAGS)
-    ]
-    for sweep in earlier[:sweeps]:
-        for child in tracker.trial_runs(sweep.run_id, status="FINISHED"):
-            index = hashes.get(child.tags.get(TRIAL_HASH))
-            if index is not None and times[index] is None and child.seconds:
-                times[index] = child.seconds
-        if all(t is not None for t in times):
-            break
-    return times
-
-
-def _interrupted(exp, cfg, parent, tracker, trials, results):
-    """Ctrl-C: log and print what the finished trials say, and how to finish the sweep."""
-    finished = [r for r in results if r is not None and r.status == "FINISHED"]
-    mark = f"{len(finished)} of {len(trials)} trials"
-    console.say("")
-    console.say(f"interrupted after {mark}; a partial summary ({mark}):")
-    try:
-        if finished:
-            rows = results_table(finished)
-            console.say(console.format_table(rows))
-            with (
-                tempfile.TemporaryDirectory(prefix="rnnexp-partial-") as tmp,
-                plots.noted(f"partial: {mark} (interrupted)"),
-            ):
-                tmp = Path(tmp)
-                paths = _write_table(rows, tmp)
-                try:
-                    paths += exp.summarize(cfg, finished, tmp)
-                except Exception as err:  # noqa: BLE001 - a partial sweep may lack a figure's data
-                    console.say(f"no partial figure: {type(err).__name__}: {err}".splitlines()[0])
-                for path in paths:
-                    parent.log_artifact(path, "summary")
-            parent.set_tags({"summary.partial": mark})
-            console.say(f'logged to the parent run\'s summary/ (marked "partial: {mark}")')
-    except KeyboardInterrupt:
-        console.say("(partial summary skipped: interrupted again)")
-    except Exception as err:  # noqa: BLE001 - the resume line below matters more
-        console.say(f"no partial summary: {type(err).__name__}: {err}".splitlines()[0])
-    console.say(f"finish it with: {resume_command(exp.name, parent.run_id, tracker.uri)}")
-
-
-def resume_command(name: str, parent_id: str, uri: str) -> str:
-    """The exact command that finishes sweep `parent_id` (naming its store unless the default)."""
-    from rnnexp.tracking.store import DEFAULT_TRACKING_URI
-
-    store = "" if uri == DEFAULT_TRACKING_URI else f" --tracking-uri {shlex.quote(uri)}"
-    return f"python -m rnnexp run {name} --resume {parent_id}{store}"
 
 
 @contextlib.contextmanager
@@ -381,77 +269,3 @@ def _sweep_datasets(exp, cfg, trials, data, most=10) -> list:
 
 def _beat() -> dict:
     return {lease.HEARTBEAT: f"{time.time():.0f}"}
-
-
-def _end_dead_sweeps(tracker):
-    """Mark KILLED the sweeps (and their trials) left RUNNING by a process that is gone."""
-    for sweep in tracker.sweeps():
-        why = sweep.status == "RUNNING" and lease.dead_owner(sweep.tags)
-        if not why:
-            continue
-        for child in tracker.trial_runs(sweep.run_id):
-            if child.status == "RUNNING":
-                tracker.mark_killed(child.run_id, f"its sweep's process died ({why})")
-        tracker.mark_killed(sweep.run_id, f"{why}; `--resume {sweep.run_id}` finishes it")
-        console.say(f"rnnexp: sweep {sweep.run_id} was left RUNNING ({why}): marked KILLED")
-
-
-def _finished_trials(tracker, parent_id, trials) -> dict[int, TrialResult]:
-    """Results of the trials a sweep already finished, by index in `trials`.
-
-    A child is matched by its trial hash (by its parameters for sweeps
-    recorded before the hash was); a second FINISHED child of one trial,
-    should the store hold one, is not counted twice.
-    """
-    hashes = [trial_hash(t) for t in trials]
-    keys = [trial_key(t) for t in trials]
-    done: dict[int, TrialResult] = {}
-    for child in tracker.trial_runs(parent_id):
-        if child.status == "RUNNING":
-            tracker.mark_killed(
-                child.run_id, "its process died while it ran (found RUNNING by --resume)"
-            )
-            continue
-        digest, key = child.tags.get(TRIAL_HASH), child.tags.get(TRIAL)
-        index = hashes.index(digest) if digest in hashes else None
-        if index is None and digest is None and key in keys:
-            index = keys.index(key)
-        if child.status != "FINISHED" or index is None or index in done:
-            continue
-        done[index] = recorded_result(tracker, child, trials[index])
-    return done
-
-
-def _describe(exp, tracker, parent_id, run_name, finding, results, failed):
-    """The parent run's Description (the finding card) and the experiment's (its question)."""
-    from rnnexp.report import plots
-    from rnnexp.tracking import ui
-
-    eid = tracker.experiment_id
-    summary = [p for p in tracker.artifact_files(parent_id, "summary") if p.endswith(".png")]
-    figure = inline = None
-    if plots.ANSWER_FIGURE in tracker.artifact_files(parent_id):
-        figure = plots.ANSWER_FIGURE
-        inline = plots.CARD_FIGURE if plots.CARD_FIGURE in summary else figure
-    elif summary:  # a sweep without a study figure: its first summary plot
-        figure = inline = summary[0]
-    children = [r.run_id for r in results if r.run_id]
-    note = ""
-    if failed:
-        note = f"{len(failed)} of {len(results)} trial(s) did not finish: " + "; ".join(
-            f"`{exp.trial_name(r.trial)}` {r.status}" for r in failed
-        )
-    markdown = finding_card.run_markdown(
-        exp,
-        finding,
-        results,
-        figure_src=inline and ui.artifact_src(parent_id, inline),
-        figure_link=figure and ui.run_url("", eid, parent_id, figure),
-        compare_link=ui.compare_url("", eid, children) if len(children) > 1 else None,
-        trials_note=note,
-    )
-    tracker.set_note(parent_id, markdown)
-    newest = f"Newest sweep: [{run_name}]({ui.run_url('', eid, parent_id)}): " + (
-        finding_card.verdict(exp, finding)
-    )
-    tracker.describe(finding_card.experiment_markdown(exp, latest=newest))

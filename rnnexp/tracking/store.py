@@ -1,12 +1,13 @@
-"""The MLflow store: its URI, its errors in one line, its locks."""
+"""The MLflow store: its URI, its errors in one line, its locks.
+
+Saying that the store is waiting is `store_watch`'s; a new sqlite store copied
+from a template, `store_template`'s.
+"""
 
 import contextlib
 import errno
 import fcntl
-import math
 import os
-import shutil
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -173,74 +174,6 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     return None
 
 
-class _SlowStatements:
-    """Say, within seconds, that a database statement is waiting (a locked sqlite file).
-
-    SQLAlchemy's cursor events time every statement MLflow runs; one that has
-    not returned after `SLOW_STORE_S` gets one console line, instead of the
-    silence of sqlite's 20 s busy timeout. Once a statement has given up on a
-    lock, the ones that end the runs wait 1 s each, not 20: the whole fault
-    is said within ~30 s (a run they cannot end, `--resume` or the next run
-    marks KILLED).
-    """
-
-    def __init__(self):
-        import threading
-
-        self.lock = threading.Lock()
-        self.timers: dict[int, object] = {}
-        self.said_at = self.locked_at = -math.inf
-
-    def install(self):
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
-
-        if not event.contains(Engine, "before_cursor_execute", self.before):
-            event.listen(Engine, "before_cursor_execute", self.before, retval=True)
-            event.listen(Engine, "after_cursor_execute", self.after)
-            event.listen(Engine, "handle_error", self.failed)
-
-    def before(self, conn, cursor, statement, parameters, context, executemany):
-        import threading
-        import time
-
-        if statement.startswith("PRAGMA busy_timeout") and time.monotonic() - self.locked_at < 60:
-            return "PRAGMA busy_timeout = 1000;", parameters
-        timer = threading.Timer(SLOW_STORE_S, self.say, args=(str(conn.engine.url),))
-        timer.daemon = True
-        with self.lock:
-            self.timers[threading.get_ident()] = timer
-        timer.start()
-        return statement, parameters
-
-    def after(self, *args):
-        import threading
-
-        with self.lock:
-            timer = self.timers.pop(threading.get_ident(), None)
-        if timer is not None:
-            timer.cancel()
-
-    def failed(self, context):
-        import time
-
-        self.after()
-        if "database is locked" in str(getattr(context, "original_exception", "")):
-            self.locked_at = time.monotonic()
-
-    def say(self, url: str):
-        import time
-
-        with self.lock:
-            if time.monotonic() - self.said_at < 30:
-                return
-            self.said_at = time.monotonic()
-        print(f"rnnexp: waiting for the store {url}: another process holds it", flush=True)
-
-
-_SLOW = _SlowStatements()
-
-
 def _server_give_up_s() -> float:
     """About how long MLflow tries one request to a silent server (tries x timeout + backoff)."""
     try:
@@ -250,61 +183,6 @@ def _server_give_up_s() -> float:
     except (KeyError, ValueError):
         return 30.0
     return tries * timeout + sum(backoff * 2**i for i in range(1, tries - 1))
-
-
-class _SlowRequests:
-    """Say, within seconds, that a request to a tracking server is waiting.
-
-    MLflow's REST calls all go through `rest_utils._get_http_response_with_retries`;
-    a call that has not returned after `SLOW_STORE_S` gets one console line
-    naming the server (at most one every 30 s), instead of the silence of
-    MLflow's retries.
-    """
-
-    def __init__(self):
-        import threading
-
-        self.lock = threading.Lock()
-        self.said_at = -math.inf
-
-    def install(self):
-        from mlflow.utils import rest_utils
-
-        original = rest_utils._get_http_response_with_retries
-        if getattr(original, "_rnnexp_watched", False):
-            return
-
-        def watched(method, url, *args, **kwargs):
-            import threading
-
-            timer = threading.Timer(SLOW_STORE_S, self.say, args=(url,))
-            timer.daemon = True
-            timer.start()
-            try:
-                return original(method, url, *args, **kwargs)
-            finally:
-                timer.cancel()
-
-        watched._rnnexp_watched = True
-        rest_utils._get_http_response_with_retries = watched
-
-    def say(self, url: str):
-        import time
-        import urllib.parse
-
-        with self.lock:
-            if time.monotonic() - self.said_at < 30:
-                return
-            self.said_at = time.monotonic()
-        parts = urllib.parse.urlsplit(url)
-        print(
-            f"rnnexp: waiting for the tracking server {parts.scheme}://{parts.netloc} to "
-            f"answer {parts.path} (gives up after about {_server_give_up_s():.0f} s)",
-            flush=True,
-        )
-
-
-_SLOW_REQUESTS = _SlowRequests()
 
 
 @contextlib.contextmanager
@@ -391,53 +269,25 @@ def _relocate_artifacts(db: Path):
         con.close()
 
 
-def start_from_template(uri: str) -> bool:
-    """Make a missing sqlite store a copy of an empty one MLflow built before; True if it did.
+def _check_store_folder(db: Path):
+    """Refuse a store folder that cannot be made or written; creates nothing.
 
-    MLflow builds a new sqlite store by running its whole history of schema
-    migrations (2-3 s); a copy takes milliseconds. The template, one per MLflow
-    version in the cache folder (`RNNEXP_CACHE_DIR`), is built the first time
-    and holds no experiment: MLflow adds its Default experiment when the copy
-    is first opened, as it does in a store it builds. Call it under the
-    store lock; any failure leaves the store to MLflow as before.
+    Probes the nearest folder that exists with a temporary file, which also
+    catches what permission bits do not show (root under `/proc`, a read-only mount).
     """
-    db = _sqlite_path(uri)
-    if db is None or db.exists():
-        return False
+    folder = db.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     try:
-        template = _store_template()
-        fd, tmp = tempfile.mkstemp(dir=db.parent, prefix=f".{db.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            shutil.copyfile(template, tmp)
-            os.link(tmp, db)  # never over a store another process made meanwhile
-        finally:
-            os.unlink(tmp)
-    except (OSError, sqlite3.Error, mlflow.exceptions.MlflowException):
-        return False
-    return True
-
-
-def _store_template() -> Path:
-    """The empty, migrated sqlite store of this MLflow version, built on first use."""
-    from rnnexp.data.token_cache import cache_dir
-
-    template = cache_dir() / "mlflow-stores" / f"mlflow-{mlflow.__version__}.db"
-    if template.is_file():
-        return template
-    template.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=template.parent) as scratch:
-        built = Path(scratch) / "store.db"
-        client = MlflowClient(tracking_uri=f"sqlite:///{built}")
-        client.search_experiments(max_results=1)  # creates and migrates it
-        con = sqlite3.connect(built)
-        try:
-            with con:  # MLflow re-adds it, pointing at the copy's own artifact root
-                con.execute("DELETE FROM experiments WHERE experiment_id = 0")
-        finally:
-            con.close()
-        os.replace(built, template)
-    return template
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise StoreError(
+            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
+            "writable or pick another --tracking-uri"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ import errno
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -33,10 +32,11 @@ from rnnexp import stopping
 from rnnexp.tracking.mlflow_reporter import Reporter
 from rnnexp.tracking import store
 from rnnexp.tracking.provenance import environment_tags, git_tags
+from rnnexp.tracking.store_template import start_from_template
+from rnnexp.tracking.store_watch import _SLOW, _SLOW_REQUESTS
 from rnnexp.tracking.store import (
     StoreError,
-    _SLOW,
-    _SLOW_REQUESTS,
+    _check_store_folder,
     _check_uri,
     _probe_server,
     _relocate_artifacts,
@@ -99,27 +99,6 @@ def _system_metrics(run_id: str, uri: str):
         return monitor
     except Exception:  # noqa: BLE001 - metrics about the machine are never worth a trial
         return None
-
-
-def _check_store_folder(db: Path):
-    """Refuse a store folder that cannot be made or written; creates nothing.
-
-    Probes the nearest folder that exists with a temporary file, which also
-    catches what permission bits do not show (root under `/proc`, a read-only mount).
-    """
-    folder = db.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        if not folder.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise StoreError(
-            f"store folder {db.parent} is not writable ({err.strerror or err}); make it "
-            "writable or pick another --tracking-uri"
-        ) from None
 
 
 class Tracker:
@@ -187,7 +166,7 @@ class Tracker:
             return
         with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
-            store.start_from_template(self.uri)
+            start_from_template(self.uri)
             self._find_experiment()
             if self.experiment_id is None:
                 location = artifact_root and (artifact_root / self.experiment_name).as_uri()
