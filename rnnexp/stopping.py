@@ -94,36 +94,36 @@ class Uninterrupted:
         return call
 
 
-def _raise_again(unraisable) -> None:
-    """`sys.unraisablehook`: a stop raised inside a finalizer is raised again just after it.
+def _raise_again(unraisable) -> bool:
+    """Raise a stop that a finalizer dropped again, just after it; False if it is not ours.
 
     A signal handler runs wherever the main thread is, a weakref callback or a
     `__del__` included, and Python prints and drops what those raise: the stop
     would be lost. A one-shot SIGTERM handler raises it again, sent from a thread
-    so that it lands once this hook has returned.
+    so that it lands once the unraisable hook has returned.
     """
     stop = unraisable.exc_value
     ours = isinstance(stop, KeyboardInterrupt) and _STOP["reason"] is not None
     if not ours or threading.current_thread() is not threading.main_thread():
-        _HOOK["previous"](unraisable)
-        return
+        return False
     current = signal.getsignal(signal.SIGTERM)
     restore = getattr(current, "restores", current)  # dropped again: still restore the first
 
     def once(signum, frame):
-        if _HOOK["inside"]:  # landed in this hook, where a raise is dropped too
+        if _IN_HOOK.is_set():  # landed in the hook, where a raise is dropped too
             _send_soon()
             return
         signal.signal(signal.SIGTERM, restore)
         interrupt(*stop.args)
 
     once.restores = restore
-    _HOOK["inside"] = True
+    _IN_HOOK.set()
     try:
         signal.signal(signal.SIGTERM, once)
         _send_soon()
     finally:
-        _HOOK["inside"] = False
+        _IN_HOOK.clear()
+    return True
 
 
 def _send_soon() -> None:
@@ -134,17 +134,23 @@ def _send_soon() -> None:
     threading.Thread(target=send, name="rnnexp-stop-again", daemon=True).start()
 
 
-_HOOK = {"previous": sys.unraisablehook, "inside": False}
+_IN_HOOK = threading.Event()  # `_raise_again` is under way on the main thread
 
 
 @contextlib.contextmanager
 def stops_outlive_finalizers():
     """Inside this block a stop that lands in a finalizer is not lost (see `_raise_again`)."""
-    _HOOK["previous"], sys.unraisablehook = sys.unraisablehook, _raise_again
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not _raise_again(unraisable):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
     try:
         yield
     finally:
-        sys.unraisablehook = _HOOK["previous"]
+        sys.unraisablehook = previous
 
 
 @contextlib.contextmanager

@@ -890,7 +890,7 @@ def test_4_a_stop_that_lands_in_a_finalizer_is_raised_after_it(capsys, signum):
             signal.raise_signal(signum)  # handled at the next line: inside this finalizer
             time.sleep(0)
 
-    before = signal.getsignal(signal.SIGTERM)
+    before, hook = signal.getsignal(signal.SIGTERM), sys.unraisablehook
     with pytest.raises(KeyboardInterrupt) as stopped:
         with stopping.on_stop_signals():
             Finalized()
@@ -898,6 +898,7 @@ def test_4_a_stop_that_lands_in_a_finalizer_is_raised_after_it(capsys, signum):
             while time.monotonic() < deadline:
                 time.sleep(0.01)
     assert stopping.stop_reason() is None and signal.getsignal(signal.SIGTERM) == before
+    assert sys.unraisablehook is hook
     assert stopped.value.args == (() if signum == signal.SIGINT else ("SIGTERM",))
     assert "Exception ignored" not in capsys.readouterr().err
 
