@@ -5,6 +5,7 @@ import numpy as np
 from rnnexp import training
 from rnnexp.recipes import seq2seq
 from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
+from rnnexp.report import plots
 
 
 def test_from_texts_gives_token_accuracy_one_row_per_reference():
@@ -44,6 +45,7 @@ def test_a_trial_seeds_builds_trains_scores_then_logs_samples_and_figures(monkey
 
     monkeypatch.setattr(seq2seq, "Writer", FakeWriter)
     monkeypatch.setattr(seq2seq, "train_and_score", fake_train_and_score)
+    monkeypatch.setattr(plots, "close", lambda figure: log.append(("closed", figure)))
 
     class Reporter:
         def log_text(self, text, name):
@@ -79,4 +81,5 @@ def test_a_trial_seeds_builds_trains_scores_then_logs_samples_and_figures(monkey
         ("train", ("x", "y"), "tx", ["r1", "r2"], ("tx", "ty"), True),
         ("text", "samples.md", "| source | reference | greedy | beam |"),
         ("figure", "a.png", "toy figure"),
+        ("closed", "toy figure"),
     ]

@@ -110,6 +110,7 @@ class Seq2SeqExperiment(Experiment):
         return {}
 
     def run_trial(self, cfg, trial, ctx):
+        from rnnexp.report import plots
         from rnnexp.training import set_seed
 
         data: Seq2SeqData = ctx.data
@@ -135,6 +136,7 @@ class Seq2SeqExperiment(Experiment):
         ctx.reporter.log_text(samples_table(table), "samples.md")
         for name, figure in self.trial_figures(cfg, data, decoded, ctx.label).items():
             ctx.reporter.log_figure(figure, name)
+            plots.close(figure)  # a sweep's trials would otherwise keep every figure open
         return TrialResult(trial, metrics=metrics, extras=extras)
 
     def summarize(self, cfg, results, out_dir: Path) -> list[Path]:
