@@ -172,6 +172,9 @@ def _add_robustness_parsers(sub):
         "robustness-table", help="the robustness table (docs/robustness.md), from the records"
     )
     table.add_argument("--records", default="robustness", help="folder of records")
+    table.add_argument(
+        "--write", metavar="README", help="replace the table between its markers in this file"
+    )
     compact = sub.add_parser(
         "robustness-compact",
         help="drop from a record's trials the extras its experiment no longer keeps "
@@ -186,9 +189,6 @@ def _add_robustness_parsers(sub):
     )
     rejudge.add_argument("name", help="experiment name (see `list`)")
     rejudge.add_argument("--records", default="robustness", help="folder of records")
-    table.add_argument(
-        "--write", metavar="README", help="replace the table between its markers in this file"
-    )
     docs = sub.add_parser(
         "docs",
         help="the README's findings table, docs/experiments/*.md and their figures, from the "
