@@ -29,6 +29,7 @@ import dataclasses
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
@@ -91,15 +92,9 @@ def _depth_gains(results, acc, cell) -> list[float]:
     if not deeper or (cell, 1, False) not in acc:
         return []
     depth, residual = max(deeper, key=deeper.get)
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and t["cell"] == cell:
-            by_seed.setdefault(t["seed"], {})[(t["depth"], t["residual"])] = r.metrics[
-                "test_accuracy"
-            ]
-    best, shallow = (depth, residual), (1, False)
-    return [v[best] - v[shallow] for v in by_seed.values() if best in v and shallow in v]
+    stack = ("depth", "residual")
+    gains = gains_by_seed(results, "test_accuracy", stack, (1, False), (depth, residual), cell=cell)
+    return list(gains.values())
 
 
 def window_sums(n, cfg: WindowSumData, rng):

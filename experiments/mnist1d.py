@@ -51,6 +51,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
@@ -149,12 +150,7 @@ def build_model(cfg: Mnist1dConfig, model: str, length: int):
 
 def _by_seed(results, metric="test_accuracy") -> dict:
     """`{(model, order): {seed: metric}}` over the finished trials."""
-    table: dict = {}
-    for r in results:
-        if r.status == "FINISHED":
-            key = (r.trial["model"], r.trial["order"])
-            table.setdefault(key, {})[r.trial["seed"]] = r.metrics[metric]
-    return table
+    return by_arm(results, metric, ("model", "order"))
 
 
 @register

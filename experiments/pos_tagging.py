@@ -46,6 +46,7 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.report import plots
+from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.data import pos_treebank
@@ -123,12 +124,8 @@ def token_accuracy(model, x, y) -> float:
 
 
 def _by_seed(results) -> dict:
-    table: dict = {}
-    for r in results:
-        if r.status == "FINISHED":
-            key = (r.trial["cell"], r.trial["direction"])
-            table.setdefault(key, {})[r.trial["seed"]] = r.metrics["test_accuracy"]
-    return table
+    """`{(cell, direction): {seed: test accuracy}}` over the finished trials."""
+    return by_arm(results, "test_accuracy", ("cell", "direction"))
 
 
 @register

@@ -59,6 +59,7 @@ import numpy as np
 
 from rnnexp import console, presets
 from rnnexp.report import plots
+from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.config import ConfigError, check
@@ -438,12 +439,8 @@ GATED = ("gru", "lstm")
 
 def _lead(results, cell, variant) -> list[float]:
     """Per seed: `cell`'s test accuracy minus the SimpleRNN's, in `variant`."""
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and t["variant"] == variant:
-            by_seed.setdefault(t["seed"], {})[t["cell"]] = r.metrics["test_accuracy"]
-    return [v[cell] - v["rnn"] for v in by_seed.values() if cell in v and "rnn" in v]
+    gains = gains_by_seed(results, "test_accuracy", "cell", "rnn", cell, variant=variant)
+    return list(gains.values())
 
 
 def accuracy_intervals(results) -> dict:
@@ -454,11 +451,7 @@ def accuracy_intervals(results) -> dict:
 
 def _by_seed(results, cell, variant) -> dict[int, float]:
     """`{seed: test accuracy}` of one arm's finished trials."""
-    return {
-        r.trial["seed"]: r.metrics["test_accuracy"]
-        for r in results
-        if r.status == "FINISHED" and (r.trial["cell"], r.trial["variant"]) == (cell, variant)
-    }
+    return arm_by_seed(results, "test_accuracy", cell=cell, variant=variant)
 
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:

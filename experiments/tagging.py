@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
@@ -77,13 +78,8 @@ class TaggingConfig:
 
 def _direction_gains(results, cell) -> list[float]:
     """Per seed: the cell's bidirectional accuracy minus its left-to-right one."""
-    by_seed = {}
-    for r in results:
-        if r.status == "FINISHED" and r.trial["cell"] == cell:
-            by_seed.setdefault(r.trial["seed"], {})[r.trial["direction"]] = r.metrics[
-                "test_accuracy"
-            ]
-    return [v["bi"] - v["uni"] for v in by_seed.values() if {"bi", "uni"} <= set(v)]
+    gains = gains_by_seed(results, "test_accuracy", "direction", "uni", "bi", cell=cell)
+    return list(gains.values())
 
 
 def _per_position(results) -> dict:
