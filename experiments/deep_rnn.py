@@ -32,7 +32,7 @@ from rnnexp.report import plots
 from rnnexp.report.paired import gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import Cell, Split, SupervisedExperiment, grid
@@ -41,11 +41,11 @@ from rnnexp.training import TrainConfig
 
 @dataclasses.dataclass(frozen=True)
 class WindowSumData:
-    classes: int = 7
-    window: int = 4
-    length: int = 30
-    train_size: int = 5000
-    test_size: int = 1000
+    classes: Positive = 7
+    window: Positive = 4
+    length: Positive = 30
+    train_size: Positive = 5000
+    test_size: Positive = 1000
 
     def __post_init__(self):
         check(self.classes >= 2, "data.classes", self.classes, "an integer >= 2")
@@ -58,7 +58,7 @@ class Sweep:
     cells: tuple[Cell, ...] = ("rnn",)
     depths: tuple[int, ...] = (1, 2, 4)
     residual: tuple[bool, ...] = (False, True)  # residual only applies at depth >= 2
-    seeds: int = 1
+    seeds: Positive = 1
 
     def __post_init__(self):
         check(min(self.depths) >= 1, "sweep.depths", self.depths, "integers >= 1")

@@ -55,13 +55,14 @@ from rnnexp.names import plain
 from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
 from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
+from rnnexp.config import Positive
 
 Direction = Literal["uni", "bi"]
 
 
 @dataclasses.dataclass(frozen=True)
 class TaggerConfig:
-    embed_dim: int = 64
+    embed_dim: Positive = 64
     stack: StackConfig = StackConfig(units=64)
 
 
@@ -69,7 +70,7 @@ class TaggerConfig:
 class Sweep:
     cells: tuple[Cell, ...] = CELLS
     directions: tuple[Direction, ...] = ("uni", "bi")
-    seeds: int = 3
+    seeds: Positive = 3
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,7 +62,7 @@ from rnnexp.report import plots
 from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.finding_cases import FindingCases, seeds_with_low_end
-from rnnexp.config import ConfigError, check
+from rnnexp.config import ConfigError, NonNegative, Positive, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.names import plain, plain_label
@@ -76,7 +76,7 @@ from rnnexp.training import TrainConfig
 class Sweep:
     cells: tuple[Cell, ...] = ("lstm",)
     variants: tuple[Stack, ...] = ("uni1", "bi2")  # presets: direction, depth
-    seeds: int = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
+    seeds: Positive = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
 
     def __post_init__(self):
         check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
@@ -86,7 +86,7 @@ class Sweep:
 class SentimentData(imdb.ImdbDataConfig):
     """IMDB as imdb_seqlen takes it (`data.source`, `data.path`, ...), cut to windows."""
 
-    vocab_size: int = 20000
+    vocab_size: Positive = 20000
     synthetic: imdb.SyntheticReviewsConfig = imdb.SyntheticReviewsConfig(
         train_size=4000,
         test_size=1000,
@@ -95,12 +95,12 @@ class SentimentData(imdb.ImdbDataConfig):
         evidence_count=8,
         evidence_distance=(100, 200),
     )
-    maxlen: int = 200  # keep each review's last maxlen tokens, pad shorter ones in front
+    maxlen: Positive = 200  # keep each review's last maxlen tokens, pad shorter ones in front
     # Carved from the training reviews (never the test set): per-epoch curves and, with
     # `patience`, the choice of epoch. 1,000 of 25,000 costs the anchor nothing visible.
     val_size: int = 1000
-    max_train: int = 0  # training reviews per trial after the validation split, 0 = all
-    max_test: int = 0  # test reviews, 0 = all 25,000
+    max_train: NonNegative = 0  # training reviews per trial after the validation split, 0 = all
+    max_test: NonNegative = 0  # test reviews, 0 = all 25,000
     # Which reviews a subset takes: a random draw (the files are ordered pos then neg, so a
     # prefix would be one class), fixed across trial seeds so seeds differ only in training.
     split_seed: int = 0

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Literal
 
 from rnnexp import presets
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 
 __all__ = [
     "ClassifierConfig",
@@ -38,9 +38,9 @@ class ClassifierConfig:
     preset of `rnnexp.presets` (ReLU with an identity recurrent matrix).
     """
 
-    units: int = 32
-    embed_dim: int = 16
-    depth: int = 1
+    units: Positive = 32
+    embed_dim: Positive = 16
+    depth: Positive = 1
     bidirectional: bool = False
     activation: str = "tanh"
     match_params: bool = False
@@ -144,8 +144,8 @@ def build_bag_of_embeddings(cfg: ClassifierConfig, vocab_size: int, length: int,
 class StackConfig:
     """A recurrent stack (see `rnnexp.layers.DeepRNN`)."""
 
-    units: int = 32
-    depth: int = 1
+    units: Positive = 32
+    depth: Positive = 1
     bidirectional: bool = False
     merge_mode: Literal["concat", "sum", "ave", "mul", "weighted_sum"] = "concat"
     residual: bool = False

@@ -11,15 +11,15 @@ the functions that train, so that `TrainConfig` is declared without them.
 import dataclasses
 from typing import Literal
 
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How a trial trains. `clipnorm`: per-tensor gradient clipping (0 = off)."""
 
-    epochs: int = 5
-    batch_size: int = 64
+    epochs: Positive = 5
+    batch_size: Positive = 64
     learning_rate: float = 1e-3
     clipnorm: float = 1.0
 
