@@ -45,7 +45,7 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///") :])
     return None
@@ -53,7 +53,7 @@ def _sqlite_path(uri: str) -> Path | None:
 
 def _hot_journal(uri: str) -> Path | None:
     """The rollback journal a writer left next to a sqlite store, if there is one."""
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     journal = db and db.with_name(db.name + "-journal")
     try:
         return journal if journal and journal.stat().st_size > 0 else None
@@ -61,7 +61,7 @@ def _hot_journal(uri: str) -> Path | None:
         return None
 
 
-def _check_uri(uri: str):
+def check_uri(uri: str):
     if not uri.strip():
         raise StoreError("--tracking-uri is empty; leave it out for sqlite:///mlruns/mlflow.db")
     if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
@@ -72,7 +72,7 @@ def _check_uri(uri: str):
         raise StoreError(
             f"tracking URI {uri!r}: `~` is not expanded inside a URI; write sqlite:///{home}"
         )
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is not None and db.exists() and not db.is_file():  # sqlite would block on a FIFO
         what = "a folder" if db.is_dir() else "a FIFO, device or socket"
         raise StoreError(
@@ -93,7 +93,7 @@ def _check_uri(uri: str):
         )
 
 
-def _probe_server(uri: str, timeout: float = 5.0):
+def probe_server(uri: str, timeout: float = 5.0):
     """Fail in seconds, not minutes of retries, when a tracking server is not there."""
     import urllib.error
     import urllib.request
@@ -164,7 +164,7 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     ):
         return (
             f"tracking server {uri} answers /health but not its API (no answer in "
-            f"{_server_give_up_s():.0f} s); check the server's log and its database, "
+            f"{server_give_up_s():.0f} s); check the server's log and its database, "
             "or pick another --tracking-uri"
         )
     if isinstance(err, SQLAlchemyError | mlflow.exceptions.MlflowException):
@@ -174,7 +174,7 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     return None
 
 
-def _server_give_up_s() -> float:
+def server_give_up_s() -> float:
     """About how long MLflow tries one request to a silent server (tries x timeout + backoff)."""
     try:
         tries = 1 + int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
@@ -186,7 +186,7 @@ def _server_give_up_s() -> float:
 
 
 @contextlib.contextmanager
-def _store_errors(uri: str):
+def store_errors(uri: str):
     try:
         yield
     except StoreError:
@@ -198,7 +198,7 @@ def _store_errors(uri: str):
         raise StoreError(message) from None
 
 
-def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
+def wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
     """Return once the sqlite store can be read; say so if another process holds it.
 
     sqlite would wait in silence (30 s here, 20 s a statement in MLflow); this
@@ -232,7 +232,7 @@ def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
         con.close()
 
 
-def _relocate_artifacts(db: Path):
+def relocate_artifacts(db: Path):
     """Point a copied or moved store's artifact paths at its own `artifacts/` folder.
 
     MLflow stores absolute artifact locations, so a copied `mlruns/` would
@@ -244,7 +244,7 @@ def _relocate_artifacts(db: Path):
     if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
         return
     root = (db.parent / "artifacts").resolve().as_uri()
-    con = sqlite3.connect(db, timeout=SLOW_STORE_S)  # after `_wait_while_locked`
+    con = sqlite3.connect(db, timeout=SLOW_STORE_S)  # after `wait_while_locked`
     try:
         with con:
             rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")
@@ -269,7 +269,7 @@ def _relocate_artifacts(db: Path):
         con.close()
 
 
-def _check_store_folder(db: Path):
+def check_store_folder(db: Path):
     """Refuse a store folder that cannot be made or written; creates nothing.
 
     Probes the nearest folder that exists with a temporary file, which also
@@ -291,7 +291,7 @@ def _check_store_folder(db: Path):
 
 
 @contextlib.contextmanager
-def _store_lock(uri: str, reading: bool = False):
+def store_lock(uri: str, reading: bool = False):
     """Serialise store creation between processes; yields the artifact root.
 
     For a sqlite store the lock is a file beside the database and artifacts go
@@ -299,7 +299,7 @@ def _store_lock(uri: str, reading: bool = False):
     Readers take it too (a store being created is not readable yet), except
     where they cannot write the lock file: then nobody can be creating it.
     """
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is None:
         yield None
         return
@@ -325,16 +325,16 @@ def _store_lock(uri: str, reading: bool = False):
 
 def check_store(uri: str):
     """Refuse, in one line, a store the MLflow UI could not open (or would create)."""
-    _check_uri(uri)
+    check_uri(uri)
     if uri.startswith(("http://", "https://")):
         raise StoreError(f"{uri} is a tracking server already; open it in a browser")
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is not None:
         if not db.is_file():
             raise StoreError(f"no store at {db}; `python -m rnnexp run NAME` creates it")
-        _wait_while_locked(db, uri)
-        _relocate_artifacts(db)
-    with _store_errors(uri):
+        wait_while_locked(db, uri)
+        relocate_artifacts(db)
+    with store_errors(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 

@@ -124,7 +124,7 @@ class _SlowRequests:
         parts = urllib.parse.urlsplit(url)
         print(
             f"rnnexp: waiting for the tracking server {parts.scheme}://{parts.netloc} to "
-            f"answer {parts.path} (gives up after about {store._server_give_up_s():.0f} s)",
+            f"answer {parts.path} (gives up after about {store.server_give_up_s():.0f} s)",
             flush=True,
         )
 
