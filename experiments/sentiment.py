@@ -120,36 +120,21 @@ class FindingThresholds:
 
     A check is asserted when the sweep holds its trials (the anchor needs a gated
     bi2, the cell gap rnn and a gated cell in one variant, the direction check
-    uni1 and bi1 of a gated cell); values are seed means.
-
-    The real-IMDB thresholds come from the ci profile at 11 seeds (10-12, 20-24,
-    30-32): the least favourable value, moved out by the stated margin; seeds
-    40-46, run after, stayed inside them. Which
-    cell wins at one seed is not a finding there: the SimpleRNN's accuracy is a
-    property of the seed (uni1 0.52-0.80; at seed 30 it beat the LSTM, 0.797
-    against 0.768), the LSTM's is not (0.77-0.83). So the cell gap is asserted
-    only on a mean over at least `gap_min_seeds` seeds, and reported otherwise.
+    uni1 and bi1 of a gated cell); values are seed means. Where each threshold
+    comes from: `docs/notes/sentiment.md`.
     """
 
     # Real IMDB. keras-io reports 0.8428 for bi2 after 2 epochs on all 25,000 reviews.
     anchor_min_accuracy: float = 0.84
-    # Gated uni1 learns the reviews: with >= gap_min_seeds seeds, the low end of its
-    # `accuracy_level` interval (one seed: its value); least favourable seed 0.743 (issue 30).
+    # Gated uni1 learns the reviews: the low end of its `accuracy_level` interval.
     min_gated_accuracy: float = 0.74
     accuracy_level: float = 0.50
-    # Gated minus SimpleRNN in the same variant, as a mean over >= gap_min_seeds
-    # seeds: the gated cell is the better one on average. Single seeds (15, ci):
-    # uni1 -0.029 to +0.27, bi1 +0.019 to +0.27; means of 3 consecutive seeds
-    # +0.06 to +0.19 (uni1), +0.08 to +0.14 (bi1). `ci` runs one seed and reports it.
+    # Gated minus SimpleRNN in one variant, a mean over >= gap_min_seeds seeds.
     min_gated_gain: float = 0.0
     gap_min_seeds: int = 3
-    # Gated bi1 minus uni1, paired by seed, over >= gap_min_seeds seeds: reading
-    # backwards adds nothing measurable on real reviews (on the stand-in it is the
-    # whole point). Their median is asserted: an arm that overfits in its last epoch
-    # at one seed moves a mean of three with it, and a median not.
+    # Gated bi1 minus uni1: the median of the paired per-seed gains stays below it.
     max_direction_gain: float = 0.04
-    # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
-    # gated cell is at chance and the backward half of a bidirectional one reads it.
+    # The stand-in, whose evidence only a backward reader reaches.
     synthetic_anchor_min_accuracy: float = 0.8  # bi2 on the stand-in
     min_gain_synthetic: float = 0.1  # bidirectional minus uni1, gated cells
 
