@@ -68,7 +68,9 @@ __all__ = [
     "strategy_scope",
     "ScheduledTrainConfig",
     "TrainConfig",
+    "best_epoch_stopping",
     "fit",
+    "scores_at_best_epoch",
     "set_seed",
     "stop_reason",
 ]
@@ -171,3 +173,30 @@ def stop_reason(callbacks, epochs_run: int, epochs: int) -> str:
     if epochs_run < epochs:
         return f"stopped at epoch {epochs_run} of {epochs}"
     return "its 1 epoch" if epochs == 1 else f"all {epochs} epochs"
+
+
+def best_epoch_stopping(patience: int):
+    """Early stopping on validation accuracy that restores the best epoch's weights."""
+    import keras
+
+    return keras.callbacks.EarlyStopping(
+        "val_accuracy", mode="max", patience=patience, restore_best_weights=True
+    )
+
+
+def scores_at_best_epoch(model, history: dict, x_test, y_test) -> dict:
+    """A classifier fitted with `best_epoch_stopping` (`accuracy` compiled in), scored on the
+    test set once: test accuracy and loss, and the best validation epoch's numbers."""
+    import numpy as np
+
+    val_acc = history["val_accuracy"]
+    best = int(np.argmax(val_acc))
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0, batch_size=256)
+    return {
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "val_accuracy": float(val_acc[best]),
+        "best_epoch": best + 1,
+        "epochs_run": len(val_acc),
+        "fit_accuracy": float(history["accuracy"][best]),
+    }
