@@ -32,7 +32,7 @@ import dataclasses
 from typing import Literal
 
 from rnnexp.catalog import Check, Finding, TrialResult, register
-from rnnexp.config import check
+from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import length_windows
 from rnnexp.finding_cases import FindingCases, grid_results, seeds_with_low_end, with_thresholds
@@ -53,12 +53,12 @@ class Sweep:
     control: bool = True  # also train the order-free `bow` model at every point
     lengths: tuple[int, ...] = (10, 50, 200)
     truncations: tuple[Truncation, ...] = ("pre", "post")
-    seeds: int = 3  # trials per point: seeds seed, seed+1, ...
+    seeds: Positive = 3  # trials per point: seeds seed, seed+1, ...
     pool: Literal["seed", "per_length"] = "seed"
-    max_train: int = 0  # training-pool reviews per trial (before validation), 0 = all
-    max_test: int = 0  # 0 = every test review in the pool
+    max_train: NonNegative = 0  # training-pool reviews per trial (before validation), 0 = all
+    max_test: NonNegative = 0  # 0 = every test review in the pool
     val_fraction: float = 0.15  # of the training pool, for early stopping
-    min_pool: int = 1000  # warn when a training pool is smaller
+    min_pool: NonNegative = 1000  # warn when a training pool is smaller
 
     def __post_init__(self):
         # Distinct values, seeds >= 1 and max_* >= 0 are `check_common`'s.
@@ -82,7 +82,7 @@ class Training(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class ProbeConfig:
-    examples: int = 128  # validation reviews the gradient probe averages over
+    examples: Positive = 128  # validation reviews the gradient probe averages over
 
 
 @dataclasses.dataclass(frozen=True)

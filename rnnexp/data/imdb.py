@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp.config import ConfigError, check
+from rnnexp.config import ConfigError, Positive, check
 from rnnexp.data import imdb_files, synthetic_reviews, token_cache
 from rnnexp.data.records import DataError, DataUnavailable, TokenizedReviews
 
@@ -59,13 +59,13 @@ PATH_ENV = "RNNEXP_IMDB_PATH"
 class SyntheticReviewsConfig:
     """The offline stand-in (see `rnnexp.data.synthetic_reviews`)."""
 
-    train_size: int = 4000
-    test_size: int = 1000
-    vocab_size: int = 500
+    train_size: Positive = 4000
+    test_size: Positive = 1000
+    vocab_size: Positive = 500
     min_length: int = 500  # every review is at least as long as the longest window
     max_length: int = 600
-    sentiment_words: int = 20  # per class
-    evidence_count: int = 10
+    sentiment_words: Positive = 20  # per class
+    evidence_count: Positive = 10
     evidence_distance: tuple[int, ...] = (0, 500)  # (near, far) steps from the end
     agreement: float = 0.8
     seed: int = 1234  # the data set, not the trial, so every trial sees the same reviews
@@ -118,7 +118,7 @@ class ImdbDataConfig:
     source: Literal["auto", "tfds", "path", "keras", "synthetic"] = "auto"
     path: str = ""  # aclImdb/ folder, aclImdb_v1.tar.gz or imdb.npz (source=path)
     dir: str = ""  # TFDS data_dir (else $TFDS_DATA_DIR or ~/tensorflow_datasets)
-    vocab_size: int = 10000
+    vocab_size: Positive = 10000
     synthetic: SyntheticReviewsConfig = SyntheticReviewsConfig()
 
     def __post_init__(self):
