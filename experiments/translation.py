@@ -39,16 +39,17 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, text_metrics
-from rnnexp.catalog import Check, Finding, group_mean, group_metric, register
-from rnnexp.config import ConfigError, check
-from rnnexp.data.vocab import Vocabulary, pad_batch
+from rnnexp import console
+from rnnexp.catalog import Check, Finding, group_mean, register
+from rnnexp.config import as_config_error, check
+from rnnexp.data.number_words import number_pairs
+from rnnexp.data.sentence_pairs import file_pairs
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.names import plain
 from rnnexp.recipes.generation import DecodeConfig
 from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
 from rnnexp.recipes.supervised import CELLS, Cell, grid
-from rnnexp.report import plots
+from rnnexp.report import seq2seq_figures
+from rnnexp.text_metrics import bleu_by_length
 from rnnexp.training import TrainConfig
 
 
@@ -117,31 +118,6 @@ class TranslationConfig:
     finding: FindingThresholds = FindingThresholds()
 
 
-def number_pairs(cfg: TranslationData):
-    from rnnexp.data.number_words import number_words, sample_numbers
-
-    rng = np.random.default_rng(cfg.seed)
-    numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)
-    pairs = [(number_words(n, cfg.source_lang), number_words(n, cfg.target_lang)) for n in numbers]
-    train, test = pairs[: cfg.train_size], pairs[cfg.train_size :]
-    console.say(
-        f"data: {len(train)} train / {len(test)} test number pairs "
-        f"({cfg.source_lang} -> {cfg.target_lang}, generated with num2words)"
-    )
-    return train, test
-
-
-def file_pairs(cfg: TranslationData):
-    from rnnexp.data.sentence_pairs import load_pairs
-
-    pairs = load_pairs(cfg.path, max_words=cfg.max_words, reverse=cfg.reverse)
-    order = np.random.default_rng(cfg.seed).permutation(len(pairs))
-    pairs = [pairs[i] for i in order[: cfg.train_size + cfg.test_size]]
-    n_test = min(cfg.test_size, len(pairs) // 5 or 1)
-    console.say(f"data: {len(pairs) - n_test} train / {n_test} test pairs from {cfg.path}")
-    return pairs[n_test:], pairs[:n_test]
-
-
 @register
 class Translation(Seq2SeqExperiment):
     name = "translation"
@@ -156,6 +132,7 @@ class Translation(Seq2SeqExperiment):
     config = TranslationConfig()
     answer_file = "bleu_by_length.png"
     chrf = True
+    data_sources = {"numbers": "num2words", "path": "file"}
     profiles = {
         "ci": {
             "data.train_size": 8000,
@@ -169,51 +146,25 @@ class Translation(Seq2SeqExperiment):
     def trials(self, cfg):
         return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, attention=cfg.sweep.attention)
 
-    def data_source(self, cfg, data=None):
-        return "num2words" if cfg.data.source == "numbers" else "file"
-
     def prepare(self, cfg):
         d = cfg.data
         if d.source == "numbers":
-            try:
+            with as_config_error():  # e.g. an unknown num2words language
                 train, test = number_pairs(d)
-            except ValueError as err:  # e.g. an unknown num2words language
-                raise ConfigError(str(err)) from err
         else:
             train, test = file_pairs(d)
-        source_vocab = Vocabulary.from_texts([s for s, _ in train], d.vocab_size)
-
-        def source_ids(pairs):
-            return pad_batch([source_vocab.encode(s) for s, _ in pairs])
-
-        data = Seq2SeqData.from_texts(
-            (source_ids(train), [t for _, t in train]),
-            (source_ids(test), [t for _, t in test]),
-            d.vocab_size,
-            test_sources=[s for s, _ in test],
-            extras={"source_vocab": source_vocab},
-        )
+        data = Seq2SeqData.from_pairs(train, test, d.vocab_size)
         console.say(
-            f"data: vocabularies {len(source_vocab)} source / {len(data.vocab)} target tokens"
+            f"data: vocabularies {len(data.extras['source_vocab'])} source / "
+            f"{len(data.vocab)} target tokens"
         )
         return data
 
     def build(self, cfg, trial, data):
-        import keras
+        from rnnexp.seq2seq import text_translator
 
-        from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
-
-        m, cell = cfg.model, trial["cell"]
-        words = len(data.extras["source_vocab"])
-        source = keras.Input((None,), dtype="int32", name="source")
-        memory, mask, finals = text_encoder(
-            source, cell, m.units, m.encoder_depth, m.bidirectional, words, m.embed_dim
-        )
-        initial = bridge_states(finals, cell, m.units, m.decoder_depth)
-        decoder = RecurrentDecoder(
-            cell, m.units, m.decoder_depth, len(data.vocab), m.embed_dim, trial["attention"]
-        )
-        return build_seq2seq(source, initial, decoder, memory, mask)
+        words, model = len(data.extras["source_vocab"]), dataclasses.asdict(cfg.model)
+        return text_translator(words, len(data.vocab), trial["cell"], trial["attention"], **model)
 
     def score(self, cfg, data, decoded):
         edges = cfg.finding.length_buckets
@@ -223,44 +174,11 @@ class Translation(Seq2SeqExperiment):
     def trial_figures(self, cfg, data, decoded, label):
         if decoded.attention is None:
             return {}
-        sources = data.test_sources
-        longest = np.argsort([-len(s.split()) for s in sources], kind="stable")[:3]
-        examples = [
-            (decoded.attention[i], sources[i].split(), decoded.greedy[i].split() + ["[end]"])
-            for i in longest
-        ]
-        title = f"{label}: attention weights"
-        return {"attention.png": plots.attention_maps(examples, title=title)}
+        return {"attention.png": seq2seq_figures.longest_attention(data, decoded, label)}
 
     def answer_figure(self, cfg, results):
-        """BLEU-4 by source length, one panel per attention setting (sharing y), one
-        line per cell with its overall BLEU-4 in the legend."""
-        edges = cfg.finding.length_buckets
-        labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
-        bleu = group_metric(results, "bleu4", ("cell", "attention"))
-        fig, axes = plots.answer_panels(
-            [ATTENTION_NAMES.get(a, plain(a)) for a in cfg.sweep.attention],
-            title="translation: do gated cells and attention keep long inputs right?",
-            note=plots.seed_note([len(v) for v in bleu.values()])
-            + "; legend: BLEU-4 over all test sentences",
-        )
-        for ax, attention in zip(axes, cfg.sweep.attention):
-            series = {}
-            for cell in cfg.sweep.cells:
-                points = {}
-                for r in results:
-                    t = r.trial
-                    if r.status == "FINISHED" and (t["cell"], t["attention"]) == (cell, attention):
-                        for bucket, value in r.extras["by_length"].items():
-                            points.setdefault(int(bucket.split("_")[0]), []).append(value)
-                if points:
-                    overall = plots.interval_text(bleu[(cell, attention)], digits=1, signed=False)
-                    series[f"{plain(cell)}: {overall}"] = points
-            plots.interval_lines(ax, series)
-            plots.ticks_at(ax, list(edges), labels)
-            ax.set(xlabel="source length (words)")
-        axes[0].set_ylabel("test BLEU-4 (greedy)")
-        return plots.finish(fig, axes)
+        sweep, edges = cfg.sweep, cfg.finding.length_buckets
+        return seq2seq_figures.bleu_by_length_figure(results, sweep.cells, sweep.attention, edges)
 
     def finding(self, cfg, results):
         f = cfg.finding
@@ -315,22 +233,6 @@ class Translation(Seq2SeqExperiment):
                 lambda cfg: synthetic_results(50.0 + cfg.finding.min_gated_gain, 80.0, 90.0),
             ),
         )
-
-
-ATTENTION_NAMES = {"none": "no attention"}
-
-
-def bleu_by_length(sources, references, hypotheses, edges):
-    """BLEU-4 grouped by source length in words: `{"1_4": ..., "13_up": ...}`."""
-    lengths = np.array([len(s.split()) for s in sources])
-    out = {}
-    for lo, hi in zip(edges, list(edges[1:]) + [None]):
-        name = f"{lo}_up" if hi is None else f"{lo}_{hi - 1}"
-        keep = np.flatnonzero((lengths >= lo) & ((lengths < hi) if hi else True))
-        if len(keep):
-            hyp = [hypotheses[i] for i in keep]
-            out[name] = text_metrics.bleu(hyp, [references[i] for i in keep])
-    return out
 
 
 # -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------

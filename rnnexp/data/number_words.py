@@ -13,7 +13,9 @@ import re
 
 import numpy as np
 
-__all__ = ["number_words", "sample_numbers"]
+from rnnexp import console
+
+__all__ = ["number_pairs", "number_words", "sample_numbers"]
 
 
 def number_words(n: int, lang: str = "en") -> str:
@@ -53,3 +55,21 @@ def sample_numbers(count: int, max_digits: int, rng, exclude=()) -> np.ndarray:
                 if len(chosen) == count:
                     break
     return np.asarray(chosen, dtype="int64")
+
+
+def number_pairs(cfg):
+    """Distinct numbers in two languages: `(train pairs, test pairs)` of `(source, target)`.
+
+    Args:
+        cfg: the data config: `seed`, `train_size`, `test_size`, `max_digits`,
+            `source_lang`, `target_lang`.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)
+    pairs = [(number_words(n, cfg.source_lang), number_words(n, cfg.target_lang)) for n in numbers]
+    train, test = pairs[: cfg.train_size], pairs[cfg.train_size :]
+    console.say(
+        f"data: {len(train)} train / {len(test)} test number pairs "
+        f"({cfg.source_lang} -> {cfg.target_lang}, generated with num2words)"
+    )
+    return train, test
