@@ -156,7 +156,7 @@ class Captioning(Seq2SeqExperiment):
         return {f"baseline_{name}_bleu4": s["bleu4"] for name, s in captioners.items()}, {}
 
     def trial_figures(self, cfg, data, decoded, label):
-        return {"captions.png": seq2seq_figures.caption_samples(data, decoded, label)}
+        return seq2seq_figures.caption_figures(data, decoded, label)
 
     def answer_figure(self, cfg, results):
         return seq2seq_figures.bleu_by_cell_figure(results, cfg.sweep.cells)
@@ -209,11 +209,9 @@ class Captioning(Seq2SeqExperiment):
         )
 
 
-# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
-
-
 def synthetic_results(rows, nearest=53.0):
-    """`rows`: per seed, the (SimpleRNN, GRU, LSTM) decoders' BLEU-4."""
+    """Results for `finding_cases`; `rows`: per seed, the (SimpleRNN, GRU, LSTM)
+    decoders' BLEU-4."""
     base = {"baseline_nearest_bleu4": nearest, "baseline_frequent_bleu4": 10.0}
     return [
         finished({**base, "bleu4": b}, cell=c, seed=seed)

@@ -41,7 +41,7 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.catalog import Check, Finding, group_mean, register
-from rnnexp.config import as_config_error, check
+from rnnexp.config import check
 from rnnexp.data.number_words import number_pairs
 from rnnexp.data.sentence_pairs import file_pairs
 from rnnexp.finding_cases import FindingCases, finished
@@ -49,7 +49,7 @@ from rnnexp.recipes.generation import DecodeConfig
 from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
 from rnnexp.recipes.supervised import CELLS, Cell, grid
 from rnnexp.report import seq2seq_figures
-from rnnexp.text_metrics import bleu_by_length
+from rnnexp.text_metrics import bleu_by_length, bleu_error
 from rnnexp.training import TrainConfig
 
 
@@ -148,16 +148,10 @@ class Translation(Seq2SeqExperiment):
 
     def prepare(self, cfg):
         d = cfg.data
-        if d.source == "numbers":
-            with as_config_error():  # e.g. an unknown num2words language
-                train, test = number_pairs(d)
-        else:
-            train, test = file_pairs(d)
+        train, test = number_pairs(d) if d.source == "numbers" else file_pairs(d)
         data = Seq2SeqData.from_pairs(train, test, d.vocab_size)
-        console.say(
-            f"data: vocabularies {len(data.extras['source_vocab'])} source / "
-            f"{len(data.vocab)} target tokens"
-        )
+        words = len(data.extras["source_vocab"])
+        console.say(f"data: vocabularies {words} source / {len(data.vocab)} target tokens")
         return data
 
     def build(self, cfg, trial, data):
@@ -172,43 +166,32 @@ class Translation(Seq2SeqExperiment):
         return {f"bleu4_len_{k}": v for k, v in by_length.items()}, {"by_length": by_length}
 
     def trial_figures(self, cfg, data, decoded, label):
-        if decoded.attention is None:
-            return {}
-        return {"attention.png": seq2seq_figures.longest_attention(data, decoded, label)}
+        return seq2seq_figures.attention_figures(data, decoded, label)
 
     def answer_figure(self, cfg, results):
-        sweep, edges = cfg.sweep, cfg.finding.length_buckets
-        return seq2seq_figures.bleu_by_length_figure(results, sweep.cells, sweep.attention, edges)
+        return seq2seq_figures.bleu_by_length_figure(results, cfg.sweep, cfg.finding.length_buckets)
 
     def finding(self, cfg, results):
-        f = cfg.finding
+        f, sweep = cfg.finding, cfg.sweep
         bleu = group_mean(results, "bleu4", "cell", "attention")
-        gated = [c for c in ("gru", "lstm") if c in cfg.sweep.cells]
-        if "rnn" not in cfg.sweep.cells or not gated or "none" not in cfg.sweep.attention:
+        gated = [c for c in ("gru", "lstm") if c in sweep.cells]
+        if "rnn" not in sweep.cells or not gated or "none" not in sweep.attention:
             return Finding(False, "the finding needs rnn, a gated cell and attention 'none'", {})
-        attn = [a for a in cfg.sweep.attention if a != "none"]
-        needed = [(c, a) for c in ["rnn"] + gated for a in cfg.sweep.attention]
-        missing = [k for k in needed if k not in bleu]
+        attn = [a for a in sweep.attention if a != "none"]
+        missing = [(c, a) for c in ["rnn"] + gated for a in sweep.attention if (c, a) not in bleu]
         if missing or not attn:
             return Finding(False, f"missing results for {missing or 'an attention setting'}", {})
-        longest = f"{f.length_buckets[-1]}_up"
-        long_bleu = group_mean(results, f"bleu4_len_{longest}", "cell", "attention")
+        long_words = f.length_buckets[-1]
+        long_bleu = group_mean(results, f"bleu4_len_{long_words}_up", "cell", "attention")
         gain = np.mean([bleu[(c, "none")] for c in gated]) - bleu[("rnn", "none")]
         checks = [Check("without attention, gated - rnn BLEU-4", gain, ">=", f.min_gated_gain)]
         numbers = {"gated_gain_none": gain}
         for a in attn:  # reported, not asserted: attention also rescues the SimpleRNN
             numbers[f"gated_gain_{a}"] = np.mean([bleu[(c, a)] for c in gated]) - bleu[("rnn", a)]
-
-        def long_error(attention):
-            """Gated mean of 100 - BLEU on the longest inputs, clipped at 0: BLEU
-            can round to a hair above 100, which would print "error -0.00"."""
-            return np.mean([max(0.0, 100.0 - long_bleu[(c, attention)]) for c in gated])
-
-        err_none = long_error("none")
-        long_words, long_detail = f.length_buckets[-1], []
+        err_none, long_detail = bleu_error([long_bleu[(c, "none")] for c in gated]), []
         for a in attn:
             gain = np.mean([long_bleu[(c, a)] - long_bleu[(c, "none")] for c in gated])
-            err_attn = long_error(a)
+            err_attn = bleu_error([long_bleu[(c, a)] for c in gated])
             # no error to remove without attention: nothing shown, nan fails the check
             ratio = err_attn / err_none if err_none > 0 else float("nan")
             numbers[f"attention_gain_long_{a}"] = gain
@@ -217,7 +200,6 @@ class Translation(Seq2SeqExperiment):
                 f"{a} attention on {long_words}+ words: BLEU {gain:+.1f}, "
                 f"error {err_none:.2f} -> {err_attn:.2f}"
             )
-            # linear, not log: a ratio of 0 (every error removed) has no margin in decades
             label = f"{a} attention / none, gated error (100 - BLEU) on {long_words}+ words"
             checks.append(Check(label, ratio, "<=", f.max_long_error_ratio))
         detail = ", ".join(f"{c}/{a}: {v:.1f}" for (c, a), v in sorted(bleu.items()))
@@ -235,11 +217,9 @@ class Translation(Seq2SeqExperiment):
         )
 
 
-# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
-
-
 def synthetic_results(bleu_none, long_none, long_luong, rnn_none=50.0):
-    """BLEU-4 of every cell with and without attention, overall and on long sentences."""
+    """Results for `finding_cases`: every cell's BLEU-4 with and without attention, overall and
+    on long sentences."""
     results = []
     for cell in ("rnn", "gru", "lstm"):
         for attention, long in (("none", long_none), ("luong", long_luong)):

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "bleu",
     "bleu_by_length",
+    "bleu_error",
     "chrf",
     "copy_baselines",
     "exact_match",
@@ -77,6 +78,11 @@ def bleu_by_length(sources, references, hypotheses, edges):
             hyp = [hypotheses[i] for i in keep]
             out[name] = bleu(hyp, [references[i] for i in keep])
     return out
+
+
+def bleu_error(scores) -> float:
+    """Mean of 100 - BLEU, each clipped at 0: BLEU can round to a hair above 100 ("error -0.00")."""
+    return np.mean([max(0.0, 100.0 - b) for b in scores])
 
 
 def copy_baselines(train, test) -> dict:

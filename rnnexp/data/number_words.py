@@ -5,8 +5,10 @@ well-kept library with hand-written grammars for dozens of languages) spells
 a number; we lower-case it and split hyphens and commas into separate words,
 so "quatre-vingt-dix-neuf" is four tokens. The grammar differs across
 languages in length and order (English "ninety-nine" is two words, French
-"quatre-vingt-dix-neuf", 4 x 20 + 19, is four), which is what makes the
-mapping a translation rather than a word-for-word substitution.
+"quatre-vingt-dix-neuf", 4 x 20 + 19, is four; "seventy-one" is "soixante et
+onze", "one hundred and one" "cent un"), which is what makes the mapping a
+translation rather than a word-for-word substitution. Below 10**9 an English
+number runs 1 to 17 words, a French one 1 to 20.
 """
 
 import re
@@ -14,6 +16,7 @@ import re
 import numpy as np
 
 from rnnexp import console
+from rnnexp.config import as_config_error
 
 __all__ = ["number_pairs", "number_words", "sample_numbers"]
 
@@ -57,12 +60,16 @@ def sample_numbers(count: int, max_digits: int, rng, exclude=()) -> np.ndarray:
     return np.asarray(chosen, dtype="int64")
 
 
+@as_config_error()  # a language num2words does not know, more numbers than there are
 def number_pairs(cfg):
     """Distinct numbers in two languages: `(train pairs, test pairs)` of `(source, target)`.
 
     Args:
         cfg: the data config: `seed`, `train_size`, `test_size`, `max_digits`,
             `source_lang`, `target_lang`.
+
+    Raises:
+        ConfigError: where the config asks for what cannot be made.
     """
     rng = np.random.default_rng(cfg.seed)
     numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)

@@ -1,7 +1,7 @@
 """The figures of the sequence-to-sequence experiments, captioning and translation.
 
-Per trial, what its model wrote on a few test inputs (`caption_samples`,
-`longest_attention`); per study, its answer (`bleu_by_cell_figure`,
+Per trial, what its model wrote on a few test inputs (`caption_figures`,
+`attention_figures`); per study, its answer (`bleu_by_cell_figure`,
 `bleu_by_length_figure`), drawn with `rnnexp.report.plots`' rules.
 """
 
@@ -15,15 +15,15 @@ __all__ = [
     "ATTENTION_NAMES",
     "bleu_by_cell_figure",
     "bleu_by_length_figure",
-    "caption_samples",
-    "longest_attention",
+    "attention_figures",
+    "caption_figures",
 ]
 
 ATTENTION_NAMES = {"none": "no attention"}
 
 
-def caption_samples(data, decoded, label, count=12):
-    """The first `count` test images, each titled with its greedy caption and first reference.
+def caption_figures(data, decoded, label, count=12) -> dict:
+    """`captions.png`: the first `count` test images, titled with greedy caption and reference.
 
     Args:
         data, decoded: a `Seq2SeqData` and the trial's `Decoded`
@@ -33,18 +33,21 @@ def caption_samples(data, decoded, label, count=12):
     pairs = zip(decoded.greedy[shown], data.test_refs[shown])
     captions = [f"pred: {greedy}\nref: {refs[0]}" for greedy, refs in pairs]
     title = f"{label}: greedy captions"
-    return plots.captioned_images(data.test_inputs[shown], captions, title=title)
+    return {"captions.png": plots.captioned_images(data.test_inputs[shown], captions, title=title)}
 
 
-def longest_attention(data, decoded, label, count=3):
-    """Attention maps of the greedy pass on the `count` longest test sources."""
+def attention_figures(data, decoded, label, count=3) -> dict:
+    """`attention.png`: the greedy pass's attention on the `count` longest test sources; none
+    where the model does not attend."""
+    if decoded.attention is None:
+        return {}
     sources = data.test_sources
     longest = np.argsort([-len(s.split()) for s in sources], kind="stable")[:count]
     examples = [
         (decoded.attention[i], sources[i].split(), decoded.greedy[i].split() + ["[end]"])
         for i in longest
     ]
-    return plots.attention_maps(examples, title=f"{label}: attention weights")
+    return {"attention.png": plots.attention_maps(examples, title=f"{label}: attention weights")}
 
 
 def bleu_by_cell_figure(results, cells):
@@ -72,14 +75,16 @@ def bleu_by_cell_figure(results, cells):
     return plots.finish(fig, axes)
 
 
-def bleu_by_length_figure(results, cells, attentions, edges):
+def bleu_by_length_figure(results, sweep, edges):
     """Translation: BLEU-4 by source length, one panel per attention setting (sharing y), one
     line per cell with its overall BLEU-4 in the legend.
 
     Args:
+        sweep: its `cells` and `attention` settings, in the order to draw them.
         edges: the length buckets' lower ends in words, as the trials scored them
             (`rnnexp.text_metrics.bleu_by_length`, kept in each trial's `by_length` extra).
     """
+    cells, attentions = sweep.cells, sweep.attention
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
     bleu = group_metric(results, "bleu4", ("cell", "attention"))
     fig, axes = plots.answer_panels(
