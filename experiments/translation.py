@@ -1,25 +1,18 @@
 """translation: sequence-to-sequence encoder-decoder, with and without attention.
 
 Study notes 000/001/002/004: many-to-many where input and output lengths differ. An
-encoder RNN (bidirectional by default) reads the whole input; a decoder RNN
-starts from its final state and writes the output one token at a time. Without
-attention everything the decoder knows about the input must pass through that
-one state vector; with attention (Luong et al. 2015, or Bahdanau et al.'s
-additive score) the decoder looks back at every input position at every step.
+encoder RNN (bidirectional by default) reads the whole input; a decoder RNN starts
+from its final state and writes the output one token at a time, seeing the input
+only through that state or, with attention (Luong et al. 2015, or Bahdanau et al.'s
+additive score), at every input position at every step.
 
-Data (`data.source=numbers`, offline, generated): numbers written out in
-English -> the same numbers in French, both spelled by num2words. Lengths vary
-on both sides (1..17 English words, 1..20 French words) and the grammars
-differ ("ninety-nine" -> "quatre vingt dix neuf", "seventy-one" -> "soixante
-et onze", "one hundred and one" -> "cent un"), so the model must learn
-vocabulary, reordering and the French vigesimal system rather than copy words.
-Numbers are drawn with a uniform number of digits (1 to `data.max_digits`,
-9 by default), and the test numbers
-never occur in training.
+Data (`data.source=numbers`, offline, generated): numbers of 1 to `data.max_digits`
+digits written out in English -> the same numbers in French, both by num2words; the
+grammars differ, so the model must learn reordering and the French vigesimal system
+(`rnnexp.data.number_words`). The test numbers never occur in training.
 
-Real data (`data.source=path`, `data.path=fra.txt`): a tab-separated sentence
-pair file in the Anki/Tatoeba format used by the Keras and TensorFlow
-tutorials, standardized as they do.
+Real data (`data.source=path`, `data.path=fra.txt`): a tab-separated sentence pair
+file in the Anki/Tatoeba format (`rnnexp.data.sentence_pairs`).
 
     python -m rnnexp run translation
     python -m rnnexp run translation --profile ci --check
@@ -29,9 +22,7 @@ Measured results, and what each profile costs: `docs/experiments/translation.md`
 
 Expected result (asserted by `--check`): without attention the gated cells
 beat the SimpleRNN (test BLEU-4), and attention at least halves the gated
-cells' error (100 - BLEU-4) on the longest inputs. An error ratio because
-the absolute gain shrinks with training: with `default`'s epochs the cells
-without attention leave little BLEU to gain.
+cells' error (100 - BLEU-4) on the longest inputs (why a ratio: docs/notes/translation.md).
 """
 
 import dataclasses
