@@ -10,6 +10,7 @@ message. Range checks live in each dataclass's `__post_init__` and raise
 """
 
 import ast
+import contextlib
 import dataclasses
 import difflib
 import math
@@ -23,6 +24,7 @@ __all__ = [
     "NonNegative",
     "Positive",
     "apply_overrides",
+    "as_config_error",
     "check",
     "check_common",
     "flatten",
@@ -79,6 +81,15 @@ def check(condition, key, value, allowed):
     """Raise `ConfigError` naming `key`, `value` and what is `allowed`."""
     if not condition:
         raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {allowed})")
+
+
+@contextlib.contextmanager
+def as_config_error():
+    """A `ValueError` raised inside (e.g. num2words' for an unknown language) as a `ConfigError`."""
+    try:
+        yield
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
 
 
 def check_common(cfg, prefix=""):
