@@ -35,7 +35,7 @@ from typing import Literal
 
 from rnnexp import console
 from rnnexp.catalog import Check, Finding, group_mean, group_metric, register
-from rnnexp.config import as_config_error, check
+from rnnexp.config import NonNegative, Positive, as_config_error, check
 from rnnexp.data.digit_strips import digit_captions
 from rnnexp.data.flickr import folder_captions
 from rnnexp.finding_cases import FindingCases, finished
@@ -53,15 +53,15 @@ from rnnexp.training import TrainConfig
 class CaptionData:
     source: Literal["digits", "path"] = "digits"
     path: str = ""  # data.source=path: a folder with Images/ and captions.txt
-    train_size: int = 8000  # digits: strips; path: images (0 = all but the test ones)
-    test_size: int = 500  # strips / images
+    train_size: Positive = 8000  # digits: strips; path: images (0 = all but the test ones)
+    test_size: Positive = 500  # strips / images
     min_digits: int = 2
     max_digits: int = 4
     test_scans: float = 0.25  # digits: share of the scans kept for test strips
     lang: str = "en"  # digits: caption language (num2words)
-    image_size: int = 64  # path: images are resized to a square
-    max_words: int = 20  # path: longer captions are dropped
-    vocab_size: int = 5000
+    image_size: Positive = 64  # path: images are resized to a square
+    max_words: NonNegative = 20  # path: longer captions are dropped
+    vocab_size: Positive = 5000
     seed: int = 1234
 
     def __post_init__(self):
@@ -78,11 +78,11 @@ class CaptionData:
 
 @dataclasses.dataclass(frozen=True)
 class CaptionModel:
-    units: int = 64
-    embed_dim: int = 32
-    depth: int = 1
+    units: Positive = 64
+    embed_dim: Positive = 32
+    depth: Positive = 1
     conv_filters: tuple[int, ...] = (32, 64)
-    feature_units: int = 128
+    feature_units: Positive = 128
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")

@@ -32,7 +32,7 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.catalog import Check, Finding, group_mean, register
-from rnnexp.config import check
+from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data.number_words import number_pairs
 from rnnexp.data.sentence_pairs import file_pairs
 from rnnexp.finding_cases import FindingCases, finished
@@ -52,10 +52,10 @@ class TranslationData:
     source_lang: str = "en"  # numbers: num2words language codes
     target_lang: str = "fr"
     max_digits: int = 9  # numbers: 1 .. 999 999 999 (up to 17 English words)
-    train_size: int = 20000  # path: pairs beyond train+test are ignored
-    test_size: int = 1000
-    max_words: int = 12  # path: drop longer pairs
-    vocab_size: int = 5000  # per side, specials included
+    train_size: Positive = 20000  # path: pairs beyond train+test are ignored
+    test_size: Positive = 1000
+    max_words: NonNegative = 12  # path: drop longer pairs
+    vocab_size: Positive = 5000  # per side, specials included
     seed: int = 1234  # which pairs and which split
 
     def __post_init__(self):
@@ -72,10 +72,10 @@ class TranslationData:
 
 @dataclasses.dataclass(frozen=True)
 class TranslationModel:
-    units: int = 64
-    embed_dim: int = 32
-    encoder_depth: int = 1
-    decoder_depth: int = 1
+    units: Positive = 64
+    embed_dim: Positive = 32
+    encoder_depth: Positive = 1
+    decoder_depth: Positive = 1
     bidirectional: bool = True
 
     def __post_init__(self):
@@ -88,7 +88,7 @@ class TranslationModel:
 class Sweep:
     cells: tuple[Cell, ...] = CELLS
     attention: tuple[Literal["none", "luong", "bahdanau"], ...] = ("none", "luong")
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 @dataclasses.dataclass(frozen=True)
