@@ -62,8 +62,9 @@ from rnnexp.report import plots
 from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.finding_cases import FindingCases, seeds_with_low_end
-from rnnexp.config import ConfigError, NonNegative, Positive, check
+from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data import imdb
+from rnnexp.data.sequences import padded_windows, split_indices
 from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.names import plain, plain_label
 from rnnexp.presets import Stack
@@ -160,33 +161,6 @@ class SentimentConfig:
         check(self.patience >= 0, "patience", self.patience, "an integer >= 0 (0 = off)")
 
 
-def split_indices(n_train, n_test, *, val_size, max_train=0, max_test=0, seed=0):
-    """Which reviews train, validate and test: `(train, val, test)` index arrays.
-
-    `train` and `val` index the training split (disjoint: validation is carved
-    out of it before any subset is drawn); `test` indexes the test split, which
-    only the final evaluation reads. Subsets are random draws with `seed`.
-    """
-    if val_size >= n_train:
-        raise ConfigError(f"data.val_size={val_size} leaves no training reviews of {n_train}")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n_train)
-    val, train = order[:val_size], order[val_size:]
-    if max_train:
-        train = train[:max_train]
-    test = rng.permutation(n_test)[:max_test] if max_test else np.arange(n_test)
-    return train, val, test
-
-
-def _windows(sequences, labels, index, maxlen):
-    import keras
-
-    x = keras.utils.pad_sequences(
-        [sequences[i] for i in index], maxlen=maxlen, padding="pre", truncating="pre"
-    )
-    return x, np.asarray(labels, dtype="float32")[index]
-
-
 def _question(cells) -> str:
     """What the figure asks, of the cells the sweep ran (often the LSTM alone)."""
     if "rnn" not in cells:  # no SimpleRNN to compare the gated cells with
@@ -256,8 +230,10 @@ class Sentiment(SupervisedExperiment):
         return data.source if data is not None else cfg.data.source
 
     def dataset(self, cfg, trial, data=None):
-        sizes = {name: len(y) for name, (_, y) in data.windows.items()}
-        return imdb.data_card(data, sizes)
+        s = data.split
+        return imdb.data_card(
+            data, {"train": len(s.y_train), "val": len(s.y_val), "test": len(s.y_test)}
+        )
 
     def prepare(self, cfg):
         d = cfg.data
@@ -271,14 +247,7 @@ class Sentiment(SupervisedExperiment):
             max_test=d.max_test,
             seed=d.split_seed,
         )
-        reviews.windows = {
-            name: _windows(x, y, index, d.maxlen)
-            for name, x, y, index in (
-                ("train", reviews.x_train, reviews.y_train, train),
-                ("val", reviews.x_train, reviews.y_train, val),
-                ("test", reviews.x_test, reviews.y_test, test),
-            )
-        }
+        reviews.split = Split(*padded_windows(reviews, (train, val, test), d.maxlen))
         console.say(
             f"reviews: {len(train)} train, {len(val)} validation (from train), "
             f"{len(test)} test; last {d.maxlen} tokens"
@@ -288,10 +257,7 @@ class Sentiment(SupervisedExperiment):
     def split(self, cfg, trial, ctx):
         data = ctx.data
         ctx.reporter.set_tags({"data.description": data.description})
-        (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = (
-            data.windows[k] for k in ("train", "val", "test")
-        )
-        return Split(x_tr, y_tr, x_val, y_val, x_te, y_te, extras={"vocab": data.vocab_size})
+        return dataclasses.replace(data.split, extras={"vocab": data.vocab_size})
 
     def build(self, cfg, trial, split):
         stack = presets.get(trial["variant"])
