@@ -58,19 +58,21 @@ import dataclasses
 import numpy as np
 
 from rnnexp import console, presets
-from rnnexp.report import plots
-from rnnexp.report.paired import arm_by_seed, gains_by_seed
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
-from rnnexp.finding_cases import FindingCases, seeds_with_low_end
+from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import padded_windows, split_indices
+from rnnexp.finding_cases import FindingCases, seeds_with_low_end
 from rnnexp.models import ClassifierConfig, build_classifier
-from rnnexp.names import plain, plain_label
-from rnnexp.presets import Stack
-from rnnexp.recipes.supervised import Cell, Split, SupervisedExperiment, grid
+from rnnexp.presets import STACKS, Stack
+from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
+from rnnexp.report import variants
+from rnnexp.report.paired import arm_by_seed
 from rnnexp.report.stats import mean_interval
 from rnnexp.training import TrainConfig
+
+GATED = ("gru", "lstm")
+KERAS_IO = (0.84, "keras-io anchor on real IMDB (0.84)")  # the figure's reference line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,29 +163,6 @@ class SentimentConfig:
         check(self.patience >= 0, "patience", self.patience, "an integer >= 0 (0 = off)")
 
 
-def _question(cells) -> str:
-    """What the figure asks, of the cells the sweep ran (often the LSTM alone)."""
-    if "rnn" not in cells:  # no SimpleRNN to compare the gated cells with
-        return f"does reading both ways help the {' and the '.join(map(plain, cells))}?"
-    return "do gated cells beat the SimpleRNN, and does reading both ways help?"
-
-
-def _number_names() -> dict[str, str]:
-    """The finding's numbers as its page says them; the records keep the keys."""
-    names = {}
-    for c in ("rnn", "gru", "lstm"):
-        for v in ("uni1", "uni2", "bi1", "bi2"):
-            arm = plain_label(f"{c}-{v}")
-            names[f"{c}_{v}"] = f"{arm} test accuracy, mean of a sweep's seeds"
-            names[f"{c}_{v}_half"] = f"{arm} test accuracy, half-width of its 95% interval"
-            names[f"{c}_minus_rnn_{v}"] = f"{plain(c)} - SimpleRNN test accuracy, {plain_label(v)}"
-        names[f"{c}_bi1_minus_uni1"] = (
-            f"{plain(c)}: bidirectional - unidirectional 1-layer test accuracy, "
-            "mean of a sweep's seeds"
-        )
-    return names
-
-
 @register
 class Sentiment(SupervisedExperiment):
     name = "sentiment"
@@ -215,7 +194,7 @@ class Sentiment(SupervisedExperiment):
             "sweep.seeds": 3,
         },
     }
-    number_names = _number_names()
+    number_names = variants.number_names(CELLS, STACKS)
     headline = "lstm bi1-uni1 gain, median of 3 paired seeds"  # the claim's check
     # The claim says how sure it is: the statistic `ci` asserts over its few paired seeds.
     description = (
@@ -311,62 +290,11 @@ class Sentiment(SupervisedExperiment):
     def answer_figure(self, cfg, results):
         """Test accuracy by variant, one line per cell; each gated cell's lead over the
         SimpleRNN (per seed, in the same variant) in its legend."""
-        acc = group_metric(results, "test_accuracy", ("cell", "variant"))
-        synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
-        data = "synthetic stand-in" if synthetic else "real IMDB"
-        fig, axes = plots.answer_panels(
-            ["test accuracy by variant"],
-            title=f"sentiment ({data}): {_question(cfg.sweep.cells)}",
-            note=plots.seed_note([len(v) for v in acc.values()])
-            + (
-                "; lead = gated minus SimpleRNN, same variant and seed"
-                if "rnn" in cfg.sweep.cells
-                else ""
-            ),
-            width=6.5,
-        )
-        series = {}
-        for cell in cfg.sweep.cells:
-            points = {v: values for (c, v), values in acc.items() if c == cell}
-            if not points:
-                continue
-            label = plain(cell)
-            if cell != "rnn" and any(c == "rnn" for c, _ in acc):
-                leads = ", ".join(
-                    f"{plain(v)} {plots.interval_text(_lead(results, cell, v))}"
-                    for v in VARIANT_ORDER
-                    if v in points and ("rnn", v) in acc
-                )
-                label += f": lead {leads}"
-            series[label] = points
-        order = {v: i for i, v in enumerate(VARIANT_ORDER)}
-        plots.interval_lines(axes[0], series, positions=order)
-        plots.reference_line(axes[0], 0.84, "keras-io anchor on real IMDB (0.84)")
-        axes[0].set(xlabel="layers and direction", ylabel="test accuracy")
-        return plots.finish(fig, axes)
+        return variants.accuracy_figure(self.name, results, cfg.sweep.cells, KERAS_IO)
 
     def summarize(self, cfg, results, out_dir):
-        table = accuracy_intervals(results)
-        lines = [
-            "| cell | variant | test accuracy (mean ± 95% interval) | seeds |",
-            "|---|---|---|---|",
-        ]
-        lines += [f"| {c} | {v} | {i} | {i.n} |" for (c, v), i in sorted(table.items())]
-        summary = out_dir / "accuracy_intervals.md"
-        summary.write_text("\n".join(lines) + "\n")
-        paths = [summary]
-        if table:
-            figure = self.answer_figure(cfg, results)
-            paths.append(plots.save(figure, out_dir / "accuracy_by_variant.png"))
-        return paths + plots.mean_curves_figure(
-            results,
-            "val_accuracy",
-            lambda t: plots.group_label(t["cell"], t["variant"]),
-            out_dir / "val_accuracy_by_epoch.png",
-            title="sentiment: validation accuracy per epoch (carved from train)",
-            xlabel="epoch",
-            ylabel="validation accuracy",
-        )
+        cells = cfg.sweep.cells
+        return variants.summary_files(self.name, results, cells, KERAS_IO, out_dir)
 
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
@@ -384,22 +312,6 @@ class Sentiment(SupervisedExperiment):
         )
 
 
-VARIANT_ORDER = ("uni1", "uni2", "bi1", "bi2")
-GATED = ("gru", "lstm")
-
-
-def _lead(results, cell, variant) -> list[float]:
-    """Per seed: `cell`'s test accuracy minus the SimpleRNN's, in `variant`."""
-    gains = gains_by_seed(results, "test_accuracy", "cell", "rnn", cell, variant=variant)
-    return list(gains.values())
-
-
-def accuracy_intervals(results) -> dict:
-    """`{(cell, variant): Interval}` of test accuracy over the finished seeds."""
-    grouped = group_metric(results, "test_accuracy", ("cell", "variant"))
-    return {k: mean_interval(v) for k, v in grouped.items()}
-
-
 def _by_seed(results, cell, variant) -> dict[int, float]:
     """`{seed: test accuracy}` of one arm's finished trials."""
     return arm_by_seed(results, "test_accuracy", cell=cell, variant=variant)
@@ -407,13 +319,12 @@ def _by_seed(results, cell, variant) -> dict[int, float]:
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     """The finding for `results` (real IMDB or the stand-in, as the trials say)."""
-    table = accuracy_intervals(results)
+    table = variants.accuracy_intervals(results)
     if missing := Finding.require(table):
         return missing
     acc = {k: i.mean for k, i in table.items()}
-    numbers = {f"{c}_{v}": a for (c, v), a in acc.items()}
-    numbers.update({f"{c}_{v}_half": i.half for (c, v), i in table.items() if i.n > 1})
-    synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
+    numbers, detail = variants.accuracy_detail(results, table)
+    synthetic = variants.on_stand_in(results)
     checks, gaps = [], []
     anchor_min = f.synthetic_anchor_min_accuracy if synthetic else f.anchor_min_accuracy
     for (c, v), a in sorted(acc.items()):
@@ -454,8 +365,6 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                     checks.append(Check(label, median, "<=", f.max_direction_gain))
                 elif gains:
                     gaps.append(f"{c} bi1-uni1 {np.mean(gains):+.3f}")
-    data = "synthetic stand-in" if synthetic else "real IMDB"
-    detail = f"{data}: " + ", ".join(f"{c}-{v} {i}" for (c, v), i in sorted(table.items()))
     if gaps:
         detail += (
             f"; not asserted below {f.gap_min_seeds} seeds (they depend on the seed): "
