@@ -62,14 +62,14 @@ from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data import imdb
 from rnnexp.data.sequences import padded_windows, split_indices
-from rnnexp.finding_cases import FindingCases, seeds_with_low_end
-from rnnexp.models import ClassifierConfig, build_classifier
+from rnnexp.finding_cases import FindingCases, grid_results, seeds_with_low_end, with_thresholds
+from rnnexp.models import ClassifierConfig, build_window_classifier
 from rnnexp.presets import STACKS, Stack
 from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
 from rnnexp.report import variants
-from rnnexp.report.paired import arm_by_seed
+from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.report.stats import mean_interval
-from rnnexp.training import TrainConfig
+from rnnexp.training import TrainConfig, best_epoch_stopping
 
 GATED = ("gru", "lstm")
 KERAS_IO = (0.84, "keras-io anchor on real IMDB (0.84)")  # the figure's reference line
@@ -243,13 +243,9 @@ class Sentiment(SupervisedExperiment):
         model_cfg = dataclasses.replace(
             cfg.model, bidirectional=stack.bidirectional, depth=stack.depth
         )
-        model, _, _ = build_classifier(
-            model_cfg,
-            trial["cell"],
-            split.extras["vocab"],
-            cfg.data.maxlen,
-            clipnorm=cfg.train.clipnorm or None,
-            learning_rate=cfg.train.learning_rate,
+        vocab = split.extras["vocab"]
+        model, _, _ = build_window_classifier(
+            model_cfg, trial["cell"], vocab, cfg.data.maxlen, cfg.train
         )
         return model
 
@@ -257,15 +253,8 @@ class Sentiment(SupervisedExperiment):
         pass  # build_classifier compiles (Adam, binary cross-entropy, accuracy)
 
     def fit_callbacks(self, cfg):
-        import keras
-
-        if not cfg.patience:
-            return []
         # Model choice on validation only: keep the best epoch's weights.
-        stop = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-        )
-        return [stop]
+        return [best_epoch_stopping(cfg.patience)] if cfg.patience else []
 
     def score(self, cfg, trial, fitted, split, ctx):
         model = fitted.model
@@ -301,7 +290,15 @@ class Sentiment(SupervisedExperiment):
 
     def finding_cases(self):
         return FindingCases(
-            adapt=_binary_exact,
+            # binary-exact thresholds, so a difference of accuracies lands exactly on one
+            adapt=with_thresholds(
+                anchor_min_accuracy=0.75,
+                min_gated_gain=0.125,
+                min_gated_accuracy=0.625,
+                max_direction_gain=0.0625,
+                synthetic_anchor_min_accuracy=0.75,
+                min_gain_synthetic=0.25,
+            ),
             passing=lambda cfg: synthetic_results(
                 {("rnn", "uni1"): [0.6], ("lstm", "uni1"): [0.8]}
             ),
@@ -310,11 +307,6 @@ class Sentiment(SupervisedExperiment):
             ),
             at_margin=(_real_at_margin, _stand_in_at_margin, _spread_at_margin),
         )
-
-
-def _by_seed(results, cell, variant) -> dict[int, float]:
-    """`{seed: test accuracy}` of one arm's finished trials."""
-    return arm_by_seed(results, "test_accuracy", cell=cell, variant=variant)
 
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
@@ -338,7 +330,8 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     else:
         for c in GATED:
             if (c, "uni1") in acc:
-                iv = mean_interval(_by_seed(results, c, "uni1").values(), f.accuracy_level)
+                uni = arm_by_seed(results, "test_accuracy", cell=c, variant="uni1")
+                iv = mean_interval(uni.values(), f.accuracy_level)
                 if iv.n >= max(2, f.gap_min_seeds):  # one seed has no interval
                     label = f"{c}-uni1 accuracy, low end of its {f.accuracy_level:.0%} interval"
                     checks.append(Check(label, iv.low, ">=", f.min_gated_accuracy))
@@ -353,8 +346,8 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                 else:
                     gaps.append(f"{c}-rnn ({v}) {gain:+.3f}")
             if c in GATED and v == "bi1" and (c, "uni1") in acc:
-                bi, uni = _by_seed(results, c, "bi1"), _by_seed(results, c, "uni1")
-                gains = [bi[s] - uni[s] for s in sorted(set(bi) & set(uni))]
+                paired = gains_by_seed(results, "test_accuracy", "variant", "uni1", "bi1", cell=c)
+                gains = [g for _, g in sorted(paired.items())]  # bi1 - uni1, seed by seed
                 if gains:
                     numbers[f"{c}_bi1_minus_uni1"] = float(np.mean(gains))
                 if gains and len(gains) >= f.gap_min_seeds:
@@ -379,24 +372,10 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
 
 
 def synthetic_results(accuracies, synthetic=False):
-    """`{(cell, variant): [accuracy per seed]}` -> finished trials."""
-    return [
-        TrialResult(
-            {"cell": c, "variant": v, "seed": seed},
-            metrics={"test_accuracy": a},
-            extras={"synthetic": synthetic},
-        )
-        for (c, v), per_seed in accuracies.items()
-        for seed, a in enumerate(per_seed)
-    ]
-
-
-def _binary_exact(cfg):
-    """Binary-exact thresholds, so a difference of accuracies lands exactly on one."""
-    exact = dict(anchor_min_accuracy=0.75, min_gated_gain=0.125, min_gated_accuracy=0.625)
-    exact |= dict(max_direction_gain=0.0625, synthetic_anchor_min_accuracy=0.75)
-    exact |= dict(min_gain_synthetic=0.25)
-    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+    """`{(cell, variant): [accuracy per seed]}` -> finished trials, seed by seed."""
+    seeds = range(max(map(len, accuracies.values()), default=0))
+    per_seed = [{k: a[s] for k, a in accuracies.items() if s < len(a)} for s in seeds]
+    return grid_results(per_seed, variants.ARMS, "test_accuracy", synthetic=synthetic)
 
 
 def _real_at_margin(cfg):
