@@ -2,6 +2,7 @@
 
 import dataclasses
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from rnnexp import catalog
 from rnnexp.catalog import TrialResult
 from rnnexp.config import ConfigError
-from rnnexp.data.sequences import split_indices
+from rnnexp.data.sequences import padded_windows, split_indices
 
 catalog.load_catalog()
 sentiment = sys.modules["rnnexp.experiments.sentiment"]
@@ -232,6 +233,20 @@ def test_subsets_are_random_draws_not_prefixes():
 def test_validation_larger_than_train_is_refused():
     with pytest.raises(ConfigError, match="val_size"):
         split_indices(10, 10, val_size=10)
+
+
+def test_padded_windows_keep_each_reviews_end_and_pad_in_front():
+    reviews = SimpleNamespace(
+        x_train=[np.array([1, 2, 3, 4, 5]), np.array([6, 7])],
+        y_train=np.array([1, 0]),
+        x_test=[np.array([8, 9, 10])],
+        y_test=np.array([1]),
+    )
+    x_tr, y_tr, x_val, y_val, x_te, y_te = padded_windows(reviews, ([0], [1], [0]), 3)
+    assert x_tr.tolist() == [[3, 4, 5]] and x_val.tolist() == [[0, 6, 7]]
+    assert x_te.tolist() == [[8, 9, 10]]
+    assert y_tr.dtype == "float32"
+    assert [y.tolist() for y in (y_tr, y_val, y_te)] == [[1.0], [0.0], [1.0]]
 
 
 # -- ci: the LSTM's two directions, 3 seeds paired by seed ----------------------
