@@ -58,18 +58,21 @@ import dataclasses
 import numpy as np
 
 from rnnexp import console, presets
-from rnnexp.report import plots
-from rnnexp.report.paired import arm_by_seed, gains_by_seed
-from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
-from rnnexp.finding_cases import FindingCases, seeds_with_low_end
-from rnnexp.config import ConfigError, NonNegative, Positive, check
+from rnnexp.catalog import Check, Finding, TrialResult, register
+from rnnexp.config import NonNegative, Positive, check
 from rnnexp.data import imdb
-from rnnexp.models import ClassifierConfig, build_classifier
-from rnnexp.names import plain, plain_label
-from rnnexp.presets import Stack
-from rnnexp.recipes.supervised import Cell, Split, SupervisedExperiment, grid
+from rnnexp.data.sequences import padded_windows, split_indices
+from rnnexp.finding_cases import FindingCases, grid_results, seeds_with_low_end, with_thresholds
+from rnnexp.models import ClassifierConfig, build_window_classifier
+from rnnexp.presets import STACKS, Stack
+from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
+from rnnexp.report import variants
+from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.report.stats import mean_interval
-from rnnexp.training import TrainConfig
+from rnnexp.training import TrainConfig, best_epoch_stopping
+
+GATED = ("gru", "lstm")
+KERAS_IO = (0.84, "keras-io anchor on real IMDB (0.84)")  # the figure's reference line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,56 +163,6 @@ class SentimentConfig:
         check(self.patience >= 0, "patience", self.patience, "an integer >= 0 (0 = off)")
 
 
-def split_indices(n_train, n_test, *, val_size, max_train=0, max_test=0, seed=0):
-    """Which reviews train, validate and test: `(train, val, test)` index arrays.
-
-    `train` and `val` index the training split (disjoint: validation is carved
-    out of it before any subset is drawn); `test` indexes the test split, which
-    only the final evaluation reads. Subsets are random draws with `seed`.
-    """
-    if val_size >= n_train:
-        raise ConfigError(f"data.val_size={val_size} leaves no training reviews of {n_train}")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n_train)
-    val, train = order[:val_size], order[val_size:]
-    if max_train:
-        train = train[:max_train]
-    test = rng.permutation(n_test)[:max_test] if max_test else np.arange(n_test)
-    return train, val, test
-
-
-def _windows(sequences, labels, index, maxlen):
-    import keras
-
-    x = keras.utils.pad_sequences(
-        [sequences[i] for i in index], maxlen=maxlen, padding="pre", truncating="pre"
-    )
-    return x, np.asarray(labels, dtype="float32")[index]
-
-
-def _question(cells) -> str:
-    """What the figure asks, of the cells the sweep ran (often the LSTM alone)."""
-    if "rnn" not in cells:  # no SimpleRNN to compare the gated cells with
-        return f"does reading both ways help the {' and the '.join(map(plain, cells))}?"
-    return "do gated cells beat the SimpleRNN, and does reading both ways help?"
-
-
-def _number_names() -> dict[str, str]:
-    """The finding's numbers as its page says them; the records keep the keys."""
-    names = {}
-    for c in ("rnn", "gru", "lstm"):
-        for v in ("uni1", "uni2", "bi1", "bi2"):
-            arm = plain_label(f"{c}-{v}")
-            names[f"{c}_{v}"] = f"{arm} test accuracy, mean of a sweep's seeds"
-            names[f"{c}_{v}_half"] = f"{arm} test accuracy, half-width of its 95% interval"
-            names[f"{c}_minus_rnn_{v}"] = f"{plain(c)} - SimpleRNN test accuracy, {plain_label(v)}"
-        names[f"{c}_bi1_minus_uni1"] = (
-            f"{plain(c)}: bidirectional - unidirectional 1-layer test accuracy, "
-            "mean of a sweep's seeds"
-        )
-    return names
-
-
 @register
 class Sentiment(SupervisedExperiment):
     name = "sentiment"
@@ -241,7 +194,7 @@ class Sentiment(SupervisedExperiment):
             "sweep.seeds": 3,
         },
     }
-    number_names = _number_names()
+    number_names = variants.number_names(CELLS, STACKS)
     headline = "lstm bi1-uni1 gain, median of 3 paired seeds"  # the claim's check
     # The claim says how sure it is: the statistic `ci` asserts over its few paired seeds.
     description = (
@@ -256,8 +209,10 @@ class Sentiment(SupervisedExperiment):
         return data.source if data is not None else cfg.data.source
 
     def dataset(self, cfg, trial, data=None):
-        sizes = {name: len(y) for name, (_, y) in data.windows.items()}
-        return imdb.data_card(data, sizes)
+        s = data.split
+        return imdb.data_card(
+            data, {"train": len(s.y_train), "val": len(s.y_val), "test": len(s.y_test)}
+        )
 
     def prepare(self, cfg):
         d = cfg.data
@@ -271,14 +226,7 @@ class Sentiment(SupervisedExperiment):
             max_test=d.max_test,
             seed=d.split_seed,
         )
-        reviews.windows = {
-            name: _windows(x, y, index, d.maxlen)
-            for name, x, y, index in (
-                ("train", reviews.x_train, reviews.y_train, train),
-                ("val", reviews.x_train, reviews.y_train, val),
-                ("test", reviews.x_test, reviews.y_test, test),
-            )
-        }
+        reviews.split = Split(*padded_windows(reviews, (train, val, test), d.maxlen))
         console.say(
             f"reviews: {len(train)} train, {len(val)} validation (from train), "
             f"{len(test)} test; last {d.maxlen} tokens"
@@ -288,23 +236,16 @@ class Sentiment(SupervisedExperiment):
     def split(self, cfg, trial, ctx):
         data = ctx.data
         ctx.reporter.set_tags({"data.description": data.description})
-        (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = (
-            data.windows[k] for k in ("train", "val", "test")
-        )
-        return Split(x_tr, y_tr, x_val, y_val, x_te, y_te, extras={"vocab": data.vocab_size})
+        return dataclasses.replace(data.split, extras={"vocab": data.vocab_size})
 
     def build(self, cfg, trial, split):
         stack = presets.get(trial["variant"])
         model_cfg = dataclasses.replace(
             cfg.model, bidirectional=stack.bidirectional, depth=stack.depth
         )
-        model, _, _ = build_classifier(
-            model_cfg,
-            trial["cell"],
-            split.extras["vocab"],
-            cfg.data.maxlen,
-            clipnorm=cfg.train.clipnorm or None,
-            learning_rate=cfg.train.learning_rate,
+        vocab = split.extras["vocab"]
+        model, _, _ = build_window_classifier(
+            model_cfg, trial["cell"], vocab, cfg.data.maxlen, cfg.train
         )
         return model
 
@@ -312,15 +253,8 @@ class Sentiment(SupervisedExperiment):
         pass  # build_classifier compiles (Adam, binary cross-entropy, accuracy)
 
     def fit_callbacks(self, cfg):
-        import keras
-
-        if not cfg.patience:
-            return []
         # Model choice on validation only: keep the best epoch's weights.
-        stop = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-        )
-        return [stop]
+        return [best_epoch_stopping(cfg.patience)] if cfg.patience else []
 
     def score(self, cfg, trial, fitted, split, ctx):
         model = fitted.model
@@ -345,69 +279,26 @@ class Sentiment(SupervisedExperiment):
     def answer_figure(self, cfg, results):
         """Test accuracy by variant, one line per cell; each gated cell's lead over the
         SimpleRNN (per seed, in the same variant) in its legend."""
-        acc = group_metric(results, "test_accuracy", ("cell", "variant"))
-        synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
-        data = "synthetic stand-in" if synthetic else "real IMDB"
-        fig, axes = plots.answer_panels(
-            ["test accuracy by variant"],
-            title=f"sentiment ({data}): {_question(cfg.sweep.cells)}",
-            note=plots.seed_note([len(v) for v in acc.values()])
-            + (
-                "; lead = gated minus SimpleRNN, same variant and seed"
-                if "rnn" in cfg.sweep.cells
-                else ""
-            ),
-            width=6.5,
-        )
-        series = {}
-        for cell in cfg.sweep.cells:
-            points = {v: values for (c, v), values in acc.items() if c == cell}
-            if not points:
-                continue
-            label = plain(cell)
-            if cell != "rnn" and any(c == "rnn" for c, _ in acc):
-                leads = ", ".join(
-                    f"{plain(v)} {plots.interval_text(_lead(results, cell, v))}"
-                    for v in VARIANT_ORDER
-                    if v in points and ("rnn", v) in acc
-                )
-                label += f": lead {leads}"
-            series[label] = points
-        order = {v: i for i, v in enumerate(VARIANT_ORDER)}
-        plots.interval_lines(axes[0], series, positions=order)
-        plots.reference_line(axes[0], 0.84, "keras-io anchor on real IMDB (0.84)")
-        axes[0].set(xlabel="layers and direction", ylabel="test accuracy")
-        return plots.finish(fig, axes)
+        return variants.accuracy_figure(self.name, results, cfg.sweep.cells, KERAS_IO)
 
     def summarize(self, cfg, results, out_dir):
-        table = accuracy_intervals(results)
-        lines = [
-            "| cell | variant | test accuracy (mean ± 95% interval) | seeds |",
-            "|---|---|---|---|",
-        ]
-        lines += [f"| {c} | {v} | {i} | {i.n} |" for (c, v), i in sorted(table.items())]
-        summary = out_dir / "accuracy_intervals.md"
-        summary.write_text("\n".join(lines) + "\n")
-        paths = [summary]
-        if table:
-            figure = self.answer_figure(cfg, results)
-            paths.append(plots.save(figure, out_dir / "accuracy_by_variant.png"))
-        return paths + plots.mean_curves_figure(
-            results,
-            "val_accuracy",
-            lambda t: plots.group_label(t["cell"], t["variant"]),
-            out_dir / "val_accuracy_by_epoch.png",
-            title="sentiment: validation accuracy per epoch (carved from train)",
-            xlabel="epoch",
-            ylabel="validation accuracy",
-        )
+        cells = cfg.sweep.cells
+        return variants.summary_files(self.name, results, cells, KERAS_IO, out_dir)
 
     def finding(self, cfg, results):
         return evaluate_finding(cfg.finding, results)
 
     def finding_cases(self):
         return FindingCases(
-            adapt=_binary_exact,
+            # binary-exact thresholds, so a difference of accuracies lands exactly on one
+            adapt=with_thresholds(
+                anchor_min_accuracy=0.75,
+                min_gated_gain=0.125,
+                min_gated_accuracy=0.625,
+                max_direction_gain=0.0625,
+                synthetic_anchor_min_accuracy=0.75,
+                min_gain_synthetic=0.25,
+            ),
             passing=lambda cfg: synthetic_results(
                 {("rnn", "uni1"): [0.6], ("lstm", "uni1"): [0.8]}
             ),
@@ -418,36 +309,14 @@ class Sentiment(SupervisedExperiment):
         )
 
 
-VARIANT_ORDER = ("uni1", "uni2", "bi1", "bi2")
-GATED = ("gru", "lstm")
-
-
-def _lead(results, cell, variant) -> list[float]:
-    """Per seed: `cell`'s test accuracy minus the SimpleRNN's, in `variant`."""
-    gains = gains_by_seed(results, "test_accuracy", "cell", "rnn", cell, variant=variant)
-    return list(gains.values())
-
-
-def accuracy_intervals(results) -> dict:
-    """`{(cell, variant): Interval}` of test accuracy over the finished seeds."""
-    grouped = group_metric(results, "test_accuracy", ("cell", "variant"))
-    return {k: mean_interval(v) for k, v in grouped.items()}
-
-
-def _by_seed(results, cell, variant) -> dict[int, float]:
-    """`{seed: test accuracy}` of one arm's finished trials."""
-    return arm_by_seed(results, "test_accuracy", cell=cell, variant=variant)
-
-
 def evaluate_finding(f: FindingThresholds, results) -> Finding:
     """The finding for `results` (real IMDB or the stand-in, as the trials say)."""
-    table = accuracy_intervals(results)
+    table = variants.accuracy_intervals(results)
     if missing := Finding.require(table):
         return missing
     acc = {k: i.mean for k, i in table.items()}
-    numbers = {f"{c}_{v}": a for (c, v), a in acc.items()}
-    numbers.update({f"{c}_{v}_half": i.half for (c, v), i in table.items() if i.n > 1})
-    synthetic = any(r.extras.get("synthetic") for r in results if r.status == "FINISHED")
+    numbers, detail = variants.accuracy_detail(results, table)
+    synthetic = variants.on_stand_in(results)
     checks, gaps = [], []
     anchor_min = f.synthetic_anchor_min_accuracy if synthetic else f.anchor_min_accuracy
     for (c, v), a in sorted(acc.items()):
@@ -461,7 +330,8 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
     else:
         for c in GATED:
             if (c, "uni1") in acc:
-                iv = mean_interval(_by_seed(results, c, "uni1").values(), f.accuracy_level)
+                uni = arm_by_seed(results, "test_accuracy", cell=c, variant="uni1")
+                iv = mean_interval(uni.values(), f.accuracy_level)
                 if iv.n >= max(2, f.gap_min_seeds):  # one seed has no interval
                     label = f"{c}-uni1 accuracy, low end of its {f.accuracy_level:.0%} interval"
                     checks.append(Check(label, iv.low, ">=", f.min_gated_accuracy))
@@ -476,8 +346,8 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                 else:
                     gaps.append(f"{c}-rnn ({v}) {gain:+.3f}")
             if c in GATED and v == "bi1" and (c, "uni1") in acc:
-                bi, uni = _by_seed(results, c, "bi1"), _by_seed(results, c, "uni1")
-                gains = [bi[s] - uni[s] for s in sorted(set(bi) & set(uni))]
+                paired = gains_by_seed(results, "test_accuracy", "variant", "uni1", "bi1", cell=c)
+                gains = [g for _, g in sorted(paired.items())]  # bi1 - uni1, seed by seed
                 if gains:
                     numbers[f"{c}_bi1_minus_uni1"] = float(np.mean(gains))
                 if gains and len(gains) >= f.gap_min_seeds:
@@ -488,8 +358,6 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
                     checks.append(Check(label, median, "<=", f.max_direction_gain))
                 elif gains:
                     gaps.append(f"{c} bi1-uni1 {np.mean(gains):+.3f}")
-    data = "synthetic stand-in" if synthetic else "real IMDB"
-    detail = f"{data}: " + ", ".join(f"{c}-{v} {i}" for (c, v), i in sorted(table.items()))
     if gaps:
         detail += (
             f"; not asserted below {f.gap_min_seeds} seeds (they depend on the seed): "
@@ -504,24 +372,10 @@ def evaluate_finding(f: FindingThresholds, results) -> Finding:
 
 
 def synthetic_results(accuracies, synthetic=False):
-    """`{(cell, variant): [accuracy per seed]}` -> finished trials."""
-    return [
-        TrialResult(
-            {"cell": c, "variant": v, "seed": seed},
-            metrics={"test_accuracy": a},
-            extras={"synthetic": synthetic},
-        )
-        for (c, v), per_seed in accuracies.items()
-        for seed, a in enumerate(per_seed)
-    ]
-
-
-def _binary_exact(cfg):
-    """Binary-exact thresholds, so a difference of accuracies lands exactly on one."""
-    exact = dict(anchor_min_accuracy=0.75, min_gated_gain=0.125, min_gated_accuracy=0.625)
-    exact |= dict(max_direction_gain=0.0625, synthetic_anchor_min_accuracy=0.75)
-    exact |= dict(min_gain_synthetic=0.25)
-    return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **exact))
+    """`{(cell, variant): [accuracy per seed]}` -> finished trials, seed by seed."""
+    seeds = range(max(map(len, accuracies.values()), default=0))
+    per_seed = [{k: a[s] for k, a in accuracies.items() if s < len(a)} for s in seeds]
+    return grid_results(per_seed, variants.ARMS, "test_accuracy", synthetic=synthetic)
 
 
 def _real_at_margin(cfg):

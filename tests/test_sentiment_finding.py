@@ -2,6 +2,7 @@
 
 import dataclasses
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from rnnexp import catalog
 from rnnexp.catalog import TrialResult
 from rnnexp.config import ConfigError
+from rnnexp.data.sequences import padded_windows, split_indices
 
 catalog.load_catalog()
 sentiment = sys.modules["rnnexp.experiments.sentiment"]
@@ -213,24 +215,38 @@ def test_profile_thresholds_pass_their_own_kind_of_result():
 
 # -- the split -----------------------------------------------------------------
 def test_validation_is_carved_from_train_and_never_overlaps():
-    train, val, test = sentiment.split_indices(100, 80, val_size=10, max_train=30, seed=3)
+    train, val, test = split_indices(100, 80, val_size=10, max_train=30, seed=3)
     assert len(val) == 10 and len(train) == 30 and len(test) == 80
     assert not set(train) & set(val)
     assert set(test) == set(range(80))  # the test split, untouched by the carving
-    again = sentiment.split_indices(100, 80, val_size=10, max_train=30, seed=3)
+    again = split_indices(100, 80, val_size=10, max_train=30, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip((train, val, test), again, strict=True))
 
 
 def test_subsets_are_random_draws_not_prefixes():
     # aclImdb lists positives first: a prefix subset would be a single class.
-    train, _, test = sentiment.split_indices(1000, 1000, val_size=100, max_train=200, max_test=200)
+    train, _, test = split_indices(1000, 1000, val_size=100, max_train=200, max_test=200)
     assert (train >= 500).mean() == pytest.approx(0.5, abs=0.1)
     assert (test >= 500).mean() == pytest.approx(0.5, abs=0.1)
 
 
 def test_validation_larger_than_train_is_refused():
     with pytest.raises(ConfigError, match="val_size"):
-        sentiment.split_indices(10, 10, val_size=10)
+        split_indices(10, 10, val_size=10)
+
+
+def test_padded_windows_keep_each_reviews_end_and_pad_in_front():
+    reviews = SimpleNamespace(
+        x_train=[np.array([1, 2, 3, 4, 5]), np.array([6, 7])],
+        y_train=np.array([1, 0]),
+        x_test=[np.array([8, 9, 10])],
+        y_test=np.array([1]),
+    )
+    x_tr, y_tr, x_val, y_val, x_te, y_te = padded_windows(reviews, ([0], [1], [0]), 3)
+    assert x_tr.tolist() == [[3, 4, 5]] and x_val.tolist() == [[0, 6, 7]]
+    assert x_te.tolist() == [[8, 9, 10]]
+    assert y_tr.dtype == "float32"
+    assert [y.tolist() for y in (y_tr, y_val, y_te)] == [[1.0], [0.0], [1.0]]
 
 
 # -- ci: the LSTM's two directions, 3 seeds paired by seed ----------------------

@@ -1,11 +1,27 @@
-"""Pool and truncation rules for sequence-length studies."""
+"""Which sequences train, validate and test, and the windows cut from them.
+
+A sequence-length study pools the sequences long enough for its longest window and cuts
+each to exactly L tokens (`pool_split`, `truncate`, `length_windows`); a classifier of
+fixed-length windows carves validation from the training split and keeps each
+sequence's last tokens, padding shorter ones (`split_indices`, `padded_windows`).
+"""
 
 import numpy as np
 
 from rnnexp import console
+from rnnexp.config import ConfigError
 from rnnexp.data.records import DataError
 
-__all__ = ["length_pool", "length_windows", "pool_indices", "pool_split", "truncate", "windows"]
+__all__ = [
+    "length_pool",
+    "length_windows",
+    "padded_windows",
+    "pool_indices",
+    "pool_split",
+    "split_indices",
+    "truncate",
+    "windows",
+]
 
 
 def pool_indices(sequences, min_length: int) -> np.ndarray:
@@ -121,3 +137,41 @@ def length_windows(
     )
     console.say(f"data: reviews to fit/validate/test per length ({sizes})")
     return cut, pools
+
+
+def split_indices(n_train, n_test, *, val_size, max_train=0, max_test=0, seed=0):
+    """Which sequences train, validate and test: `(train, val, test)` index arrays.
+
+    `train` and `val` index the training split (disjoint: validation is carved
+    out of it before any subset is drawn); `test` indexes the test split, which
+    only the final evaluation reads. Subsets are random draws with `seed`.
+    """
+    if val_size >= n_train:
+        raise ConfigError(f"data.val_size={val_size} leaves no training reviews of {n_train}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_train)
+    val, train = order[:val_size], order[val_size:]
+    if max_train:
+        train = train[:max_train]
+    test = rng.permutation(n_test)[:max_test] if max_test else np.arange(n_test)
+    return train, val, test
+
+
+def padded_windows(reviews, indices, maxlen: int) -> tuple:
+    """`(x_train, y_train, x_val, y_val, x_test, y_test)`: `indices` `(train, val, test)`
+    (`split_indices`), each sequence's last `maxlen` tokens, a shorter one padded with 0 in
+    front; labels as float32. `reviews` has `x_train`, `y_train`, `x_test`, `y_test`."""
+    import keras
+
+    def cut(sequences, labels, index):
+        x = keras.utils.pad_sequences(
+            [sequences[i] for i in index], maxlen=maxlen, padding="pre", truncating="pre"
+        )
+        return x, np.asarray(labels, dtype="float32")[index]
+
+    train, val, test = indices
+    return (
+        *cut(reviews.x_train, reviews.y_train, train),
+        *cut(reviews.x_train, reviews.y_train, val),
+        *cut(reviews.x_test, reviews.y_test, test),
+    )
