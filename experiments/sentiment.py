@@ -36,8 +36,8 @@ Profiles (measured results, and what each costs: `docs/experiments/sentiment.md`
   validation), the 25,000 test reviews, 2 epochs.
 - `full`: rnn, gru, lstm x uni1, bi1, bi2 x 3 seeds on the full data; not run.
 
-Expected result (asserted by `--check`; thresholds and where they come from in
-`FindingThresholds`):
+Expected result (asserted by `--check`; thresholds in `FindingThresholds`,
+where they come from in this page's notes):
 - real IMDB, the claim `ci` asserts over 3 seeds paired by seed: reading
   backwards too gives the LSTM no more than `max_direction_gain` (the median of
   bi1 - uni1 over the seeds), and uni1 learns the
