@@ -6,6 +6,11 @@ decorates it with `@register`, and the catalog is what importing every module
 of that package registers. Importing such a file only declares things: it
 imports no Keras or TensorFlow and nothing trains or downloads until
 `run_trial` (`tests/test_catalog.py` checks this).
+
+An experiment file needs one import line, from here: besides the contract and
+`register`, the catalog passes on what a trial returns and a finding is made
+of (`TrialResult`, `group_mean` from `rnnexp.results`; `Finding`, `Check` from
+`rnnexp.finding`).
 """
 
 import dataclasses
@@ -13,16 +18,17 @@ import difflib
 import importlib
 import importlib.machinery
 import importlib.util
-import math
 import os
 import pkgutil
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnexp.config import ConfigError, apply_overrides, check_common
+from rnnexp.finding import Check, Finding
+from rnnexp.results import EPOCHS_EXTRA, TrialResult, group_mean, group_metric
 
 __all__ = [
     "EPOCHS_EXTRA",
@@ -44,25 +50,6 @@ __all__ = [
 ]
 
 
-EPOCHS_EXTRA = "epochs"  # the extras key of a trial's per-epoch curves
-
-
-@dataclass
-class TrialResult:
-    """What one trial of a sweep produced.
-
-    `metrics` are final scalars (they become the results table); `extras` hold
-    anything else the summary needs (curves, gradient norms), unlogged.
-    """
-
-    trial: dict
-    status: str = "FINISHED"  # or FAILED
-    metrics: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
-    error: str | None = None
-    run_id: str | None = None
-
-
 @dataclass(frozen=True)
 class PaperResult:
     """A published number an experiment sets its own against (the README's reproduction table).
@@ -82,123 +69,6 @@ class PaperResult:
     record: str = ""  # the record's file name without .json (default: NAME-ci)
     percent: bool = False  # show values as percentages
     note: str = ""  # how our protocol differs, one short phrase
-
-
-@dataclass(frozen=True)
-class Check:
-    """One asserted comparison of a measured value with its threshold.
-
-    `margin` says how far the value is from failing, in the value's units
-    (positive: holds, negative: fails), or in orders of magnitude when
-    `log=True` (for ratios that span many decades, such as gradient norms).
-    """
-
-    label: str  # what was measured, e.g. "gated accuracy gain at L=500"
-    value: float
-    op: str  # ">=" or "<="
-    threshold: float
-    log: bool = False
-
-    def __post_init__(self):
-        if self.op not in (">=", "<="):
-            raise ValueError(f"Check.op must be '>=' or '<=', got {self.op!r}")
-
-    @property
-    def margin(self) -> float:
-        value, threshold = float(self.value), float(self.threshold)
-        if self.log:
-            floor = 1e-300  # a value of exactly 0 is "very far below", not an error
-            value, threshold = math.log10(max(value, floor)), math.log10(max(threshold, floor))
-        if math.isnan(value):
-            return -math.inf
-        return value - threshold if self.op == ">=" else threshold - value
-
-    @property
-    def passed(self) -> bool:
-        return self.margin >= 0
-
-    def __str__(self) -> str:
-        return f"{self.label} {self.value:.3g} {self.op} {self.threshold:g}"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The expected result, evaluated: `passed`, a sentence, and its numbers.
-
-    `checks` are the structured comparisons behind `passed` (empty when the
-    finding could not be evaluated, e.g. trials missing): their margins say
-    how close a run came to failing, across seeds (`rnnexp robustness`).
-    """
-
-    passed: bool
-    message: str
-    numbers: dict = field(default_factory=dict)
-    checks: tuple = ()
-
-    @classmethod
-    def from_checks(cls, context: str, checks, numbers=None) -> "Finding":
-        """Pass when every check holds; the message lists them, or the failed ones.
-
-        Args:
-            context: what was measured, e.g. "at L=400: gru=0.80, lstm=0.82".
-            checks: a list of `Check`s, or (older form, no margins)
-                `{sentence with its numbers and threshold: holds}`.
-        """
-        if isinstance(checks, dict):
-            verdicts = {text: bool(ok) for text, ok in checks.items()}
-            structured = ()
-        else:
-            structured = tuple(checks)
-            verdicts = {str(c): c.passed for c in structured}
-        failed = [text for text, ok in verdicts.items() if not ok]
-        verdict = "; ".join(verdicts) if not failed else "NOT MET: " + "; ".join(failed)
-        return cls(not failed, f"{context}; {verdict}", dict(numbers or {}), structured)
-
-    @classmethod
-    def require(cls, table, keys=(), what="results") -> "Finding | None":
-        """None when `table` holds every one of `keys`; else the failing Finding that says why.
-
-        The guard a `finding()` starts with, its message naming what is missing:
-
-            if missing := Finding.require(acc, [(c, "bi") for c in cfg.sweep.cells]):
-                return missing
-
-        Args:
-            table: what the finding reads, keyed by arm (e.g. `group_mean`'s dict).
-                Empty, it fails as "no finished trials".
-            keys: the arms the finding compares; with none, only an empty table fails.
-            what: what the keys are, for the message: "missing results: gru, lstm".
-        """
-        if not table:
-            return cls(False, "no finished trials", {})
-        missing = [str(k) for k in keys if k not in table]
-        return cls(False, f"missing {what}: {', '.join(missing)}", {}) if missing else None
-
-    @property
-    def margins(self) -> dict[str, float]:
-        """`{check label: margin}`; positive where the check holds."""
-        return {c.label: c.margin for c in self.checks}
-
-
-def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:
-    """`{(trial[by[0]], ...): [metric over finished trials]}`, e.g. seeds of a cell."""
-    out: dict[tuple, list] = {}
-    for r in results:
-        if r.status == "FINISHED":
-            out.setdefault(tuple(r.trial[b] for b in by), []).append(r.metrics[key])
-    return out
-
-
-def group_mean(results, key: str, *by: str) -> dict:
-    """Mean of metric `key` over the finished trials of each group (e.g. the seeds of a cell).
-
-    Keys are the value of `by[0]` when grouping by one field, else tuples:
-    `group_mean(results, "bleu4", "cell")` -> `{"gru": 91.2, ...}`.
-    """
-    import numpy as np
-
-    groups = group_metric(results, key, tuple(by))
-    return {(k[0] if len(by) == 1 else k): float(np.mean(v)) for k, v in groups.items()}
 
 
 class Experiment:
@@ -302,9 +172,9 @@ class Experiment:
         annotated; `rnnexp.report.plots` has the pieces (`answer_panels`,
         `interval_lines`, `seed_note`, `finish`).
         """
-        from rnnexp.report import plots
+        from rnnexp.report.plots.answer import default_answer
 
-        return plots.default_answer(self, cfg, results)
+        return default_answer(self, cfg, results)
 
     def finding(self, cfg, results: list[TrialResult]) -> Finding:
         """Evaluate the expected finding on the results."""

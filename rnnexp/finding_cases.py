@@ -11,7 +11,7 @@ Nothing here trains; each builder reads only the config it is given.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 
 Build = Callable[[object], list[TrialResult]]
 

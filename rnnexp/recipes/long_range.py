@@ -17,7 +17,9 @@ import numpy as np
 
 from rnnexp.report import plots
 from rnnexp import presets
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, group_metric
+from rnnexp.catalog import Experiment
+from rnnexp.finding import Check, Finding
+from rnnexp.results import TrialResult, group_metric
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.config import check
 from rnnexp.data.long_range import (

@@ -15,7 +15,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any, Literal
 
-from rnnexp.catalog import Experiment, TrialResult
+from rnnexp.catalog import Experiment
+from rnnexp.results import TrialResult
 
 __all__ = ["CELLS", "Cell", "CellSweep", "Fitted", "Split", "SupervisedExperiment", "grid"]
 

@@ -5,7 +5,7 @@ dead process left RUNNING; the ETA reads the same trials' times in the last swee
 """
 
 from rnnexp import console
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, recorded_result, trial_hash, trial_key
 from rnnexp.tracking import lease
 

@@ -123,7 +123,7 @@ def trial_record(result, keep=None) -> dict:
 
     `keep` (an experiment's `record_extras`) picks the extras kept; by default all.
     """
-    from rnnexp.catalog import EPOCHS_EXTRA
+    from rnnexp.results import EPOCHS_EXTRA
 
     def plain_value(v):
         if getattr(v, "ndim", None) == 0:

@@ -20,7 +20,9 @@ from rnnexp.report import card as finding_card
 from rnnexp import console
 from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking import lease
-from rnnexp.catalog import Experiment, Finding, TrialResult
+from rnnexp.catalog import Experiment
+from rnnexp.finding import Finding
+from rnnexp.results import TrialResult
 from rnnexp.config import ConfigError, flatten, to_dict
 from rnnexp.training import EPOCHS_RUN_TAG, STOPPED_TAG
 from rnnexp.sweep.earlier_sweeps import end_dead_sweeps, finished_trials, last_times

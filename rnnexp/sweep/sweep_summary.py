@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from rnnexp import console
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 from rnnexp.report import card as finding_card
 from rnnexp.report import plots
 

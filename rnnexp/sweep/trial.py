@@ -22,7 +22,7 @@ import socket
 import traceback
 
 from rnnexp import console
-from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+from rnnexp.results import EPOCHS_EXTRA, TrialResult
 from rnnexp.config import flatten, to_dict
 from rnnexp.stopping import stop_reason
 from rnnexp.tracking import lease
