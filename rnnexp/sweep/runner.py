@@ -78,7 +78,7 @@ def run_experiment(
             Trials it finished are kept, the others run again; children its
             dead process left RUNNING are marked KILLED. A sweep whose
             process is alive is refused (`lease.SweepBusy`).
-        distribute: `rnnexp.training.strategy_scope` mode for every trial.
+        distribute: `rnnexp.distribute.strategy_scope` mode for every trial.
         executor: `local` (this process, or `workers` processes) or `ray`
             (each trial a Ray task; `workers` > 1 caps how many run at once).
         address: the Ray cluster to use (`ray start --head` prints it); None

@@ -160,8 +160,8 @@ def run_trial(
     so no trial is recorded twice. Store failures end the sweep (every later
     trial would fail the same way).
     """
-    from rnnexp.layers import kernels  # imports the framework: only to train
-    from rnnexp.training import strategy_scope
+    import rnnexp.layers.kernels as kernels  # imports the framework: only to train
+    from rnnexp.distribute import strategy_scope
 
     check = check or (lambda: None)
     check()
