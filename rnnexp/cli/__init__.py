@@ -33,7 +33,7 @@ def _cmd_run(args):
     from rnnexp.sweep import runner
     from rnnexp.config import ConfigError, to_dict
     from rnnexp.sweep.robustness_record import recorded_estimate
-    from rnnexp.sweep.trial import trial_key
+    from rnnexp.sweep.trial_tags import trial_key
 
     exp, cfg, overrides = resolve(args)
     if args.workers < 1:
