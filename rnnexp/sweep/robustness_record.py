@@ -254,7 +254,7 @@ def recorded_estimate(exp, profile: str, cfg, overrides: dict, records=None) -> 
     import json
     from pathlib import Path
 
-    from rnnexp.catalog import SOURCE_EXPERIMENTS
+    from rnnexp.registry import SOURCE_EXPERIMENTS
 
     folders = (
         [Path(records)]

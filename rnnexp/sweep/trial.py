@@ -225,10 +225,10 @@ class TrialHost:
 
     @classmethod
     def build(cls, setup: SweepSetup) -> "TrialHost":
-        from rnnexp import catalog
+        from rnnexp import registry
         from rnnexp.tracking.tracker import Tracker
 
-        exp = catalog.get(setup.name)
+        exp = registry.get(setup.name)
         cfg = exp.resolve(setup.profile, setup.overrides)
         tracker = Tracker(exp.name, setup.uri)
         return cls(exp, cfg, exp.prepare(cfg), tracker, setup)
@@ -311,9 +311,9 @@ class DoneCounter:
     """Prints `[k/n done] trial: STATUS (reason)` as an executor's trials come back."""
 
     def __init__(self, exp_name: str, total: int):
-        from rnnexp import catalog
+        from rnnexp import registry
 
-        self.exp, self.total, self.done = catalog.get(exp_name), total, 0
+        self.exp, self.total, self.done = registry.get(exp_name), total, 0
 
     def __call__(self, result: TrialResult):
         self.done += 1
