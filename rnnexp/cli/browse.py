@@ -85,7 +85,8 @@ def cmd_ui(args):
     import socket
 
     from rnnexp.config import ConfigError
-    from rnnexp.tracking.store import check_store, resolve_tracking_uri
+    from rnnexp.tracking.store import check_store
+    from rnnexp.tracking.store_uri import resolve_tracking_uri
     from rnnexp.tracking.ui import serve_ui, ui_links
 
     if not 1 <= args.port <= 65535:

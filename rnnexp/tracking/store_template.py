@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from rnnexp.tracking.store import _sqlite_path
+from rnnexp.tracking.store_uri import sqlite_path
 
 
 def start_from_template(uri: str) -> bool:
@@ -22,7 +22,7 @@ def start_from_template(uri: str) -> bool:
     is first opened, as it does in a store it builds. Call it under the
     store lock; any failure leaves the store to MLflow as before.
     """
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is None or db.exists():
         return False
     try:

@@ -40,12 +40,11 @@ from rnnexp.tracking.store import (
     _check_uri,
     _probe_server,
     _relocate_artifacts,
-    _sqlite_path,
     _store_errors,
     _store_lock,
     describe_store_error,
-    resolve_tracking_uri,
 )
+from rnnexp.tracking.store_uri import resolve_tracking_uri, sqlite_path
 
 __all__ = [
     "RunRecord",
@@ -126,7 +125,7 @@ class Tracker:
         mlflow.set_tracking_uri(self.uri)
         _SLOW.install()
         self._client = None
-        db = _sqlite_path(self.uri)
+        db = sqlite_path(self.uri)
         if db is not None and not db.is_file():
             if not reading:
                 _check_store_folder(db)  # now, not after the half-minute framework import
