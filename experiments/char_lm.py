@@ -37,7 +37,7 @@ from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import ConfigError, check
+from rnnexp.config import ConfigError, NonNegative, Positive, check
 from rnnexp.data import text_corpus
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import CellSweep, Split, SupervisedExperiment, grid
@@ -48,9 +48,9 @@ from rnnexp.training import TrainConfig
 class CharData:
     source: Literal["pydoc", "path"] = "pydoc"
     path: str = ""
-    max_chars: int = 0  # use the first max_chars characters (0 = all)
-    window: int = 100
-    min_count: int = 5  # rarer characters share one "unknown" id
+    max_chars: NonNegative = 0  # use the first max_chars characters (0 = all)
+    window: Positive = 100
+    min_count: NonNegative = 5  # rarer characters share one "unknown" id
     test_fraction: float = 0.1
 
     def __post_init__(self):
@@ -60,9 +60,9 @@ class CharData:
 
 @dataclasses.dataclass(frozen=True)
 class CharModel:
-    units: int = 128
-    embed_dim: int = 32
-    depth: int = 1
+    units: Positive = 128
+    embed_dim: Positive = 32
+    depth: Positive = 1
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")
@@ -72,7 +72,7 @@ class CharModel:
 @dataclasses.dataclass(frozen=True)
 class Sampling:
     temperatures: tuple[float, ...] = (0.2, 0.5, 1.0)
-    length: int = 300
+    length: Positive = 300
     prompt: str = "The "
 
     def __post_init__(self):

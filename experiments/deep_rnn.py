@@ -29,9 +29,10 @@ import dataclasses
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import Cell, Split, SupervisedExperiment, grid
@@ -40,11 +41,11 @@ from rnnexp.training import TrainConfig
 
 @dataclasses.dataclass(frozen=True)
 class WindowSumData:
-    classes: int = 7
-    window: int = 4
-    length: int = 30
-    train_size: int = 5000
-    test_size: int = 1000
+    classes: Positive = 7
+    window: Positive = 4
+    length: Positive = 30
+    train_size: Positive = 5000
+    test_size: Positive = 1000
 
     def __post_init__(self):
         check(self.classes >= 2, "data.classes", self.classes, "an integer >= 2")
@@ -57,7 +58,7 @@ class Sweep:
     cells: tuple[Cell, ...] = ("rnn",)
     depths: tuple[int, ...] = (1, 2, 4)
     residual: tuple[bool, ...] = (False, True)  # residual only applies at depth >= 2
-    seeds: int = 1
+    seeds: Positive = 1
 
     def __post_init__(self):
         check(min(self.depths) >= 1, "sweep.depths", self.depths, "integers >= 1")
@@ -91,15 +92,9 @@ def _depth_gains(results, acc, cell) -> list[float]:
     if not deeper or (cell, 1, False) not in acc:
         return []
     depth, residual = max(deeper, key=deeper.get)
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and t["cell"] == cell:
-            by_seed.setdefault(t["seed"], {})[(t["depth"], t["residual"])] = r.metrics[
-                "test_accuracy"
-            ]
-    best, shallow = (depth, residual), (1, False)
-    return [v[best] - v[shallow] for v in by_seed.values() if best in v and shallow in v]
+    stack = ("depth", "residual")
+    gains = gains_by_seed(results, "test_accuracy", stack, (1, False), (depth, residual), cell=cell)
+    return list(gains.values())
 
 
 def window_sums(n, cfg: WindowSumData, rng):

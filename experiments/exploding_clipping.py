@@ -50,7 +50,7 @@ import numpy as np
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.data.long_range import ADDING_BASELINE_MSE, adding_problem
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -87,14 +87,14 @@ def _peaks(results) -> list[float]:
 
 @dataclasses.dataclass(frozen=True)
 class ExplodingData:
-    length: int = 50
-    train_size: int = 4000
-    test_size: int = 500
+    length: Positive = 50
+    train_size: Positive = 4000
+    test_size: Positive = 500
 
 
 @dataclasses.dataclass(frozen=True)
 class ExplodingModel:
-    units: int = 32
+    units: Positive = 32
     activation: Literal["relu", "tanh"] = "relu"
     recurrent_gain: float = 1.5  # orthogonal recurrent init scaled by this
 
@@ -105,8 +105,8 @@ class ExplodingModel:
 
 @dataclasses.dataclass(frozen=True)
 class ClipTrain:
-    epochs: int = 5
-    batch_size: int = 32
+    epochs: Positive = 5
+    batch_size: Positive = 32
     learning_rate: float = 0.01  # SGD, momentum 0.9
     clip_value: float = 1.0
 
@@ -120,7 +120,7 @@ class ClipTrain:
 class Sweep:
     clips: tuple[Clip, ...] = ("none", "per_tensor", "global")
     # Whether a draw explodes depends on the seed: the finding pools the seeds, not one draw.
-    seeds: int = 12
+    seeds: Positive = 12
 
     def __post_init__(self):
         check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")

@@ -54,18 +54,19 @@ from rnnexp.models import StackConfig
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import grid
 from rnnexp.training import TrainConfig
+from rnnexp.config import Positive
 
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     archs: tuple[Arch, ...] = ("rnn", "rnn_relu", "gru", "lstm")
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
-    length: int = 100  # T of the adding problem
-    examples: int = 256  # held-out sequences the norms are averaged over
+    length: Positive = 100  # T of the adding problem
+    examples: Positive = 256  # held-out sequences the norms are averaged over
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,6 +37,7 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.report import plots
+from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished, seeds_with_low_end
 from rnnexp.config import check
@@ -296,10 +297,7 @@ class JSBChorales(SupervisedExperiment):
         )
 
     def finding(self, cfg, results):
-        by_seed: dict[str, dict[int, float]] = {}
-        for r in results:
-            if r.status == "FINISHED":
-                by_seed.setdefault(r.trial["cell"], {})[r.trial["seed"]] = r.metrics["test_nll"]
+        by_seed = by_arm(results, "test_nll", "cell")
         if missing := Finding.require(by_seed, ("rnn", "lstm")):
             return missing
         seeds = sorted(set(by_seed["rnn"]) & set(by_seed["lstm"]))

@@ -51,9 +51,10 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.data import mnist1d as mnist1d_data
 from rnnexp.models import Impl, StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -84,7 +85,7 @@ PAPER = {
 class RecurrentConfig:
     """The paper's GRUBase: bidirectional, 6 units per direction, every step read out."""
 
-    units: int = 6
+    units: Positive = 6
     bidirectional: bool = True
     impl: Impl = "rnnexp"
 
@@ -93,7 +94,7 @@ class RecurrentConfig:
 class Sweep:
     models: tuple[Model, ...] = ("gru", "cnn", "mlp", "logistic")
     orders: tuple[Order, ...] = ("plain", "shuffled")
-    seeds: int = 3
+    seeds: Positive = 3
 
     def __post_init__(self):
         check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
@@ -149,12 +150,7 @@ def build_model(cfg: Mnist1dConfig, model: str, length: int):
 
 def _by_seed(results, metric="test_accuracy") -> dict:
     """`{(model, order): {seed: metric}}` over the finished trials."""
-    table: dict = {}
-    for r in results:
-        if r.status == "FINISHED":
-            key = (r.trial["model"], r.trial["order"])
-            table.setdefault(key, {})[r.trial["seed"]] = r.metrics[metric]
-    return table
+    return by_arm(results, metric, ("model", "order"))
 
 
 @register

@@ -46,6 +46,7 @@ import numpy as np
 
 from rnnexp import console
 from rnnexp.report import plots
+from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
 from rnnexp.data import pos_treebank
@@ -54,13 +55,14 @@ from rnnexp.names import plain
 from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
 from rnnexp.report.stats import mean_interval, paired_interval
 from rnnexp.training import TrainConfig
+from rnnexp.config import Positive
 
 Direction = Literal["uni", "bi"]
 
 
 @dataclasses.dataclass(frozen=True)
 class TaggerConfig:
-    embed_dim: int = 64
+    embed_dim: Positive = 64
     stack: StackConfig = StackConfig(units=64)
 
 
@@ -68,7 +70,7 @@ class TaggerConfig:
 class Sweep:
     cells: tuple[Cell, ...] = CELLS
     directions: tuple[Direction, ...] = ("uni", "bi")
-    seeds: int = 3
+    seeds: Positive = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,12 +125,8 @@ def token_accuracy(model, x, y) -> float:
 
 
 def _by_seed(results) -> dict:
-    table: dict = {}
-    for r in results:
-        if r.status == "FINISHED":
-            key = (r.trial["cell"], r.trial["direction"])
-            table.setdefault(key, {})[r.trial["seed"]] = r.metrics["test_accuracy"]
-    return table
+    """`{(cell, direction): {seed: test accuracy}}` over the finished trials."""
+    return by_arm(results, "test_accuracy", ("cell", "direction"))
 
 
 @register

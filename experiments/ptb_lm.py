@@ -42,7 +42,7 @@ from rnnexp import console
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Experiment, Finding, PaperResult, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished, seeds_with_low_end
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import grid
 from rnnexp.report.stats import mean_interval
@@ -52,7 +52,7 @@ from rnnexp.report.stats import mean_interval
 class PTBData:
     train_tokens: int = 0  # train on the first train_tokens tokens (0 = all 929k)
     num_steps: int = 20  # unrolled steps (truncated backpropagation)
-    batch_size: int = 20  # streams read in parallel
+    batch_size: Positive = 20  # streams read in parallel
     eval_tokens: int = 0  # score the first eval_tokens of validation and test (0 = all)
 
     def __post_init__(self):
@@ -65,8 +65,8 @@ class PTBData:
 @dataclasses.dataclass(frozen=True)
 class PTBModel:
     cell: Literal["rnn", "gru", "lstm"] = "lstm"
-    units: int = 200
-    depth: int = 2
+    units: Positive = 200
+    depth: Positive = 2
     init_scale: float = 0.1  # every weight uniform in [-init_scale, init_scale]
     # Keras starts an LSTM's forget-gate bias at 1; the authors' Lua LSTM draws every bias
     # from the same uniform as the weights (False, the `full` profile).
@@ -81,7 +81,7 @@ class PTBModel:
 @dataclasses.dataclass(frozen=True)
 class SGDSchedule:
     optimizer: Literal["sgd", "adam"] = "sgd"  # the paper's plain SGD; adam for a quick check
-    epochs: int = 13
+    epochs: Positive = 13
     learning_rate: float = 1.0
     constant_epochs: int = 4  # then the rate is multiplied by `decay` every epoch
     decay: float = 0.5
@@ -117,7 +117,7 @@ class SGDSchedule:
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 @dataclasses.dataclass(frozen=True)

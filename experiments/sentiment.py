@@ -59,9 +59,10 @@ import numpy as np
 
 from rnnexp import console, presets
 from rnnexp.report import plots
+from rnnexp.report.paired import arm_by_seed, gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_metric, register
 from rnnexp.finding_cases import FindingCases, seeds_with_low_end
-from rnnexp.config import ConfigError, check
+from rnnexp.config import ConfigError, NonNegative, Positive, check
 from rnnexp.data import imdb
 from rnnexp.models import ClassifierConfig, build_classifier
 from rnnexp.names import plain, plain_label
@@ -75,7 +76,7 @@ from rnnexp.training import TrainConfig
 class Sweep:
     cells: tuple[Cell, ...] = ("lstm",)
     variants: tuple[Stack, ...] = ("uni1", "bi2")  # presets: direction, depth
-    seeds: int = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
+    seeds: Positive = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
 
     def __post_init__(self):
         check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
@@ -85,7 +86,7 @@ class Sweep:
 class SentimentData(imdb.ImdbDataConfig):
     """IMDB as imdb_seqlen takes it (`data.source`, `data.path`, ...), cut to windows."""
 
-    vocab_size: int = 20000
+    vocab_size: Positive = 20000
     synthetic: imdb.SyntheticReviewsConfig = imdb.SyntheticReviewsConfig(
         train_size=4000,
         test_size=1000,
@@ -94,12 +95,12 @@ class SentimentData(imdb.ImdbDataConfig):
         evidence_count=8,
         evidence_distance=(100, 200),
     )
-    maxlen: int = 200  # keep each review's last maxlen tokens, pad shorter ones in front
+    maxlen: Positive = 200  # keep each review's last maxlen tokens, pad shorter ones in front
     # Carved from the training reviews (never the test set): per-epoch curves and, with
     # `patience`, the choice of epoch. 1,000 of 25,000 costs the anchor nothing visible.
     val_size: int = 1000
-    max_train: int = 0  # training reviews per trial after the validation split, 0 = all
-    max_test: int = 0  # test reviews, 0 = all 25,000
+    max_train: NonNegative = 0  # training reviews per trial after the validation split, 0 = all
+    max_test: NonNegative = 0  # test reviews, 0 = all 25,000
     # Which reviews a subset takes: a random draw (the files are ordered pos then neg, so a
     # prefix would be one class), fixed across trial seeds so seeds differ only in training.
     split_seed: int = 0
@@ -119,36 +120,21 @@ class FindingThresholds:
 
     A check is asserted when the sweep holds its trials (the anchor needs a gated
     bi2, the cell gap rnn and a gated cell in one variant, the direction check
-    uni1 and bi1 of a gated cell); values are seed means.
-
-    The real-IMDB thresholds come from the ci profile at 11 seeds (10-12, 20-24,
-    30-32): the least favourable value, moved out by the stated margin; seeds
-    40-46, run after, stayed inside them. Which
-    cell wins at one seed is not a finding there: the SimpleRNN's accuracy is a
-    property of the seed (uni1 0.52-0.80; at seed 30 it beat the LSTM, 0.797
-    against 0.768), the LSTM's is not (0.77-0.83). So the cell gap is asserted
-    only on a mean over at least `gap_min_seeds` seeds, and reported otherwise.
+    uni1 and bi1 of a gated cell); values are seed means. Where each threshold
+    comes from: `docs/notes/sentiment.md`.
     """
 
     # Real IMDB. keras-io reports 0.8428 for bi2 after 2 epochs on all 25,000 reviews.
     anchor_min_accuracy: float = 0.84
-    # Gated uni1 learns the reviews: with >= gap_min_seeds seeds, the low end of its
-    # `accuracy_level` interval (one seed: its value); least favourable seed 0.743 (issue 30).
+    # Gated uni1 learns the reviews: the low end of its `accuracy_level` interval.
     min_gated_accuracy: float = 0.74
     accuracy_level: float = 0.50
-    # Gated minus SimpleRNN in the same variant, as a mean over >= gap_min_seeds
-    # seeds: the gated cell is the better one on average. Single seeds (15, ci):
-    # uni1 -0.029 to +0.27, bi1 +0.019 to +0.27; means of 3 consecutive seeds
-    # +0.06 to +0.19 (uni1), +0.08 to +0.14 (bi1). `ci` runs one seed and reports it.
+    # Gated minus SimpleRNN in one variant, a mean over >= gap_min_seeds seeds.
     min_gated_gain: float = 0.0
     gap_min_seeds: int = 3
-    # Gated bi1 minus uni1, paired by seed, over >= gap_min_seeds seeds: reading
-    # backwards adds nothing measurable on real reviews (on the stand-in it is the
-    # whole point). Their median is asserted: an arm that overfits in its last epoch
-    # at one seed moves a mean of three with it, and a median not.
+    # Gated bi1 minus uni1: the median of the paired per-seed gains stays below it.
     max_direction_gain: float = 0.04
-    # The stand-in: its evidence sits 100-200 tokens before the end, so a left-to-right
-    # gated cell is at chance and the backward half of a bidirectional one reads it.
+    # The stand-in, whose evidence only a backward reader reaches.
     synthetic_anchor_min_accuracy: float = 0.8  # bi2 on the stand-in
     min_gain_synthetic: float = 0.1  # bidirectional minus uni1, gated cells
 
@@ -438,12 +424,8 @@ GATED = ("gru", "lstm")
 
 def _lead(results, cell, variant) -> list[float]:
     """Per seed: `cell`'s test accuracy minus the SimpleRNN's, in `variant`."""
-    by_seed = {}
-    for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and t["variant"] == variant:
-            by_seed.setdefault(t["seed"], {})[t["cell"]] = r.metrics["test_accuracy"]
-    return [v[cell] - v["rnn"] for v in by_seed.values() if cell in v and "rnn" in v]
+    gains = gains_by_seed(results, "test_accuracy", "cell", "rnn", cell, variant=variant)
+    return list(gains.values())
 
 
 def accuracy_intervals(results) -> dict:
@@ -454,11 +436,7 @@ def accuracy_intervals(results) -> dict:
 
 def _by_seed(results, cell, variant) -> dict[int, float]:
     """`{seed: test accuracy}` of one arm's finished trials."""
-    return {
-        r.trial["seed"]: r.metrics["test_accuracy"]
-        for r in results
-        if r.status == "FINISHED" and (r.trial["cell"], r.trial["variant"]) == (cell, variant)
-    }
+    return arm_by_seed(results, "test_accuracy", cell=cell, variant=variant)
 
 
 def evaluate_finding(f: FindingThresholds, results) -> Finding:

@@ -30,9 +30,10 @@ from typing import Literal
 import numpy as np
 
 from rnnexp.report import plots
+from rnnexp.report.paired import gains_by_seed
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import CELLS, Cell, Split, SupervisedExperiment, grid
@@ -41,11 +42,11 @@ from rnnexp.training import TrainConfig
 
 @dataclasses.dataclass(frozen=True)
 class TaggingData:
-    vocab: int = 10  # token ids 1..vocab (0 = beyond the ends)
-    classes: int = 5
-    length: int = 20
-    train_size: int = 5000
-    test_size: int = 1000
+    vocab: Positive = 10  # token ids 1..vocab (0 = beyond the ends)
+    classes: Positive = 5
+    length: Positive = 20
+    train_size: Positive = 5000
+    test_size: Positive = 1000
 
     def __post_init__(self):
         check(self.classes >= 2, "data.classes", self.classes, "an integer >= 2")
@@ -56,7 +57,7 @@ class TaggingData:
 class Sweep:
     cells: tuple[Cell, ...] = CELLS
     directions: tuple[Literal["uni", "bi"], ...] = ("uni", "bi")
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +78,8 @@ class TaggingConfig:
 
 def _direction_gains(results, cell) -> list[float]:
     """Per seed: the cell's bidirectional accuracy minus its left-to-right one."""
-    by_seed = {}
-    for r in results:
-        if r.status == "FINISHED" and r.trial["cell"] == cell:
-            by_seed.setdefault(r.trial["seed"], {})[r.trial["direction"]] = r.metrics[
-                "test_accuracy"
-            ]
-    return [v["bi"] - v["uni"] for v in by_seed.values() if {"bi", "uni"} <= set(v)]
+    gains = gains_by_seed(results, "test_accuracy", "direction", "uni", "bi", cell=cell)
+    return list(gains.values())
 
 
 def _per_position(results) -> dict:

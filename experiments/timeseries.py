@@ -37,7 +37,7 @@ import numpy as np
 from rnnexp.report import plots
 from rnnexp.catalog import Check, Finding, TrialResult, group_mean, group_metric, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import ConfigError, check
+from rnnexp.config import ConfigError, Positive, check
 from rnnexp.models import StackConfig, build_sequence_model
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import CellSweep, Split, SupervisedExperiment, grid
@@ -47,10 +47,10 @@ from rnnexp.training import TrainConfig
 @dataclasses.dataclass(frozen=True)
 class SeriesData:
     series: Literal["sunspots"] = "sunspots"
-    window: int = 20  # years of history per forecast
+    window: Positive = 20  # years of history per forecast
     test_fraction: float = 0.3
     val_fraction: float = 0.15  # of the training years, the latest ones
-    season: int = 11  # the seasonal-naive lag (the solar cycle)
+    season: Positive = 11  # the seasonal-naive lag (the solar cycle)
 
     def __post_init__(self):
         check(self.window >= 1, "data.window", self.window, "an integer >= 1")

@@ -1,25 +1,18 @@
 """translation: sequence-to-sequence encoder-decoder, with and without attention.
 
 Study notes 000/001/002/004: many-to-many where input and output lengths differ. An
-encoder RNN (bidirectional by default) reads the whole input; a decoder RNN
-starts from its final state and writes the output one token at a time. Without
-attention everything the decoder knows about the input must pass through that
-one state vector; with attention (Luong et al. 2015, or Bahdanau et al.'s
-additive score) the decoder looks back at every input position at every step.
+encoder RNN (bidirectional by default) reads the whole input; a decoder RNN starts
+from its final state and writes the output one token at a time, seeing the input
+only through that state or, with attention (Luong et al. 2015, or Bahdanau et al.'s
+additive score), at every input position at every step.
 
-Data (`data.source=numbers`, offline, generated): numbers written out in
-English -> the same numbers in French, both spelled by num2words. Lengths vary
-on both sides (1..17 English words, 1..20 French words) and the grammars
-differ ("ninety-nine" -> "quatre vingt dix neuf", "seventy-one" -> "soixante
-et onze", "one hundred and one" -> "cent un"), so the model must learn
-vocabulary, reordering and the French vigesimal system rather than copy words.
-Numbers are drawn with a uniform number of digits (1 to `data.max_digits`,
-9 by default), and the test numbers
-never occur in training.
+Data (`data.source=numbers`, offline, generated): numbers of 1 to `data.max_digits`
+digits written out in English -> the same numbers in French, both by num2words; the
+grammars differ, so the model must learn reordering and the French vigesimal system
+(`rnnexp.data.number_words`). The test numbers never occur in training.
 
-Real data (`data.source=path`, `data.path=fra.txt`): a tab-separated sentence
-pair file in the Anki/Tatoeba format used by the Keras and TensorFlow
-tutorials, standardized as they do.
+Real data (`data.source=path`, `data.path=fra.txt`): a tab-separated sentence pair
+file in the Anki/Tatoeba format (`rnnexp.data.sentence_pairs`).
 
     python -m rnnexp run translation
     python -m rnnexp run translation --profile ci --check
@@ -29,9 +22,7 @@ Measured results, and what each profile costs: `docs/experiments/translation.md`
 
 Expected result (asserted by `--check`): without attention the gated cells
 beat the SimpleRNN (test BLEU-4), and attention at least halves the gated
-cells' error (100 - BLEU-4) on the longest inputs. An error ratio because
-the absolute gain shrinks with training: with `default`'s epochs the cells
-without attention leave little BLEU to gain.
+cells' error (100 - BLEU-4) on the longest inputs (why a ratio: docs/notes/translation.md).
 """
 
 import dataclasses
@@ -39,16 +30,17 @@ from typing import Literal
 
 import numpy as np
 
-from rnnexp import console, text_metrics
-from rnnexp.catalog import Check, Finding, group_mean, group_metric, register
-from rnnexp.config import ConfigError, check
-from rnnexp.data.vocab import Vocabulary, pad_batch
+from rnnexp import console
+from rnnexp.catalog import Check, Finding, group_mean, register
+from rnnexp.config import NonNegative, Positive, check
+from rnnexp.data.number_words import number_pairs
+from rnnexp.data.sentence_pairs import file_pairs
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.names import plain
 from rnnexp.recipes.generation import DecodeConfig
 from rnnexp.recipes.seq2seq import Seq2SeqData, Seq2SeqExperiment
 from rnnexp.recipes.supervised import CELLS, Cell, grid
-from rnnexp.report import plots
+from rnnexp.report import seq2seq_figures
+from rnnexp.text_metrics import bleu_by_length, bleu_error
 from rnnexp.training import TrainConfig
 
 
@@ -60,10 +52,10 @@ class TranslationData:
     source_lang: str = "en"  # numbers: num2words language codes
     target_lang: str = "fr"
     max_digits: int = 9  # numbers: 1 .. 999 999 999 (up to 17 English words)
-    train_size: int = 20000  # path: pairs beyond train+test are ignored
-    test_size: int = 1000
-    max_words: int = 12  # path: drop longer pairs
-    vocab_size: int = 5000  # per side, specials included
+    train_size: Positive = 20000  # path: pairs beyond train+test are ignored
+    test_size: Positive = 1000
+    max_words: NonNegative = 12  # path: drop longer pairs
+    vocab_size: Positive = 5000  # per side, specials included
     seed: int = 1234  # which pairs and which split
 
     def __post_init__(self):
@@ -80,10 +72,10 @@ class TranslationData:
 
 @dataclasses.dataclass(frozen=True)
 class TranslationModel:
-    units: int = 64
-    embed_dim: int = 32
-    encoder_depth: int = 1
-    decoder_depth: int = 1
+    units: Positive = 64
+    embed_dim: Positive = 32
+    encoder_depth: Positive = 1
+    decoder_depth: Positive = 1
     bidirectional: bool = True
 
     def __post_init__(self):
@@ -96,7 +88,7 @@ class TranslationModel:
 class Sweep:
     cells: tuple[Cell, ...] = CELLS
     attention: tuple[Literal["none", "luong", "bahdanau"], ...] = ("none", "luong")
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,31 +109,6 @@ class TranslationConfig:
     finding: FindingThresholds = FindingThresholds()
 
 
-def number_pairs(cfg: TranslationData):
-    from rnnexp.data.number_words import number_words, sample_numbers
-
-    rng = np.random.default_rng(cfg.seed)
-    numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)
-    pairs = [(number_words(n, cfg.source_lang), number_words(n, cfg.target_lang)) for n in numbers]
-    train, test = pairs[: cfg.train_size], pairs[cfg.train_size :]
-    console.say(
-        f"data: {len(train)} train / {len(test)} test number pairs "
-        f"({cfg.source_lang} -> {cfg.target_lang}, generated with num2words)"
-    )
-    return train, test
-
-
-def file_pairs(cfg: TranslationData):
-    from rnnexp.data.sentence_pairs import load_pairs
-
-    pairs = load_pairs(cfg.path, max_words=cfg.max_words, reverse=cfg.reverse)
-    order = np.random.default_rng(cfg.seed).permutation(len(pairs))
-    pairs = [pairs[i] for i in order[: cfg.train_size + cfg.test_size]]
-    n_test = min(cfg.test_size, len(pairs) // 5 or 1)
-    console.say(f"data: {len(pairs) - n_test} train / {n_test} test pairs from {cfg.path}")
-    return pairs[n_test:], pairs[:n_test]
-
-
 @register
 class Translation(Seq2SeqExperiment):
     name = "translation"
@@ -156,6 +123,7 @@ class Translation(Seq2SeqExperiment):
     config = TranslationConfig()
     answer_file = "bleu_by_length.png"
     chrf = True
+    data_sources = {"numbers": "num2words", "path": "file"}
     profiles = {
         "ci": {
             "data.train_size": 8000,
@@ -169,51 +137,19 @@ class Translation(Seq2SeqExperiment):
     def trials(self, cfg):
         return grid(cfg.seed, cfg.sweep.seeds, cell=cfg.sweep.cells, attention=cfg.sweep.attention)
 
-    def data_source(self, cfg, data=None):
-        return "num2words" if cfg.data.source == "numbers" else "file"
-
     def prepare(self, cfg):
         d = cfg.data
-        if d.source == "numbers":
-            try:
-                train, test = number_pairs(d)
-            except ValueError as err:  # e.g. an unknown num2words language
-                raise ConfigError(str(err)) from err
-        else:
-            train, test = file_pairs(d)
-        source_vocab = Vocabulary.from_texts([s for s, _ in train], d.vocab_size)
-
-        def source_ids(pairs):
-            return pad_batch([source_vocab.encode(s) for s, _ in pairs])
-
-        data = Seq2SeqData.from_texts(
-            (source_ids(train), [t for _, t in train]),
-            (source_ids(test), [t for _, t in test]),
-            d.vocab_size,
-            test_sources=[s for s, _ in test],
-            extras={"source_vocab": source_vocab},
-        )
-        console.say(
-            f"data: vocabularies {len(source_vocab)} source / {len(data.vocab)} target tokens"
-        )
+        train, test = number_pairs(d) if d.source == "numbers" else file_pairs(d)
+        data = Seq2SeqData.from_pairs(train, test, d.vocab_size)
+        words = len(data.extras["source_vocab"])
+        console.say(f"data: vocabularies {words} source / {len(data.vocab)} target tokens")
         return data
 
     def build(self, cfg, trial, data):
-        import keras
+        from rnnexp.seq2seq import text_translator
 
-        from rnnexp.seq2seq import RecurrentDecoder, bridge_states, build_seq2seq, text_encoder
-
-        m, cell = cfg.model, trial["cell"]
-        words = len(data.extras["source_vocab"])
-        source = keras.Input((None,), dtype="int32", name="source")
-        memory, mask, finals = text_encoder(
-            source, cell, m.units, m.encoder_depth, m.bidirectional, words, m.embed_dim
-        )
-        initial = bridge_states(finals, cell, m.units, m.decoder_depth)
-        decoder = RecurrentDecoder(
-            cell, m.units, m.decoder_depth, len(data.vocab), m.embed_dim, trial["attention"]
-        )
-        return build_seq2seq(source, initial, decoder, memory, mask)
+        words, model = len(data.extras["source_vocab"]), dataclasses.asdict(cfg.model)
+        return text_translator(words, len(data.vocab), trial["cell"], trial["attention"], **model)
 
     def score(self, cfg, data, decoded):
         edges = cfg.finding.length_buckets
@@ -221,76 +157,32 @@ class Translation(Seq2SeqExperiment):
         return {f"bleu4_len_{k}": v for k, v in by_length.items()}, {"by_length": by_length}
 
     def trial_figures(self, cfg, data, decoded, label):
-        if decoded.attention is None:
-            return {}
-        sources = data.test_sources
-        longest = np.argsort([-len(s.split()) for s in sources], kind="stable")[:3]
-        examples = [
-            (decoded.attention[i], sources[i].split(), decoded.greedy[i].split() + ["[end]"])
-            for i in longest
-        ]
-        title = f"{label}: attention weights"
-        return {"attention.png": plots.attention_maps(examples, title=title)}
+        return seq2seq_figures.attention_figures(data, decoded, label)
 
     def answer_figure(self, cfg, results):
-        """BLEU-4 by source length, one panel per attention setting (sharing y), one
-        line per cell with its overall BLEU-4 in the legend."""
-        edges = cfg.finding.length_buckets
-        labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
-        bleu = group_metric(results, "bleu4", ("cell", "attention"))
-        fig, axes = plots.answer_panels(
-            [ATTENTION_NAMES.get(a, plain(a)) for a in cfg.sweep.attention],
-            title="translation: do gated cells and attention keep long inputs right?",
-            note=plots.seed_note([len(v) for v in bleu.values()])
-            + "; legend: BLEU-4 over all test sentences",
-        )
-        for ax, attention in zip(axes, cfg.sweep.attention):
-            series = {}
-            for cell in cfg.sweep.cells:
-                points = {}
-                for r in results:
-                    t = r.trial
-                    if r.status == "FINISHED" and (t["cell"], t["attention"]) == (cell, attention):
-                        for bucket, value in r.extras["by_length"].items():
-                            points.setdefault(int(bucket.split("_")[0]), []).append(value)
-                if points:
-                    overall = plots.interval_text(bleu[(cell, attention)], digits=1, signed=False)
-                    series[f"{plain(cell)}: {overall}"] = points
-            plots.interval_lines(ax, series)
-            plots.ticks_at(ax, list(edges), labels)
-            ax.set(xlabel="source length (words)")
-        axes[0].set_ylabel("test BLEU-4 (greedy)")
-        return plots.finish(fig, axes)
+        return seq2seq_figures.bleu_by_length_figure(results, cfg.sweep, cfg.finding.length_buckets)
 
     def finding(self, cfg, results):
-        f = cfg.finding
+        f, sweep = cfg.finding, cfg.sweep
         bleu = group_mean(results, "bleu4", "cell", "attention")
-        gated = [c for c in ("gru", "lstm") if c in cfg.sweep.cells]
-        if "rnn" not in cfg.sweep.cells or not gated or "none" not in cfg.sweep.attention:
+        gated = [c for c in ("gru", "lstm") if c in sweep.cells]
+        if "rnn" not in sweep.cells or not gated or "none" not in sweep.attention:
             return Finding(False, "the finding needs rnn, a gated cell and attention 'none'", {})
-        attn = [a for a in cfg.sweep.attention if a != "none"]
-        needed = [(c, a) for c in ["rnn"] + gated for a in cfg.sweep.attention]
-        missing = [k for k in needed if k not in bleu]
+        attn = [a for a in sweep.attention if a != "none"]
+        missing = [(c, a) for c in ["rnn"] + gated for a in sweep.attention if (c, a) not in bleu]
         if missing or not attn:
             return Finding(False, f"missing results for {missing or 'an attention setting'}", {})
-        longest = f"{f.length_buckets[-1]}_up"
-        long_bleu = group_mean(results, f"bleu4_len_{longest}", "cell", "attention")
+        long_words = f.length_buckets[-1]
+        long_bleu = group_mean(results, f"bleu4_len_{long_words}_up", "cell", "attention")
         gain = np.mean([bleu[(c, "none")] for c in gated]) - bleu[("rnn", "none")]
         checks = [Check("without attention, gated - rnn BLEU-4", gain, ">=", f.min_gated_gain)]
         numbers = {"gated_gain_none": gain}
         for a in attn:  # reported, not asserted: attention also rescues the SimpleRNN
             numbers[f"gated_gain_{a}"] = np.mean([bleu[(c, a)] for c in gated]) - bleu[("rnn", a)]
-
-        def long_error(attention):
-            """Gated mean of 100 - BLEU on the longest inputs, clipped at 0: BLEU
-            can round to a hair above 100, which would print "error -0.00"."""
-            return np.mean([max(0.0, 100.0 - long_bleu[(c, attention)]) for c in gated])
-
-        err_none = long_error("none")
-        long_words, long_detail = f.length_buckets[-1], []
+        err_none, long_detail = bleu_error([long_bleu[(c, "none")] for c in gated]), []
         for a in attn:
             gain = np.mean([long_bleu[(c, a)] - long_bleu[(c, "none")] for c in gated])
-            err_attn = long_error(a)
+            err_attn = bleu_error([long_bleu[(c, a)] for c in gated])
             # no error to remove without attention: nothing shown, nan fails the check
             ratio = err_attn / err_none if err_none > 0 else float("nan")
             numbers[f"attention_gain_long_{a}"] = gain
@@ -299,7 +191,6 @@ class Translation(Seq2SeqExperiment):
                 f"{a} attention on {long_words}+ words: BLEU {gain:+.1f}, "
                 f"error {err_none:.2f} -> {err_attn:.2f}"
             )
-            # linear, not log: a ratio of 0 (every error removed) has no margin in decades
             label = f"{a} attention / none, gated error (100 - BLEU) on {long_words}+ words"
             checks.append(Check(label, ratio, "<=", f.max_long_error_ratio))
         detail = ", ".join(f"{c}/{a}: {v:.1f}" for (c, a), v in sorted(bleu.items()))
@@ -317,27 +208,9 @@ class Translation(Seq2SeqExperiment):
         )
 
 
-ATTENTION_NAMES = {"none": "no attention"}
-
-
-def bleu_by_length(sources, references, hypotheses, edges):
-    """BLEU-4 grouped by source length in words: `{"1_4": ..., "13_up": ...}`."""
-    lengths = np.array([len(s.split()) for s in sources])
-    out = {}
-    for lo, hi in zip(edges, list(edges[1:]) + [None]):
-        name = f"{lo}_up" if hi is None else f"{lo}_{hi - 1}"
-        keep = np.flatnonzero((lengths >= lo) & ((lengths < hi) if hi else True))
-        if len(keep):
-            hyp = [hypotheses[i] for i in keep]
-            out[name] = text_metrics.bleu(hyp, [references[i] for i in keep])
-    return out
-
-
-# -- synthetic results its finding is tested with (rnnexp.finding_cases) ----------
-
-
 def synthetic_results(bleu_none, long_none, long_luong, rnn_none=50.0):
-    """BLEU-4 of every cell with and without attention, overall and on long sentences."""
+    """Results for `finding_cases`: every cell's BLEU-4 with and without attention, overall and
+    on long sentences."""
     results = []
     for cell in ("rnn", "gru", "lstm"):
         for attention, long in (("none", long_none), ("luong", long_luong)):

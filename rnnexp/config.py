@@ -10,16 +10,21 @@ message. Range checks live in each dataclass's `__post_init__` and raise
 """
 
 import ast
+import contextlib
 import dataclasses
 import difflib
 import math
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 __all__ = [
+    "AtLeast",
     "ConfigError",
+    "NonNegative",
+    "Positive",
     "apply_overrides",
+    "as_config_error",
     "check",
     "check_common",
     "flatten",
@@ -53,10 +58,38 @@ class ConfigError(ValueError):
     """A bad config key or value; the message is one line for the user."""
 
 
+@dataclasses.dataclass(frozen=True)
+class AtLeast:
+    """A field's lowest allowed value, checked by `check_common` with the field's dotted key."""
+
+    low: int
+
+
+# A count: zero or less never means anything useful (train_size=0 would train nothing yet
+# finish "successfully").
+Positive = Annotated[int, AtLeast(1)]
+# A limit or minimum where 0 means "no limit" or "keep all": never negative.
+NonNegative = Annotated[int, AtLeast(0)]
+
+
+def _lowest(annotation) -> AtLeast | None:
+    extras = getattr(annotation, "__metadata__", ())
+    return next((e for e in extras if isinstance(e, AtLeast)), None)
+
+
 def check(condition, key, value, allowed):
     """Raise `ConfigError` naming `key`, `value` and what is `allowed`."""
     if not condition:
         raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {allowed})")
+
+
+@contextlib.contextmanager
+def as_config_error():
+    """A `ValueError` raised inside (e.g. num2words' for an unknown language) as a `ConfigError`."""
+    try:
+        yield
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
 
 
 def check_common(cfg, prefix=""):
@@ -67,12 +100,16 @@ def check_common(cfg, prefix=""):
     lists each value once (a duplicate would run, record and average the same
     trial twice).
     """
+    hints = typing.get_type_hints(type(cfg), include_extras=True)
     for field in dataclasses.fields(cfg):
         value, key = getattr(cfg, field.name), prefix + field.name
+        lowest = _lowest(hints.get(field.name))
         if dataclasses.is_dataclass(value):
             check_common(value, key + ".")
         elif field.name == "seed" and isinstance(value, int):
             check(0 <= value <= MAX_SEED, key, value, f"an integer from 0 to {MAX_SEED}")
+        elif lowest is not None and isinstance(value, int):
+            check(value >= lowest.low, key, value, f"an integer >= {lowest.low}")
         elif field.name in POSITIVE_COUNTS and isinstance(value, int):
             check(value >= 1, key, value, "an integer >= 1")
         elif field.name in NON_NEGATIVE and isinstance(value, int):

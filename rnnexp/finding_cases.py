@@ -8,6 +8,7 @@ around the at-margin results: one way must fail by a hair, the other pass.
 Nothing here trains; each builder reads only the config it is given.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,3 +45,24 @@ def seeds_with_low_end(level: float, low: float, spread: float = 0.01) -> list[f
 
     mean = low + stats.t.ppf(0.5 + level / 2, 2) * spread / 3**0.5  # their sd is `spread`
     return [mean - spread, mean, mean + spread]
+
+
+def grid_results(per_seed: list[dict], keys: tuple[str, ...], metric: str, **extras):
+    """FINISHED trials, one `{point: value of metric}` per seed 0, 1, ...; a point is the
+    trial's values of `keys`, in order, and every trial carries `extras`."""
+    return [
+        TrialResult(
+            {**dict(zip(keys, point)), "seed": seed}, metrics={metric: value}, extras=dict(extras)
+        )
+        for seed, values in enumerate(per_seed)
+        for point, value in values.items()
+    ]
+
+
+def with_thresholds(**values) -> Callable[[object], object]:
+    """An `adapt` setting `cfg.finding`'s `values`, e.g. a binary-exact threshold (0.0625)."""
+
+    def adapt(cfg):
+        return dataclasses.replace(cfg, finding=dataclasses.replace(cfg.finding, **values))
+
+    return adapt

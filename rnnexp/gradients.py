@@ -27,6 +27,7 @@ __all__ = [
     "hidden_state_gradient_norms",
     "input_gradient_norms",
     "input_gradients",
+    "reach_metrics",
     "train_with_clipping",
 ]
 
@@ -116,6 +117,26 @@ def input_gradient_norms(body, inputs, labels, loss_fn, embed=None, batch_size=6
         total += np.linalg.norm(grad, axis=-1).sum(axis=0)
         count += n
     return total / max(count, 1)
+
+
+def reach_metrics(grad_init, grad_trained) -> dict:
+    """How much of the gradient at the read-out reaches the first step, at init and trained.
+
+    `grad_reach*` = log10(||dL/dx_1|| / ||dL/dx_L||): 0 for a memory that does not fade;
+    a norm of exactly 0 (float32 underflow) is floored at 1e-45.
+    """
+    floor = 1e-45
+
+    def reach(g):
+        return float(np.log10(max(g[0], floor)) - np.log10(max(g[-1], floor)))
+
+    return {
+        "grad_first_init": float(grad_init[0]),
+        "grad_first": float(grad_trained[0]),
+        "grad_last": float(grad_trained[-1]),
+        "grad_reach_init": reach(grad_init),
+        "grad_reach": reach(grad_trained),
+    }
 
 
 def hidden_state_gradient_norms(model, inputs, labels, loss_fn, batch_size=128) -> np.ndarray:

@@ -8,12 +8,13 @@ import dataclasses
 from typing import Literal
 
 from rnnexp import presets
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 
 __all__ = [
     "ClassifierConfig",
     "build_bag_of_embeddings",
     "build_classifier",
+    "build_window_classifier",
     "matched_units",
     "recurrent_params",
 ]
@@ -38,9 +39,9 @@ class ClassifierConfig:
     preset of `rnnexp.presets` (ReLU with an identity recurrent matrix).
     """
 
-    units: int = 32
-    embed_dim: int = 16
-    depth: int = 1
+    units: Positive = 32
+    embed_dim: Positive = 16
+    depth: Positive = 1
     bidirectional: bool = False
     activation: str = "tanh"
     match_params: bool = False
@@ -144,8 +145,8 @@ def build_bag_of_embeddings(cfg: ClassifierConfig, vocab_size: int, length: int,
 class StackConfig:
     """A recurrent stack (see `rnnexp.layers.DeepRNN`)."""
 
-    units: int = 32
-    depth: int = 1
+    units: Positive = 32
+    depth: Positive = 1
     bidirectional: bool = False
     merge_mode: Literal["concat", "sum", "ave", "mul", "weighted_sum"] = "concat"
     residual: bool = False
@@ -195,3 +196,24 @@ def build_sequence_model(
         name="recurrent",
     )(inputs)
     return keras.Model(inputs, head(h), name=name or f"{cell}_model")
+
+
+def build_window_classifier(cfg: ClassifierConfig, kind: str, vocab_size: int, length: int, train):
+    """A compiled binary classifier of `(batch, length)` token ids, `kind` a cell (as in
+    `build_classifier`, with `train`'s learning rate and clipnorm) or `"bow"`, the order-free
+    control (`build_bag_of_embeddings`, `train.adam()`).
+
+    Returns:
+        `(model, embed, body)` as `build_classifier` returns them; `embed` and `body` are None
+        for the control, which has no recurrence for the gradient probe to read.
+    """
+    if kind == "bow":
+        return build_bag_of_embeddings(cfg, vocab_size, length, train.adam()), None, None
+    return build_classifier(
+        cfg,
+        kind,
+        vocab_size,
+        length,
+        clipnorm=train.clipnorm or None,
+        learning_rate=train.learning_rate,
+    )

@@ -32,8 +32,10 @@ __all__ = [
     "build_seq2seq",
     "compile_for_training",
     "teacher_forcing",
+    "image_captioner",
     "image_encoder",
     "text_encoder",
+    "text_translator",
 ]
 
 ATTENTION = ("none", "luong", "bahdanau")
@@ -257,6 +259,38 @@ def build_seq2seq(source, initial_states, decoder: RecurrentDecoder, memory=None
         outputs.append(weights[:, 0, :])
     step = keras.Model([token] + memory_in + state_in, outputs, name="decoder_step")
     return Seq2Seq(train, encoder, step, len(flat), attention)
+
+
+def image_captioner(
+    image_shape, cell, vocab_size, *, units, depth, embed_dim, conv_filters, feature_units
+) -> Seq2Seq:
+    """One-to-many: `image_encoder` starts a `depth`-layer decoder that writes the caption."""
+    image = keras.Input(image_shape, name="image")
+    initial = image_encoder(image, cell, units, depth, conv_filters, feature_units)
+    decoder = RecurrentDecoder(cell, units, depth, vocab_size, embed_dim)
+    return build_seq2seq(image, initial, decoder)
+
+
+def text_translator(
+    source_vocab_size,
+    vocab_size,
+    cell,
+    attention="none",
+    *,
+    units,
+    embed_dim,
+    encoder_depth,
+    decoder_depth,
+    bidirectional,
+) -> Seq2Seq:
+    """Seq2seq: `text_encoder`, `bridge_states`, then a decoder that may attend to the source."""
+    source = keras.Input((None,), dtype="int32", name="source")
+    memory, mask, finals = text_encoder(
+        source, cell, units, encoder_depth, bidirectional, source_vocab_size, embed_dim
+    )
+    initial = bridge_states(finals, cell, units, decoder_depth)
+    decoder = RecurrentDecoder(cell, units, decoder_depth, vocab_size, embed_dim, attention)
+    return build_seq2seq(source, initial, decoder, memory, mask)
 
 
 def teacher_forcing(targets, start: int, end: int, length: int | None = None):

@@ -11,15 +11,15 @@ the functions that train, so that `TrainConfig` is declared without them.
 import dataclasses
 from typing import Literal
 
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How a trial trains. `clipnorm`: per-tensor gradient clipping (0 = off)."""
 
-    epochs: int = 5
-    batch_size: int = 64
+    epochs: Positive = 5
+    batch_size: Positive = 64
     learning_rate: float = 1e-3
     clipnorm: float = 1.0
 
@@ -67,7 +67,9 @@ class ScheduledTrainConfig(TrainConfig):
 __all__ = [
     "ScheduledTrainConfig",
     "TrainConfig",
+    "best_epoch_stopping",
     "fit",
+    "scores_at_best_epoch",
     "set_seed",
     "stop_reason",
 ]
@@ -132,3 +134,30 @@ def stop_reason(callbacks, epochs_run: int, epochs: int) -> str:
     if epochs_run < epochs:
         return f"stopped at epoch {epochs_run} of {epochs}"
     return "its 1 epoch" if epochs == 1 else f"all {epochs} epochs"
+
+
+def best_epoch_stopping(patience: int):
+    """Early stopping on validation accuracy that restores the best epoch's weights."""
+    import keras
+
+    return keras.callbacks.EarlyStopping(
+        "val_accuracy", mode="max", patience=patience, restore_best_weights=True
+    )
+
+
+def scores_at_best_epoch(model, history: dict, x_test, y_test) -> dict:
+    """A classifier fitted with `best_epoch_stopping` (`accuracy` compiled in), scored on the
+    test set once: test accuracy and loss, and the best validation epoch's numbers."""
+    import numpy as np
+
+    val_acc = history["val_accuracy"]
+    best = int(np.argmax(val_acc))
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0, batch_size=256)
+    return {
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "val_accuracy": float(val_acc[best]),
+        "best_epoch": best + 1,
+        "epochs_run": len(val_acc),
+        "fit_accuracy": float(history["accuracy"][best]),
+    }

@@ -3,7 +3,16 @@ from typing import Literal
 
 import pytest
 
-from rnnexp.config import ConfigError, apply_overrides, check, flatten, parse_assignment
+from rnnexp.config import (
+    ConfigError,
+    NonNegative,
+    Positive,
+    apply_overrides,
+    check,
+    check_common,
+    flatten,
+    parse_assignment,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,3 +109,22 @@ def test_bare_none_selects_a_literal_none_choice():
 
     key, value = parse_assignment("mode=[none,luong]")
     assert apply_overrides(C(), {key: value}).mode == ("none", "luong")
+
+
+def test_a_positive_or_non_negative_field_is_checked_under_its_dotted_key():
+    @dataclasses.dataclass(frozen=True)
+    class Grid:
+        repeats: Positive = 2
+        keep: NonNegative = 0
+
+    @dataclasses.dataclass(frozen=True)
+    class Top:
+        grid: Grid = Grid()
+
+    check_common(apply_overrides(Top(), {"grid.repeats": 1, "grid.keep": 0}))
+    for key, value, low in [("grid.repeats", 0, 1), ("grid.keep", -1, 0)]:
+        cfg = apply_overrides(Top(), {key: value})  # a count's type is still int for --set
+        with pytest.raises(ConfigError, match=rf"{key}: {value} \(allowed: an integer >= {low}\)"):
+            check_common(cfg)
+    with pytest.raises(ConfigError, match=r"grid.repeats: 1.5 \(expected int\)"):
+        apply_overrides(Top(), {"grid.repeats": 1.5})

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_readme_table_is_the_generated_one():
     """Regenerate with `python -m rnnexp docs --write`."""
-    table = experiments_table.render(catalog.load_catalog(), ROOT / "robustness")
+    recorded = pages.published(catalog.load_catalog(), ROOT / "robustness")
+    table = experiments_table.render(recorded, ROOT / "robustness")
     readme = (ROOT / "README.md").read_text()
     assert f"{experiments_table.BEGIN}\n{table}\n{experiments_table.END}" in readme
 
@@ -45,7 +46,8 @@ def test_the_readme_is_read_in_two_minutes():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert len(lines) <= 150
     rows = [line for line in lines if line.startswith("| [`")]
-    assert len(rows) == len(catalog.load_catalog()), "one row per experiment"
+    recorded = pages.published(catalog.load_catalog(), ROOT / "robustness")
+    assert len(rows) == len(recorded), "one row per recorded experiment"
     for line in rows:
         cells = [c.strip() for c in line.strip("|").replace("\\|", "¦").split("|")]
         for cell in cells:
@@ -429,3 +431,14 @@ def test_a_record_keeps_each_trial_for_the_study_figure():
         "extras": {"curve": [0.0, 1.0, 2.0]},  # no model, no 9,000-number list
     }
     json.dumps(kept)
+
+
+def test_a_new_experiment_without_a_record_needs_no_page_to_pass():
+    """Adding `experiments/NAME.py` is the one step: no row or page until it has a record."""
+
+    class Unrecorded(Experiment):
+        name, description, metric = "zz_unrecorded", "a new experiment", "score"
+
+    experiments = {**catalog.load_catalog(), "zz_unrecorded": Unrecorded()}
+    assert "zz_unrecorded" in pages.unpublished(experiments, ROOT)
+    assert pages.stale(experiments, ROOT) == []

@@ -56,6 +56,13 @@ def test_input_gradient_norms_reads_every_step():
     np.testing.assert_allclose(norms, whole, rtol=1e-5)
 
 
+def test_reach_is_log10_of_first_over_last_and_survives_an_underflowed_norm():
+    m = gradients.reach_metrics(np.array([1e-4, 1e-2, 1.0]), np.array([0.0, 0.5, 2.0]))
+    assert m["grad_reach_init"] == pytest.approx(-4.0)
+    assert m["grad_reach"] == pytest.approx(-45 - np.log10(2.0))  # 0 floored at 1e-45
+    assert (m["grad_first_init"], m["grad_first"], m["grad_last"]) == (1e-4, 0.0, 2.0)
+
+
 @pytest.mark.parametrize("gain", [0.5, 1.0])
 def test_hidden_state_norms_follow_the_linear_recurrence(gain):
     """`h_t = h_{t-1} U + x_t W`, `U = gain * orthogonal`: backpropagation

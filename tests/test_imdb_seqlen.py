@@ -6,7 +6,8 @@ import pytest
 from rnnexp import catalog
 from rnnexp.catalog import TrialResult
 from rnnexp.data.imdb import TokenizedReviews
-from rnnexp.data.sequences import pool_split
+from rnnexp.data.records import DataError
+from rnnexp.data.sequences import length_pool, length_windows, pool_split
 
 EXP = catalog.get("imdb_seqlen")
 
@@ -168,3 +169,24 @@ def test_every_trial_is_planned_once_with_its_absolute_seed():
     keys = {tuple(sorted(t.items())) for t in trials}
     assert len(keys) == len(trials) == 2 * 4 * 3 * 3
     assert {t["seed"] for t in trials} == {7, 8, 9}
+
+
+def test_a_pool_too_small_is_refused_naming_the_way_out_and_a_small_one_warned(capsys):
+    data = _reviews([30] * 2 + [5] * 10, [30] * 5)
+    with pytest.raises(DataError, match=r"pool for length 20 is too small .*sweep.pool=per_length"):
+        length_pool(data, 20, 20, val_fraction=0.25, max_train=0, max_test=0, min_pool=0)
+    length_pool(_reviews([30] * 40, [30] * 5), 20, 20, 0.25, 0, 0, min_pool=100)
+    assert "only 30 training reviews have >= 20 tokens" in capsys.readouterr().out
+
+
+def test_length_windows_cut_one_pool_to_every_length_on_both_sides(capsys):
+    data = _reviews([30] * 20 + [15] * 10, [30] * 6)
+    cut, pools = length_windows(data, (10, 20), ("pre", "post"), True, 0.25, 0, 0, 0)
+    assert {n: p["pool.min_tokens"] for n, p in pools.items()} == {10: 20, 20: 20}
+    x_fit, y_fit, x_val, _, x_test, _ = cut[("pre", 10)]
+    assert x_fit.shape == (15, 10) and x_val.shape == (5, 10) and x_test.shape == (6, 10)
+    assert y_fit.dtype == np.float32
+    fit, _, _ = pool_split(data, 20, 0.25)
+    assert (cut[("pre", 10)][0][0] == data.x_train[fit[0]][-10:]).all()
+    assert (cut[("post", 20)][0][0] == data.x_train[fit[0]][:20]).all()
+    assert "L=10: 15/5/6, L=20: 15/5/6" in capsys.readouterr().out

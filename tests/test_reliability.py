@@ -474,14 +474,14 @@ def test_a_huge_review_is_refused_naming_the_member_before_it_is_read(tmp_path):
 
 
 def test_archive_and_total_text_are_bounded(tmp_path, monkeypatch):
-    from rnnexp.data import imdb
+    from rnnexp.data import imdb, imdb_files
 
     tar_path = _tar(_acl(tmp_path, big=200_000), tmp_path / "aclImdb_v1.tar.gz")
-    monkeypatch.setattr(imdb, "MAX_ARCHIVE_BYTES", 100_000)
+    monkeypatch.setattr(imdb_files, "MAX_ARCHIVE_BYTES", 100_000)
     with pytest.raises(imdb.DataError, match="unpacks to more than"):
         imdb.load(_imdb_cfg(tar_path), probe=lambda: False)
-    monkeypatch.setattr(imdb, "MAX_ARCHIVE_BYTES", 1 << 30)
-    monkeypatch.setattr(imdb, "MAX_TEXT_BYTES", 100_000)
+    monkeypatch.setattr(imdb_files, "MAX_ARCHIVE_BYTES", 1 << 30)
+    monkeypatch.setattr(imdb_files, "MAX_TEXT_BYTES", 100_000)
     with pytest.raises(imdb.DataError, match="more than 100,000 bytes of review text"):
         imdb.load(_imdb_cfg(tmp_path / "aclImdb"), probe=lambda: False)
 
@@ -705,8 +705,8 @@ def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsy
     holder = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     monkeypatch.setattr(store_watch, "SLOW_STORE_S", 0.5)
-    real = store._wait_while_locked
-    monkeypatch.setattr(store, "_wait_while_locked", lambda db, u: real(db, u, most_s=2))
+    real = store.wait_while_locked
+    monkeypatch.setattr(store, "wait_while_locked", lambda db, u: real(db, u, most_s=2))
     start = time.monotonic()
     try:
         code = cli.main(["run", "rel_toy", "--tracking-uri", uri])

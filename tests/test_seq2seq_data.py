@@ -1,5 +1,7 @@
 """Data of the captioning and translation experiments: generated and local formats."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,8 +9,8 @@ from PIL import Image
 from rnnexp.data.digit_strips import load_digit_scans, make_strips
 from rnnexp.data.flickr import clean_caption, load_captions, load_images
 from rnnexp.data.imdb import DataError
-from rnnexp.data.number_words import number_words, sample_numbers
-from rnnexp.data.sentence_pairs import load_pairs
+from rnnexp.data.number_words import number_pairs, number_words, sample_numbers
+from rnnexp.data.sentence_pairs import file_pairs, load_pairs
 
 
 def test_number_words_split_hyphens_and_commas():
@@ -128,3 +130,23 @@ def test_malformed_tsv_fails_with_file_and_line(tmp_path, text, message):
 def test_missing_tsv_says_what_to_provide(tmp_path):
     with pytest.raises(DataError, match="manythings.org/anki"):
         load_pairs(tmp_path / "nope.txt")
+
+
+def test_number_pairs_split_distinct_numbers_and_refuse_a_language_as_config():
+    from rnnexp.config import ConfigError
+
+    cfg = SimpleNamespace(
+        seed=0, train_size=20, test_size=5, max_digits=3, source_lang="en", target_lang="fr"
+    )
+    train, test = number_pairs(cfg)
+    assert len(train) == 20 and len(test) == 5 and not {s for s, _ in train} & {s for s, _ in test}
+    with pytest.raises(ConfigError, match="'xx'"):
+        number_pairs(SimpleNamespace(**{**vars(cfg), "target_lang": "xx"}))
+
+
+def test_file_pairs_hold_out_a_fifth_at_most_test_size(tmp_path):
+    path = tmp_path / "fra.txt"
+    path.write_text("".join(f"w{i}\tm{i}\n" for i in range(30)))
+    cfg = SimpleNamespace(path=path, max_words=0, reverse=False, seed=0, train_size=20, test_size=9)
+    train, test = file_pairs(cfg)  # 29 of the 30 pairs kept, a fifth of them (5) for the test
+    assert len(test) == 5 and len(train) == 24 and not set(train) & set(test)

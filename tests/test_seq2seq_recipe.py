@@ -27,6 +27,16 @@ def test_from_texts_takes_one_reference_text_per_input():
     assert data.max_length == 4
 
 
+def test_from_pairs_encodes_each_side_with_its_own_vocabulary():
+    train = [("un deux", "one two"), ("trois", "three")]
+    data = Seq2SeqData.from_pairs(train, [("deux trois", "two three")], 50)
+    source_vocab = data.extras["source_vocab"]
+    assert [source_vocab.decode(row) for row in data.train[0]] == ["un deux", "trois"]
+    assert [data.vocab.decode(t) for t in data.train[1]] == ["one two", "three"]
+    assert data.test_sources == ["deux trois"] and data.test_refs == ["two three"]
+    assert source_vocab.decode(data.test_inputs[0]) == "deux trois"
+
+
 def test_a_trial_seeds_builds_trains_scores_then_logs_samples_and_figures(monkeypatch):
     log = []
     monkeypatch.setattr(training, "set_seed", lambda seed: log.append(("seed", seed)))

@@ -37,6 +37,27 @@ def test_score_texts_has_bleu_1_to_4():
     assert scores["bleu1"] > scores["bleu2"] > scores["bleu4"] == 0
 
 
+def test_bleu_error_is_clipped_at_zero():
+    assert tm.bleu_error([100.0000001, 90.0]) == pytest.approx(5.0)
+
+
+def test_bleu_by_length_groups_by_source_words():
+    sources = ["a", "a b c", "a b c d e f"]
+    out = tm.bleu_by_length(sources, ["x y z w"] * 3, ["x y z w"] * 3, (1, 3, 5))
+    assert list(out) == ["1_2", "3_4", "5_up"] and out["5_up"] == pytest.approx(100)
+
+
+def test_copy_baselines_copy_the_nearest_and_the_most_frequent_caption():
+    import numpy as np
+
+    images = np.array([[0.0], [1.0], [1.1]])
+    captions = ["one two three four", "five six seven eight", "five six seven eight"]
+    test = (np.array([[0.1]]), [["one two three four"]])
+    scores = tm.copy_baselines((images, captions), test)
+    assert scores["nearest"]["bleu4"] == pytest.approx(100)
+    assert scores["frequent"]["bleu4"] == 0
+
+
 def test_vocabulary_round_trip_and_specials():
     vocab = Vocabulary.from_texts(["b a", "a c", "a"], max_size=6)
     assert vocab.tokens == ["[pad]", "[unk]", "[start]", "[end]", "a", "b"]

@@ -90,10 +90,10 @@ PACKAGE_DOCS = {
 SPLIT = {
     "rnnexp.tracking.store": [
         "DEFAULT_TRACKING_URI", "SLOW_STORE_S", "_SCHEMES", "SweepStoreError", "StoreError",
-        "resolve_tracking_uri", "_sqlite_path", "_check_uri", "_probe_server",
-        "describe_store_error", "_SlowStatements", "_SLOW", "_server_give_up_s",
-        "_SlowRequests", "_SLOW_REQUESTS", "_store_errors", "_wait_while_locked",
-        "_relocate_artifacts", "_store_lock", "check_store",
+        "resolve_tracking_uri", "sqlite_path", "check_uri", "probe_server",
+        "describe_store_error", "_SlowStatements", "_SLOW", "server_give_up_s",
+        "_SlowRequests", "_SLOW_REQUESTS", "store_errors", "wait_while_locked",
+        "relocate_artifacts", "store_lock", "check_store",
     ],
     "rnnexp.tracking.provenance": [
         "_git", "_git_commit", "environment_tags", "git_tags", "_cpu_name", "_device",

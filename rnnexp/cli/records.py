@@ -14,6 +14,11 @@ def cmd_docs(args):
 
     root = Path(args.root)
     experiments = registry.load_catalog()
+    for name in pages.unpublished(experiments, root):
+        print(
+            f"{name}: no record yet, so no README row or page; "
+            f"`python -m rnnexp robustness {name} --seeds 5` records it"
+        )
     if args.write:
         written = pages.write_all(experiments, root)
         print(f"wrote {len(written)} files: the README's table, docs/ pages and figures")

@@ -16,9 +16,10 @@ phrase. Test strips are built from scans never used in training.
 
 import numpy as np
 
+from rnnexp import console
 from rnnexp.data.number_words import number_words
 
-__all__ = ["DigitStrips", "load_digit_scans", "make_strips"]
+__all__ = ["DigitStrips", "digit_captions", "load_digit_scans", "make_strips"]
 
 
 def load_digit_scans():
@@ -65,3 +66,28 @@ def make_strips(
             images[i, :, j * w : (j + 1) * w, 0] = scans[rng.choice(by_digit[d])]
         numbers[i] = int("".join(map(str, digits)))
     return DigitStrips(images, numbers, [number_words(n, lang) for n in numbers])
+
+
+def digit_captions(cfg):
+    """Train and test strips, the test ones from scans never used in training.
+
+    Args:
+        cfg: the data config: `seed`, `test_scans` (share of the scans kept for test strips),
+            `train_size`, `test_size`, `min_digits`, `max_digits`, `lang`.
+
+    Returns:
+        `((train images, captions), (test images, references))`, one reference per image.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    scans, labels = load_digit_scans()
+    order = rng.permutation(len(scans))
+    n_test = int(round(cfg.test_scans * len(scans)))
+    test_pool, train_pool = order[:n_test], order[n_test:]
+    kwargs = dict(min_digits=cfg.min_digits, max_digits=cfg.max_digits, lang=cfg.lang)
+    train = make_strips(cfg.train_size, scans, labels, train_pool, rng, **kwargs)
+    test = make_strips(cfg.test_size, scans, labels, test_pool, rng, **kwargs)
+    console.say(
+        f"data: {len(train)} train / {len(test)} test digit strips from scikit-learn's "
+        f"digits ({len(train_pool)} / {len(test_pool)} distinct scans), captions by num2words"
+    )
+    return (train.images, train.captions), (test.images, [[c] for c in test.captions])

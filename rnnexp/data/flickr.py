@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnexp import console
 from rnnexp.data import limits
 from rnnexp.data.records import DataError
 from rnnexp.data.sentence_pairs import text_lines
 from rnnexp.data.vocab import standardize
 
-__all__ = ["CaptionedImages", "load_captions", "load_images"]
+__all__ = ["CaptionedImages", "folder_captions", "load_captions", "load_images"]
 
 MAX_CAPTIONS_BYTES = 64 << 20  # Flickr8k's captions.txt is about 3 MB, Flickr30k's tens of MB
 MAX_IMAGE_BYTES = 32 << 20  # a Flickr photo is a few hundred KB
@@ -101,3 +102,37 @@ def load_images(paths, size: int) -> np.ndarray:
             raise DataError(f"cannot read image {path}: {err}") from err
         out[i] = keras.utils.img_to_array(image) / 255.0
     return out
+
+
+def folder_captions(cfg):
+    """A folder's captioned images, split at random: a fifth (at most `test_size`) for the test.
+
+    Args:
+        cfg: the data config: `path`, `max_words`, `seed`, `test_size`, `train_size`
+            (0 = every image not held out), `image_size`.
+
+    Returns:
+        `((train images, captions), (test images, references))`: a training row per caption,
+        every caption of a test image among its references.
+    """
+    found = load_captions(cfg.path, max_words=cfg.max_words)
+    if len(found) < 2:  # one image cannot be both trained on and tested
+        raise DataError(
+            f"{cfg.path}: {len(found)} usable captioned image(s); need at least 2 "
+            "(a fifth of them, at least one, is held out for the test)"
+        )
+    order = np.random.default_rng(cfg.seed).permutation(len(found))
+    n_test = min(cfg.test_size, max(1, len(found) // 5))
+    test, train = order[:n_test], order[n_test:]
+    if cfg.train_size:
+        train = train[: cfg.train_size]
+    console.say(f"data: {len(train)} train / {len(test)} test images from {cfg.path}")
+    train_images = load_images([found.paths[i] for i in train], cfg.image_size)
+    rows = [(k, c) for k, i in enumerate(train) for c in found.captions[i]]
+    return (
+        (train_images[[k for k, _ in rows]], [c for _, c in rows]),
+        (
+            load_images([found.paths[i] for i in test], cfg.image_size),
+            [found.captions[i] for i in test],
+        ),
+    )

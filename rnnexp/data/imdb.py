@@ -6,7 +6,8 @@ labels) for `cfg.source`:
 - `tfds`: `tensorflow_datasets` `imdb_reviews` (honours `TFDS_DATA_DIR` or
   `cfg.dir`); raw text, tokenized here.
 - `path`: `cfg.path` is the Stanford `aclImdb/` folder, its
-  `aclImdb_v1.tar.gz`, or a Keras-format `imdb.npz` (word-index lists).
+  `aclImdb_v1.tar.gz`, or a Keras-format `imdb.npz` (word-index lists), read
+  within bounds by `rnnexp.data.imdb_files`.
 - `keras`: `keras.datasets.imdb` (word-index lists, cached in ~/.keras).
 - `synthetic`: the offline stand-in of `rnnexp.data.synthetic_reviews`.
 - `auto`: the first of `cfg.path`, `$RNNEXP_IMDB_PATH`, prepared TFDS data,
@@ -27,15 +28,14 @@ import functools
 import os
 import re
 import socket
-import tarfile
 import time
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from rnnexp.config import ConfigError, check
-from rnnexp.data import limits, synthetic_reviews, token_cache
+from rnnexp.config import ConfigError, Positive, check
+from rnnexp.data import imdb_files, synthetic_reviews, token_cache
 from rnnexp.data.records import DataError, DataUnavailable, TokenizedReviews
 
 __all__ = [
@@ -53,26 +53,19 @@ TFDS_NAME = "imdb_reviews"
 # Where `source=auto` finds a local IMDB copy when data.path is empty (CI sets
 # it to the shared tarball): a folder, aclImdb_v1.tar.gz or imdb.npz.
 PATH_ENV = "RNNEXP_IMDB_PATH"
-# Input limits, so a small download cannot take the machine's memory or time:
-# a review is kilobytes (IMDB's longest is about 14 KB); the aclImdb archive
-# unpacks to about 500 MB (with its unlabelled reviews), 50,000 labelled reviews.
-MAX_REVIEW_BYTES = 1 << 20
-MAX_ARCHIVE_BYTES = 4 << 30  # every member of a tarball, read or skipped
-MAX_TEXT_BYTES = 256 << 20  # the labelled reviews read, all together (IMDB's: 65 MB)
-MAX_REVIEWS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticReviewsConfig:
     """The offline stand-in (see `rnnexp.data.synthetic_reviews`)."""
 
-    train_size: int = 4000
-    test_size: int = 1000
-    vocab_size: int = 500
+    train_size: Positive = 4000
+    test_size: Positive = 1000
+    vocab_size: Positive = 500
     min_length: int = 500  # every review is at least as long as the longest window
     max_length: int = 600
-    sentiment_words: int = 20  # per class
-    evidence_count: int = 10
+    sentiment_words: Positive = 20  # per class
+    evidence_count: Positive = 10
     evidence_distance: tuple[int, ...] = (0, 500)  # (near, far) steps from the end
     agreement: float = 0.8
     seed: int = 1234  # the data set, not the trial, so every trial sees the same reviews
@@ -125,7 +118,7 @@ class ImdbDataConfig:
     source: Literal["auto", "tfds", "path", "keras", "synthetic"] = "auto"
     path: str = ""  # aclImdb/ folder, aclImdb_v1.tar.gz or imdb.npz (source=path)
     dir: str = ""  # TFDS data_dir (else $TFDS_DATA_DIR or ~/tensorflow_datasets)
-    vocab_size: int = 10000
+    vocab_size: Positive = 10000
     synthetic: SyntheticReviewsConfig = SyntheticReviewsConfig()
 
     def __post_init__(self):
@@ -136,9 +129,6 @@ class ImdbDataConfig:
             self.path,
             "a file or folder when data.source=path",
         )
-
-
-SPLIT_FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
 
 
 # -- offline detection -------------------------------------------------------
@@ -310,29 +300,13 @@ def _load_path(cfg) -> TokenizedReviews:
     if not path.exists():
         where = "data.path" if cfg.path else f"${PATH_ENV}"
         raise DataUnavailable(f"{where} does not exist: {path}")
-    _refuse_special(path)
+    imdb_files.refuse_special(path)
     if path.suffix == ".npz":
-        return _load_npz(path, cfg.vocab_size)
-    if path.is_dir():
-        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
-
-        def read():
-            return {split: _read_folder(root, split) for split in SPLIT_FOLDERS}
-
-    elif path.name.endswith((".tar.gz", ".tgz")):
-
-        def read():
-            return _read_tarball(path)
-
-    else:
-        raise DataError(f"{path}: expected an aclImdb folder, aclImdb_v1.tar.gz or imdb.npz")
+        return imdb_files.load_npz(path, cfg.vocab_size)
+    read = imdb_files.read_texts(path)
 
     def build():
-        texts = read()
-        x_tr = texts["train/pos"] + texts["train/neg"]
-        y_tr = np.array([1] * len(texts["train/pos"]) + [0] * len(texts["train/neg"]), "int32")
-        x_te = texts["test/pos"] + texts["test/neg"]
-        y_te = np.array([1] * len(texts["test/pos"]) + [0] * len(texts["test/neg"]), "int32")
+        x_tr, y_tr, x_te, y_te = imdb_files.labelled(read())
         return _tokenize(x_tr, y_tr, x_te, y_te, cfg.vocab_size, str(path))
 
     start = time.monotonic()
@@ -355,135 +329,6 @@ def _tokenizer_settings(vocab_size: int) -> dict:
     from importlib.metadata import version
 
     return {"vocab_size": vocab_size, "tokenizer": _TOKENIZER, "keras": version("keras")}
-
-
-def _read_folder(root: Path, split: str) -> list[str]:
-    folder = root / split
-    if not folder.is_dir():
-        raise DataError(
-            f"{root}: missing split folder {split}/ (expected {', '.join(SPLIT_FOLDERS)})"
-        )
-    files = sorted(folder.glob("*.txt"))
-    if not files:
-        raise DataError(f"{folder}: no .txt reviews")
-    if len(files) > MAX_REVIEWS:
-        raise DataError(f"{folder}: {len(files):,} reviews, more than {MAX_REVIEWS:,}")
-    texts, total = [], 0
-    for f in files:
-        _refuse_special(f)
-        with open(f, "rb") as stream:  # bounded: a file may grow, or not say its size
-            raw = stream.read(MAX_REVIEW_BYTES + 1)
-        _check_review_size(f, len(raw))
-        total += len(raw)
-        _check_total(folder, total)
-        text = raw.decode("utf-8", "replace").strip()
-        if not text:
-            raise DataError(f"{f}: empty review file")
-        texts.append(text)
-    return texts
-
-
-def _refuse_special(path: Path):
-    """A FIFO, device or socket (a `.txt` FIFO, a link to /dev/zero) would block or never end."""
-    limits.refuse_special(path, "point data.path at the aclImdb folder, its .tar.gz or an imdb.npz")
-
-
-def _check_review_size(where, size: int):
-    if size > MAX_REVIEW_BYTES:
-        raise DataError(
-            f"{where}: a review of more than {limits.human(MAX_REVIEW_BYTES)} (a review is "
-            "kilobytes): not an IMDB review file"
-        )
-
-
-def _check_total(where, total: int):
-    if total > MAX_TEXT_BYTES:
-        raise DataError(
-            f"{where}: more than {limits.human(MAX_TEXT_BYTES)} of review text (IMDB's is about "
-            "65 MB): not the IMDB reviews"
-        )
-
-
-def _read_tarball(path: Path) -> dict[str, list[str]]:
-    texts = {split: [] for split in SPLIT_FOLDERS}
-    pattern = re.compile(r"(?:^|/)aclImdb/((?:train|test)/(?:pos|neg))/[^/]+\.txt$")
-    unpacked, read, count = 0, 0, 0
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:  # sizes come from each header, before its data is read
-                unpacked += max(member.size, 0)
-                if unpacked > MAX_ARCHIVE_BYTES:
-                    raise DataError(
-                        f"{path}: unpacks to more than {limits.human(MAX_ARCHIVE_BYTES)} (at "
-                        f"{member.name}); aclImdb_v1.tar.gz unpacks to about 500 MB"
-                    )
-                match = pattern.search(member.name)
-                if not match or not member.isfile():
-                    continue
-                _check_review_size(f"{path}: {member.name}", member.size)
-                read, count = read + member.size, count + 1
-                _check_total(path, read)
-                if count > MAX_REVIEWS:
-                    raise DataError(f"{path}: more than {MAX_REVIEWS:,} reviews")
-                text = tar.extractfile(member).read().decode("utf-8", "replace").strip()
-                if not text:
-                    raise DataError(f"{path}: empty review file {member.name}")
-                texts[match.group(1)].append(text)
-    except (tarfile.TarError, EOFError, OSError) as err:
-        raise DataError(f"{path}: not a readable tar archive ({err})") from None
-    missing = [s for s, t in texts.items() if not t]
-    if missing:
-        raise DataError(f"{path}: no reviews under aclImdb/{', aclImdb/'.join(missing)}")
-    return texts
-
-
-def _load_npz(path: Path, vocab_size: int) -> TokenizedReviews:
-    from rnnexp.data import safe_npz
-
-    def integral(a: np.ndarray) -> bool:  # integer ids, also as Python ints in an object array
-        if a.dtype.kind in "iu":
-            return True
-        return a.dtype == object and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in a.ravel()
-        )
-
-    keys = ("x_train", "y_train", "x_test", "y_test")
-    try:  # never np.load(allow_pickle=True): a pickle in a data file can run code
-        arrays = safe_npz.load_arrays(path, keys)
-    except safe_npz.BadNpz as err:
-        raise DataError(f"{path}: {err}") from None
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim == 0 or y.ndim != 1 or len(x) == 0 or len(x) != len(y):
-            raise DataError(
-                f"{path}: x_{split} has {x.size} reviews but y_{split} has {y.size} labels"
-            )
-        if not integral(y) or not set(np.unique(y).tolist()) <= {0, 1}:
-            raise DataError(f"{path}: y_{split} is not binary (values {np.unique(y)[:5].tolist()})")
-
-    def clip(seqs, key):
-        # Keras convention: 0 pad, 1 start, 2 OOV; ids >= vocab_size become OOV.
-        out = []
-        for i, s in enumerate(seqs):
-            s = np.asarray(s)
-            if s.ndim != 1 or not integral(s) or (s.size and s.min() < 0):
-                raise DataError(
-                    f"{path}: {key}[{i}] is not a list of word ids (non-negative integers; "
-                    f"found {s.dtype} of shape {s.shape}); tokenize the text first, or give "
-                    "the aclImdb folder instead"
-                )
-            out.append(np.where(s >= vocab_size, 2, s).astype("int32"))
-        return out
-
-    return TokenizedReviews(
-        clip(arrays["x_train"], "x_train"),
-        arrays["y_train"].astype("int32"),
-        clip(arrays["x_test"], "x_test"),
-        arrays["y_test"].astype("int32"),
-        vocab_size,
-        "path",
-        f"imdb.npz at {path}",
-    )
 
 
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)

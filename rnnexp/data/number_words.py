@@ -5,15 +5,20 @@ well-kept library with hand-written grammars for dozens of languages) spells
 a number; we lower-case it and split hyphens and commas into separate words,
 so "quatre-vingt-dix-neuf" is four tokens. The grammar differs across
 languages in length and order (English "ninety-nine" is two words, French
-"quatre-vingt-dix-neuf", 4 x 20 + 19, is four), which is what makes the
-mapping a translation rather than a word-for-word substitution.
+"quatre-vingt-dix-neuf", 4 x 20 + 19, is four; "seventy-one" is "soixante et
+onze", "one hundred and one" "cent un"), which is what makes the mapping a
+translation rather than a word-for-word substitution. Below 10**9 an English
+number runs 1 to 17 words, a French one 1 to 20.
 """
 
 import re
 
 import numpy as np
 
-__all__ = ["number_words", "sample_numbers"]
+from rnnexp import console
+from rnnexp.config import as_config_error
+
+__all__ = ["number_pairs", "number_words", "sample_numbers"]
 
 
 def number_words(n: int, lang: str = "en") -> str:
@@ -53,3 +58,25 @@ def sample_numbers(count: int, max_digits: int, rng, exclude=()) -> np.ndarray:
                 if len(chosen) == count:
                     break
     return np.asarray(chosen, dtype="int64")
+
+
+@as_config_error()  # a language num2words does not know, more numbers than there are
+def number_pairs(cfg):
+    """Distinct numbers in two languages: `(train pairs, test pairs)` of `(source, target)`.
+
+    Args:
+        cfg: the data config: `seed`, `train_size`, `test_size`, `max_digits`,
+            `source_lang`, `target_lang`.
+
+    Raises:
+        ConfigError: where the config asks for what cannot be made.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    numbers = sample_numbers(cfg.train_size + cfg.test_size, cfg.max_digits, rng)
+    pairs = [(number_words(n, cfg.source_lang), number_words(n, cfg.target_lang)) for n in numbers]
+    train, test = pairs[: cfg.train_size], pairs[cfg.train_size :]
+    console.say(
+        f"data: {len(train)} train / {len(test)} test number pairs "
+        f"({cfg.source_lang} -> {cfg.target_lang}, generated with num2words)"
+    )
+    return train, test

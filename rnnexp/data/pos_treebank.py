@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnexp.config import check
+from rnnexp.config import NonNegative, check
 from rnnexp.data.card import DataCard, array_digest
 from rnnexp.data.records import DataError, DataUnavailable
 
@@ -51,7 +51,7 @@ class TreebankData:
     sections: tuple[str, ...] = SECTIONS
     # Words seen fewer times in training read as unknown: the model learns an unknown-word
     # embedding from the training words seen once, which it needs for the test set's new ones.
-    min_count: int = 2
+    min_count: NonNegative = 2
     # Sentences longer than this are tagged in consecutive pieces (every token is scored).
     max_length: int = 48
 

@@ -9,11 +9,14 @@ the file and line.
 
 from pathlib import Path
 
+import numpy as np
+
+from rnnexp import console
 from rnnexp.data import limits
 from rnnexp.data.records import DataError
 from rnnexp.data.vocab import standardize
 
-__all__ = ["load_pairs", "text_lines"]
+__all__ = ["file_pairs", "load_pairs", "text_lines"]
 
 # A text file read whole (fra.txt, with its attributions, is tens of MB; a
 # Flickr8k captions.txt 3 MB): its lines become Python strings, several times
@@ -79,3 +82,18 @@ def load_pairs(path, *, max_pairs: int = 0, max_words: int = 0, reverse: bool = 
     if len(pairs) < 2:
         raise DataError(f"{path}: found {len(pairs)} usable sentence pair(s); need at least 2")
     return pairs
+
+
+def file_pairs(cfg):
+    """A file's pairs, shuffled: `(train, test)`, a fifth (at most `test_size`) for the test.
+
+    Args:
+        cfg: the data config: `path`, `max_words`, `reverse`, `seed`, `train_size`, `test_size`
+            (pairs beyond train + test are left out).
+    """
+    pairs = load_pairs(cfg.path, max_words=cfg.max_words, reverse=cfg.reverse)
+    order = np.random.default_rng(cfg.seed).permutation(len(pairs))
+    pairs = [pairs[i] for i in order[: cfg.train_size + cfg.test_size]]
+    n_test = min(cfg.test_size, len(pairs) // 5 or 1)
+    console.say(f"data: {len(pairs) - n_test} train / {n_test} test pairs from {cfg.path}")
+    return pairs[n_test:], pairs[:n_test]

@@ -2,7 +2,10 @@
 
 import numpy as np
 
-__all__ = ["pool_indices", "pool_split", "truncate"]
+from rnnexp import console
+from rnnexp.data.records import DataError
+
+__all__ = ["length_pool", "length_windows", "pool_indices", "pool_split", "truncate", "windows"]
 
 
 def pool_indices(sequences, min_length: int) -> np.ndarray:
@@ -53,3 +56,68 @@ def truncate(sequences, length: int, side: str) -> np.ndarray:
             raise ValueError(f"sequence {i} has {len(s)} tokens, fewer than {length}")
         out[i] = s[-length:] if side == "pre" else s[:length]
     return out
+
+
+def length_pool(reviews, min_length: int, length: int, val_fraction, max_train, max_test, min_pool):
+    """`pool_split` for the window `length`, refused if too few, with a warning under `min_pool`."""
+    fit, val, test = pool_split(reviews, min_length, val_fraction, max_train, max_test)
+    if len(fit) < 2 or len(val) < 1 or len(test) < 1:
+        raise DataError(
+            f"pool for length {length} is too small (reviews >= {min_length} tokens: "
+            f"{len(fit)} to fit, {len(val)} to validate, {len(test)} to test);"
+            " lower sweep.lengths or use sweep.pool=per_length"
+        )
+    if len(fit) < min_pool:
+        console.say(
+            f"warning: only {len(fit)} training reviews have >= {min_length} tokens; "
+            "too few to learn much from (sweep.min_pool)"
+        )
+    return fit, val, test
+
+
+def windows(reviews, indices, length: int, side: str) -> tuple:
+    """`(x_fit, y_fit, x_val, y_val, x_test, y_test)`: `indices` `(fit, val, test)` cut to
+    `length` tokens on `side` (`truncate`), labels as float32."""
+
+    def cut(xs, idx):
+        return truncate([xs[i] for i in idx], length, side)
+
+    fit, val, test = indices
+    return (
+        cut(reviews.x_train, fit),
+        reviews.y_train[fit].astype("float32"),
+        cut(reviews.x_train, val),
+        reviews.y_train[val].astype("float32"),
+        cut(reviews.x_test, test),
+        reviews.y_test[test].astype("float32"),
+    )
+
+
+def length_windows(
+    reviews, lengths, sides, one_pool: bool, val_fraction, max_train, max_test, min_pool
+):
+    """Every window of a length sweep: `(windows, pools)`.
+
+    Per length L, the pool of sequences with >= L tokens (>= the longest L when `one_pool`)
+    is split by `length_pool`; `windows[(side, L)]` is that pool cut by `windows`, and
+    `pools[L]` its sizes (`pool.min_tokens`, `pool.fit`, `pool.val`, `pool.test`).
+    """
+    cut, pools = {}, {}
+    for length in lengths:
+        min_len = max(lengths) if one_pool else length
+        fit, val, test = length_pool(
+            reviews, min_len, length, val_fraction, max_train, max_test, min_pool
+        )
+        pools[length] = {
+            "pool.min_tokens": min_len,
+            "pool.fit": len(fit),
+            "pool.val": len(val),
+            "pool.test": len(test),
+        }
+        for side in sides:
+            cut[(side, length)] = windows(reviews, (fit, val, test), length, side)
+    sizes = ", ".join(
+        f"L={n}: {p['pool.fit']}/{p['pool.val']}/{p['pool.test']}" for n, p in pools.items()
+    )
+    console.say(f"data: reviews to fit/validate/test per length ({sizes})")
+    return cut, pools

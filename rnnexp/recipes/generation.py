@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rnnexp import text_metrics
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.decoding import beam_search, greedy_decode
 from rnnexp.training import fit
 
@@ -29,9 +29,9 @@ class DecodeConfig:
     `eval_size`: held-out inputs decoded greedily after every epoch.
     """
 
-    beam_width: int = 4
+    beam_width: Positive = 4
     length_penalty: float = 0.0
-    eval_size: int = 300
+    eval_size: Positive = 300
 
     def __post_init__(self):
         check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")

@@ -1,6 +1,7 @@
 """The sequence-to-sequence recipe: one encoder-decoder per trial writes text, and is scored on it.
 
-- `Seq2SeqData`: what every trial trains on and writes, prepared once.
+- `Seq2SeqData`: what every trial trains on and writes, prepared once
+  (`from_texts`; `from_pairs` where the inputs are text too).
 - `Decoded`: what a trial's model wrote for the test inputs.
 - `Seq2SeqExperiment`: seed, build, train with teacher forcing, write greedily
   and with the beam, score, log samples; a subclass gives its data, its model
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnexp.catalog import Experiment, TrialResult
-from rnnexp.data.vocab import Vocabulary
+from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.recipes.generation import Writer, samples_table, train_and_score
 
 __all__ = ["Decoded", "Seq2SeqData", "Seq2SeqExperiment"]
@@ -65,6 +66,30 @@ class Seq2SeqData:
             **fields,
         )
 
+    @classmethod
+    def from_pairs(cls, train, test, vocab_size: int) -> "Seq2SeqData":
+        """Text to text: `from_texts` with the sources encoded too, by their own vocabulary.
+
+        Args:
+            train, test: `[(source text, target text), ...]`.
+            vocab_size: each side's vocabulary size, specials included.
+
+        Returns:
+            The data, with `test_sources` and `extras["source_vocab"]`.
+        """
+        source_vocab = Vocabulary.from_texts([s for s, _ in train], vocab_size)
+
+        def source_ids(pairs):
+            return pad_batch([source_vocab.encode(s) for s, _ in pairs])
+
+        return cls.from_texts(
+            (source_ids(train), [t for _, t in train]),
+            (source_ids(test), [t for _, t in test]),
+            vocab_size,
+            test_sources=[s for s, _ in test],
+            extras={"source_vocab": source_vocab},
+        )
+
 
 @dataclasses.dataclass
 class Decoded:
@@ -89,7 +114,8 @@ class Seq2SeqExperiment(Experiment):
     - `build(cfg, trial, data) -> rnnexp.seq2seq.Seq2Seq`
     - `answer_figure(cfg, results)`, saved as `answer_file` in the parent's summary
 
-    and may set `chrf` (score chrF too), or override `score(cfg, data, decoded)`
+    and may set `chrf` (score chrF too) and `data_sources` (`cfg.data.source` -> the
+    label its runs are tagged with), or override `score(cfg, data, decoded)`
     (its own metrics and the trial's extras) and `trial_figures(cfg, data,
     decoded, label)`.
     """
@@ -97,6 +123,12 @@ class Seq2SeqExperiment(Experiment):
     metric = "bleu4"
     answer_file: str = ""  # the answer figure's file name, e.g. "bleu4_by_cell.png"
     chrf: bool = False
+    data_sources: dict = {}  # `cfg.data.source` -> what the run's records name its data
+
+    def data_source(self, cfg, data=None):
+        if not self.data_sources:
+            return super().data_source(cfg, data)
+        return self.data_sources[cfg.data.source]
 
     def build(self, cfg, trial: dict, data: Seq2SeqData):
         raise NotImplementedError

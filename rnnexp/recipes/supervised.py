@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from rnnexp.catalog import Experiment
+from rnnexp.config import Positive
 from rnnexp.results import TrialResult
 
 __all__ = ["CELLS", "Cell", "CellSweep", "Fitted", "Split", "SupervisedExperiment", "grid"]
@@ -29,7 +30,7 @@ class CellSweep:
     """Trials: every cell, at seeds `seed`, `seed + 1`, ... (`seeds` of them)."""
 
     cells: tuple[Cell, ...] = CELLS
-    seeds: int = 1
+    seeds: Positive = 1
 
 
 def grid(seed: int, seeds: int, where: Callable[[dict], bool] | None = None, **axes) -> list[dict]:

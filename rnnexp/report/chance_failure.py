@@ -38,10 +38,10 @@ class Estimate:
         if self.n < 2:
             return f"unknown ({self.n} outcome)"
         modes = f", {self.low} of {self.n} in a low mode" if self.low else ""
-        return f"{_percent(self.p)} ({self.method}, {self.n} {self.unit}{modes})"
+        return f"{percent(self.p)} ({self.method}, {self.n} {self.unit}{modes})"
 
 
-def _percent(p: float) -> str:
+def percent(p: float) -> str:
     if p < 1e-6:
         return "< 0.0001%"
     return f"{100 * p:.2g}%"

@@ -97,7 +97,7 @@ def _study_figure(exp, records: list[dict]) -> list[str]:
     ]
 
 
-def _labels(record: dict) -> list[str]:
+def check_labels(record: dict) -> list[str]:
     return list(dict.fromkeys(c["label"] for o in record["outcomes"] for c in o["checks"]))
 
 
@@ -220,7 +220,7 @@ def _profile_section(exp, record: dict) -> list[str]:
         f"record updated {record.get('updated', 'not recorded')}.",
         "",
     ]
-    labels = _labels(record)
+    labels = check_labels(record)
     if labels:
         lines += [
             "| check | asserted | value, mean ± 95% interval | smallest margin |",

@@ -44,7 +44,7 @@ import numpy as np
 
 from rnnexp.report.chance_failure import (
     Estimate,
-    _percent,
+    percent,
     fresh_failure,
     interval_check_failure,
     median_check_failure,
@@ -232,8 +232,8 @@ def table(records_dir: Path = Path("robustness")) -> str:
         "A ci run is one sweep: one seed, or `seeds per ci run` seeds whose statistic is checked.",
         "",
         f"CI-wide: the chance that at least one of the {len(known)} checks fails by chance in a "
-        f"ci run is **{_percent(ci_wide)}** (independent checks: 1 − ∏(1 − p)); {over} "
-        f"{'check is' if over == 1 else 'checks are'} above the {_percent(TARGET)} target.",
+        f"ci run is **{percent(ci_wide)}** (independent checks: 1 − ∏(1 − p)); {over} "
+        f"{'check is' if over == 1 else 'checks are'} above the {percent(TARGET)} target.",
         "",
         "| experiment | claim (`list`) | what ci asserts | seeds per ci run | statistic | "
         "estimated chance failure per ci run | measured pass rate |",

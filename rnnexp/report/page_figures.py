@@ -11,7 +11,7 @@ from pathlib import Path
 from rnnexp.names import plain_label
 from rnnexp.report import experiments_table
 from rnnexp.report.experiment_page import (
-    _labels,
+    check_labels,
     answer_path,
     figure_path,
     recorded_results,
@@ -36,7 +36,7 @@ def _forest_rows(experiments: dict, records_dir) -> list[tuple]:
             continue
         record = read_record(path)
         worst = None
-        for label in _labels(record):
+        for label in check_labels(record):
             checks = check_values(record, label)
             lowest = min(-math.inf if c["margin"] is None else c["margin"] for c in checks)
             if worst is None or lowest < worst[0]:
@@ -56,7 +56,7 @@ def _check_rows(record: dict) -> list[tuple]:
     from rnnexp.report.stats import mean_interval
 
     rows = []
-    for label in _labels(record):
+    for label in check_labels(record):
         checks = check_values(record, label)
         margins = [c["margin"] for c in checks]
         unit = " (decades)" if any(c["log"] for c in checks) else ""

@@ -13,10 +13,11 @@
 - `docs/robustness.md`'s table (`rnnexp.report.robustness_table`).
 
 `python -m rnnexp docs` (no `--write`) lists the files that drifted from the
-records and exits 1, and a test does the same, so a record added by a new
-robustness run, or a new experiment file, shows up as a stale page until the
-command runs. Nothing here trains or imports a framework; figures import
-matplotlib when they are drawn.
+records and exits 1, and a test does the same, so a record added by a robustness
+run shows up as a stale page until the command runs. An experiment is published
+(its row, its page) once it has a record: until then it has no number to show,
+and a new experiment file needs nothing here for CI to pass. Nothing here
+trains or imports a framework; figures import matplotlib when they are drawn.
 
 This module is the set of generated files and whether each is current; one
 experiment's page is `experiment_page`'s, the figures `page_figures`'.
@@ -37,7 +38,7 @@ from rnnexp.report.experiment_page import (
 )
 from rnnexp.report.page_figures import write_figures
 
-__all__ = ["Document", "documents", "orphans", "stale", "write_all"]
+__all__ = ["Document", "documents", "orphans", "published", "stale", "unpublished", "write_all"]
 
 MAIN = "imdb_seqlen"  # the run the README's quick start explains
 COST_BEGIN = "<!-- main-run-cost:begin (generated: python -m rnnexp docs --write) -->"
@@ -83,11 +84,23 @@ def _records_dir(root: Path, records_dir) -> Path:
     return folder
 
 
+def published(experiments: dict, records_dir) -> dict:
+    """The experiments with a record: those the README and the pages show."""
+    return {name: exp for name, exp in experiments.items() if records_of(name, records_dir)}
+
+
+def unpublished(experiments: dict, root: Path, records_dir=None) -> list[str]:
+    """The experiments with no record yet, so no row and no page."""
+    records_dir = _records_dir(Path(root), records_dir)
+    return sorted(set(experiments) - set(published(experiments, records_dir)))
+
+
 def documents(experiments: dict, root: Path, records_dir=None) -> list[Document]:
     """Every generated text: the README's tables, the robustness page's table, the false-alarm
-    page, one page per experiment."""
+    page, one page per published experiment."""
     root = Path(root)
     records_dir = _records_dir(root, records_dir)
+    experiments = published(experiments, records_dir)
     docs = [
         Document(
             root / "README.md",
@@ -124,6 +137,7 @@ def orphans(experiments: dict, root: Path, records_dir=None) -> list[Path]:
     """Generated pages and figures in `docs/experiments/` that nothing generates any more."""
     root = Path(root)
     records_dir = _records_dir(root, records_dir)
+    experiments = published(experiments, records_dir)
     wanted = {root / PAGES / f"{name}.md" for name in experiments}
     for name in experiments:
         for r in records_of(name, records_dir):
@@ -155,5 +169,5 @@ def write_all(experiments: dict, root: Path, records_dir=None, figures=True) -> 
         doc.write()
         written.append(doc.path)
     if figures:
-        written += write_figures(experiments, root, records_dir)
+        written += write_figures(published(experiments, records_dir), root, records_dir)
     return written

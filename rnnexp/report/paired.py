@@ -2,23 +2,45 @@
 
 Two arms run at the same seed share that seed's initialisation and data draw, so
 a finding compares them seed by seed (`rnnexp.report.stats.paired_interval`),
-not as two unpaired samples.
+not as two unpaired samples. An arm is named by one trial field (`"cell"`) or
+several (`("cell", "direction")`, keyed by the tuple of their values).
 """
 
-__all__ = ["by_seed", "gains_by_seed", "weakest_by_seed"]
+__all__ = ["arm_by_seed", "by_arm", "by_seed", "gains_by_seed", "weakest_by_seed"]
 
 
-def by_seed(results, metric: str, axis: str, **where) -> dict[int, dict]:
-    """`{seed: {trial[axis]: metric}}` over the finished trials whose fields match `where`."""
-    out: dict[int, dict] = {}
+def _arm(trial, fields):
+    return trial[fields] if isinstance(fields, str) else tuple(trial[f] for f in fields)
+
+
+def _finished(results, where):
     for r in results:
-        t = r.trial
-        if r.status == "FINISHED" and all(t[k] == v for k, v in where.items()):
-            out.setdefault(t["seed"], {})[t[axis]] = r.metrics[metric]
+        if r.status == "FINISHED" and all(r.trial[k] == v for k, v in where.items()):
+            yield r
+
+
+def by_seed(results, metric: str, axis, **where) -> dict[int, dict]:
+    """`{seed: {arm: metric}}` over the finished trials whose fields match `where`."""
+    out: dict[int, dict] = {}
+    for r in _finished(results, where):
+        out.setdefault(r.trial["seed"], {})[_arm(r.trial, axis)] = r.metrics[metric]
     return out
 
 
-def gains_by_seed(results, metric: str, axis: str, low, high, **where) -> dict[int, float]:
+def by_arm(results, metric: str, axis, **where) -> dict:
+    """`{arm: {seed: metric}}` over the finished trials whose fields match `where`."""
+    out: dict = {}
+    for r in _finished(results, where):
+        out.setdefault(_arm(r.trial, axis), {})[r.trial["seed"]] = r.metrics[metric]
+    return out
+
+
+def arm_by_seed(results, metric: str, **where) -> dict[int, float]:
+    """`{seed: metric}` of the one arm whose fields match `where`."""
+    return {r.trial["seed"]: r.metrics[metric] for r in _finished(results, where)}
+
+
+def gains_by_seed(results, metric: str, axis, low, high, **where) -> dict[int, float]:
     """`{seed: metric at axis=high minus at axis=low}` over the seeds with both.
 
     `gains_by_seed(results, "test_accuracy", "length", 10, 200, model="lstm")`

@@ -9,7 +9,7 @@ import json
 import math
 
 from rnnexp.config import flatten
-from rnnexp.sweep.robustness_record import _finite_or_none
+from rnnexp.sweep.robustness_record import finite_or_none
 
 __all__ = [
     "config_signature",
@@ -67,19 +67,19 @@ def merge_records(old: dict | None, new: dict) -> dict:
     same = ("experiment", "profile", "overrides", "seeds_per_sweep", "config")
     if old and all(old.get(k, default.get(k)) == new.get(k) for k in same):
         fresh = {o["seed"] for o in new["outcomes"]}
-        finding = {_finding_signature(o) for o in new["outcomes"] if o["checks"]}
+        finding = {finding_signature(o) for o in new["outcomes"] if o["checks"]}
         layers = {o.get("layers") for o in new["outcomes"]}
         keep = [
             o
             for o in old.get("outcomes", [])
             if o["seed"] not in fresh
-            and (not finding or _finding_signature(o) in finding)
+            and (not finding or finding_signature(o) in finding)
             and o.get("layers") in layers
         ]
     outcomes = sorted(keep + new["outcomes"], key=lambda o: o["seed"])
     summary = summarize(outcomes)
     for item in summary["smallest_margins"].values():  # JSON has no -inf
-        item["margin"] = _finite_or_none(item["margin"])
+        item["margin"] = finite_or_none(item["margin"])
     return {**new, "outcomes": outcomes, "summary": summary}
 
 
@@ -105,7 +105,7 @@ def run_signature(cfg, trial_reads=()) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _finding_signature(outcome: dict) -> tuple:
+def finding_signature(outcome: dict) -> tuple:
     """What an outcome was judged by: its checks' labels, operators and thresholds."""
     return tuple(sorted((c["label"], c["op"], c["threshold"]) for c in outcome["checks"]))
 

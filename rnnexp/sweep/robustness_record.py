@@ -79,15 +79,15 @@ class SeedOutcome:
         checks = [
             {
                 "label": c.label,
-                "value": _finite_or_none(c.value),
+                "value": finite_or_none(c.value),
                 "op": c.op,
                 "threshold": float(c.threshold),
                 "log": bool(c.log),
-                "margin": _finite_or_none(c.margin),
+                "margin": finite_or_none(c.margin),
             }
             for c in finding.checks
         ]
-        numbers = {str(k): _finite_or_none(v) for k, v in finding.numbers.items() if _is_number(v)}
+        numbers = {str(k): finite_or_none(v) for k, v in finding.numbers.items() if _is_number(v)}
         environment = environment or {}
         return cls(
             seed,
@@ -111,7 +111,7 @@ def _short(value):
     """A number kept to 6 significant digits (a record, not a checkpoint); None if not finite."""
     if isinstance(value, int) and not isinstance(value, bool):  # a count stays a count
         return value
-    value = _finite_or_none(value)
+    value = finite_or_none(value)
     return value if value is None else float(f"{value:.6g}")
 
 
@@ -189,7 +189,7 @@ def _is_number(value) -> bool:
     return not isinstance(value, str)
 
 
-def _finite_or_none(value):
+def finite_or_none(value):
     """JSON has no inf/nan: a non-finite margin (a NaN value) is recorded as None."""
     value = float(value)
     return value if math.isfinite(value) else None

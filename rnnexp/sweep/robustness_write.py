@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rnnexp import console
 from rnnexp.sweep.robustness_merge import (
-    _finding_signature,
+    finding_signature,
     config_signature,
     dropped_outcomes,
     merge_records,
@@ -198,7 +198,7 @@ def _rejudged(exp, cfg, outcome, where: str) -> dict | None:
                 f"{where}: its check {c['label']!r} comes out {now}, recorded {was}: the "
                 "record lacks what the finding reads"
             )
-    if _finding_signature(dataclasses.asdict(fresh)) == _finding_signature(outcome):
+    if finding_signature(dataclasses.asdict(fresh)) == finding_signature(outcome):
         if fresh.passed != outcome["passed"]:
             raise RecordError(f"{where}: judged as recorded, yet its verdict comes out otherwise")
         return None  # judged as now already: kept as recorded, unrounded

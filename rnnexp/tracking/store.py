@@ -46,7 +46,7 @@ def _hot_journal(uri: str) -> Path | None:
         return None
 
 
-def _check_uri(uri: str):
+def check_uri(uri: str):
     if not uri.strip():
         raise StoreError("--tracking-uri is empty; leave it out for sqlite:///mlruns/mlflow.db")
     if uri.startswith("sqlite://") and uri.rstrip("/") in ("sqlite:", "sqlite:/"):
@@ -78,7 +78,7 @@ def _check_uri(uri: str):
         )
 
 
-def _probe_server(uri: str, timeout: float = 5.0):
+def probe_server(uri: str, timeout: float = 5.0):
     """Fail in seconds, not minutes of retries, when a tracking server is not there."""
     import urllib.error
     import urllib.request
@@ -160,7 +160,7 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
 
 
 @contextlib.contextmanager
-def _store_errors(uri: str):
+def store_errors(uri: str):
     try:
         yield
     except StoreError:
@@ -172,7 +172,7 @@ def _store_errors(uri: str):
         raise StoreError(message) from None
 
 
-def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
+def wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
     """Return once the sqlite store can be read; say so if another process holds it.
 
     sqlite would wait in silence (30 s here, 20 s a statement in MLflow); this
@@ -206,7 +206,7 @@ def _wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
         con.close()
 
 
-def _relocate_artifacts(db: Path):
+def relocate_artifacts(db: Path):
     """Point a copied or moved store's artifact paths at its own `artifacts/` folder.
 
     MLflow stores absolute artifact locations, so a copied `mlruns/` would
@@ -218,7 +218,7 @@ def _relocate_artifacts(db: Path):
     if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
         return
     root = (db.parent / "artifacts").resolve().as_uri()
-    con = sqlite3.connect(db, timeout=store_watch.SLOW_STORE_S)  # after `_wait_while_locked`
+    con = sqlite3.connect(db, timeout=store_watch.SLOW_STORE_S)  # after `wait_while_locked`
     try:
         with con:
             rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")
@@ -243,7 +243,7 @@ def _relocate_artifacts(db: Path):
         con.close()
 
 
-def _check_store_folder(db: Path):
+def check_store_folder(db: Path):
     """Refuse a store folder that cannot be made or written; creates nothing.
 
     Probes the nearest folder that exists with a temporary file, which also
@@ -265,7 +265,7 @@ def _check_store_folder(db: Path):
 
 
 @contextlib.contextmanager
-def _store_lock(uri: str, reading: bool = False):
+def store_lock(uri: str, reading: bool = False):
     """Serialise store creation between processes; yields the artifact root.
 
     For a sqlite store the lock is a file beside the database and artifacts go
@@ -299,16 +299,16 @@ def _store_lock(uri: str, reading: bool = False):
 
 def check_store(uri: str):
     """Refuse, in one line, a store the MLflow UI could not open (or would create)."""
-    _check_uri(uri)
+    check_uri(uri)
     if uri.startswith(("http://", "https://")):
         raise StoreError(f"{uri} is a tracking server already; open it in a browser")
     db = sqlite_path(uri)
     if db is not None:
         if not db.is_file():
             raise StoreError(f"no store at {db}; `python -m rnnexp run NAME` creates it")
-        _wait_while_locked(db, uri)
-        _relocate_artifacts(db)
-    with _store_errors(uri):
+        wait_while_locked(db, uri)
+        relocate_artifacts(db)
+    with store_errors(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 

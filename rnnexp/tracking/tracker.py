@@ -36,12 +36,12 @@ from rnnexp.tracking.store_template import start_from_template
 from rnnexp.tracking.store_watch import _SLOW, _SLOW_REQUESTS
 from rnnexp.tracking.store import (
     StoreError,
-    _check_store_folder,
-    _check_uri,
-    _probe_server,
-    _relocate_artifacts,
-    _store_errors,
-    _store_lock,
+    check_store_folder,
+    check_uri,
+    probe_server,
+    relocate_artifacts,
+    store_errors,
+    store_lock,
     describe_store_error,
 )
 from rnnexp.tracking.store_uri import resolve_tracking_uri, sqlite_path
@@ -118,9 +118,9 @@ class Tracker:
         self.uri = resolve_tracking_uri(uri)
         self.experiment_name = experiment
         self.experiment_id, self._kind = None, None
-        _check_uri(self.uri)
+        check_uri(self.uri)
         if self.uri.startswith(("http://", "https://")):
-            _probe_server(self.uri)
+            probe_server(self.uri)
             _SLOW_REQUESTS.install()
         mlflow.set_tracking_uri(self.uri)
         _SLOW.install()
@@ -128,12 +128,12 @@ class Tracker:
         db = sqlite_path(self.uri)
         if db is not None and not db.is_file():
             if not reading:
-                _check_store_folder(db)  # now, not after the half-minute framework import
+                check_store_folder(db)  # now, not after the half-minute framework import
             return  # no store yet; reading finds nothing, `ensure()` creates it
-        with _store_lock(self.uri, reading=True), _store_errors(self.uri):
+        with store_lock(self.uri, reading=True), store_errors(self.uri):
             if db is not None:
-                store._wait_while_locked(db, self.uri)
-                _relocate_artifacts(db)
+                store.wait_while_locked(db, self.uri)
+                relocate_artifacts(db)
             self._find_experiment()
 
     @property
@@ -141,7 +141,7 @@ class Tracker:
         # Made on first use: an MlflowClient creates a missing sqlite file at once,
         # which must happen under the store lock, and never for a reader.
         if self._client is None:
-            with _store_errors(self.uri):
+            with store_errors(self.uri):
                 client = MlflowClient(tracking_uri=self.uri)
             # Only sqlite keeps a cut call's lock; a server's request may retry for minutes.
             local = self.uri.startswith("sqlite:")
@@ -163,7 +163,7 @@ class Tracker:
         """Create the store and this MLflow experiment if they do not exist yet."""
         if self.experiment_id is not None and self._kind is not None:
             return
-        with _store_lock(self.uri) as artifact_root, _store_errors(self.uri):
+        with store_lock(self.uri) as artifact_root, store_errors(self.uri):
             # The first client call creates (migrates) a fresh store: under the lock.
             start_from_template(self.uri)
             self._find_experiment()
@@ -189,7 +189,7 @@ class Tracker:
         run_tags = {"mlflow.runName": name, **environment_tags(), **git_tags(), **(tags or {})}
         if parent is not None:
             run_tags[MLFLOW_PARENT_RUN_ID] = parent.run_id
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             run = self.client.create_run(
                 self.experiment_id, run_name=name, tags={k: str(v) for k, v in run_tags.items()}
             )
@@ -209,7 +209,7 @@ class Tracker:
         """
         from rnnexp.tracking.lease import SweepBusy
 
-        with _store_lock(self.uri), _store_errors(self.uri):
+        with store_lock(self.uri), store_errors(self.uri):
             current = self.client.get_run(run_id)
             who = busy(dict(current.data.tags)) if busy else None
             if who:
@@ -276,12 +276,12 @@ class Tracker:
 
     def set_note(self, run_id: str, markdown: str):
         """Set a run's Description (markdown, rendered by the UI)."""
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             self.client.set_tag(run_id, NOTE, markdown)
 
     def describe(self, markdown: str):
         """Set this MLflow experiment's Description (markdown, rendered by the UI)."""
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             self.client.set_experiment_tag(self.experiment_id, NOTE, markdown)
 
     def artifact_files(self, run_id: str, folder: str | None = None) -> list[str]:
@@ -291,12 +291,12 @@ class Tracker:
         return []
 
     def run_tags(self, run_id: str) -> dict:
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             return dict(self.client.get_run(run_id).data.tags)
 
     def mark_killed(self, run_id: str, reason: str):
         """End a run whose process died while it was RUNNING."""
-        with stopping.deferred(), _store_errors(self.uri):
+        with stopping.deferred(), store_errors(self.uri):
             self.client.set_tag(run_id, "failure_reason", reason)
             self.client.set_terminated(run_id, "KILLED")
 
@@ -305,7 +305,7 @@ class Tracker:
         """Parent runs of this experiment, newest first."""
         if self.experiment_id is None:
             return []
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             runs = self.client.search_runs(
                 [self.experiment_id],
                 filter_string="tags.`rnnexp.role` = 'sweep'",
@@ -324,7 +324,7 @@ class Tracker:
         where += [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
         if status:
             where.append(f"attributes.status = '{status}'")
-        with _store_errors(self.uri):
+        with store_errors(self.uri):
             runs = self.client.search_runs(
                 [self.experiment_id],
                 filter_string=" AND ".join(where),

@@ -8,7 +8,7 @@ import subprocess
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from rnnexp.tracking.store import _store_errors
+from rnnexp.tracking.store import store_errors
 from rnnexp.tracking.store_uri import DEFAULT_TRACKING_URI
 
 __all__ = [
@@ -101,7 +101,7 @@ def ui_links(uri: str, address: str) -> list[str]:
     """
     lines = [f"MLflow UI: {experiments_url(address)}"]
     client = MlflowClient(tracking_uri=uri)
-    with _store_errors(uri):
+    with store_errors(uri):
         for experiment in client.search_experiments(order_by=["name ASC"]):
             eid = experiment.experiment_id
             sweeps = client.search_runs(

@@ -10,10 +10,10 @@ from rnnexp.names import plain
 from rnnexp.report.plots.style import (
     LINESTYLES,
     MARKERS,
-    _dodged,
-    _pyplot,
-    _spread,
-    _wrapped,
+    dodged,
+    pyplot_agg,
+    seed_spread,
+    wrapped,
     finish,
     group_label,
     seed_note,
@@ -34,7 +34,7 @@ def answer_panels(
 
     `title` says what the study asks, `note` what the bars are (`seed_note`).
     """
-    plt = _pyplot()
+    plt = pyplot_agg()
     width = max(width, 6.5) if len(titles) == 1 else width
     fig, axes = plt.subplots(
         1,
@@ -48,7 +48,7 @@ def answer_panels(
     for ax, panel in zip(axes, titles):
         ax.set_title(panel, fontsize=10)
         ax.grid(alpha=0.3)
-    fig.suptitle(_wrapped(f"{title}\n{note}", fig), fontsize=10.5)
+    fig.suptitle(wrapped(f"{title}\n{note}", fig), fontsize=10.5)
     return fig, axes
 
 
@@ -86,7 +86,7 @@ def interval_lines(
             xs = sorted(xs, key=lambda x: positions[x])
         else:
             xs = sorted(xs)
-        stats = [_spread(points[x], geometric) for x in xs]
+        stats = [seed_spread(points[x], geometric) for x in xs]
         centre = np.array([s[0] for s in stats])
         low = np.array([s[1] for s in stats])
         high = np.array([s[2] for s in stats])
@@ -94,11 +94,11 @@ def interval_lines(
         xs_run.update(xs)
         if dodge and positions is None and len(span) > 1 and at:
             # the offset of the whole axis span, not of this line's own points
-            moved = _dodged(list(span), i, k, logx=logx)
+            moved = dodged(list(span), i, k, logx=logx)
             at = [float(moved[span.index(x)]) for x in xs]
         elif dodge:
             at = list(
-                _dodged(at, i, k, logx=logx, categorical=positions is not None or len(span) < 2)
+                dodged(at, i, k, logx=logx, categorical=positions is not None or len(span) < 2)
             )
         ax.errorbar(
             at,
@@ -130,11 +130,11 @@ def interval_lines(
 
 def no_results(title: str, why: str):
     """A figure that says why there is nothing to draw (every trial failed, ...)."""
-    plt = _pyplot()
+    plt = pyplot_agg()
     fig, ax = plt.subplots(figsize=(6.5, 2.6), layout="constrained")
     ax.axis("off")
     ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, fontsize=11)
-    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
+    fig.suptitle(wrapped(title, fig), fontsize=10.5)
     return fig
 
 

@@ -11,11 +11,11 @@ import numpy as np
 from rnnexp.report.plots.style import (
     LINESTYLES,
     MARKERS,
-    _dodged,
-    _label_panel,
-    _pyplot,
-    _spread,
-    _wrapped,
+    dodged,
+    label_panel,
+    pyplot_agg,
+    seed_spread,
+    wrapped,
     finish,
     reference_line,
     save,
@@ -48,12 +48,12 @@ def mean_curves(
         stacked = np.full((len(curves), steps), np.nan)
         for j, c in enumerate(curves):
             stacked[j, : len(c)] = c
-        stats = [_spread(stacked[:, t], logy) for t in range(steps)]
+        stats = [seed_spread(stacked[:, t], logy) for t in range(steps)]
         centre = np.array([s[0] for s in stats])
         low = np.array([s[1] for s in stats])
         high = np.array([s[2] for s in stats])
         xs = np.arange(start, start + steps) if x is None else np.asarray(x)[:steps]
-        xs = _dodged(xs, i, k) if dodge and steps <= 30 else xs
+        xs = dodged(xs, i, k) if dodge and steps <= 30 else xs
         (line,) = ax.plot(
             xs,
             centre,
@@ -98,7 +98,7 @@ def mean_curves_figure(
     groups = curves_by(results, extra, by)
     if not groups:
         return []
-    plt = _pyplot()
+    plt = pyplot_agg()
     fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
     seeds = mean_curves(ax, groups, x=x, logy=logy)
     reference_line(ax, hline, hline_label)
@@ -106,7 +106,7 @@ def mean_curves_figure(
         reference_line(ax, y, label, color="black", linestyle=style)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
-    fig.suptitle(_wrapped(f"{title}\n{seed_note([seeds], geometric=logy)}", fig), fontsize=10.5)
+    fig.suptitle(wrapped(f"{title}\n{seed_note([seeds], geometric=logy)}", fig), fontsize=10.5)
     finish(fig, [ax])
     return [save(fig, path)]
 
@@ -115,7 +115,7 @@ def lines_with_spread(
     series: dict, *, xlabel, ylabel, title, logx=False, logy=False, hline=None, hline_label=None
 ):
     """One line per key: `series[key] = (x, mean, spread_or_None)` (spread already computed)."""
-    plt = _pyplot()
+    plt = pyplot_agg()
     fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
     xs_run = set()
     for i, (label, (x, mean, spread)) in enumerate(series.items()):
@@ -132,7 +132,7 @@ def lines_with_spread(
             ax.fill_between(x, mean - spread, mean + spread, alpha=0.2)
         if len(x) < 30:
             xs_run.update(x.tolist())
-    _label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label)
+    label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label)
     if logx and xs_run and len(xs_run) < 12:
         ticks_at(ax, sorted(xs_run))
     finish(fig, [ax])
@@ -147,12 +147,12 @@ def traces_by_group(
     One legend entry per group (its name says how many curves), so a sweep of
     dozens of seeds stays readable; NaN in `y` leaves a gap.
     """
-    plt = _pyplot()
+    plt = pyplot_agg()
     fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
     for i, (name, curves) in enumerate(groups.items()):
         color = f"C{i}"
         for k, (x, y) in enumerate(curves):
             ax.plot(x, y, color=color, linewidth=0.8, alpha=0.5, label=name if k == 0 else None)
-    _label_panel(fig, ax, title, xlabel, ylabel, False, logy, hline, hline_label)
+    label_panel(fig, ax, title, xlabel, ylabel, False, logy, hline, hline_label)
     finish(fig, [ax])
     return fig

@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from rnnexp.report.plots.style import _pyplot
+from rnnexp.report.plots.style import pyplot_agg
 
 
 def attention_maps(examples, *, title):
     """One heat map per example: `(weights (T, S), source_tokens, output_tokens)`."""
-    plt = _pyplot()
+    plt = pyplot_agg()
     fig, axes = plt.subplots(
         1, len(examples), figsize=(4.2 * len(examples), 4.2), squeeze=False, layout="constrained"
     )
@@ -24,7 +24,7 @@ def attention_maps(examples, *, title):
 
 def captioned_images(images, captions, *, title, columns=4):
     """A grid of grey or RGB images, each titled with its (multi-line) caption."""
-    plt = _pyplot()
+    plt = pyplot_agg()
     rows = -(-len(images) // columns)
     fig, axes = plt.subplots(
         rows, columns, figsize=(3.6 * columns, 2.4 * rows), squeeze=False, layout="constrained"

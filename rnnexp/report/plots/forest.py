@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnnexp.report.plots.style import _pyplot
+from rnnexp.report.plots.style import pyplot_agg
 
 
 def margins_forest(rows, *, title, xlabel, symlog=False, width=9.0):
@@ -14,7 +14,7 @@ def margins_forest(rows, *, title, xlabel, symlog=False, width=9.0):
             end), `interval` a `rnnexp.report.stats.Interval` of them (no bar below 2 seeds).
         symlog: a symmetric-log x axis, for rows whose units differ by decades.
     """
-    plt = _pyplot()
+    plt = pyplot_agg()
     from matplotlib.lines import Line2D
 
     height = 1.6 + 0.5 * len(rows)

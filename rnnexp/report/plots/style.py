@@ -4,7 +4,7 @@ Seed means with a t interval, markers and a small sideways dodge, ticks at the
 values run, legends outside the data, titles that wrap, and the note a partial
 sweep's figures must carry.
 
-Matplotlib is imported when the first figure is drawn (`_pyplot`).
+Matplotlib is imported when the first figure is drawn (`pyplot_agg`).
 """
 
 import contextlib
@@ -23,7 +23,7 @@ _NOTES: list[str] = []  # what every figure saved now must say under it (see `no
 DODGE = 0.012  # sideways offset between neighbouring lines, as a fraction of the x span
 
 
-def _pyplot():
+def pyplot_agg():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,7 +32,7 @@ def _pyplot():
     return plt
 
 
-def _dodged(xs, i: int, k: int, *, logx=False, categorical=False):
+def dodged(xs, i: int, k: int, *, logx=False, categorical=False):
     """Line `i` of `k` moved a little sideways, so lines with equal values stay visible."""
     xs = np.asarray(xs, dtype="float64")
     if k < 2 or not len(xs):
@@ -46,7 +46,7 @@ def _dodged(xs, i: int, k: int, *, logx=False, categorical=False):
     return xs + d * DODGE * ((hi - lo) or 1.0)
 
 
-def _spread(values, geometric: bool) -> tuple[float, float, float, int]:
+def seed_spread(values, geometric: bool) -> tuple[float, float, float, int]:
     """`(centre, low, high, n)`: the seed mean and its t interval (no interval for 1 seed).
 
     `geometric`: the interval of log10 values, for quantities spanning decades.
@@ -103,7 +103,7 @@ def ticks_at(ax, values, labels=None, *, axis="x"):
     target.set_minor_locator(NullLocator())
 
 
-def _wrapped(text: str, fig) -> str:
+def wrapped(text: str, fig) -> str:
     """`text` broken into lines that fit the figure's width (a title must not be clipped)."""
     import textwrap
 
@@ -165,12 +165,12 @@ def finish(fig, axes, *, shared_legend: bool = False, columns: int = 3):
     return fig
 
 
-def _label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label):
+def label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label):
     """A one-panel figure's reference line, labels, title, scales and grid."""
     if hline is not None:
         reference_line(ax, hline, hline_label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    fig.suptitle(_wrapped(title, fig), fontsize=10.5)
+    fig.suptitle(wrapped(title, fig), fontsize=10.5)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -180,7 +180,7 @@ def _label_panel(fig, ax, title, xlabel, ylabel, logx, logy, hline, hline_label)
 
 def save(fig, path):
     """Write `fig` to `path` (nothing clipped) and free it."""
-    plt = _pyplot()
+    plt = pyplot_agg()
     if _NOTES:  # below the figure, in a strip the tight bounding box adds: nothing is covered
         fig.text(0.5, 0, _NOTES[-1], ha="center", va="top", color="firebrick", fontsize=11)
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -199,7 +199,7 @@ def noted(text: str):
 
 
 def close(fig):
-    plt = _pyplot()
+    plt = pyplot_agg()
     plt.close(fig)
 
 
