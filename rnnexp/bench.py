@@ -82,7 +82,7 @@ def _keras_layer(cell, units, unroll):
 
 
 def _our_layer(cell, units, unroll, loop):
-    from rnnexp.layers import recurrent_layer
+    from rnnexp.layers.recurrent import recurrent_layer
 
     layer = recurrent_layer(cell, units, unroll=unroll)
     layer.project_first = loop == "project"

@@ -1,28 +1,36 @@
-"""The experiment catalog: the `Experiment` contract and a strict registry.
+"""The experiment catalog: the `Experiment` contract, and what an experiment file imports.
 
 One file per experiment lives in `experiments/` (named as on the CLI), which
 installs as the package `rnnexp.experiments`; it subclasses `Experiment` and
 decorates it with `@register`, and the catalog is what importing every module
-of that package registers. Importing such a file only declares things: it
-imports no Keras or TensorFlow and nothing trains or downloads until
-`run_trial` (`tests/test_catalog.py` checks this).
+of that package registers (`rnnexp.registry`). Importing such a file only
+declares things: it imports no Keras or TensorFlow and nothing trains or
+downloads until `run_trial` (`tests/test_catalog.py` checks this).
+
+An experiment file needs one import line, from here: besides the contract, the
+catalog passes on `register` and the lookups (`get`, `load_catalog`, from
+`rnnexp.registry`), and what a trial returns and a finding is made of
+(`TrialResult`, `group_mean` from `rnnexp.results`; `Finding`, `Check` from
+`rnnexp.finding`).
 """
 
-import dataclasses
-import difflib
-import importlib
-import importlib.machinery
-import importlib.util
-import math
-import os
-import pkgutil
-import re
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnexp.config import ConfigError, apply_overrides, check_common
+from rnnexp.finding import Check, Finding
+from rnnexp.registry import (
+    CatalogMissing,
+    UnknownExperiment,
+    experiments_dir,
+    experiments_package,
+    get,
+    load_catalog,
+    register,
+    registry,
+)
+from rnnexp.results import EPOCHS_EXTRA, TrialResult, group_mean, group_metric
 
 __all__ = [
     "EPOCHS_EXTRA",
@@ -44,25 +52,6 @@ __all__ = [
 ]
 
 
-EPOCHS_EXTRA = "epochs"  # the extras key of a trial's per-epoch curves
-
-
-@dataclass
-class TrialResult:
-    """What one trial of a sweep produced.
-
-    `metrics` are final scalars (they become the results table); `extras` hold
-    anything else the summary needs (curves, gradient norms), unlogged.
-    """
-
-    trial: dict
-    status: str = "FINISHED"  # or FAILED
-    metrics: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
-    error: str | None = None
-    run_id: str | None = None
-
-
 @dataclass(frozen=True)
 class PaperResult:
     """A published number an experiment sets its own against (the README's reproduction table).
@@ -82,123 +71,6 @@ class PaperResult:
     record: str = ""  # the record's file name without .json (default: NAME-ci)
     percent: bool = False  # show values as percentages
     note: str = ""  # how our protocol differs, one short phrase
-
-
-@dataclass(frozen=True)
-class Check:
-    """One asserted comparison of a measured value with its threshold.
-
-    `margin` says how far the value is from failing, in the value's units
-    (positive: holds, negative: fails), or in orders of magnitude when
-    `log=True` (for ratios that span many decades, such as gradient norms).
-    """
-
-    label: str  # what was measured, e.g. "gated accuracy gain at L=500"
-    value: float
-    op: str  # ">=" or "<="
-    threshold: float
-    log: bool = False
-
-    def __post_init__(self):
-        if self.op not in (">=", "<="):
-            raise ValueError(f"Check.op must be '>=' or '<=', got {self.op!r}")
-
-    @property
-    def margin(self) -> float:
-        value, threshold = float(self.value), float(self.threshold)
-        if self.log:
-            floor = 1e-300  # a value of exactly 0 is "very far below", not an error
-            value, threshold = math.log10(max(value, floor)), math.log10(max(threshold, floor))
-        if math.isnan(value):
-            return -math.inf
-        return value - threshold if self.op == ">=" else threshold - value
-
-    @property
-    def passed(self) -> bool:
-        return self.margin >= 0
-
-    def __str__(self) -> str:
-        return f"{self.label} {self.value:.3g} {self.op} {self.threshold:g}"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The expected result, evaluated: `passed`, a sentence, and its numbers.
-
-    `checks` are the structured comparisons behind `passed` (empty when the
-    finding could not be evaluated, e.g. trials missing): their margins say
-    how close a run came to failing, across seeds (`rnnexp robustness`).
-    """
-
-    passed: bool
-    message: str
-    numbers: dict = field(default_factory=dict)
-    checks: tuple = ()
-
-    @classmethod
-    def from_checks(cls, context: str, checks, numbers=None) -> "Finding":
-        """Pass when every check holds; the message lists them, or the failed ones.
-
-        Args:
-            context: what was measured, e.g. "at L=400: gru=0.80, lstm=0.82".
-            checks: a list of `Check`s, or (older form, no margins)
-                `{sentence with its numbers and threshold: holds}`.
-        """
-        if isinstance(checks, dict):
-            verdicts = {text: bool(ok) for text, ok in checks.items()}
-            structured = ()
-        else:
-            structured = tuple(checks)
-            verdicts = {str(c): c.passed for c in structured}
-        failed = [text for text, ok in verdicts.items() if not ok]
-        verdict = "; ".join(verdicts) if not failed else "NOT MET: " + "; ".join(failed)
-        return cls(not failed, f"{context}; {verdict}", dict(numbers or {}), structured)
-
-    @classmethod
-    def require(cls, table, keys=(), what="results") -> "Finding | None":
-        """None when `table` holds every one of `keys`; else the failing Finding that says why.
-
-        The guard a `finding()` starts with, its message naming what is missing:
-
-            if missing := Finding.require(acc, [(c, "bi") for c in cfg.sweep.cells]):
-                return missing
-
-        Args:
-            table: what the finding reads, keyed by arm (e.g. `group_mean`'s dict).
-                Empty, it fails as "no finished trials".
-            keys: the arms the finding compares; with none, only an empty table fails.
-            what: what the keys are, for the message: "missing results: gru, lstm".
-        """
-        if not table:
-            return cls(False, "no finished trials", {})
-        missing = [str(k) for k in keys if k not in table]
-        return cls(False, f"missing {what}: {', '.join(missing)}", {}) if missing else None
-
-    @property
-    def margins(self) -> dict[str, float]:
-        """`{check label: margin}`; positive where the check holds."""
-        return {c.label: c.margin for c in self.checks}
-
-
-def group_metric(results, key: str, by: tuple[str, ...]) -> dict[tuple, list]:
-    """`{(trial[by[0]], ...): [metric over finished trials]}`, e.g. seeds of a cell."""
-    out: dict[tuple, list] = {}
-    for r in results:
-        if r.status == "FINISHED":
-            out.setdefault(tuple(r.trial[b] for b in by), []).append(r.metrics[key])
-    return out
-
-
-def group_mean(results, key: str, *by: str) -> dict:
-    """Mean of metric `key` over the finished trials of each group (e.g. the seeds of a cell).
-
-    Keys are the value of `by[0]` when grouping by one field, else tuples:
-    `group_mean(results, "bleu4", "cell")` -> `{"gru": 91.2, ...}`.
-    """
-    import numpy as np
-
-    groups = group_metric(results, key, tuple(by))
-    return {(k[0] if len(by) == 1 else k): float(np.mean(v)) for k, v in groups.items()}
 
 
 class Experiment:
@@ -302,9 +174,9 @@ class Experiment:
         annotated; `rnnexp.report.plots` has the pieces (`answer_panels`,
         `interval_lines`, `seed_note`, `finish`).
         """
-        from rnnexp.report import plots
+        from rnnexp.report.plots.answer import default_answer
 
-        return plots.default_answer(self, cfg, results)
+        return default_answer(self, cfg, results)
 
     def finding(self, cfg, results: list[TrialResult]) -> Finding:
         """Evaluate the expected finding on the results."""
@@ -332,153 +204,3 @@ class Experiment:
         from rnnexp.data.card import generated_card
 
         return generated_card(self.name, getattr(cfg, "data", None), trial)
-
-
-_REGISTRY: dict[str, Experiment] = {}
-
-
-class UnknownExperiment(ConfigError):
-    pass
-
-
-def register(cls: type[Experiment]) -> type[Experiment]:
-    """Class decorator adding an experiment; a second use of a name raises."""
-    exp = cls()
-    if not exp.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    if exp.name in _REGISTRY:
-        raise ValueError(f"experiment {exp.name!r} is already registered")
-    if "ci" not in exp.profiles:
-        raise ValueError(f"experiment {exp.name!r} has no 'ci' profile")
-    if not dataclasses.is_dataclass(exp.config):
-        raise ValueError(f"experiment {exp.name!r}: config must be a dataclass instance")
-    _REGISTRY[exp.name] = exp
-    return cls
-
-
-def registry() -> dict[str, Experiment]:
-    return dict(_REGISTRY)
-
-
-PACKAGE = "rnnexp.experiments"
-# Experiment files from a folder of your own (tests use it) import under this name.
-LOCAL_PACKAGE = "rnnexp_local_experiments"
-# Where a source checkout keeps the package (pyproject.toml maps it to PACKAGE).
-SOURCE_EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
-
-
-class CatalogMissing(ConfigError):
-    """The experiments package cannot be found: a broken or partial install."""
-
-
-def _package_from_folder(name: str, folder: Path):
-    """The package `name` over `folder` (registered in `sys.modules`), created once."""
-    module = sys.modules.get(name)
-    if module is None:
-        init = folder / "__init__.py"
-        if init.is_file():
-            spec = importlib.util.spec_from_file_location(
-                name, init, submodule_search_locations=[str(folder)]
-            )
-        else:  # a plain folder of experiment files
-            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
-            spec.submodule_search_locations = [str(folder)]
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        if spec.loader is not None:
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-    elif str(folder) not in module.__path__:
-        module.__path__.append(str(folder))
-    return module
-
-
-def experiments_package():
-    """The package whose modules are the catalog, one experiment per module.
-
-    `rnnexp.experiments` as installed (the checkout's top-level `experiments/`
-    folder, mapped by pyproject.toml); in a source checkout used without
-    (re)installing, that folder beside the package under the same name; or
-    `$RNNEXP_EXPERIMENTS_DIR`, a folder of your own experiment files, instead.
-    """
-    override = os.environ.get("RNNEXP_EXPERIMENTS_DIR")
-    if override:
-        folder = Path(override).resolve()
-        if not folder.is_dir():
-            raise CatalogMissing(
-                f"RNNEXP_EXPERIMENTS_DIR={override} is not a folder; "
-                "point it at a folder of experiment files, or unset it"
-            )
-        return _package_from_folder(LOCAL_PACKAGE, folder)
-    try:
-        return importlib.import_module(PACKAGE)
-    except ModuleNotFoundError as err:
-        if err.name != PACKAGE:
-            raise
-    if (SOURCE_EXPERIMENTS / "__init__.py").is_file():
-        return _package_from_folder(PACKAGE, SOURCE_EXPERIMENTS)
-    raise CatalogMissing(
-        f"the experiments package {PACKAGE} is not installed beside {Path(__file__).parent}; "
-        "reinstall rnnexp (pip install rnnexp, or pip install -e . in a checkout)"
-    )
-
-
-def experiments_dir() -> Path:
-    """The folder of the experiments package in use (see `experiments_package`)."""
-    return Path(list(experiments_package().__path__)[-1])
-
-
-def load_catalog() -> dict[str, Experiment]:
-    """Import every module of the experiments package once (each registers itself)."""
-    package = experiments_package()
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            name = f"{package.__name__}.{info.name}"
-            try:
-                importlib.import_module(name)
-            except Exception as err:  # a broken experiment file is the user's to fix: name it
-                raise ExperimentFileError(_file_fault(err, info)) from None
-    if not any(type(e).__module__.startswith(f"{package.__name__}.") for e in _REGISTRY.values()):
-        folders = ", ".join(map(str, package.__path__))
-        raise CatalogMissing(f"no experiments in {folders}; add an experiment file there")
-    return registry()
-
-
-class ExperimentFileError(ConfigError):
-    """An experiment file that cannot be imported or registered."""
-
-
-def _file_fault(err: Exception, info) -> str:
-    """`FILE:LINE: what went wrong; what to do`, for an experiment module that failed."""
-    import traceback
-
-    path = Path(info.module_finder.path) / f"{info.name}.py"
-    if not path.is_file():
-        path = Path(info.module_finder.path) / info.name / "__init__.py"
-    line = getattr(err, "lineno", None) if isinstance(err, SyntaxError) else None
-    if line is None:
-        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == str(path)]
-        line = frames[-1].lineno if frames else None
-    where = f"{path}:{line}" if line else str(path)
-    what = (str(err).splitlines() or [""])[0][:300]
-    other = re.match(r"experiment '(.+)' is already registered", what)
-    if other and other.group(1) in _REGISTRY:
-        module = sys.modules.get(type(_REGISTRY[other.group(1)]).__module__)
-        first = getattr(module, "__file__", "another file")
-        return f"{where}: experiment {other.group(1)!r} is also registered by {first}; rename one"
-    return f"{where}: {type(err).__name__}: {what}; fix the file or move it out of the folder"
-
-
-def get(name: str) -> Experiment:
-    """The registered experiment `name`; an unknown name lists the known ones."""
-    known = load_catalog()
-    if name not in known:
-        close = difflib.get_close_matches(name, list(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownExperiment(
-            f"unknown experiment {name!r}{hint}; known: {', '.join(sorted(known))}"
-        )
-    return known[name]

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 
 Build = Callable[[object], list[TrialResult]]
 

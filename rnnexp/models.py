@@ -95,7 +95,7 @@ def build_classifier(
     """
     import keras
 
-    from rnnexp.layers import DeepRNN
+    from rnnexp.layers.wrappers import DeepRNN
 
     units = matched_units(cell, cfg.units, cfg.embed_dim) if cfg.match_params else cfg.units
     embed = keras.layers.Embedding(vocab_size, cfg.embed_dim, name="embedding")
@@ -180,7 +180,7 @@ def build_sequence_model(
     """
     import keras
 
-    from rnnexp.layers import DeepRNN
+    from rnnexp.layers.wrappers import DeepRNN
 
     inputs = keras.Input(input_shape)
     h = DeepRNN(

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnexp.layers import recurrent_layer
+from rnnexp.layers.recurrent import recurrent_layer
 
 __all__ = [
     "ATTENTION",

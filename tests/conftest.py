@@ -59,12 +59,12 @@ def _toy_experiments_leave_with_their_test():
     same process (or pytest-xdist worker) sees only the shipped experiments.
     """
     yield
-    from rnnexp import catalog
+    from rnnexp import registry
 
-    local = catalog.LOCAL_PACKAGE
-    for name, exp in list(catalog._REGISTRY.items()):
+    local = registry.LOCAL_PACKAGE
+    for name, exp in list(registry._REGISTRY.items()):
         if type(exp).__module__.partition(".")[0] == local:
-            del catalog._REGISTRY[name]
+            del registry._REGISTRY[name]
     for module in [m for m in list(sys.modules) if m.partition(".")[0] == local]:
         del sys.modules[module]
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from rnnexp.training import strategy_scope
+from rnnexp.distribute import strategy_scope
 
 SCRIPT = textwrap.dedent(
     """
@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
 
     import keras
     from rnnexp.layers import GRU
-    from rnnexp.training import strategy_scope
+    from rnnexp.distribute import strategy_scope
 
     scope, described = strategy_scope("mirrored")
     assert described == "mirrored x2", described

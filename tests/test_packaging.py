@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnexp import catalog, cli
+from rnnexp import cli, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("tensorflow", "keras", "mlflow", "matplotlib")
@@ -123,8 +123,8 @@ def test_pyproject_lists_every_package_folder():
 
 def test_a_missing_experiments_package_is_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("RNNEXP_EXPERIMENTS_DIR", raising=False)
-    monkeypatch.setattr(catalog, "PACKAGE", "rnnexp.no_experiments_here")
-    monkeypatch.setattr(catalog, "SOURCE_EXPERIMENTS", tmp_path / "experiments")
+    monkeypatch.setattr(registry, "PACKAGE", "rnnexp.no_experiments_here")
+    monkeypatch.setattr(registry, "SOURCE_EXPERIMENTS", tmp_path / "experiments")
     assert cli.main(["list"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "rnnexp.no_experiments_here is not installed" in err[0]

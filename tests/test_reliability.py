@@ -697,14 +697,14 @@ def test_bench_flag_errors_come_before_tensorflow():
 def test_a_store_locked_at_start_is_said_at_once_and_given_up_in_30_s(toy, capsys, monkeypatch):
     import sqlite3
 
-    from rnnexp.tracking import store
+    from rnnexp.tracking import store, store_watch
 
     record, uri = toy
     assert cli.main(["run", "rel_toy", "--tracking-uri", uri]) == 0
     capsys.readouterr()
     holder = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
-    monkeypatch.setattr(store, "SLOW_STORE_S", 0.5)
+    monkeypatch.setattr(store_watch, "SLOW_STORE_S", 0.5)
     real = store.wait_while_locked
     monkeypatch.setattr(store, "wait_while_locked", lambda db, u: real(db, u, most_s=2))
     start = time.monotonic()
@@ -790,7 +790,7 @@ def test_a_silent_tracking_server_is_given_up_within_30_s_by_default():
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST_")}
-    code = "from rnnexp.tracking import store; print(store.server_give_up_s())"
+    code = "from rnnexp.tracking import store_watch; print(store_watch.server_give_up_s())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert 20 <= float(out.stdout) <= 30, out.stderr
 

@@ -265,6 +265,7 @@ def test_system_metrics_when_psutil_is_installed_and_no_error_when_not(
 # -- one trial, recorded once ------------------------------------------------------
 def test_a_trial_already_recorded_finished_is_not_run_again(tmp_path):
     from rnnexp.sweep import trial as trials
+    from rnnexp.sweep.trial_tags import trial_hash
 
     exp = Toy()
     tracker = Tracker("toy", _uri(tmp_path))
@@ -275,8 +276,8 @@ def test_a_trial_already_recorded_finished_is_not_run_again(tmp_path):
     children = tracker.trial_runs(parent.run_id)
     assert len(children) == 1 and second.run_id == first.run_id == children[0].run_id
     assert second.metrics == first.metrics == {"score": 2.0}
-    assert children[0].tags["rnnexp.trial_hash"] == trials.trial_hash({"value": 2})
-    assert trials.trial_hash({"value": 2}) != trials.trial_hash({"value": 3})
+    assert children[0].tags["rnnexp.trial_hash"] == trial_hash({"value": 2})
+    assert trial_hash({"value": 2}) != trial_hash({"value": 3})
 
 
 # -- what the MLflow UI shows first: names, the card, the headline, deep links ----

@@ -56,7 +56,19 @@ SYMBOL_MOVES = {
     ("rnnexp.sweep.local", "STOP_GRACE_S"): "rnnexp.sweep.trial",
     ("rnnexp.sweep.local", "DoneCounter"): "rnnexp.sweep.trial",
     ("rnnexp.sweep.local", "set_threads"): "rnnexp.sweep.trial",
-    ("rnnexp.sweep.trial", "EPOCHS_EXTRA"): "rnnexp.catalog",  # records carry it; report/ reads it
+    ("rnnexp.sweep.trial", "EPOCHS_EXTRA"): "rnnexp.results",  # records carry it; report/ reads it
+    # a trial's identity in the store, apart from the code that runs it
+    **{
+        ("rnnexp.sweep.trial", name): "rnnexp.sweep.trial_tags"
+        for name in (
+            "TRIAL", "TRIAL_HASH", "TRIAL_INDEX", "WORKER", "trial_key", "trial_hash",
+            "recorded_result",
+        )
+    },
+    ("rnnexp.training", "strategy_scope"): "rnnexp.distribute",
+    ("rnnexp.training", "DISTRIBUTE"): "rnnexp.distribute",
+    ("rnnexp.recipes.long_range", "ratio_figure"): "rnnexp.report.loss_ratio",
+    ("rnnexp.recipes.long_range", "ratio_plots"): "rnnexp.report.loss_ratio",
 }
 
 # Old modules that became a package of several modules: `from OLD import X`

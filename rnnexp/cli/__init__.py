@@ -33,7 +33,7 @@ def _cmd_run(args):
     from rnnexp.sweep import runner
     from rnnexp.config import ConfigError, to_dict
     from rnnexp.sweep.robustness_record import recorded_estimate
-    from rnnexp.sweep.trial import trial_key
+    from rnnexp.sweep.trial_tags import trial_key
 
     exp, cfg, overrides = resolve(args)
     if args.workers < 1:
@@ -175,7 +175,7 @@ def _sweep_to_resume(tracker, run_id: str | None):
 def _cmd_robustness(args):
     from pathlib import Path
 
-    from rnnexp import catalog, startup
+    from rnnexp import registry, startup
     from rnnexp.config import ConfigError, parse_assignment
     from rnnexp.sweep.robustness_record import load_record, sweep_seed_span
     from rnnexp.sweep.robustness import run_robustness
@@ -184,7 +184,7 @@ def _cmd_robustness(args):
     startup.check_backend()
     if not 1 <= args.seeds <= MAX_ROBUSTNESS_SEEDS:
         raise ConfigError(f"--seeds must be 1-{MAX_ROBUSTNESS_SEEDS}, got {args.seeds}")
-    exp = catalog.get(args.name)
+    exp = registry.get(args.name)
     overrides = dict(parse_assignment(text) for text in args.overrides)
     if "seed" in overrides:
         raise ConfigError("robustness sets the seed itself; use --start and --seeds")

@@ -212,8 +212,8 @@ def _overrides(args) -> dict:
 
 
 def resolve(args):
-    from rnnexp import catalog
+    from rnnexp import registry
 
-    exp = catalog.get(args.name)
+    exp = registry.get(args.name)
     overrides = _overrides(args)
     return exp, exp.resolve(args.profile, overrides), overrides

@@ -7,9 +7,9 @@ from rnnexp.cli.arguments import resolve
 
 
 def cmd_list(args):
-    from rnnexp import catalog
+    from rnnexp import registry
 
-    experiments = catalog.load_catalog()
+    experiments = registry.load_catalog()
     if args.format == "markdown" or args.write:
         from rnnexp.report.experiments_table import render, write
 
@@ -52,11 +52,11 @@ def cmd_show(args):
 def cmd_compare(args):
     from pathlib import Path
 
-    from rnnexp import catalog
+    from rnnexp import registry
     from rnnexp.tracking.compare import compare
     from rnnexp.config import ConfigError
 
-    exp = catalog.get(args.name)
+    exp = registry.get(args.name)
     if args.run is not None and not args.run.strip():
         raise ConfigError("--run takes a parent run id (or a prefix); got ''")
     if args.plots is not None and not args.plots.strip():
@@ -85,7 +85,8 @@ def cmd_ui(args):
     import socket
 
     from rnnexp.config import ConfigError
-    from rnnexp.tracking.store import check_store, resolve_tracking_uri
+    from rnnexp.tracking.store import check_store
+    from rnnexp.tracking.store_uri import resolve_tracking_uri
     from rnnexp.tracking.ui import serve_ui, ui_links
 
     if not 1 <= args.port <= 65535:

@@ -9,11 +9,11 @@ import sys
 def cmd_docs(args):
     from pathlib import Path
 
-    from rnnexp import catalog
+    from rnnexp import registry
     from rnnexp.report import pages
 
     root = Path(args.root)
-    experiments = catalog.load_catalog()
+    experiments = registry.load_catalog()
     for name in pages.unpublished(experiments, root):
         print(
             f"{name}: no record yet, so no README row or page; "
@@ -37,10 +37,10 @@ def _records_of(args):
     """`(experiment, its record files in --records)`; none is an error."""
     from pathlib import Path
 
-    from rnnexp import catalog
+    from rnnexp import registry
     from rnnexp.config import ConfigError
 
-    exp = catalog.get(args.name)
+    exp = registry.get(args.name)
     paths = sorted(Path(args.records).glob(f"{exp.name}-*.json"))
     if not paths:
         raise ConfigError(f"no records of {exp.name} in {args.records}/")

@@ -16,9 +16,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from rnnexp.catalog import Experiment, TrialResult
+from rnnexp.catalog import Experiment
 from rnnexp.data.vocab import Vocabulary, pad_batch
 from rnnexp.recipes.generation import Writer, samples_table, train_and_score
+from rnnexp.results import TrialResult
 
 __all__ = ["Decoded", "Seq2SeqData", "Seq2SeqExperiment"]
 

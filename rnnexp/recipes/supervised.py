@@ -15,8 +15,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any, Literal
 
-from rnnexp.catalog import Experiment, TrialResult
+from rnnexp.catalog import Experiment
 from rnnexp.config import Positive
+from rnnexp.results import TrialResult
 
 __all__ = ["CELLS", "Cell", "CellSweep", "Fitted", "Split", "SupervisedExperiment", "grid"]
 

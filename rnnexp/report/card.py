@@ -20,7 +20,7 @@ and its `summary/finding.txt`.
 
 import sys
 
-from rnnexp.catalog import Check, Finding
+from rnnexp.finding import Check, Finding
 from rnnexp.console import format_table
 from rnnexp.names import plain, plain_label
 from rnnexp.report.stats import mean_interval

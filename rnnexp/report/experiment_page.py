@@ -54,7 +54,7 @@ def answer_path(name: str, profile: str) -> str:
 
 def recorded_results(record: dict) -> list:
     """The trials the record kept (`TrialResult`s, every recorded seed's sweep), or []."""
-    from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+    from rnnexp.results import EPOCHS_EXTRA, TrialResult
 
     return [
         TrialResult(

@@ -160,9 +160,9 @@ def _span(seeds) -> str:
 
 def _claims() -> dict[str, str]:
     try:
-        from rnnexp import catalog
+        from rnnexp import registry
 
-        return {name: exp.description for name, exp in catalog.load_catalog().items()}
+        return {name: exp.description for name, exp in registry.load_catalog().items()}
     except Exception:  # the table stays useful without the registry
         return {}
 

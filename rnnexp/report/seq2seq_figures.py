@@ -7,7 +7,7 @@ Per trial, what its model wrote on a few test inputs (`caption_figures`,
 
 import numpy as np
 
-from rnnexp.catalog import group_metric
+from rnnexp.results import group_metric
 from rnnexp.names import plain
 from rnnexp.report import plots
 

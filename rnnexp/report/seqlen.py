@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from rnnexp.catalog import group_metric
+from rnnexp.results import group_metric
 from rnnexp.names import plain
 from rnnexp.report import plots
 from rnnexp.report.paired import gains_by_seed, weakest_by_seed

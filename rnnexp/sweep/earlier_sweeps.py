@@ -5,8 +5,8 @@ dead process left RUNNING; the ETA reads the same trials' times in the last swee
 """
 
 from rnnexp import console
-from rnnexp.catalog import TrialResult
-from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, recorded_result, trial_hash, trial_key
+from rnnexp.results import TrialResult
+from rnnexp.sweep.trial_tags import TRIAL, TRIAL_HASH, recorded_result, trial_hash, trial_key
 from rnnexp.tracking import lease
 
 __all__ = ["SAME_SWEEP_TAGS", "end_dead_sweeps", "finished_trials", "last_times"]

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 from rnnexp.eta import EtaModel, trial_cost
 from rnnexp.sweep.earlier_sweeps import SAME_SWEEP_TAGS
-from rnnexp.sweep.trial import TRIAL, TRIAL_HASH, TRIAL_INDEX
+from rnnexp.sweep.trial_tags import TRIAL, TRIAL_HASH, TRIAL_INDEX
 from rnnexp.training import EPOCHS_RUN_TAG
 
 __all__ = ["Replay", "replay_sweep", "main"]

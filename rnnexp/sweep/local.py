@@ -38,7 +38,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from rnnexp import console, stopping
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 from rnnexp.sweep.worker_signals import (
     PARENT_DIED,
     PARENT_POLL_S,

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from rnnexp import console
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 from rnnexp.config import ConfigError
 from rnnexp.sweep.trial import STOP_GRACE_S, DoneCounter, end_orphans, host_for, set_threads
 

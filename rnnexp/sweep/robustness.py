@@ -4,7 +4,7 @@
 normal tracked sweep at K absolute seeds S, S+n, S+2n, ... -- n is how many
 seeds one sweep uses (1 for most `ci` profiles), so sweeps never share a
 trial and each seed is a fresh draw -- and collects,
-per seed, PASS/FAIL and every check's margin (`catalog.Check.margin`: how far
+per seed, PASS/FAIL and every check's margin (`finding.Check.margin`: how far
 the measured value is from its threshold; in decades for `log` checks). The
 summary -- pass rate, the smallest margin of each check, margins per seed --
 goes to an MLflow run (`rnnexp.role=robustness`) and to a JSON record that

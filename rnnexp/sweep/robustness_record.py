@@ -123,7 +123,7 @@ def trial_record(result, keep=None) -> dict:
 
     `keep` (an experiment's `record_extras`) picks the extras kept; by default all.
     """
-    from rnnexp.catalog import EPOCHS_EXTRA
+    from rnnexp.results import EPOCHS_EXTRA
 
     def plain_value(v):
         if getattr(v, "ndim", None) == 0:
@@ -254,7 +254,7 @@ def recorded_estimate(exp, profile: str, cfg, overrides: dict, records=None) -> 
     import json
     from pathlib import Path
 
-    from rnnexp.catalog import SOURCE_EXPERIMENTS
+    from rnnexp.registry import SOURCE_EXPERIMENTS
 
     folders = (
         [Path(records)]

@@ -129,7 +129,7 @@ def compact_record(path, exp) -> tuple[int, int, list[str]]:
     Returns:
         `(bytes before, bytes after, the extras keys dropped)`.
     """
-    from rnnexp.catalog import TrialResult
+    from rnnexp.results import TrialResult
 
     path = Path(path)
     with _records_locked(path.parent):
@@ -155,7 +155,7 @@ def _rejudged(exp, cfg, outcome, where: str) -> dict | None:
         RecordError: the trials cannot give the finding, or give a check both
             findings share otherwise than recorded.
     """
-    from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+    from rnnexp.results import EPOCHS_EXTRA, TrialResult
 
     try:
         results = [

@@ -20,7 +20,9 @@ from rnnexp.report import card as finding_card
 from rnnexp import console
 from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking import lease
-from rnnexp.catalog import Experiment, Finding, TrialResult
+from rnnexp.catalog import Experiment
+from rnnexp.finding import Finding
+from rnnexp.results import TrialResult
 from rnnexp.config import ConfigError, flatten, to_dict
 from rnnexp.training import EPOCHS_RUN_TAG, STOPPED_TAG
 from rnnexp.sweep.earlier_sweeps import end_dead_sweeps, finished_trials, last_times
@@ -76,7 +78,7 @@ def run_experiment(
             Trials it finished are kept, the others run again; children its
             dead process left RUNNING are marked KILLED. A sweep whose
             process is alive is refused (`lease.SweepBusy`).
-        distribute: `rnnexp.training.strategy_scope` mode for every trial.
+        distribute: `rnnexp.distribute.strategy_scope` mode for every trial.
         executor: `local` (this process, or `workers` processes) or `ray`
             (each trial a Ray task; `workers` > 1 caps how many run at once).
         address: the Ray cluster to use (`ray start --head` prints it); None

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from rnnexp import console
-from rnnexp.catalog import TrialResult
+from rnnexp.results import TrialResult
 from rnnexp.report import card as finding_card
 from rnnexp.report import plots
 
@@ -98,7 +98,7 @@ def log_partial_summary(exp, cfg, parent, tracker, trials, results):
 
 def resume_command(name: str, parent_id: str, uri: str) -> str:
     """The exact command that finishes sweep `parent_id` (naming its store unless the default)."""
-    from rnnexp.tracking.store import DEFAULT_TRACKING_URI
+    from rnnexp.tracking.store_uri import DEFAULT_TRACKING_URI
 
     store = "" if uri == DEFAULT_TRACKING_URI else f" --tracking-uri {shlex.quote(uri)}"
     return f"python -m rnnexp run {name} --resume {parent_id}{store}"

@@ -15,16 +15,24 @@ Ray task, a worker that outlived its sweep).
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import socket
 import traceback
 
 from rnnexp import console
-from rnnexp.catalog import EPOCHS_EXTRA, TrialResult
+from rnnexp.results import EPOCHS_EXTRA, TrialResult
 from rnnexp.config import flatten, to_dict
 from rnnexp.stopping import stop_reason
+from rnnexp.sweep.trial_tags import (
+    TRIAL,
+    TRIAL_HASH,
+    TRIAL_INDEX,
+    WORKER,
+    recorded_result,
+    trial_hash,
+    trial_key,
+)
 from rnnexp.tracking import lease
 
 __all__ = [
@@ -34,17 +42,12 @@ __all__ = [
     "TrialContext",
     "TrialHost",
     "guard",
-    "recorded_result",
     "run_trial",
     "set_threads",
-    "trial_hash",
-    "trial_key",
 ]
 
 # The executors' shared pieces (local and ray import these, never each other)
 STOP_GRACE_S = 4  # after Ctrl-C, how long a worker may take to mark its trial KILLED
-TRIAL, TRIAL_HASH, TRIAL_INDEX = "rnnexp.trial", "rnnexp.trial_hash", "rnnexp.trial_index"
-WORKER = "rnnexp.worker"
 
 
 @contextlib.contextmanager
@@ -114,16 +117,6 @@ class EpochLog:
         return getattr(self._reporter, name)
 
 
-def trial_key(trial: dict) -> str:
-    """The trial's parameters as canonical JSON (the `rnnexp.trial` tag)."""
-    return json.dumps(trial, sort_keys=True, default=str)
-
-
-def trial_hash(trial: dict) -> str:
-    """A short, stable hash of the trial's parameters (the `rnnexp.trial_hash` tag)."""
-    return hashlib.sha256(trial_key(trial).encode()).hexdigest()[:16]
-
-
 def guard(tracker, parent_id: str, token: tuple):
     """A check that this process still owns sweep `parent_id` (see `rnnexp.tracking.lease`)."""
 
@@ -136,13 +129,6 @@ def guard(tracker, parent_id: str, token: tuple):
             )
 
     return check
-
-
-def recorded_result(tracker, child, trial: dict) -> TrialResult:
-    """The result a FINISHED child run recorded (final metrics, extras)."""
-    extras = tracker.load_dict(child.run_id, "extras.json") or {}
-    metrics = {k[len("final.") :]: v for k, v in child.metrics.items() if k.startswith("final.")}
-    return TrialResult(trial, "FINISHED", metrics, extras, run_id=child.run_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,8 +146,8 @@ def run_trial(
     so no trial is recorded twice. Store failures end the sweep (every later
     trial would fail the same way).
     """
-    from rnnexp.layers import kernels  # imports the framework: only to train
-    from rnnexp.training import strategy_scope
+    import rnnexp.layers.kernels as kernels  # imports the framework: only to train
+    from rnnexp.distribute import strategy_scope
 
     check = check or (lambda: None)
     check()
@@ -239,10 +225,10 @@ class TrialHost:
 
     @classmethod
     def build(cls, setup: SweepSetup) -> "TrialHost":
-        from rnnexp import catalog
+        from rnnexp import registry
         from rnnexp.tracking.tracker import Tracker
 
-        exp = catalog.get(setup.name)
+        exp = registry.get(setup.name)
         cfg = exp.resolve(setup.profile, setup.overrides)
         tracker = Tracker(exp.name, setup.uri)
         return cls(exp, cfg, exp.prepare(cfg), tracker, setup)
@@ -325,9 +311,9 @@ class DoneCounter:
     """Prints `[k/n done] trial: STATUS (reason)` as an executor's trials come back."""
 
     def __init__(self, exp_name: str, total: int):
-        from rnnexp import catalog
+        from rnnexp import registry
 
-        self.exp, self.total, self.done = catalog.get(exp_name), total, 0
+        self.exp, self.total, self.done = registry.get(exp_name), total, 0
 
     def __call__(self, result: TrialResult):
         self.done += 1

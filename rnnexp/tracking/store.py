@@ -1,7 +1,8 @@
-"""The MLflow store: its URI, its errors in one line, its locks.
+"""The MLflow store: its URI checked, its errors in one line, its locks.
 
-Saying that the store is waiting is `store_watch`'s; a new sqlite store copied
-from a template, `store_template`'s.
+Which store a URI names is `store_uri`'s; saying that the store is waiting (and
+how long a wait may last) is `store_watch`'s; a new sqlite store copied from a
+template, `store_template`'s.
 """
 
 import contextlib
@@ -15,17 +16,14 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from rnnexp.config import ConfigError
+from rnnexp.tracking import store_watch
+from rnnexp.tracking.store_uri import DEFAULT_TRACKING_URI, sqlite_path
 
 __all__ = [
-    "DEFAULT_TRACKING_URI",
     "StoreError",
     "describe_store_error",
-    "resolve_tracking_uri",
 ]
 
-
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
-SLOW_STORE_S = 3.0  # a database statement or server request this slow is waiting: say so
 
 _SCHEMES = {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks"}
 
@@ -36,19 +34,6 @@ class SweepStoreError(RuntimeError):
 
 class StoreError(ConfigError):
     """The tracking store cannot be used as asked; one line saying what to do."""
-
-
-def resolve_tracking_uri(uri: str | None = None) -> str:
-    """`--tracking-uri`, else `$MLFLOW_TRACKING_URI`, else the project store."""
-    if uri is not None:  # an empty --tracking-uri is refused, not read as "the default"
-        return uri
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-
-
-def sqlite_path(uri: str) -> Path | None:
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///") :])
-    return None
 
 
 def _hot_journal(uri: str) -> Path | None:
@@ -164,7 +149,7 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     ):
         return (
             f"tracking server {uri} answers /health but not its API (no answer in "
-            f"{server_give_up_s():.0f} s); check the server's log and its database, "
+            f"{store_watch.server_give_up_s():.0f} s); check the server's log and its database, "
             "or pick another --tracking-uri"
         )
     if isinstance(err, SQLAlchemyError | mlflow.exceptions.MlflowException):
@@ -172,17 +157,6 @@ def describe_store_error(err: BaseException, uri: str = "") -> str | None:
     if type(err).__module__.startswith(("requests", "urllib3")):
         return f"tracking server {uri or ''} stopped answering ({first[:200]})"
     return None
-
-
-def server_give_up_s() -> float:
-    """About how long MLflow tries one request to a silent server (tries x timeout + backoff)."""
-    try:
-        tries = 1 + int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
-        timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
-        backoff = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
-    except (KeyError, ValueError):
-        return 30.0
-    return tries * timeout + sum(backoff * 2**i for i in range(1, tries - 1))
 
 
 @contextlib.contextmanager
@@ -207,7 +181,7 @@ def wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
     """
     import sqlite3
 
-    con = sqlite3.connect(db, timeout=SLOW_STORE_S)
+    con = sqlite3.connect(db, timeout=store_watch.SLOW_STORE_S)
     try:
         try:
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -226,7 +200,7 @@ def wait_while_locked(db: Path, uri: str, most_s: float = 25.0):
         except sqlite3.Error:
             raise StoreError(
                 f"store {uri} stayed locked by another process for "
-                f"{SLOW_STORE_S + most_s:.0f} s; retry when it is done"
+                f"{store_watch.SLOW_STORE_S + most_s:.0f} s; retry when it is done"
             ) from None
     finally:
         con.close()
@@ -244,7 +218,7 @@ def relocate_artifacts(db: Path):
     if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
         return
     root = (db.parent / "artifacts").resolve().as_uri()
-    con = sqlite3.connect(db, timeout=SLOW_STORE_S)  # after `wait_while_locked`
+    con = sqlite3.connect(db, timeout=store_watch.SLOW_STORE_S)  # after `wait_while_locked`
     try:
         with con:
             rows = con.execute("SELECT experiment_id, name, artifact_location FROM experiments")

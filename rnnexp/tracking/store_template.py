@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from rnnexp.tracking.store import sqlite_path
+from rnnexp.tracking.store_uri import sqlite_path
 
 
 def start_from_template(uri: str) -> bool:

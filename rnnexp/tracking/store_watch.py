@@ -1,12 +1,24 @@
 """Saying, within seconds, that the store is waiting: a slow statement or server request.
 
 Installed by `Tracker`; each watcher prints one line at most every 30 s. `SLOW_STORE_S` is
-read from `store` when a wait begins, so one setting times both.
+read from here when a wait begins, by `store`'s lock waits too, so one setting times both.
 """
 
 import math
+import os
 
-from rnnexp.tracking import store
+SLOW_STORE_S = 3.0  # a database statement or server request this slow is waiting: say so
+
+
+def server_give_up_s() -> float:
+    """About how long MLflow tries one request to a silent server (tries x timeout + backoff)."""
+    try:
+        tries = 1 + int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+        timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+        backoff = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+    except (KeyError, ValueError):
+        return 30.0
+    return tries * timeout + sum(backoff * 2**i for i in range(1, tries - 1))
 
 
 class _SlowStatements:
@@ -42,7 +54,7 @@ class _SlowStatements:
 
         if statement.startswith("PRAGMA busy_timeout") and time.monotonic() - self.locked_at < 60:
             return "PRAGMA busy_timeout = 1000;", parameters
-        timer = threading.Timer(store.SLOW_STORE_S, self.say, args=(str(conn.engine.url),))
+        timer = threading.Timer(SLOW_STORE_S, self.say, args=(str(conn.engine.url),))
         timer.daemon = True
         with self.lock:
             self.timers[threading.get_ident()] = timer
@@ -102,7 +114,7 @@ class _SlowRequests:
         def watched(method, url, *args, **kwargs):
             import threading
 
-            timer = threading.Timer(store.SLOW_STORE_S, self.say, args=(url,))
+            timer = threading.Timer(SLOW_STORE_S, self.say, args=(url,))
             timer.daemon = True
             timer.start()
             try:
@@ -124,7 +136,7 @@ class _SlowRequests:
         parts = urllib.parse.urlsplit(url)
         print(
             f"rnnexp: waiting for the tracking server {parts.scheme}://{parts.netloc} to "
-            f"answer {parts.path} (gives up after about {store.server_give_up_s():.0f} s)",
+            f"answer {parts.path} (gives up after about {server_give_up_s():.0f} s)",
             flush=True,
         )
 

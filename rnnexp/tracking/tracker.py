@@ -40,12 +40,11 @@ from rnnexp.tracking.store import (
     check_uri,
     probe_server,
     relocate_artifacts,
-    sqlite_path,
     store_errors,
     store_lock,
     describe_store_error,
-    resolve_tracking_uri,
 )
+from rnnexp.tracking.store_uri import resolve_tracking_uri, sqlite_path
 
 __all__ = [
     "RunRecord",

@@ -8,7 +8,8 @@ import subprocess
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from rnnexp.tracking.store import DEFAULT_TRACKING_URI, store_errors
+from rnnexp.tracking.store import store_errors
+from rnnexp.tracking.store_uri import DEFAULT_TRACKING_URI
 
 __all__ = [
     "browse_lines",
