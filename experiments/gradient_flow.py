@@ -47,9 +47,9 @@ import dataclasses
 import numpy as np
 
 from rnnexp.report import plots
-from rnnexp.catalog import Check, Experiment, Finding, TrialResult, register
+from rnnexp.catalog import Check, Finding, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.recipes.long_range import Arch, TaskConfig, fit_and_score, prepare_run
+from rnnexp.recipes.long_range import Arch, TaskConfig, TaskExperiment
 from rnnexp.models import StackConfig
 from rnnexp.names import plain
 from rnnexp.recipes.supervised import grid
@@ -105,7 +105,7 @@ def first_to_last(norms) -> float:
 
 
 @register
-class GradientFlow(Experiment):
+class GradientFlow(TaskExperiment):
     name = "gradient_flow"
     metric = "ratio_trained"
     description = (
@@ -137,19 +137,21 @@ class GradientFlow(Experiment):
     def trials(self, cfg):
         return grid(cfg.seed, cfg.sweep.seeds, arch=cfg.sweep.archs)
 
-    def run_trial(self, cfg, trial, ctx):
+    def length(self, cfg, trial):
+        return cfg.probe.length  # one T for every trial
+
+    def probe(self, cfg, trial, model, split):
+        """`||dL/dh_t||` for every t, over the first `probe.examples` test sequences."""
         import keras
 
         from rnnexp.gradients import hidden_state_gradient_norms
 
-        length = cfg.probe.length
-        run = prepare_run(cfg.data, cfg.model, cfg.train, trial["arch"], length, trial["seed"])
-        x_probe, y_probe = (a[: cfg.probe.examples] for a in run.test)
-        loss_fn = keras.losses.MeanSquaredError()
-        at_init = hidden_state_gradient_norms(run.model, x_probe, y_probe, loss_fn)
-        metrics, _ = fit_and_score(cfg.data, run, cfg.train, length, ctx)
-        trained = hidden_state_gradient_norms(run.model, x_probe, y_probe, loss_fn)
-        metrics |= {
+        x, y = (a[: cfg.probe.examples] for a in (split.x_test, split.y_test))
+        return hidden_state_gradient_norms(model, x, y, keras.losses.MeanSquaredError())
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        at_init, trained = fitted.probe_init, fitted.probe_trained
+        metrics = self.test_metrics(cfg, trial, fitted.model, split) | {
             "ratio_init": first_to_last(at_init),
             "ratio_trained": first_to_last(trained),
         }

@@ -36,17 +36,27 @@ def test_run_trial_trains_at_the_trial_seed(name, monkeypatch):
         used.append(args[-1] if args else kwargs["seed"])
         raise Stop
 
-    # the first place each trial hands its seed on
+    # each place a trial hands its seed on, up to the model's seeding
     if name == "exploding_clipping":
         monkeypatch.setattr(module, "adding_problem", lambda n, length, rng: (None, None))
         monkeypatch.setattr(module, "set_seed", record)
+        seedings = 1
     else:
-        import rnnexp.recipes.long_range as long_range
+        from rnnexp import training
+        from rnnexp.recipes.long_range import TaskConfig
 
-        monkeypatch.setattr(module, "prepare_run", record, raising=False)
-        monkeypatch.setattr(long_range, "prepare_run", record)
+        draw = TaskConfig.draw
+
+        def record_draw(task, length, seed):
+            used.append(seed)
+            return draw(task, length, seed)
+
+        # the data's generator (the trial's split), then SupervisedExperiment.run_trial's set_seed
+        monkeypatch.setattr(TaskConfig, "draw", record_draw)
+        monkeypatch.setattr(training, "set_seed", record)
+        seedings = 2
     cfg = exp.resolve("ci", {"seed": 7})
     trial = exp.trials(cfg)[-1]
     with pytest.raises(Stop):
         exp.run_trial(cfg, trial, ctx=None)
-    assert used == [trial["seed"]] and trial["seed"] >= 7
+    assert used == [trial["seed"]] * seedings and trial["seed"] >= 7

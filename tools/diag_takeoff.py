@@ -28,17 +28,21 @@ def main():
     import keras
     import tensorflow as tf
 
-    from rnnexp.recipes.long_range import TaskConfig, prepare_run
-    from rnnexp.models import StackConfig
-    from rnnexp.training import TrainConfig
+    from rnnexp.registry import get
+    from rnnexp.training import set_seed
 
-    task = TaskConfig(name="adding", train_size=a.train_size)
+    # the adding experiment's data and model (units 32), built as its trials build them
+    exp = get("adding")
+    overrides = {"data.train_size": a.train_size, "train.epochs": a.epochs, "train.learning_rate": a.lr}
+    cfg = exp.resolve("default", overrides)
+    train = cfg.train
     for seed in a.seeds:
         for arch in a.archs:
             for sched in a.schedule:
-                train = TrainConfig(epochs=a.epochs, learning_rate=a.lr)
-                run = prepare_run(task, StackConfig(units=32), train, arch, a.length, seed)
-                model = run.model
+                trial = {"arch": arch, "length": a.length, "seed": seed}
+                split = exp.split(cfg, trial, None)
+                set_seed(seed)
+                model = exp.build(cfg, trial, split)
                 steps = int(np.ceil(a.train_size / train.batch_size)) * a.epochs
                 lr = (
                     keras.optimizers.schedules.CosineDecay(a.lr, steps)
@@ -64,8 +68,8 @@ def main():
                         )
                         gmax.assign(0.0)
 
-                model.fit(*run.train, epochs=a.epochs, batch_size=train.batch_size,
-                          validation_data=run.test, callbacks=[Log()], verbose=0)
+                model.fit(split.x_train, split.y_train, epochs=a.epochs, batch_size=train.batch_size,
+                          validation_data=(split.x_val, split.y_val), callbacks=[Log()], verbose=0)
                 rec = {"seed": seed, "arch": arch, "schedule": sched, "epochs": rows}
                 print(json.dumps(rec), flush=True)
                 with open(a.out, "a") as f:

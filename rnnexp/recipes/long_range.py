@@ -2,7 +2,9 @@
 
 Shared by the `adding`, `copy_memory`, `tanh_vs_relu` and `gradient_flow`
 experiments: one place that knows how a task's inputs look, which head and
-loss it needs, and what the memoryless baseline scores.
+loss it needs, and what the memoryless baseline scores. `TaskExperiment`
+gives `SupervisedExperiment.run_trial` its hooks for one arch on one task;
+`LongRangeExperiment` adds the arch x T sweep and its finding.
 
 Architectures (`arch`, presets of `rnnexp.presets`): the three cells with
 their usual activations, plus two SimpleRNN variants from Le et al. (2015):
@@ -11,12 +13,11 @@ with an identity recurrent matrix and zero bias).
 """
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from rnnexp import presets
-from rnnexp.catalog import Experiment
 from rnnexp.finding import Check, Finding
 from rnnexp.results import TrialResult, group_metric
 from rnnexp.finding_cases import FindingCases, finished
@@ -27,13 +28,10 @@ from rnnexp.data.long_range import (
     copy_baseline_xent,
     copy_memory,
 )
-from rnnexp.models import StackConfig, build_sequence_model
+from rnnexp.models import build_sequence_model
 from rnnexp.presets import ARCHS, Arch
+from rnnexp.recipes.supervised import Split, SupervisedExperiment
 from rnnexp.report.loss_ratio import ratio_figure, ratio_plots
-from rnnexp.training import fit, set_seed
-
-if TYPE_CHECKING:  # Keras is imported where models are built
-    import keras
 
 __all__ = [
     "ARCHS",
@@ -42,12 +40,10 @@ __all__ = [
     "LongRangeExperiment",
     "FindingThresholds",
     "TaskConfig",
-    "TaskRun",
+    "TaskExperiment",
     "arch_layer",
-    "fit_and_score",
     "long_range_trials",
     "ratio_at_longest",
-    "prepare_run",
 ]
 
 
@@ -105,6 +101,13 @@ class TaskConfig:
         x, y = copy_memory(n, length, rng, symbols=self.symbols, to_copy=self.to_copy)
         return np.eye(self.symbols + 2, dtype="float32")[x], y
 
+    def draw(self, length: int, seed: int) -> tuple[tuple, tuple]:
+        """`(train, test)`: `(x, y)` pairs of `train_size` and `test_size` sequences,
+        both from one generator seeded with `seed`, train first."""
+        rng = np.random.default_rng(seed)
+        train = self.make(self.train_size, length, rng)
+        return train, self.make(self.test_size, length, rng)
+
     def baseline(self, length: int) -> float:
         """The paper baseline: what a model without memory scores (lower is better)."""
         if self.name == "adding":
@@ -121,70 +124,6 @@ class TaskConfig:
         if self.name == "adding":
             return keras.layers.Dense(1, name="head")
         return keras.layers.Dense(self.symbols + 1, activation="softmax", name="head")
-
-
-@dataclasses.dataclass
-class TaskRun:
-    """A model compiled for a task, with its train and test data."""
-
-    model: "keras.Model"
-    train: tuple
-    test: tuple
-
-
-def prepare_run(task: TaskConfig, stack: StackConfig, train, arch: str, length: int, seed: int):
-    """Generate the data for `seed` and build + compile `arch` for it (`train.adam`)."""
-    rng = np.random.default_rng(seed)
-    train_data = task.make(task.train_size, length, rng)
-    test_data = task.make(task.test_size, length, rng)
-    set_seed(seed)
-    cell, kwargs = arch_layer(arch)
-    model = build_sequence_model(
-        stack,
-        cell,
-        (None, train_data[0].shape[-1]),
-        task.head(),
-        return_sequences=task.name == "copy",
-        layer_kwargs=kwargs,
-        name=f"{arch}_{task.name}",
-    )
-    steps = -(-task.train_size // train.batch_size) * train.epochs
-    model.compile(optimizer=train.adam(steps), loss=task.loss)
-    return TaskRun(model, train_data, test_data)
-
-
-def fit_and_score(task: TaskConfig, run: TaskRun, train, length: int, ctx):
-    """Train `run.model`; score it on the test set against the task's baseline.
-
-    Returns:
-        `(metrics, test_loss_per_epoch)`. `metrics` hold `test_loss`,
-        `baseline`, `loss_ratio` (test loss / baseline: well below 1 means
-        the model remembers) and, for copy, `copy_accuracy` over the
-        recalled symbols (chance: 1 / symbols).
-    """
-    x_te, y_te = run.test
-    history = fit(
-        run.model,
-        *run.train,
-        epochs=train.epochs,
-        batch_size=train.batch_size,
-        reporter=ctx.reporter,
-        label=ctx.label,
-        validation_data=run.test,
-    )
-    test_loss = float(run.model.evaluate(x_te, y_te, verbose=0, batch_size=500))
-    baseline = task.baseline(length)
-    metrics = {
-        "test_loss": test_loss,
-        "baseline": baseline,
-        "loss_ratio": test_loss / baseline,
-        "params": int(run.model.count_params()),
-    }
-    if task.name == "copy":
-        predicted = np.argmax(run.model.predict(x_te, verbose=0, batch_size=500), -1)
-        recalled = slice(-task.to_copy, None)
-        metrics["copy_accuracy"] = float((predicted[:, recalled] == y_te[:, recalled]).mean())
-    return metrics, [float(v) for v in history.history["val_loss"]]
 
 
 def long_range_trials(sweep, seed: int = 0):
@@ -215,7 +154,73 @@ def ratio_at_longest(results):
     }
 
 
-class LongRangeExperiment(Experiment):
+class TaskExperiment(SupervisedExperiment):
+    """A trial trains `trial["arch"]` on the long-range task `cfg.data` (a `TaskConfig`).
+
+    The hooks of `SupervisedExperiment.run_trial`: `split` draws the task's
+    train and test sets from the trial's seed (`fit` validates on the test
+    set, so the per-epoch `val_loss` is the test loss); `build` makes
+    `Input -> DeepRNN(cfg.model) -> the task's head`; `compile` uses
+    `cfg.train.adam(steps)` (a schedule gets the training's steps) and the
+    task's loss; `score` gives `test_metrics` and the test loss per epoch.
+    A subclass whose trials carry no `length` overrides `length`.
+    """
+
+    def length(self, cfg, trial: dict) -> int:
+        """The task's T for `trial`."""
+        return trial["length"]
+
+    def split(self, cfg, trial, ctx):
+        (x_train, y_train), (x_test, y_test) = cfg.data.draw(self.length(cfg, trial), trial["seed"])
+        return Split(x_train, y_train, x_test, y_test, x_test, y_test)
+
+    def build(self, cfg, trial, split):
+        arch, task = trial["arch"], cfg.data
+        cell, kwargs = arch_layer(arch)
+        return build_sequence_model(
+            cfg.model,
+            cell,
+            (None, split.x_train.shape[-1]),
+            task.head(),
+            return_sequences=task.name == "copy",
+            layer_kwargs=kwargs,
+            name=f"{arch}_{task.name}",
+        )
+
+    def compile(self, cfg, model):
+        steps = -(-cfg.data.train_size // cfg.train.batch_size) * cfg.train.epochs
+        model.compile(optimizer=cfg.train.adam(steps), loss=cfg.data.loss)
+
+    def test_metrics(self, cfg, trial, model, split) -> dict:
+        """The trained `model` on the test set, against the task's baseline.
+
+        Returns:
+            `test_loss`, `baseline`, `loss_ratio` (test loss / baseline: well
+            below 1 means the model remembers), `params` and, for copy,
+            `copy_accuracy` over the recalled symbols (chance: 1 / symbols).
+        """
+        task, x_te, y_te = cfg.data, split.x_test, split.y_test
+        test_loss = float(model.evaluate(x_te, y_te, verbose=0, batch_size=500))
+        baseline = task.baseline(self.length(cfg, trial))
+        metrics = {
+            "test_loss": test_loss,
+            "baseline": baseline,
+            "loss_ratio": test_loss / baseline,
+            "params": int(model.count_params()),
+        }
+        if task.name == "copy":
+            predicted = np.argmax(model.predict(x_te, verbose=0, batch_size=500), -1)
+            recalled = slice(-task.to_copy, None)
+            metrics["copy_accuracy"] = float((predicted[:, recalled] == y_te[:, recalled]).mean())
+        return metrics
+
+    def score(self, cfg, trial, fitted, split, ctx):
+        metrics = self.test_metrics(cfg, trial, fitted.model, split)
+        curve = [float(v) for v in fitted.history.history["val_loss"]]
+        return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
+
+
+class LongRangeExperiment(TaskExperiment):
     """An arch x T sweep on one long-range task, scored against its baseline.
 
     Subclasses set `config` (with `data: TaskConfig`, `model`, `train`,
@@ -237,13 +242,6 @@ class LongRangeExperiment(Experiment):
 
     def trials(self, cfg):
         return long_range_trials(cfg.sweep, cfg.seed)
-
-    def run_trial(self, cfg, trial, ctx):
-        run = prepare_run(
-            cfg.data, cfg.model, cfg.train, trial["arch"], trial["length"], trial["seed"]
-        )
-        metrics, curve = fit_and_score(cfg.data, run, cfg.train, trial["length"], ctx)
-        return TrialResult(trial, metrics=metrics, extras={"test_loss": curve})
 
     def answer_figure(self, cfg, results):
         return ratio_figure(self, cfg, results)
