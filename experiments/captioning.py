@@ -73,7 +73,6 @@ class CaptionData:
             f"1..data.max_digits ({self.max_digits})",
         )
         check(0 < self.test_scans < 1, "data.test_scans", self.test_scans, "a share in (0, 1)")
-        check(self.test_size >= 1, "data.test_size", self.test_size, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +85,6 @@ class CaptionModel:
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")
-        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -66,7 +66,6 @@ class CharModel:
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")
-        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,7 +49,6 @@ class WindowSumData:
 
     def __post_init__(self):
         check(self.classes >= 2, "data.classes", self.classes, "an integer >= 2")
-        check(self.window >= 1, "data.window", self.window, "an integer >= 1")
         check(self.length > self.window, "data.length", self.length, "> data.window")
 
 

@@ -111,7 +111,6 @@ class ClipTrain:
     clip_value: float = 1.0
 
     def __post_init__(self):
-        check(self.epochs >= 1, "train.epochs", self.epochs, "an integer >= 1")
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(self.clip_value > 0, "train.clip_value", self.clip_value, "> 0")
 
@@ -121,9 +120,6 @@ class Sweep:
     clips: tuple[Clip, ...] = ("none", "per_tensor", "global")
     # Whether a draw explodes depends on the seed: the finding pools the seeds, not one draw.
     seeds: Positive = 12
-
-    def __post_init__(self):
-        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

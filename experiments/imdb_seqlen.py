@@ -73,11 +73,10 @@ class Sweep:
 
 @dataclasses.dataclass(frozen=True)
 class Training(TrainConfig):
-    patience: int = 2  # epochs without a better validation accuracy before stopping
+    patience: Positive = 2  # epochs without a better validation accuracy before stopping
 
     def __post_init__(self):
         super().__post_init__()
-        check(self.patience >= 1, "train.patience", self.patience, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

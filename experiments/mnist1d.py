@@ -54,7 +54,7 @@ from rnnexp.report import plots
 from rnnexp.report.paired import by_arm
 from rnnexp.catalog import Check, Finding, PaperResult, TrialResult, register
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import Positive, check
+from rnnexp.config import Positive
 from rnnexp.data import mnist1d as mnist1d_data
 from rnnexp.models import Impl, StackConfig, build_sequence_model
 from rnnexp.names import plain
@@ -95,9 +95,6 @@ class Sweep:
     models: tuple[Model, ...] = ("gru", "cnn", "mlp", "logistic")
     orders: tuple[Order, ...] = ("plain", "shuffled")
     seeds: Positive = 3
-
-    def __post_init__(self):
-        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

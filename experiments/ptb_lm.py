@@ -58,7 +58,6 @@ class PTBData:
     def __post_init__(self):
         check(self.train_tokens >= 0, "data.train_tokens", self.train_tokens, ">= 0 (0 = all)")
         check(self.num_steps >= 2, "data.num_steps", self.num_steps, "an integer >= 2")
-        check(self.batch_size >= 1, "data.batch_size", self.batch_size, "an integer >= 1")
         check(self.eval_tokens >= 0, "data.eval_tokens", self.eval_tokens, ">= 0 (0 = all)")
 
 
@@ -74,7 +73,6 @@ class PTBModel:
 
     def __post_init__(self):
         check(self.units > 0, "model.units", self.units, "a positive integer")
-        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
         check(self.init_scale > 0, "model.init_scale", self.init_scale, "> 0")
 
 
@@ -93,7 +91,6 @@ class SGDSchedule:
     sum_over_steps: bool = False
 
     def __post_init__(self):
-        check(self.epochs >= 1, "train.epochs", self.epochs, "an integer >= 1")
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(0 < self.decay <= 1, "train.decay", self.decay, "(0, 1]")
         check(self.clip_global_norm > 0, "train.clip_global_norm", self.clip_global_norm, "> 0")

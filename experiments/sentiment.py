@@ -81,9 +81,6 @@ class Sweep:
     variants: tuple[Stack, ...] = ("uni1", "bi2")  # presets: direction, depth
     seeds: Positive = 1  # per cell x variant, from `seed` on; > 1 gives each an interval
 
-    def __post_init__(self):
-        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
-
 
 @dataclasses.dataclass(frozen=True)
 class SentimentData(imdb.ImdbDataConfig):
@@ -101,7 +98,7 @@ class SentimentData(imdb.ImdbDataConfig):
     maxlen: Positive = 200  # keep each review's last maxlen tokens, pad shorter ones in front
     # Carved from the training reviews (never the test set): per-epoch curves and, with
     # `patience`, the choice of epoch. 1,000 of 25,000 costs the anchor nothing visible.
-    val_size: int = 1000
+    val_size: Positive = 1000
     max_train: NonNegative = 0  # training reviews per trial after the validation split, 0 = all
     max_test: NonNegative = 0  # test reviews, 0 = all 25,000
     # Which reviews a subset takes: a random draw (the files are ordered pos then neg, so a
@@ -111,7 +108,6 @@ class SentimentData(imdb.ImdbDataConfig):
     def __post_init__(self):
         super().__post_init__()
         check(self.maxlen >= 2, "data.maxlen", self.maxlen, "an integer >= 2")
-        check(self.val_size >= 1, "data.val_size", self.val_size, "an integer >= 1")
         for key in ("max_train", "max_test"):
             value = getattr(self, key)
             check(value >= 0, f"data.{key}", value, "an integer >= 0 (0 = all)")

@@ -53,7 +53,6 @@ class SeriesData:
     season: Positive = 11  # the seasonal-naive lag (the solar cycle)
 
     def __post_init__(self):
-        check(self.window >= 1, "data.window", self.window, "an integer >= 1")
         check(0 < self.test_fraction < 0.6, "data.test_fraction", self.test_fraction, "(0, 0.6)")
         check(0 < self.val_fraction < 0.5, "data.val_fraction", self.val_fraction, "(0, 0.5)")
 
@@ -69,12 +68,9 @@ class TimeseriesConfig:
     data: SeriesData = SeriesData()
     model: StackConfig = StackConfig(units=32)
     train: TrainConfig = TrainConfig(epochs=150, batch_size=16, learning_rate=1e-3)
-    train_patience: int = 20  # epochs without a better validation loss before stopping
+    train_patience: Positive = 20  # epochs without a better validation loss before stopping
     sweep: CellSweep = CellSweep(seeds=2)
     finding: FindingThresholds = FindingThresholds()
-
-    def __post_init__(self):
-        check(self.train_patience >= 1, "train_patience", self.train_patience, "an integer >= 1")
 
 
 @dataclasses.dataclass

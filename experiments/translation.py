@@ -66,8 +66,6 @@ class TranslationData:
             "a file with data.source=path",
         )
         check(1 <= self.max_digits <= 9, "data.max_digits", self.max_digits, "1..9")
-        check(self.train_size >= 1, "data.train_size", self.train_size, "an integer >= 1")
-        check(self.test_size >= 1, "data.test_size", self.test_size, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,22 +32,6 @@ __all__ = [
     "to_dict",
 ]
 
-# Count-like fields: a zero or negative value never means anything useful, and
-# some (train_size=0) would train nothing yet finish "successfully". Checked by
-# name across every experiment so no config can forget one.
-POSITIVE_COUNTS = frozenset(
-    {
-        "seeds", "epochs", "batch_size", "units", "train_size", "test_size", "eval_size",
-        "vocab", "vocab_size", "length", "depth", "embed_dim", "window", "symbols",
-        "classes", "beam_width", "image_size", "feature_units", "maxlen",
-        "encoder_depth", "decoder_depth", "examples", "evidence_count", "sentiment_words",
-        "season",
-    }
-)  # fmt: skip
-# Limits and minimums where 0 is meaningful ("no limit", "keep all"): never negative.
-NON_NEGATIVE = frozenset(
-    {"max_words", "min_count", "min_pool", "max_train", "max_test", "max_chars", "max_images"}
-)
 # NumPy takes seeds below 2**32; a sweep's trials use seed, seed + 1, ...: room for them.
 MAX_SEED = 2**31 - 1
 # No config value needs more (and NumPy, TensorFlow and JSON all stop at 64 bits).
@@ -96,7 +80,7 @@ def check_common(cfg, prefix=""):
     """Checks every experiment shares, on a resolved config tree.
 
     Seeds are >= 0 (NumPy refuses negative ones, so every trial would fail),
-    `POSITIVE_COUNTS` are >= 1, `NON_NEGATIVE` limits >= 0, and a sweep grid
+    fields typed `Positive` are >= 1 and `NonNegative` >= 0, and a sweep grid
     lists each value once (a duplicate would run, record and average the same
     trial twice).
     """
@@ -110,10 +94,6 @@ def check_common(cfg, prefix=""):
             check(0 <= value <= MAX_SEED, key, value, f"an integer from 0 to {MAX_SEED}")
         elif lowest is not None and isinstance(value, int):
             check(value >= lowest.low, key, value, f"an integer >= {lowest.low}")
-        elif field.name in POSITIVE_COUNTS and isinstance(value, int):
-            check(value >= 1, key, value, "an integer >= 1")
-        elif field.name in NON_NEGATIVE and isinstance(value, int):
-            check(value >= 0, key, value, "an integer >= 0")
         elif prefix.endswith("sweep.") and isinstance(value, tuple):
             repeated = sorted({v for v in value if value.count(v) > 1}, key=str)
             check(not repeated, key, list(value), f"each value once (repeated: {repeated})")

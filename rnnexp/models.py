@@ -51,7 +51,6 @@ class ClassifierConfig:
         _check_impl(self.impl)
         check(self.units > 0, "model.units", self.units, "a positive integer")
         check(self.embed_dim > 0, "model.embed_dim", self.embed_dim, "a positive integer")
-        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
         check(
             self.activation in ("tanh", "relu"),
             "model.activation",
@@ -155,7 +154,6 @@ class StackConfig:
     def __post_init__(self):
         _check_impl(self.impl)
         check(self.units > 0, "model.units", self.units, "a positive integer")
-        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
 
 
 def build_sequence_model(

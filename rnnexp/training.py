@@ -24,8 +24,6 @@ class TrainConfig:
     clipnorm: float = 1.0
 
     def __post_init__(self):
-        check(self.epochs >= 1, "train.epochs", self.epochs, "an integer >= 1")
-        check(self.batch_size >= 1, "train.batch_size", self.batch_size, "an integer >= 1")
         check(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "> 0")
         check(self.clipnorm >= 0, "train.clipnorm", self.clipnorm, ">= 0 (0 = no clipping)")
 

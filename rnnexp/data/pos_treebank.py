@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnexp.config import NonNegative, check
+from rnnexp.config import Positive, check
 from rnnexp.data.card import DataCard, array_digest
 from rnnexp.data.records import DataError, DataUnavailable
 
@@ -51,7 +51,7 @@ class TreebankData:
     sections: tuple[str, ...] = SECTIONS
     # Words seen fewer times in training read as unknown: the model learns an unknown-word
     # embedding from the training words seen once, which it needs for the test set's new ones.
-    min_count: NonNegative = 2
+    min_count: Positive = 2
     # Sentences longer than this are tagged in consecutive pieces (every token is scored).
     max_length: int = 48
 
@@ -59,7 +59,6 @@ class TreebankData:
         for section in self.sections:
             check(section in SECTIONS, "data.sections", self.sections, f"a subset of {SECTIONS}")
         check(len(self.sections) >= 1, "data.sections", self.sections, "at least one section")
-        check(self.min_count >= 1, "data.min_count", self.min_count, "an integer >= 1")
         check(self.max_length >= 2, "data.max_length", self.max_length, "an integer >= 2")
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rnnexp import text_metrics
-from rnnexp.config import Positive, check
+from rnnexp.config import Positive
 from rnnexp.decoding import beam_search, greedy_decode
 from rnnexp.training import fit
 
@@ -32,10 +32,6 @@ class DecodeConfig:
     beam_width: Positive = 4
     length_penalty: float = 0.0
     eval_size: Positive = 300
-
-    def __post_init__(self):
-        check(self.beam_width >= 1, "decode.beam_width", self.beam_width, "an integer >= 1")
-        check(self.eval_size >= 1, "decode.eval_size", self.eval_size, "an integer >= 1")
 
 
 class Writer:

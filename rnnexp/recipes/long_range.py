@@ -21,7 +21,7 @@ from rnnexp import presets
 from rnnexp.finding import Check, Finding
 from rnnexp.results import TrialResult, group_metric
 from rnnexp.finding_cases import FindingCases, finished
-from rnnexp.config import check
+from rnnexp.config import Positive, check
 from rnnexp.data.long_range import (
     ADDING_BASELINE_MSE,
     adding_problem,
@@ -59,11 +59,10 @@ class LengthSweep:
 
     archs: tuple[Arch, ...] = ("rnn", "gru", "lstm")
     lengths: tuple[int, ...] = (50, 100, 200)
-    seeds: int = 1
+    seeds: Positive = 1
 
     def __post_init__(self):
         check(min(self.lengths) >= 2, "sweep.lengths", self.lengths, "integers >= 2")
-        check(self.seeds >= 1, "sweep.seeds", self.seeds, "an integer >= 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +82,15 @@ class TaskConfig:
     """A long-range task. `copy` counts its length as the delay (T + 2 * to_copy steps)."""
 
     name: Literal["adding", "copy"] = "adding"
-    train_size: int = 10000
-    test_size: int = 1000
-    symbols: int = 8  # copy only
-    to_copy: int = 10  # copy only
+    train_size: Positive = 10000
+    test_size: Positive = 1000
+    symbols: Positive = 8  # copy only
+    to_copy: Positive = 10  # copy only
 
     def __post_init__(self):
         check(self.train_size >= 64, "data.train_size", self.train_size, "an integer >= 64")
         check(self.test_size >= 10, "data.test_size", self.test_size, "an integer >= 10")
         check(self.symbols >= 2, "data.symbols", self.symbols, "an integer >= 2")
-        check(self.to_copy >= 1, "data.to_copy", self.to_copy, "an integer >= 1")
 
     def make(self, n: int, length: int, rng):
         """Float inputs `(n, steps, features)` and targets for the model."""
