@@ -6,6 +6,7 @@ Each check knows its margin (how far the value is from failing), which
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["Check", "Finding"]
 
@@ -21,7 +22,7 @@ class Check:
 
     label: str  # what was measured, e.g. "gated accuracy gain at L=500"
     value: float
-    op: str  # ">=" or "<="
+    op: Literal[">=", "<="]  # holds when value >= or <= threshold
     threshold: float
     log: bool = False
 
