@@ -28,7 +28,7 @@ def test_data_errors_live_apart_from_every_loader():
 
 def test_the_trackers_reporters_implement_the_protocol():
     from rnnexp.tracking.reporter import NullReporter
-    from rnnexp.tracking.mlflow_reporter import Reporter as MlflowReporter
+    from rnnexp.tracking.mlflow_reporter import MlflowReporter
 
     assert isinstance(NullReporter(), Reporter)
     for method in ("log_metrics", "log_series", "set_tags", "log_text", "log_figure"):

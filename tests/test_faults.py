@@ -570,15 +570,15 @@ def test_9_read_only_store_messages_also_as_root(toy, tmp_path, capsys):
 
 # -- 7, 14: disk full while writing the summary, then --resume --------------------
 def test_7_14_disk_full_in_the_summary_then_resume(toy, capsys, monkeypatch):
-    from rnnexp.tracking.mlflow_reporter import Reporter
+    from rnnexp.tracking.mlflow_reporter import MlflowReporter
 
     _, uri = toy
-    real = Reporter.log_artifact
+    real = MlflowReporter.log_artifact
 
     def full(self, path, artifact_path=None):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(Reporter, "log_artifact", full)
+    monkeypatch.setattr(MlflowReporter, "log_artifact", full)
     code, _, err = main(capsys, "run", "fault_toy", "--tracking-uri", uri)
     assert code == 1 and one_line_error(err) and "disk full" in err and "--resume" in err, err
     parents, children = runs(uri)
@@ -586,7 +586,7 @@ def test_7_14_disk_full_in_the_summary_then_resume(toy, capsys, monkeypatch):
     assert "No space left" in parents[0].data.tags["failure_reason"]
     assert [c.info.status for c in children] == ["FINISHED"] * 4  # nothing lost
 
-    monkeypatch.setattr(Reporter, "log_artifact", real)
+    monkeypatch.setattr(MlflowReporter, "log_artifact", real)
     code, out, _ = main(capsys, "run", "fault_toy", "--resume", "--tracking-uri", uri)
     assert code == 0 and "4 of 4 trial(s) finished, running the other 0" in out
     parents, children = runs(uri)

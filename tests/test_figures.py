@@ -354,13 +354,13 @@ def test_the_runner_logs_the_answer_figure_first_on_the_parent(tmp_path, monkeyp
 
     logged = []
     for method in ("log_figure", "log_artifact", "log_text"):
-        original = getattr(tracking.Reporter, method)
+        original = getattr(tracking.MlflowReporter, method)
 
         def spy(self, *args, _original=original, _method=method, **kwargs):
             logged.append((_method, args[1] if len(args) > 1 else kwargs.get("name", args[0])))
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(tracking.Reporter, method, spy)
+        monkeypatch.setattr(tracking.MlflowReporter, method, spy)
     uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
     exp = Sweep()
     outcome = runner.run_experiment(

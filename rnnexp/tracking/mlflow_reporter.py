@@ -11,14 +11,14 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
 __all__ = [
-    "Reporter",
+    "MlflowReporter",
 ]
 
 
 MAX_PARAM_LENGTH = 6000
 
 
-class Reporter:
+class MlflowReporter:
     """What a run (parent or child) can record. Backed by one MLflow run."""
 
     def __init__(self, client: MlflowClient, run_id: str):

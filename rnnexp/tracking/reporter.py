@@ -1,6 +1,6 @@
 """The reporter interface: how training code records a run without knowing MLflow.
 
-`rnnexp.tracking.mlflow_reporter.Reporter` (one MLflow run) and `NullReporter`
+`rnnexp.tracking.mlflow_reporter.MlflowReporter` (one MLflow run) and `NullReporter`
 (records nothing) implement it; experiments and `rnnexp.training` receive one as
 `ctx.reporter` and call only these methods.
 """

@@ -29,7 +29,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from rnnexp import stopping
-from rnnexp.tracking.mlflow_reporter import Reporter
+from rnnexp.tracking.mlflow_reporter import MlflowReporter
 from rnnexp.tracking import store
 from rnnexp.tracking.provenance import environment_tags, git_tags
 from rnnexp.tracking.store_template import start_from_template
@@ -177,7 +177,7 @@ class Tracker:
             self._kind = self._kind or EXPERIMENT_KIND[1]
 
     @contextlib.contextmanager
-    def run(self, name: str, parent: "Reporter | None" = None, tags: dict | None = None):
+    def run(self, name: str, parent: "MlflowReporter | None" = None, tags: dict | None = None):
         """A run (nested under `parent` if given) that always ends.
 
         On an exception the run is marked FAILED (KILLED on Ctrl-C) with the
@@ -220,7 +220,7 @@ class Tracker:
             # The reason it ended last time is history once it runs again.
             if "failure_reason" in current.data.tags:
                 self.client.delete_tag(run_id, "failure_reason")
-            Reporter(self.client, run_id).set_tags(tags or {})
+            MlflowReporter(self.client, run_id).set_tags(tags or {})
             self.client.update_run(run_id, status="RUNNING")
         with self._lifecycle(run_id, sweep=True) as reporter:
             yield reporter
@@ -229,7 +229,7 @@ class Tracker:
     def _lifecycle(self, run_id, sweep=False, monitored=False):
         from rnnexp.tracking.lease import SweepTakenOver
 
-        reporter = Reporter(self.client, run_id)
+        reporter = MlflowReporter(self.client, run_id)
         monitor = None
         try:
             try:
@@ -334,7 +334,7 @@ class Tracker:
         return [RunRecord.of(r) for r in runs]
 
     def load_dict(self, run_id: str, name: str) -> dict | None:
-        """A JSON artifact logged with `Reporter.log_dict`, or None."""
+        """A JSON artifact logged with `MlflowReporter.log_dict`, or None."""
         try:
             return json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{name}"))
         except Exception:
