@@ -220,10 +220,8 @@ class PTBLM(Experiment):
         ),
     )
     profiles = {
-        # A quick check, not the paper's protocol: Adam learns in one short epoch where the
-        # paper's SGD needs thousands of steps; the unigram is the baseline it must beat.
-        # At a constant 3e-3 the weights the epoch ends on swing (validation 760-2500 within
-        # the last 150 batches at seed 3611): a second pass at a tenth of the rate settles them.
+        # A quick check, not the paper's protocol (why: docs/notes/ptb_lm.md); the unigram is
+        # the baseline it must beat, and a second pass at a tenth of the rate settles the weights.
         "ci": {
             "data.train_tokens": 100000,
             "data.eval_tokens": 20000,

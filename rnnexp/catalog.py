@@ -7,8 +7,8 @@ of that package registers (`rnnexp.registry`). Importing such a file only
 declares things: it imports no Keras or TensorFlow and nothing trains or
 downloads until `run_trial` (`tests/test_catalog.py` checks this).
 
-An experiment file needs one import line, from here: besides the contract, the
-catalog passes on `register` and the lookups (`get`, `load_catalog`, from
+Besides the contract, the catalog passes on the core names every experiment
+file takes: `register` and the lookups (`get`, `load_catalog`, from
 `rnnexp.registry`), and what a trial returns and a finding is made of
 (`TrialResult`, `group_mean` from `rnnexp.results`; `Finding`, `Check` from
 `rnnexp.finding`).
@@ -20,21 +20,10 @@ from typing import Any
 
 from rnnexp.config import ConfigError, apply_overrides, check_common
 from rnnexp.finding import Check, Finding
-from rnnexp.registry import (
-    CatalogMissing,
-    UnknownExperiment,
-    experiments_dir,
-    experiments_package,
-    get,
-    load_catalog,
-    register,
-    registry,
-)
-from rnnexp.results import EPOCHS_EXTRA, TrialResult, group_mean, group_metric
+from rnnexp.registry import UnknownExperiment, experiments_dir, get, load_catalog, register
+from rnnexp.results import TrialResult, group_mean, group_metric
 
 __all__ = [
-    "EPOCHS_EXTRA",
-    "CatalogMissing",
     "Check",
     "Experiment",
     "Finding",
@@ -42,13 +31,11 @@ __all__ = [
     "TrialResult",
     "UnknownExperiment",
     "experiments_dir",
-    "experiments_package",
     "get",
     "group_mean",
     "group_metric",
     "load_catalog",
     "register",
-    "registry",
 ]
 
 

@@ -69,7 +69,7 @@ __all__ = [
     "fit",
     "scores_at_best_epoch",
     "set_seed",
-    "stop_reason",
+    "fit_stop_reason",
 ]
 
 
@@ -115,14 +115,14 @@ def fit(
         shuffle=shuffle,
     )
     run = epoch_reporter.epochs_run
-    reporter.set_tags({STOPPED_TAG: stop_reason(callbacks, run, epochs), EPOCHS_RUN_TAG: run})
+    reporter.set_tags({STOPPED_TAG: fit_stop_reason(callbacks, run, epochs), EPOCHS_RUN_TAG: run})
     return history
 
 
 STOPPED_TAG, EPOCHS_RUN_TAG = "train.stopped", "train.epochs_run"
 
 
-def stop_reason(callbacks, epochs_run: int, epochs: int) -> str:
+def fit_stop_reason(callbacks, epochs_run: int, epochs: int) -> str:
     """Why `fit` ended: `all 12 epochs`, or `early stopping at epoch 5 of 12 (best epoch 3)`."""
     for cb in callbacks:
         if getattr(cb, "stopped_epoch", 0) and hasattr(cb, "patience"):  # keras EarlyStopping

@@ -18,7 +18,7 @@ import pytest
 from rnnexp import catalog, cli, console
 from rnnexp.eta import EtaModel, duration, trial_cost
 from rnnexp.tracking.compare import pivot
-from rnnexp.training import stop_reason
+from rnnexp.training import fit_stop_reason
 
 EXPERIMENTS = catalog.load_catalog()
 
@@ -149,9 +149,10 @@ def test_imdb_seqlen_plans_the_same_trials_as_before_it_was_seed_major():
 # -- one line per trial -----------------------------------------------------------------------
 def test_stop_reason_names_early_stopping_and_the_best_epoch():
     early = types.SimpleNamespace(stopped_epoch=4, patience=2, best_epoch=2)
-    assert stop_reason([early], 5, 12) == "early stopping at epoch 5 of 12, best epoch 3"
-    assert stop_reason([], 12, 12) == "all 12 epochs"
-    assert stop_reason([types.SimpleNamespace(stopped_epoch=0, patience=2)], 1, 1) == "its 1 epoch"
+    assert fit_stop_reason([early], 5, 12) == "early stopping at epoch 5 of 12, best epoch 3"
+    assert fit_stop_reason([], 12, 12) == "all 12 epochs"
+    never_stopped = types.SimpleNamespace(stopped_epoch=0, patience=2)
+    assert fit_stop_reason([never_stopped], 1, 1) == "its 1 epoch"
 
 
 def test_trial_label_is_plain():

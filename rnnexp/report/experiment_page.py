@@ -12,7 +12,12 @@ import sys
 from pathlib import Path
 
 from rnnexp.names import plain_label
-from rnnexp.report.experiments_table import check_values, interval_text, outcome_unit, read_record
+from rnnexp.report.experiments_table import (
+    check_values,
+    outcome_unit,
+    read_record,
+    values_interval_text,
+)
 from rnnexp.report.robustness_table import seeds_text
 
 __all__ = [
@@ -233,7 +238,7 @@ def _profile_section(exp, record: dict) -> list[str]:
             lines.append(
                 f"| {_cell(plain_label(label))} | {checks[0]['op']} {checks[0]['threshold']:g}"
                 + (" (log scale)" if log else "")
-                + f" | {interval_text([c['value'] for c in checks], log, unit)} "
+                + f" | {values_interval_text([c['value'] for c in checks], log, unit)} "
                 f"| {_margin(worst)} ({at} {worst['seed']}) |"
             )
         lines += [
@@ -286,7 +291,7 @@ def _numbers_section(exp, record: dict) -> list[str]:
             o["numbers"].get(key) for o in record["outcomes"] if key in (o.get("numbers") or {})
         ]
         name = f"{names[key]} (`{key}`)" if key in names else f"`{key}`"
-        lines.append(f"| {_cell(name)} | {interval_text(values, key in logs, unit)} |")
+        lines.append(f"| {_cell(name)} | {values_interval_text(values, key in logs, unit)} |")
     return lines + [""]
 
 

@@ -26,7 +26,7 @@ __all__ = [
     "hand_typed_measurements",
     "headline_cell",
     "headline_label",
-    "interval_text",
+    "values_interval_text",
     "outcome_unit",
     "read_record",
     "render",
@@ -150,7 +150,7 @@ def check_values(record: dict, label: str) -> list[dict]:
     return out
 
 
-def interval_text(values, log: bool = False, unit: str = "seed") -> str:
+def values_interval_text(values, log: bool = False, unit: str = "seed") -> str:
     """`0.151 ± 0.003 (5 seeds)`; for a `log` check, of log10(value): `10^(-3.2 ± 0.4)`.
 
     `unit` is what each value came from: a `seed`, or a `sweep` of several seeds.
@@ -190,7 +190,7 @@ def headline_cell(exp, records_dir="robustness") -> str:
     log = any(c["log"] for c in checks)
     first = checks[0]
     claim = f"{first['op']} {first['threshold']:g}"
-    values = interval_text([c["value"] for c in checks], log, outcome_unit(record))
+    values = values_interval_text([c["value"] for c in checks], log, outcome_unit(record))
     # The whole label; else up to its first comma (the claim beside it says the statistic).
     for name in (plain_label(label), plain_label(label).split(", ")[0]):
         text = f"{name}: {values}, asserted {claim}"

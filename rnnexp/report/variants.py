@@ -6,7 +6,7 @@ The trials of such a study (`sentiment`) carry `cell`, `variant` (a stack shape 
 tabulate them; none of them trains.
 """
 
-from rnnexp.catalog import group_metric
+from rnnexp.results import group_metric
 from rnnexp.names import plain, plain_label
 from rnnexp.presets import STACKS
 from rnnexp.report import plots

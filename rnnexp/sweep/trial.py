@@ -207,7 +207,7 @@ def run_trial(
         if os.environ.get("RNNEXP_DEBUG") == "1":  # the reason is recorded; the stack is noise
             console.say(traceback.format_exc(limit=3))
         # An error may carry what the trial recorded before failing (see
-        # `training.NonFiniteLoss`): the summary can still plot it.
+        # `gradients.NonFiniteLoss`): the summary can still plot it.
         extras = getattr(err, "extras", None)
         return TrialResult(trial=trial, status="FAILED", error=reason, extras=dict(extras or {}))
 

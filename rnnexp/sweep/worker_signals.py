@@ -36,8 +36,8 @@ def on_sigterm(signum, frame):
         return  # while judging below, a second signal is the same stop: the first raises it
     STATE["stopping"] = STATE["judging"] = True
     try:
-        # Reparented: PR_SET_PDEATHSIG or `_watch_parent` sent it, the sweep's process
-        # is gone (kill -9).
+        # Reparented: PR_SET_PDEATHSIG or `die_with_parent`'s watch thread sent it, the
+        # sweep's process is gone (kill -9).
         reason = PARENT_DIED if orphaned(wait_s=0.2) else "its sweep was stopped"
     finally:
         STATE["judging"] = False

@@ -86,7 +86,7 @@ class _SlowStatements:
         print(f"rnnexp: waiting for the store {url}: another process holds it", flush=True)
 
 
-_SLOW = _SlowStatements()
+SLOW_STATEMENTS = _SlowStatements()
 
 
 class _SlowRequests:
@@ -141,4 +141,4 @@ class _SlowRequests:
         )
 
 
-_SLOW_REQUESTS = _SlowRequests()
+SLOW_REQUESTS = _SlowRequests()

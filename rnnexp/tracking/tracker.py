@@ -33,7 +33,7 @@ from rnnexp.tracking.mlflow_reporter import MlflowReporter
 from rnnexp.tracking import store
 from rnnexp.tracking.provenance import environment_tags, git_tags
 from rnnexp.tracking.store_template import start_from_template
-from rnnexp.tracking.store_watch import _SLOW, _SLOW_REQUESTS
+from rnnexp.tracking.store_watch import SLOW_STATEMENTS, SLOW_REQUESTS
 from rnnexp.tracking.store import (
     StoreError,
     check_store_folder,
@@ -77,7 +77,7 @@ for _name in ("alembic", "mlflow.store.db.utils", "mlflow.system_metrics"):
 # to 120 s per request: a server that went away mid-sweep meant minutes of
 # silence. A few quick retries still ride out a restart of the server.
 # Three tries of 8 s (a server that answers /health but stalls) give up in
-# ~26 s; a request still waiting after `SLOW_STORE_S` is said (`_watch_requests`).
+# ~26 s; a request still waiting after `SLOW_STORE_S` is said (`store_watch.SLOW_REQUESTS`).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "8")
@@ -121,9 +121,9 @@ class Tracker:
         check_uri(self.uri)
         if self.uri.startswith(("http://", "https://")):
             probe_server(self.uri)
-            _SLOW_REQUESTS.install()
+            SLOW_REQUESTS.install()
         mlflow.set_tracking_uri(self.uri)
-        _SLOW.install()
+        SLOW_STATEMENTS.install()
         self._client = None
         db = sqlite_path(self.uri)
         if db is not None and not db.is_file():
