@@ -43,7 +43,7 @@ def _check_rate(name, value):
     return float(value)
 
 
-class _GatedCellBase(DropoutRNNCell, keras.layers.Layer):
+class _CellBase(DropoutRNNCell, keras.layers.Layer):
     """Weights, options and config shared by the three cells.
 
     Subclasses set `GATES` (how many `units`-wide blocks the kernels hold) and
@@ -161,7 +161,7 @@ class _GatedCellBase(DropoutRNNCell, keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class SimpleRNNCell(_GatedCellBase):
+class SimpleRNNCell(_CellBase):
     """Elman cell: `h_t = activation(x_t W + h_{t-1} U + b)`.
 
     `activation="relu"` with `recurrent_initializer="identity"` is the IRNN of
@@ -184,7 +184,7 @@ class SimpleRNNCell(_GatedCellBase):
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class LSTMCell(_GatedCellBase):
+class LSTMCell(_CellBase):
     """Long short-term memory cell (Hochreiter & Schmidhuber 1997).
 
     With `z = x_t W + h_{t-1} U + b` split into `[z_i, z_f, z_c, z_o]`:
@@ -254,7 +254,7 @@ class LSTMCell(_GatedCellBase):
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class GRUCell(_GatedCellBase):
+class GRUCell(_CellBase):
     """Gated recurrent unit (Cho et al. 2014), Keras's gate order z, r, h.
 
     `z, r = sigmoid(...)`, `h~ = tanh(x W_h + r * (h_{t-1} U_h + b_rh))` when

@@ -112,8 +112,8 @@ def layers_label(impl: str = "rnnexp", backend: str | None = None) -> str:
     return f"{backend}, {time_loop(backend)} (r{REVISION})"
 
 
-class _ProjectedRNN(keras.layers.RNN):
-    """`keras.layers.RNN` whose loop can see pre-projected inputs (`PROJECT_FIRST`)."""
+class _RecurrentLayer(keras.layers.RNN):
+    """`keras.layers.RNN` over our cell; it projects inputs first where `PROJECT_FIRST` says."""
 
     CELL = None
     runs_rnnexp_loop = True  # `kernels.kernel_of` tells our layers from Keras's by it
@@ -285,7 +285,7 @@ def _zero_before_first_step(last, outputs, mask, go_backwards, time_major, all_o
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class SimpleRNN(_ProjectedRNN):
+class SimpleRNN(_RecurrentLayer):
     """Fully connected RNN over a sequence; see `SimpleRNNCell`.
 
     Input `(batch, T, d)`; output `(batch, units)` or, with
@@ -296,7 +296,7 @@ class SimpleRNN(_ProjectedRNN):
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class LSTM(_ProjectedRNN):
+class LSTM(_RecurrentLayer):
     """LSTM over a sequence; see `LSTMCell`. States are `[h, c]`."""
 
     CELL = LSTMCell
@@ -304,7 +304,7 @@ class LSTM(_ProjectedRNN):
 
 
 @keras.saving.register_keras_serializable(package="rnnexp")
-class GRU(_ProjectedRNN):
+class GRU(_RecurrentLayer):
     """GRU over a sequence; see `GRUCell`."""
 
     CELL = GRUCell

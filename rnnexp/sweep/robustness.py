@@ -14,7 +14,6 @@ the README's robustness table is generated from (`rnnexp.report.robustness_table
 import dataclasses
 import datetime
 import json
-import math
 import re
 import tempfile
 import time
@@ -45,35 +44,6 @@ __all__ = ["run_robustness"]
 def _metric_key(label: str) -> str:
     """An MLflow-safe metric name for a check label."""
     return re.sub(r"[^\w.\- /]", "_", label).strip()[:200]
-
-
-def _margins_figure(outcomes: list[dict], title: str):
-    from rnnexp.report import plots
-
-    labels = list(dict.fromkeys(c["label"] for o in outcomes for c in o["checks"]))
-    series = {}
-    for label in labels:
-        points = [
-            (o["seed"], c["margin"] if c["margin"] is not None else math.nan)
-            for o in outcomes
-            for c in o["checks"]
-            if c["label"] == label
-        ]
-        logged = any(c["log"] for o in outcomes for c in o["checks"] if c["label"] == label)
-        unit = " (decades)" if logged else ""
-        series[f"{plain_label(label)}{unit}"] = (
-            [s for s, _ in points],
-            [m for _, m in points],
-            None,
-        )
-    return plots.lines_with_spread(
-        series,
-        xlabel="seed",
-        ylabel="margin (check's units; > 0 holds)",
-        title=title,
-        hline=0.0,
-        hline_label="threshold",
-    )
 
 
 def run_robustness(
@@ -286,7 +256,8 @@ def _log_summary(exp, profile, tracker, record, seeds):
             with tempfile.TemporaryDirectory(prefix="rnnexp-robustness-") as tmp:
                 from rnnexp.report import plots
 
-                fig = _margins_figure(record["outcomes"], f"{exp.name} ({profile}): margin by seed")
+                title = f"{exp.name} ({profile}): margin by seed"
+                fig = plots.margins_by_seed(record["outcomes"], title)
                 path = plots.save(fig, Path(tmp) / "margins_by_seed.png")
                 run.log_artifact(path, "summary")
         run.set_tags({"robustness.pass_rate": f"{summary['passed']}/{len(seeds)}"})

@@ -34,6 +34,7 @@ from rnnexp.report.plots.answer import (
 from rnnexp.report.plots.curves import (
     curves_by,
     lines_with_spread,
+    margins_by_seed,
     mean_curves,
     mean_curves_figure,
     traces_by_group,
@@ -69,6 +70,7 @@ __all__ = [
     "interval_lines",
     "interval_text",
     "lines_with_spread",
+    "margins_by_seed",
     "traces_by_group",
     "margins_forest",
     "noted",

@@ -3,11 +3,13 @@
 The x axis is epochs, steps or positions; the curves come from the trials' extras.
 """
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from rnnexp.names import plain_label
 from rnnexp.report.plots.style import (
     LINESTYLES,
     MARKERS,
@@ -156,3 +158,31 @@ def traces_by_group(
     label_panel(fig, ax, title, xlabel, ylabel, False, logy, hline, hline_label)
     finish(fig, [ax])
     return fig
+
+
+def margins_by_seed(outcomes: list[dict], title: str):
+    """Each check's margin at each recorded seed (a robustness record's outcomes), 0 = threshold."""
+    labels = list(dict.fromkeys(c["label"] for o in outcomes for c in o["checks"]))
+    series = {}
+    for label in labels:
+        points = [
+            (o["seed"], c["margin"] if c["margin"] is not None else math.nan)
+            for o in outcomes
+            for c in o["checks"]
+            if c["label"] == label
+        ]
+        logged = any(c["log"] for o in outcomes for c in o["checks"] if c["label"] == label)
+        unit = " (decades)" if logged else ""
+        series[f"{plain_label(label)}{unit}"] = (
+            [s for s, _ in points],
+            [m for _, m in points],
+            None,
+        )
+    return lines_with_spread(
+        series,
+        xlabel="seed",
+        ylabel="margin (check's units; > 0 holds)",
+        title=title,
+        hline=0.0,
+        hline_label="threshold",
+    )
